@@ -1,0 +1,48 @@
+# siyu: two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SIYU   := $(VENV)/bin/siyu
+STAMP  := $(VENV)/.installed
+DEMO   ?= data/demo
+CONFIG ?= configs/siyu.yaml
+export MPLBACKEND := Agg
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test test-fast bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || (command -v $(PYTHON) >/dev/null && $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV))
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,postgres]"
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install siyu with its test tools
+
+demo: $(STAMP) ## the main job end to end on a generated world (generate, validate, trainsets, train, promote, score, report)
+	$(SIYU) generate --users 20000 --days 420 --seed 7 --out $(DEMO)
+	$(SIYU) validate --config $(CONFIG)
+	$(SIYU) trainset --config $(CONFIG) --task all
+	$(SIYU) train --config $(CONFIG) --task all --model all
+	$(SIYU) compare --config $(CONFIG) --task all
+	$(SIYU) promote --config $(CONFIG) --task all
+	$(SIYU) score --config $(CONFIG)
+	$(SIYU) report --config $(CONFIG) --task churn
+
+test: $(STAMP) ## run the whole test suite (CI runs this)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## the suite without tests marked slow
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP) ## run the benchmarks under benchmarks/ and print their tables
+	$(PY) -m benchmarks.run_all
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check src tests benchmarks
+
+clean: ## remove generated data, local MLflow store and reports
+	rm -rf data work mlflow.db mlartifacts models/artifacts .pytest_cache

@@ -1,0 +1,69 @@
+"""Load YAML configuration once, at the CLI, into frozen `SiyuConfig` objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+
+from siyu.config import DatasetConfig, SiyuConfig
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used, with a message a person can act on."""
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found (pass --config PATH; defaults live in configs/)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _explain(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} problem(s) in the configuration:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        got = err.get("input")
+        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  - {where}: {err['msg']}{got_text}")
+    return "\n".join(lines)
+
+
+def load_dataset_config(path: str | Path) -> DatasetConfig:
+    """Parse a dataset YAML (column mapping, roles, time zone, PII) into a DatasetConfig."""
+    path = Path(path)
+    try:
+        return DatasetConfig.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(_explain(path, exc)) from exc
+
+
+def load_config(path: str | Path) -> SiyuConfig:
+    """Parse the project YAML; `dataset:` may be inline or a path to a dataset YAML."""
+    path = Path(path)
+    data = _read_yaml(path)
+    dataset = data.get("dataset")
+    if isinstance(dataset, str):
+        data = {**data, "dataset": load_dataset_config(dataset).model_dump()}
+    try:
+        return SiyuConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(path, exc)) from exc
+
+
+def config_or_exit(path: str | Path) -> SiyuConfig:
+    """`load_config`, turning a ConfigError into a clear message and exit code 2."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc

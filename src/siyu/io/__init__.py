@@ -1,0 +1,1 @@
+"""The only package (with tracking/ and cli/) that opens files and database connections."""

@@ -1,0 +1,33 @@
+"""DuckDB connections with bounded memory: the engine every data step runs on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+def connect(
+    database: str | Path = ":memory:",
+    *,
+    memory_limit: str = "4GB",
+    threads: int = 2,
+    temp_directory: str | Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that spills to disk past `memory_limit` instead of growing."""
+    con = duckdb.connect(str(database))
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    if temp_directory is not None:
+        Path(temp_directory).mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{Path(temp_directory).as_posix()}'")
+    return con
+
+
+def parquet_glob(path: str | Path) -> str:
+    """A read_parquet() argument for a file, a folder (recursively) or a glob."""
+    p = Path(path)
+    if p.is_dir():
+        return (p / "**" / "*.parquet").as_posix()
+    return p.as_posix()
