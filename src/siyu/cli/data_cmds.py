@@ -1,4 +1,4 @@
-"""CLI commands: generate, validate."""
+"""CLI commands: validate."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from siyu.cli import data_cmds, explain_cmds, feature_cmds, model_cmds, score_cmds
+from siyu.cli import data_cmds, explain_cmds, feature_cmds, model_cmds, score_cmds, synth_cmds
 
 app = typer.Typer(
     name="siyu",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds):
+for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds):
     _module.register(app)
 
 
