@@ -36,7 +36,16 @@ class ColumnMap(Frozen):
     category: str | None = "category"
     session_id: str | None = "session_id"
     event_id: str | None = "event_id"
-    quantity: str | None = None
+    quantity: str | None = None  # units in the row; only used when `amount_per_unit` is true
+    # False: `amount` is the row's total (what a receipt says). True: `amount` holds a unit
+    # price and the canonical amount is quantity × unit price (a null quantity counts as 1).
+    amount_per_unit: bool = False
+
+    @model_validator(mode="after")
+    def _per_unit_needs_quantity(self) -> ColumnMap:
+        if self.amount_per_unit and not (self.quantity and self.amount):
+            raise ValueError("amount_per_unit: true needs both 'quantity' and 'amount' columns mapped")
+        return self
 
 
 class SourceConfig(Frozen):
@@ -54,6 +63,10 @@ class SourceConfig(Frozen):
     def _duckdb_needs_table(self) -> SourceConfig:
         if self.format == "duckdb" and not self.table:
             raise ValueError("format 'duckdb' needs 'table': the table to read inside the database file")
+        if self.format == "csv" and not self.header and not self.column_names:
+            raise ValueError("a CSV without a header ('header: false') needs 'column_names', in file order")
+        if self.delimiter is not None and self.delimiter != "whitespace" and len(self.delimiter) != 1:
+            raise ValueError(f"delimiter: one character or 'whitespace', got {self.delimiter!r}")
         return self
 
 
@@ -65,6 +78,16 @@ class EventRoles(Frozen):
     interaction: tuple[str, ...] = ()
     contact: tuple[str, ...] = ()  # brand-initiated campaign contacts: not user activity
     default_event_type: str | None = None  # e.g. "purchase" for a transactions-only log
+
+    @model_validator(mode="after")
+    def _one_role_per_type(self) -> EventRoles:
+        seen: dict[str, str] = {}
+        for role in ("purchase", "refund", "interaction", "contact"):
+            for event_type in getattr(self, role):
+                if event_type in seen and seen[event_type] != role:
+                    raise ValueError(f"event type '{event_type}' listed under both '{seen[event_type]}' and '{role}'")
+                seen[event_type] = role
+        return self
 
     def role_of(self) -> dict[str, Role]:
         """event_type -> role."""
@@ -99,6 +122,17 @@ class DatasetConfig(Frozen):
     feature_columns: tuple[str, ...] = ()  # extra source columns offered as features (PII checked)
     max_reject_rate: float = Field(0.01, ge=0, le=1)
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {timezone!r} (e.g. 'Asia/Shanghai', 'UTC')") from exc
+        return timezone
+
 
 # --------------------------------------------------------------------------- features / tasks
 class TaskConfig(Frozen):
@@ -127,6 +161,8 @@ class TrainsetConfig(Frozen):
 
 # --------------------------------------------------------------------------- models / tracking
 class TuningConfig(Frozen):
+    """Optuna: trials and timeout per study, TPE seed."""
+
     n_trials: int = Field(20, gt=0)
     timeout_s: float | None = 600
     seed: int = 0
@@ -147,9 +183,14 @@ class PromotionConfig(Frozen):
 
 
 class TrainingConfig(Frozen):
+    """Which models `siyu train --model all` fits (those that apply to each task), and how."""
+
     seed: int = 42
-    models: tuple[str, ...] = ("lightgbm", "xgboost", "rule", "logistic", "bgnbd")
+    models: tuple[str, ...] = ("lightgbm", "xgboost", "twopart", "rule", "logistic", "glm", "bgnbd")
     calibration: Literal["isotonic", "platt", "none"] = "isotonic"
+    n_jobs: int = Field(2, gt=0)
+    plots: bool = True  # ROC / PR / reliability / gains / deciles / SHAP per run
+    shap_sample_rows: int = Field(500, gt=0)
     tuning: TuningConfig = TuningConfig()
     promotion: PromotionConfig = PromotionConfig()
 
@@ -163,7 +204,7 @@ class BandConfig(Frozen):
     labels: tuple[str, ...]
     method: Literal["threshold", "quantile"] = "threshold"
     edges: tuple[float, ...]  # descending; len(edges) == len(labels) - 1
-    hysteresis: float = 0.0  # a user keeps the previous band unless the score moves this far past the edge
+    hysteresis: float = Field(0.0, ge=0)  # a user keeps the previous band unless the score (or rank) moves this far past the edge
 
     @model_validator(mode="after")
     def _edges_match_labels(self) -> BandConfig:
@@ -177,11 +218,22 @@ class BandConfig(Frozen):
 
 
 class GuardConfig(Frozen):
-    psi_warn: float = 0.1
-    psi_fail: float = 0.25
-    score_shift_fail: float = 0.25  # PSI of the score distribution vs the last run / training
-    max_changed_share: float = 0.5  # share of users whose tag changed since the last run
-    min_users: int = 1
+    """Checks before a scoring run publishes; each over its threshold stops the run (unless --force)."""
+
+    psi_warn: float = Field(0.1, ge=0)
+    psi_fail: float = Field(0.25, ge=0)
+    score_shift_warn: float = Field(0.1, ge=0)
+    score_shift_fail: float = Field(0.25, ge=0)  # PSI of the score distribution vs the last run / training
+    max_changed_share: float = Field(0.5, ge=0, le=1)  # share of users whose tag changed since the last run
+    min_users: int = Field(1, ge=0)
+    psi_bins: int = Field(10, ge=2)  # quantile bins of a score / feature without a reference profile
+    top_offenders: int = Field(5, gt=0)  # how many features / transitions an error message names
+
+    @model_validator(mode="after")
+    def _warn_below_fail(self) -> GuardConfig:
+        if self.psi_warn > self.psi_fail or self.score_shift_warn > self.score_shift_fail:
+            raise ValueError("guards: each warn threshold must not exceed its fail threshold")
+        return self
 
 
 class ScoringConfig(Frozen):
@@ -190,10 +242,27 @@ class ScoringConfig(Frozen):
         BandConfig(tag="purchase_intent", task="purchase_intent", labels=("hot", "warm", "cold"), edges=(0.3, 0.1), hysteresis=0.02),
         BandConfig(tag="ltv_tier", task="ltv", labels=("A", "B", "C", "D"), method="quantile", edges=(0.9, 0.7, 0.4), hysteresis=0.02),
     )
+    rule_tags: tuple[str, ...] = ("lifecycle_stage", "rfm_segment")  # feature columns copied as tags
     guards: GuardConfig = GuardConfig()
+    # duckdb:///relative/path.duckdb (embedded default, DuckDB API) or any SQLAlchemy URL
+    # (postgresql+psycopg://user@host/db, sqlite:///work/tags.db).
     tag_store_url: str = "duckdb:///work/tags.duckdb"
-    reasons_top_k: int = 3
+    reason_tasks: tuple[TaskName, ...] = ("churn",)  # tasks whose top reasons become <task>_reason_1..k
+    reason_bands: tuple[str, ...] = ("high", "medium")  # only users in these bands get reasons (empty: all)
+    reasons_top_k: int = Field(3, ge=0)
     lang: Literal["zh", "en"] = "zh"
+    experiment: str = "siyu-scoring"  # MLflow experiment of the scoring runs
+    exports_dir: str = "work/exports"
+    # Never exported even if a tag were named so; the dataset's declared PII is added to these.
+    pii_columns: tuple[str, ...] = ("name", "phone", "mobile", "email", "wechat_id", "openid", "unionid", "address", "id_card")
+
+    @field_validator("bands")
+    @classmethod
+    def _unique_band_tags(cls, bands: tuple[BandConfig, ...]) -> tuple[BandConfig, ...]:
+        tags = [b.tag for b in bands]
+        if len(set(tags)) != len(tags):
+            raise ValueError(f"scoring.bands: each tag once, got {tags}")
+        return bands
 
 
 # --------------------------------------------------------------------------- the whole project

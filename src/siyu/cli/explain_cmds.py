@@ -1,9 +1,66 @@
-"""CLI commands: explain, report."""
+"""CLI commands: explain (one user's reasons), report (HTML report + model card)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from siyu.cli._config import config_or_exit
+
+ConfigOpt = Annotated[str, typer.Option("--config", help="project configuration YAML")]
+TaskOpt = Annotated[str, typer.Option("--task", help="churn, purchase_intent or ltv")]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="zh or en (default: scoring.lang in the config)")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "configs/siyu.yaml") -> None:
+    """Write the task's self-contained HTML report and model card (work/reports/)."""
+    cfg = config_or_exit(config)
+    from rich.console import Console
+
+    from siyu.jobs.reporting import ReportInputsMissing, write_report_files
+    from siyu.tracking import NoModelError
+
+    console = Console()
+    try:
+        with console.status(f"building the {task} report (SHAP, plots)..."):
+            files = write_report_files(cfg, task, lang)
+    except (ReportInputsMissing, NoModelError, KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
+    # paths with typer.echo: rich would wrap them at the terminal width
+    typer.echo(f"{task}: {files.users:,} users as of {files.as_of}, model version {files.model_version}")
+    typer.echo(f"report:     {files.html}")
+    typer.echo(f"model card: {files.model_card}")
+
+
+def explain(user: Annotated[str, typer.Option("--user", help="the user's id")], task: TaskOpt = "churn",
+            lang: LangOpt = None, config: ConfigOpt = "configs/siyu.yaml") -> None:
+    """Print why one user got their score: the top reasons, in plain words."""
+    cfg = config_or_exit(config)
+    from siyu.jobs.reporting import ReportInputsMissing, explain_user, user_score
+    from siyu.tracking import NoModelError
+
+    try:
+        reasons = explain_user(cfg, task, user, lang)
+        scored = user_score(cfg, task, user)
+    except (ReportInputsMissing, NoModelError, KeyError, ValueError) as exc:
+        raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
+    head = f"{user} · {task}"
+    if scored is not None:
+        head += f" · {scored[0]} ({scored[1]:.3f})"
+    typer.echo(head)
+    if not reasons:
+        typer.echo("  (nothing pushes this user's score up)")
+    for i, reason in enumerate(reasons, start=1):
+        typer.echo(f"  {i}. {reason}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the `siyu` app."""
+    app.command("report")(report)
+    app.command("explain")(explain)

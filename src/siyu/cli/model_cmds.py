@@ -2,8 +2,161 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
+
+CONFIG_HELP = "project configuration (YAML)"
+TASK_HELP = "churn, purchase_intent, ltv or all"
+
+
+def _config(path: Path):  # noqa: ANN202 - SiyuConfig, imported lazily
+    """Load the config; `MLFLOW_TRACKING_URI`, when set, replaces the configured tracking URI."""
+    from siyu.cli._config import config_or_exit
+
+    cfg = config_or_exit(path)
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"uri": uri})})
+    return cfg
+
+
+def _tasks(cfg, task: str) -> list[str]:  # noqa: ANN001
+    names = [t.name for t in cfg.tasks]
+    if task == "all":
+        return names
+    if task not in names:
+        typer.secho(f"--task: expected one of {[*names, 'all']}, got {task!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    return [task]
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(str(exc), fg=typer.colors.RED, err=True)
+    raise typer.Exit(1) from exc
+
+
+def _quiet_mlflow() -> None:
+    import logging
+    import warnings
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
+
+
+def train_cmd(
+    task: str = typer.Option("all", "--task", help=TASK_HELP),
+    model: str = typer.Option("all", "--model", help="lightgbm, xgboost, twopart, rule, logistic, glm, bgnbd or all"),
+    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+) -> None:
+    """Train models on the task's training set; log them to MLflow and register a challenger."""
+    from rich.console import Console
+
+    from siyu.jobs.training import TrainsetMissing, train
+
+    cfg = _config(config)
+    _quiet_mlflow()
+    console = Console()
+    for name in _tasks(cfg, task):
+        try:
+            with console.status(f"{name}: training") as status:
+                result = train(cfg, name, model, progress=lambda msg: status.update(msg))
+        except (TrainsetMissing, ValueError, LookupError) as exc:
+            _fail(exc)
+        for r in result.results:
+            if r.skipped:
+                console.print(f"  {name} {r.model}: skipped ({r.skipped})")
+                continue
+            headline = "gini" if name == "ltv" else "auc"
+            console.print(f"  {name} {r.model}: v{r.version}  test_{headline}={r.metrics[headline]:.4f}  "
+                          f"fit {r.seconds:.1f}s")
+        console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger}")
+
+
+def tune_cmd(
+    task: str = typer.Option(..., "--task", help="churn, purchase_intent or ltv"),
+    model: str = typer.Option("lightgbm", "--model", help="lightgbm, xgboost or twopart (ltv)"),
+    n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="trials (default: config)"),
+    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+) -> None:
+    """Tune a booster with Optuna (trials nested under a study run) and register the refit."""
+    from rich.console import Console
+
+    from siyu.jobs.training import TrainsetMissing, tune
+
+    cfg = _config(config)
+    _quiet_mlflow()
+    console = Console()
+    for name in _tasks(cfg, task):
+        try:
+            with console.status(f"{name}: tuning {model}") as status:
+                result = tune(cfg, name, model, n_trials, progress=lambda msg: status.update(msg))
+        except (TrainsetMissing, ValueError, LookupError) as exc:
+            _fail(exc)
+        console.print(f"[bold]{name}[/bold] {model}: best {result.metric}={result.best_value:.4f} after "
+                      f"{result.n_trials} trials ({result.n_pruned} pruned); refit registered as v{result.version}")
+        console.print(f"  best parameters: {result.best_params}")
+
+
+def compare_cmd(
+    task: str = typer.Option("all", "--task", help=TASK_HELP),
+    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+) -> None:
+    """Leaderboard per task (latest run per model on the test cutoff, and the oracle)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from siyu.jobs.training import TrainsetMissing, compare
+
+    cfg = _config(config)
+    _quiet_mlflow()
+    console = Console()
+    for name in _tasks(cfg, task):
+        try:
+            board = compare(cfg, name)
+        except (TrainsetMissing, ValueError, LookupError) as exc:
+            _fail(exc)
+        table = Table(title=f"{name} (test cutoff {board.test_cutoff})")
+        shown = [c for c in board.table.columns if c != "run_id"]
+        for col in shown:
+            table.add_column(col.removeprefix("test_"), justify="left" if col in ("model", "aliases") else "right")
+        for _, row in board.table.iterrows():
+            table.add_row(*[_cell(row[c]) for c in shown])
+        console.print(table)
+        console.print(f"  written: {board.csv_path}, {board.html_path}")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.4f}"
+    return str(value)
+
+
+def promote_cmd(
+    task: str = typer.Option("all", "--task", help=TASK_HELP),
+    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+) -> None:
+    """Move `champion` to the challenger only if it beats the champion by the configured margin."""
+    from datetime import UTC, datetime
+
+    from siyu.jobs.training import promote
+
+    cfg = _config(config)
+    _quiet_mlflow()
+    for name in _tasks(cfg, task):
+        try:
+            decision = promote(cfg, name, decided_at=datetime.now(UTC))
+        except (LookupError, ValueError) as exc:
+            _fail(exc)
+        verdict = "promoted" if decision.promoted else "kept champion"
+        color = typer.colors.GREEN if decision.promoted else typer.colors.YELLOW
+        typer.secho(f"{name}: {verdict}: {decision.reason}", fg=color)
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the `siyu` app."""
+    app.command("train")(train_cmd)
+    app.command("tune")(tune_cmd)
+    app.command("compare")(compare_cmd)
+    app.command("promote")(promote_cmd)

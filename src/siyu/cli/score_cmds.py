@@ -1,9 +1,161 @@
-"""CLI commands: score, tags export, tags rollback."""
+"""CLI commands: score, tags export, tags rollback, tags show, tags runs."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from siyu.cli._config import config_or_exit
+
+tags_app = typer.Typer(help="The tag store: export for the SCRM, roll back a run, show current tags.",
+                       no_args_is_help=True)
+
+_CONFIG = typer.Option(Path("configs/siyu.yaml"), "--config", help="project YAML")
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of {text!r}: expected a date like 2026-03-02") from exc
+
+
+def _distribution_table(counts: dict[str, dict[str, int]], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name, justify in (("tag", "left"), ("value", "left"), ("users", "right"), ("share", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for tag, values in counts.items():
+        total = sum(values.values()) or 1
+        for i, (value, n) in enumerate(values.items()):
+            table.add_row(tag if i == 0 else "", value, f"{n:,}", f"{n / total:.1%}")
+    return table
+
+
+def _guard_lines(guards: Any) -> list[str]:
+    return [g.describe() for g in guards if g.status in ("warn", "fail")]
+
+
+def score_cmd(
+    config: Path = _CONFIG,
+    as_of: str | None = typer.Option(None, "--as-of", help="scoring date (default: the day after the newest event)"),
+    force: bool = typer.Option(False, "--force", help="publish even if guards fail (recorded in scoring_runs)"),
+) -> None:
+    """Score every user with the champions and publish their tags (one atomic run)."""
+    from rich.console import Console
+
+    from siyu.io.tagstore import TagStoreError
+    from siyu.jobs.scoring import score
+    from siyu.scoring import GuardFailed
+
+    cfg = config_or_exit(config)
+    console = Console()
+    try:
+        with console.status("scoring: features, champions, tags, guards, publish ..."):
+            summary = score(cfg, _parse_date(as_of), force)
+    except GuardFailed as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(3) from exc
+    except (TagStoreError, ValueError) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    for line in _guard_lines(summary.guards):
+        typer.secho(f"guard {line}", fg=typer.colors.YELLOW)
+    console.print(_distribution_table(summary.counts, f"tags at as-of {summary.as_of} (run {summary.run_id})"))
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in summary.timings.items())
+    console.print(f"run {summary.run_id}: {summary.status}; {summary.n_users:,} users, {summary.n_rows:,} tag rows"
+                  f"{' (FORCED)' if summary.forced else ''} -> {summary.store_url}")
+    if summary.message:
+        console.print(summary.message)
+    console.print(f"timings: {timing}")
+
+
+@tags_app.command("export")
+def export_cmd(
+    config: Path = _CONFIG,
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet"),
+    changes_only: bool = typer.Option(False, "--changes-only", help="only who moved since the previous run"),
+    out: Path | None = typer.Option(None, "--out", help="file to write (default: under work/exports/)"),
+) -> None:
+    """Export the current tags for the SCRM: one row per user, a column per tag, no PII."""
+    from siyu.io.tagstore import TagStoreError
+    from siyu.jobs.scoring import export_tags
+
+    cfg = config_or_exit(config)
+    try:
+        path = export_tags(cfg, fmt, changes_only, out=out)
+    except (TagStoreError, ValueError) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {path}")
+
+
+@tags_app.command("rollback")
+def rollback_cmd(config: Path = _CONFIG,
+                 run: str = typer.Option(..., "--run", help="the run to roll back (the current one)")) -> None:
+    """Roll back the current scoring run: the tags before it become current again."""
+    from siyu.io.tagstore import TagStoreError
+    from siyu.jobs.scoring import rollback
+
+    cfg = config_or_exit(config)
+    try:
+        now_current = rollback(cfg, run)
+    except TagStoreError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    after = f"run {now_current.run_id} (as-of {now_current.as_of})" if now_current else "no run (store empty)"
+    typer.echo(f"rolled back {run}; current tags now come from {after}")
+
+
+@tags_app.command("show")
+def show_cmd(config: Path = _CONFIG) -> None:
+    """Print the distribution of the current tags."""
+    from rich.console import Console
+
+    from siyu.jobs.scoring import open_store
+
+    cfg = config_or_exit(config)
+    store = open_store(cfg)
+    try:
+        current = store.current_run()
+    finally:
+        store.close()
+    if current is None:
+        typer.echo("no published scoring run yet; run `siyu score`")
+        raise typer.Exit(1)
+    Console().print(_distribution_table(current.counts or {}, f"current tags: run {current.run_id} (as-of {current.as_of})"))
+
+
+@tags_app.command("runs")
+def runs_cmd(config: Path = _CONFIG) -> None:
+    """List the scoring runs (status, as-of, forced, message)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from siyu.jobs.scoring import open_store
+
+    cfg = config_or_exit(config)
+    store = open_store(cfg)
+    try:
+        runs = store.runs()
+    finally:
+        store.close()
+    table = Table(title=f"scoring runs in {cfg.scoring.tag_store_url}")
+    for col in ("run_id", "as_of", "status", "started_at (UTC)", "rows", "forced", "message"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.run_id, str(r.as_of), r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                      f"{r.n_rows or 0:,}", "yes" if r.forced else "", (r.message or "")[:80])
+    Console().print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the `siyu` app."""
+    app.command("score")(score_cmd)
+    app.add_typer(tags_app, name="tags")

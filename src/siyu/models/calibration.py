@@ -40,5 +40,7 @@ class Calibrator:
             raise RuntimeError("Calibrator.transform: not fitted; call fit(raw, y) first")
         raw = np.asarray(raw, dtype=float)
         if self.method == "isotonic":
-            return np.asarray(self.model_.predict(raw), dtype=float)
+            # A tiny monotone term breaks isotonic ties so the ranking (AUC, lift) of the raw
+            # scores survives calibration; it moves probabilities by less than 1e-7.
+            return np.asarray(self.model_.predict(raw), dtype=float) + 1e-7 * (np.clip(raw, 0, 1) - 0.5)
         return self.model_.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]

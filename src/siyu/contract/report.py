@@ -1,0 +1,71 @@
+"""The validation report: per table, rows in / clean / rejected and per rule count, share, examples."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What one rule found: `count` rows (None for schema/config findings), up to 5 examples."""
+
+    rule: str
+    table: str
+    severity: str
+    scope: str
+    column: str
+    count: int | None
+    share: float | None
+    message: str
+    examples: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """One table's validation: where it came from, where its rows went, what each rule found."""
+
+    table: str
+    source: str
+    rows_in: int
+    rows_clean: int
+    rows_rejected: int
+    clean_path: str
+    rejects_path: str
+    outcomes: tuple[RuleOutcome, ...]
+    rows_added: int = 0  # users only: users derived from events (no users table / unknown users)
+
+    @property
+    def reject_rate(self) -> float:
+        """Share of input rows rejected (0 for an empty table)."""
+        return self.rows_rejected / self.rows_in if self.rows_in else 0.0
+
+    def failing(self) -> tuple[RuleOutcome, ...]:
+        """Outcomes with at least one row, or schema/config findings."""
+        return tuple(o for o in self.outcomes if o.count is None or o.count > 0)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The whole run: dataset, as-of time, threshold, status and the tables' reports."""
+
+    dataset: str
+    as_of: str | None
+    timezone: str
+    max_reject_rate: float
+    events: TableReport
+    users: TableReport
+    status: str  # 'passed' | 'failed'
+    summary: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what `work/reports/validation.json` holds)."""
+        out = asdict(self)
+        for name in ("events", "users"):
+            out[name]["reject_rate"] = getattr(self, name).reject_rate
+        return out

@@ -1,0 +1,281 @@
+"""The explanation report: pure assembly of what operators and data scientists read.
+
+`build_report` turns a champion, the scored users' features and bands, tag counts, the
+leaderboard and held-out results into a `Report` (formatted rows and base64 PNG plots);
+`render_html` and `render_model_card` turn that into text. Writing files is the job's work
+(`siyu.jobs.reporting`). Only whitelisted columns reach the report: pseudonymous user ids,
+bands, scores, feature values in words; anything else in the inputs (PII) is never read.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siyu.explain.contributions import (
+    Contributions,
+    TreeEstimator,
+    global_importance,
+    segment_drivers,
+    shap_contributions,
+)
+from siyu.explain.plots import bar_png, beeswarm_png, calibration_png, cjk_font, dependence_png
+from siyu.explain.reasons import (
+    FeatureInfoLike,
+    catalog_by_name,
+    format_value,
+    reasons_from_contributions,
+)
+from siyu.explain.texts import report_text
+from siyu.explain.vocab import BANDS, CATEGORY_VALUES, TAGS, TASKS, Lang, check_lang, word
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model the report explains and on which data it was trained."""
+
+    task: str
+    model_name: str
+    model_version: str
+    run_id: str
+    as_of: str
+    data_window: Mapping[str, str] = field(default_factory=dict)  # e.g. train / valid / test cutoffs
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """How the model did on the last held-out period: metrics and, for calibration, labels and scores."""
+
+    period: str
+    metrics: Mapping[str, float]
+    y_true: np.ndarray | None = None
+    y_score: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows. `scored` has `user_id, band, score` per scored user;
+    `features` has `user_id` and the model's feature columns (other columns are ignored)."""
+
+    model: ModelInfo
+    feature_names: tuple[str, ...]
+    features: pd.DataFrame
+    scored: pd.DataFrame
+    band_order: tuple[str, ...]
+    catalog: Sequence[FeatureInfoLike]
+    tag_counts: Mapping[str, pd.Series] = field(default_factory=dict)
+    leaderboard: pd.DataFrame | None = None
+    held_out: HeldOut | None = None
+    reasons_k: int = 3
+    band_tag: str = ""  # e.g. churn_risk; names the bands in the report
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report's content, formatted for one language; rendered by `render_html` / `render_model_card`."""
+
+    lang: Lang
+    text: Mapping[str, str]
+    title: str
+    band_title: str
+    model: ModelInfo
+    n_users: int
+    bands: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+    drivers: list[dict[str, Any]]
+    examples: list[dict[str, Any]]
+    importance: list[dict[str, Any]]
+    metrics: list[dict[str, str]]
+    leaderboard: dict[str, Any] | None
+    features: list[dict[str, str]]
+    images: Mapping[str, str]
+    held_out_period: str | None
+
+
+def _b64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
+
+
+def _check_inputs(inputs: ReportInputs, feature_names: Sequence[str]) -> None:
+    missing = [c for c in ("user_id", "band", "score") if c not in inputs.scored.columns]
+    if missing:
+        raise ValueError(f"scored: missing column(s) {missing}; expected user_id, band, score per scored user")
+    absent = [f for f in feature_names if f not in inputs.features.columns]
+    if "user_id" not in inputs.features.columns or absent:
+        raise ValueError(
+            f"features: expected user_id and the model's {len(feature_names)} feature columns, "
+            f"missing {(['user_id'] if 'user_id' not in inputs.features.columns else []) + absent[:5]}"
+        )
+    for name, frame in (("scored", inputs.scored), ("features", inputs.features)):
+        dupes = frame["user_id"][frame["user_id"].duplicated()]
+        if len(dupes):
+            raise ValueError(f"{name}.user_id: {len(dupes)} duplicate id(s), e.g. {dupes.head(3).tolist()}; "
+                             "expected one row per user (one as-of date)")
+    unknown = sorted(set(inputs.scored["band"].astype(str)) - set(inputs.band_order))
+    if unknown:
+        raise ValueError(f"scored.band: values {unknown} are not among the configured bands {list(inputs.band_order)}")
+
+
+def _shap_sample(users: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Up to `rows` users, every band kept (at least 200 users of each band when it has them)."""
+    if len(users) <= rows:
+        return users
+    parts = []
+    for _, group in users.groupby("band", observed=True, sort=False):
+        take = min(len(group), max(200, round(rows * len(group) / len(users))))
+        parts.append(group.iloc[np.sort(rng.choice(len(group), take, replace=False))])
+    return pd.concat(parts)
+
+
+def _typical(info: FeatureInfoLike, values: pd.Series, lang: Lang) -> str:
+    if values.dropna().empty:
+        return "–"
+    if info.dtype == "categorical" or info.unit == "category":
+        return format_value(info, values.mode(dropna=True).iloc[0], lang)
+    return format_value(info, float(values.median()), lang, with_unit=True)
+
+
+def _feature_label(info: FeatureInfoLike, lang: Lang) -> str:
+    return info.desc_zh if lang == "zh" else info.desc_en
+
+
+def _band_rows(scored: pd.DataFrame, order: Sequence[str], lang: Lang) -> list[dict[str, Any]]:
+    counts = scored["band"].astype(str).value_counts().reindex(order, fill_value=0)
+    total = max(int(counts.sum()), 1)
+    mean_score = scored.groupby(scored["band"].astype(str))["score"].mean()
+    return [{"band": b, "label": word(BANDS, b, lang), "users": int(n), "share": f"{n / total:.1%}",
+             "mean_score": f"{mean_score.get(b, float('nan')):.3f}"} for b, n in counts.items()]
+
+
+def _tag_rows(tag_counts: Mapping[str, pd.Series], lang: Lang) -> list[dict[str, Any]]:
+    rows = []
+    for tag, counts in tag_counts.items():
+        total = max(int(counts.sum()), 1)
+        values = [{"value": word(CATEGORY_VALUES.get(tag, BANDS), v, lang), "users": int(n), "share": f"{n / total:.1%}"}
+                  for v, n in counts.items()]
+        rows.append({"tag": word(TAGS, tag, lang), "values": values})
+    return rows
+
+
+def _driver_rows(contrib: Contributions, sample: pd.DataFrame, infos: Mapping[str, FeatureInfoLike],
+                 band_sizes: Mapping[str, int], order: Sequence[str], lang: Lang, top_n: int) -> list[dict[str, Any]]:
+    bands = pd.Series(sample["band"].astype(str).to_numpy(), index=contrib.values.index)
+    drivers = segment_drivers(contrib, bands, top_n=top_n)
+    out = []
+    for band in order:
+        rows = drivers[(drivers["segment"] == band) & (drivers["mean_shap"] > 0)]
+        in_band = (bands == band).to_numpy()
+        out.append({"band": band, "label": word(BANDS, band, lang), "users": int(band_sizes.get(band, 0)), "features": [
+            {"feature": _feature_label(infos[f], lang), "mean_shap": f"{v:+.3f}",
+             "typical": _typical(infos[f], contrib.data[f][in_band], lang),
+             "typical_all": _typical(infos[f], contrib.data[f], lang)}
+            for f, v in zip(rows["feature"], rows["mean_shap"], strict=True)]})
+    return out
+
+
+def _example_rows(estimator: TreeEstimator, inputs: ReportInputs, features: pd.DataFrame, lang: Lang,
+                  per_band: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    picked = []
+    for band in inputs.band_order:
+        group = features[features["band"].astype(str) == band]
+        if len(group):
+            take = group.iloc[np.sort(rng.choice(len(group), min(per_band, len(group)), replace=False))]
+            picked.append(take.sort_values("score", ascending=False, kind="stable"))
+    if not picked:
+        return []
+    examples = pd.concat(picked)
+    names = list(inputs.feature_names)
+    contrib = shap_contributions(estimator, examples[names])
+    reasons = reasons_from_contributions(contrib, examples[names], inputs.catalog, lang=lang, k=inputs.reasons_k)
+    return [{"user_id": str(u), "band": word(BANDS, b, lang), "score": f"{s:.3f}",
+             "reasons": [r for r in reasons.iloc[i].tolist() if r]}
+            for i, (u, b, s) in enumerate(zip(examples["user_id"], examples["band"].astype(str), examples["score"],
+                                              strict=True))]
+
+
+def _metric_rows(held_out: HeldOut | None) -> list[dict[str, str]]:
+    if held_out is None:
+        return []
+    return [{"metric": name, "value": f"{value:.4f}"} for name, value in sorted(held_out.metrics.items())]
+
+
+def _leaderboard(board: pd.DataFrame | None) -> dict[str, Any] | None:
+    if board is None or board.empty:
+        return None
+    shown = board.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda x: "" if pd.isna(x) else f"{x:.4f}")
+    return {"columns": [str(c) for c in shown.columns], "rows": shown.astype(str).to_numpy().tolist()}
+
+
+def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang = "zh", examples_per_band: int = 5,
+                 shap_rows: int = 3000, top_features: int = 10, dependence_plots: int = 3,
+                 random_state: int = 0) -> Report:
+    """Assemble the report: bands and tags, SHAP drivers per band, example users with reasons,
+    held-out metrics, leaderboard and the model card's feature list, with plots as base64 PNG."""
+    lang = check_lang(lang)
+    text = report_text(lang)
+    rng = np.random.default_rng(random_state)
+    names = list(inputs.feature_names)
+    _check_inputs(inputs, names)
+    infos = catalog_by_name(inputs.catalog, names)
+    scored = inputs.scored[["user_id", "band", "score"]]
+    users = scored.merge(inputs.features[["user_id", *names]], on="user_id", how="inner", validate="one_to_one")
+    if users.empty:
+        raise ValueError("scored users: none of them has features at the report's as-of date; "
+                         "run `siyu score` and keep its features file, then report again")
+    sample = _shap_sample(users, shap_rows, rng).reset_index(drop=True)
+    contrib = shap_contributions(estimator, sample[names])
+    # Plot text in Chinese needs a CJK font; without one the plots fall back to English labels.
+    plot_lang: Lang = lang if lang == "en" or cjk_font() else "en"
+    labels = {f: _feature_label(infos[f], plot_lang) for f in names}
+    importance = global_importance(contrib)
+    images = {"beeswarm": _b64(beeswarm_png(contrib, labels, max_display=min(top_features, len(names)))),
+              "bands": _b64(bar_png(scored["band"].astype(str).value_counts().reindex(inputs.band_order, fill_value=0)
+                                    .rename(lambda b: word(BANDS, b, plot_lang)),
+                                    title=report_text(plot_lang)["band_chart"], xlabel=report_text(plot_lang)["users"]))}
+    images.update({f"dependence_{i}": _b64(dependence_png(contrib, f, labels))
+                   for i, f in enumerate(importance["feature"].head(dependence_plots))})
+    held = inputs.held_out
+    if held is not None and held.y_true is not None and held.y_score is not None and len(held.y_true):
+        t = report_text(plot_lang)
+        images["calibration"] = _b64(calibration_png(held.y_true, held.y_score, title=t["calibration"],
+                                                     xlabel=t["predicted"], ylabel=t["observed"]))
+    return Report(
+        lang=lang, text=text, title=f"{text['title']} · {word(TASKS, inputs.model.task, lang)}", model=inputs.model,
+        band_title=word(TAGS, inputs.band_tag, lang) if inputs.band_tag else text["band"], n_users=len(scored), bands=_band_rows(scored, inputs.band_order, lang),
+        tags=_tag_rows(inputs.tag_counts, lang),
+        drivers=_driver_rows(contrib, sample, infos, scored["band"].astype(str).value_counts().to_dict(),
+                             inputs.band_order, lang, top_n=5),
+        examples=_example_rows(estimator, inputs, users, lang, examples_per_band, rng),
+        importance=[{"feature": _feature_label(infos[f], lang), "name": f, "mean_abs_shap": f"{v:.3f}",
+                     "share": f"{s:.1%}"} for f, v, s in importance.head(top_features).itertuples(index=False)],
+        metrics=_metric_rows(held), leaderboard=_leaderboard(inputs.leaderboard),
+        features=[{"name": i.name, "family": i.family, "unit": i.unit, "desc": _feature_label(i, lang)}
+                  for i in infos.values()],
+        images=images, held_out_period=held.period if held else None,
+    )
+
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("siyu.explain", "templates"),
+                              autoescape=jinja2.select_autoescape(["html", "html.j2"]), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(report: Report) -> str:
+    """One self-contained HTML page (plots embedded, no external resources)."""
+    return _environment().get_template("report.html.j2").render(r=report, t=report.text)
+
+
+def render_model_card(report: Report) -> str:
+    """The model card as Markdown, for data scientists (also a section of the HTML report)."""
+    return _environment().get_template("model_card.md.j2").render(r=report, t=report.text)

@@ -1,0 +1,208 @@
+"""Write a synthetic world to disk: events parts, users, truth and world.json (docs/INTERFACES.md §1).
+
+The simulation hands over integer codes; here they become the strings and timestamps of the
+files, with Arrow kernels (no Python loop over rows).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from siyu.synth.params import (
+    AGE_BANDS,
+    CATEGORIES,
+    CATEGORY_CODES,
+    CHANNELS,
+    EVENT_TYPES,
+    MEMBER_LEVELS,
+    REGIONS,
+    SOURCE_CHANNELS,
+)
+from siyu.synth.population import given_names, surnames
+from siyu.synth.simulate import EventBatch
+from siyu.synth.truth import TruthBatch
+from siyu.synth.world import WorldPlan
+
+EVENTS_SCHEMA = pa.schema([
+    ("event_id", pa.string()), ("user_id", pa.string()), ("ts", pa.timestamp("us")),
+    ("event_type", pa.string()), ("channel", pa.string()), ("amount", pa.float64()),
+    ("item_id", pa.string()), ("category", pa.string()), ("session_id", pa.string()),
+    ("campaign_id", pa.string()),
+])
+USERS_SCHEMA = pa.schema([
+    ("user_id", pa.string()), ("joined_at", pa.timestamp("us")), ("source_channel", pa.string()),
+    ("member_level", pa.string()), ("region", pa.string()), ("age_band", pa.string()),
+    ("name", pa.string()), ("phone", pa.string()),
+])
+TRUTH_SCHEMA = pa.schema([
+    ("user_id", pa.string()), ("cutoff", pa.timestamp("us")), ("p_churn_30d", pa.float64()),
+    ("p_purchase_7d", pa.float64()), ("ltv_net_90d", pa.float64()),
+])
+# Dictionary-encode only the low-cardinality columns: trying it on ids is slow and useless.
+_DICTIONARY_COLUMNS = ["user_id", "event_type", "channel", "item_id", "category", "campaign_id"]
+_EPOCH = date(1970, 1, 1)
+_US = 1_000_000
+
+
+def _prefixed(prefix: str, numbers: np.ndarray, width: int, mask: np.ndarray | None = None) -> pa.Array:
+    """Strings like 'u0000042' from integers (null where `mask`)."""
+    digits = pa.array(numbers, mask=mask).cast(pa.string())
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(digits, width, "0"), "")
+
+
+def _lookup(vocabulary: tuple[str, ...] | pa.Array, codes: np.ndarray) -> pa.Array:
+    """Vocabulary strings for integer codes; negative codes are null."""
+    vocab = vocabulary if isinstance(vocabulary, pa.Array) else pa.array(vocabulary, pa.string())
+    return vocab.take(pa.array(codes.astype(np.int64), mask=codes < 0))
+
+
+def _timestamps(start: date, day: np.ndarray, second: np.ndarray) -> pa.Array:
+    base = (start - _EPOCH).days
+    micros = ((base + day.astype(np.int64)) * 86_400 + second.astype(np.int64)) * _US
+    return pa.array(micros, pa.int64()).cast(pa.timestamp("us"))
+
+
+def user_ids(n_users: int) -> pa.Array:
+    """The world's user ids in user order: 'u' followed by at least 7 digits."""
+    return _prefixed("u", np.arange(1, n_users + 1), max(7, len(str(n_users))))
+
+
+def _item_vocabulary(items_per_category: int) -> pa.Array:
+    ranks = np.tile(np.arange(1, items_per_category + 1), len(CATEGORY_CODES))
+    codes = np.repeat(np.asarray(CATEGORY_CODES), items_per_category)
+    return pc.binary_join_element_wise(pa.array(codes), pc.utf8_lpad(pa.array(ranks).cast(pa.string()), 4, "0"), "")
+
+
+def events_table(batch: EventBatch, plan: WorldPlan, ids: pa.Array, first_event_number: int) -> pa.Table:
+    """The events of a batch as an Arrow table with `EVENTS_SCHEMA`."""
+    n = len(batch)
+    columns = [
+        _prefixed("e", np.arange(first_event_number, first_event_number + n), 10),
+        ids.take(pa.array(batch.user)),
+        _timestamps(plan.start, batch.day, batch.second),
+        _lookup(EVENT_TYPES, batch.event_type),
+        _lookup(CHANNELS, batch.channel),
+        pa.array(batch.amount, pa.float64(), mask=np.isnan(batch.amount)),
+        _lookup(_item_vocabulary(plan.params.commerce.items_per_category), batch.item),
+        _lookup(CATEGORIES, batch.category),
+        _prefixed("s", batch.session, 1, mask=batch.session < 0),
+        _lookup(plan.campaign_ids, batch.campaign),
+    ]
+    return pa.Table.from_arrays(columns, schema=EVENTS_SCHEMA)
+
+
+def users_table(plan: WorldPlan, ids: pa.Array) -> pa.Table:
+    """The users of the world with their attributes and fake PII (`USERS_SCHEMA`)."""
+    pop = plan.population
+    given = pa.array((*given_names(), ""))
+    second_char = np.where(pop.name_given[:, 1] < 0, len(given) - 1, pop.name_given[:, 1])
+    name = pc.binary_join_element_wise(
+        _lookup(surnames(), pop.name_surname), given.take(pa.array(pop.name_given[:, 0])),
+        given.take(pa.array(second_char)), "",
+    )
+    columns = [
+        ids,
+        _timestamps(plan.start, pop.join_day, pop.join_second),
+        _lookup(SOURCE_CHANNELS, pop.source_channel),
+        _lookup(MEMBER_LEVELS, pop.member_level),
+        _lookup(REGIONS, pop.region),
+        _lookup(AGE_BANDS, pop.age_band),
+        name,
+        _prefixed("138", pop.phone_number, 8),
+    ]
+    return pa.Table.from_arrays(columns, schema=USERS_SCHEMA)
+
+
+def truth_table(batch: TruthBatch, plan: WorldPlan, ids: pa.Array) -> pa.Table:
+    """Truth rows as an Arrow table with `TRUTH_SCHEMA`."""
+    columns = [
+        ids.take(pa.array(batch.user)),
+        _timestamps(plan.start, batch.cutoff_day, np.zeros(len(batch), np.int64)),
+        pa.array(batch.p_churn_30d, pa.float64()),
+        pa.array(batch.p_purchase_7d, pa.float64()),
+        pa.array(batch.ltv_net_90d, pa.float64()),
+    ]
+    return pa.Table.from_arrays(columns, schema=TRUTH_SCHEMA)
+
+
+class WorldWriter:
+    """Writes a world into `out`: events/part-NNNNN.parquet, users.parquet, truth/, world.json.
+
+    Use as a context manager; stale parts of an earlier world in `out` are removed first.
+    """
+
+    def __init__(self, out: str | Path, plan: WorldPlan, *, with_truth: bool = True) -> None:
+        self.out = Path(out)
+        self.plan = plan
+        self.with_truth = with_truth
+        self.ids = user_ids(plan.population.n_users)
+        self.n_events = 0
+        self.n_truth_rows = 0
+        self.event_counts = np.zeros(len(EVENT_TYPES), dtype=np.int64)
+        self._part = 0
+        self._truth_writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> WorldWriter:
+        events_dir = self.out / "events"
+        events_dir.mkdir(parents=True, exist_ok=True)
+        for stale in events_dir.glob("part-*.parquet"):
+            stale.unlink()
+        truth_file = self.out / "truth" / "truth.parquet"
+        truth_file.unlink(missing_ok=True)
+        if self.with_truth:
+            truth_file.parent.mkdir(parents=True, exist_ok=True)
+            self._truth_writer = pq.ParquetWriter(truth_file, TRUTH_SCHEMA, compression="zstd",
+                                                  use_dictionary=["user_id"])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._truth_writer is not None:
+            self._truth_writer.close()
+
+    def write_events(self, batch: EventBatch) -> None:
+        """Write one chunk of events as the next part file."""
+        table = events_table(batch, self.plan, self.ids, self.n_events + 1)
+        pq.write_table(table, self.out / "events" / f"part-{self._part:05d}.parquet",
+                       compression="zstd", use_dictionary=_DICTIONARY_COLUMNS)
+        self._part += 1
+        self.n_events += len(batch)
+        self.event_counts += np.bincount(batch.event_type, minlength=len(EVENT_TYPES))
+
+    def write_truth(self, batch: TruthBatch) -> None:
+        """Append truth rows to truth/truth.parquet."""
+        if self._truth_writer is None:
+            raise RuntimeError("truth: this writer was opened with with_truth=False")
+        self._truth_writer.write_table(truth_table(batch, self.plan, self.ids))
+        self.n_truth_rows += len(batch)
+
+    def write_users(self) -> None:
+        """Write users.parquet."""
+        pq.write_table(users_table(self.plan, self.ids), self.out / "users.parquet", compression="zstd")
+
+    def write_manifest(self, seed: int) -> dict:
+        """Write world.json and return its content."""
+        plan = self.plan
+        cutoffs = [plan.start + timedelta(days=int(d)) for d in plan.cutoff_days]
+        manifest = {
+            "seed": seed,
+            "users": plan.population.n_users,
+            "days": plan.n_days,
+            "start": plan.start.isoformat(),
+            "end": (plan.start + timedelta(days=plan.n_days)).isoformat(),
+            "timezone": "Asia/Shanghai",
+            "events": self.n_events,
+            "event_counts": {t: int(c) for t, c in zip(EVENT_TYPES, self.event_counts, strict=True)},
+            "event_parts": self._part,
+            "truth_rows": self.n_truth_rows if self.with_truth else None,
+            "truth_cutoffs": [datetime.combine(c, datetime.min.time()).isoformat() for c in cutoffs],
+            "campaigns": int((plan.calendar.campaign_index[: plan.n_days] >= 0).sum()),
+        }
+        (self.out / "world.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        return manifest

@@ -1,0 +1,232 @@
+"""Report and explain jobs: champion + scored users + tags -> HTML report, model card, reasons.
+
+`write_report` reads the champion (MLflow), the current tags (tag store), the features at the
+tags' as-of date, the held-out test split and the leaderboard, calls the pure
+`siyu.explain.report` core and writes `<reports_dir>/<task>_report.html` and
+`<task>_model_card.md`. `explain_user` says why one user got their score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siyu.config import BandConfig, SiyuConfig
+from siyu.explain.vocab import Lang, check_lang
+
+RULE_TAGS = ("lifecycle_stage", "rfm_segment")
+
+
+class ReportInputsMissing(FileNotFoundError):
+    """An input the report needs has not been produced yet (names the command that makes it)."""
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What `write_report_files` wrote."""
+
+    html: Path
+    model_card: Path
+    users: int
+    as_of: str
+    model_version: str
+
+
+def _band(cfg: SiyuConfig, task: str) -> BandConfig:
+    cfg.task(task)  # an unknown task is a KeyError naming the configured ones
+    band = next((b for b in cfg.scoring.bands if b.task == task), None)
+    if band is None:
+        raise ValueError(f"scoring.bands: no band tag for task '{task}'; add one to configs/siyu.yaml to report on it")
+    return band
+
+
+def feature_catalog_of(cfg: SiyuConfig) -> list[Any]:
+    """The feature catalogue of the configured feature specs (`cfg.feature_specs_path`)."""
+    import yaml
+
+    from siyu.features.catalog import feature_catalog
+    from siyu.features.parse import parse_feature_specs
+
+    path = Path(cfg.feature_specs_path)
+    if not path.exists():
+        raise ReportInputsMissing(f"{path}: feature specs not found (feature_specs_path in the config)")
+    return feature_catalog(parse_feature_specs(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
+
+
+def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
+    from siyu.io.tagstore import open_tag_store
+
+    store = open_tag_store(cfg.scoring.tag_store_url)
+    try:
+        view = store.read_current_view()
+    finally:
+        store.close()
+    if view.empty:
+        raise ReportInputsMissing(f"tag store {cfg.scoring.tag_store_url}: no published scoring run; run `siyu score` first")
+    return view
+
+
+def features_at(cfg: SiyuConfig, as_of: str) -> pd.DataFrame:
+    """The feature table at `as_of`: `<work>/features/features_<as_of>.parquet` when `siyu features`
+    wrote it, else built from the clean events (as batch scoring does)."""
+    folder = cfg.paths.work_dir / "features"
+    day = str(as_of)[:10]
+    candidates = sorted(folder.glob(f"features_{day}*.parquet")) if folder.exists() else []
+    if candidates:
+        return pd.read_parquet(candidates[-1])
+    clean = cfg.paths.clean_events
+    if not (clean.exists() and any(clean.glob("*.parquet"))):
+        raise ReportInputsMissing(
+            f"{folder}/features_{day}.parquet: no features at the scoring as-of date {day}, and no clean events "
+            f"in {clean} to build them; run `siyu validate` then `siyu features --as-of {day}`"
+        )
+    return _build_features(cfg, dt.date.fromisoformat(day))
+
+
+def _build_features(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
+    import yaml
+
+    from siyu.features.build import build_features
+    from siyu.features.parse import parse_feature_specs
+    from siyu.io.duck import connect, parquet_glob
+
+    specs = parse_feature_specs(yaml.safe_load(Path(cfg.feature_specs_path).read_text(encoding="utf-8")) or {})
+    users = cfg.paths.clean_users if cfg.paths.clean_users.exists() else None
+    con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
+    try:
+        return build_features(con, specs, parquet_glob(cfg.paths.clean_events), users, [as_of])
+    finally:
+        con.close()
+
+
+def _held_out(cfg: SiyuConfig, task: str, champion: Any) -> tuple[Any, dict[str, str]]:
+    """HeldOut metrics and calibration data from the champion's run and the test split; the data window."""
+    from siyu.explain.report import HeldOut
+    from siyu.tracking.registry import CHAMPION, version_by_alias
+
+    info = version_by_alias(task, CHAMPION, cfg.tracking)
+    metrics = {k: float(v) for k, v in (info.metrics if info else {}).items() if k.startswith("test_")}
+    window: dict[str, str] = {}
+    y_true = y_score = None
+    period = ""
+    if (cfg.paths.trainsets_dir / task / "trainset.parquet").exists():
+        from siyu.jobs.training import load_task_data
+
+        frame, manifest, _ = load_task_data(cfg, task)
+        cutoffs = manifest.get("cutoffs", {})
+        window = {split: _span(cutoffs.get(split, [])) for split in ("train", "valid", "test") if cutoffs.get(split)}
+        if manifest.get("data_end"):
+            window["data_end"] = str(manifest["data_end"])
+        test = frame[frame["split"] == "test"]
+        if len(test):
+            y_true = test["label"].to_numpy()
+            y_score = champion.predict_score(test[list(champion.feature_names)])
+            period = window.get("test", "")
+    return HeldOut(period=period, metrics=metrics, y_true=y_true, y_score=y_score), window
+
+
+def _span(values: Any) -> str:
+    days = sorted(str(v)[:10] for v in (values if isinstance(values, list | tuple) else [values]))
+    return days[0] if len(days) == 1 else f"{days[0]} … {days[-1]} ({len(days)})"
+
+
+def _leaderboard(cfg: SiyuConfig, task: str) -> pd.DataFrame | None:
+    path = cfg.paths.reports_dir / f"leaderboard_{task}.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
+def _tag_counts(view: pd.DataFrame) -> dict[str, pd.Series]:
+    from siyu.explain.vocab import CATEGORY_VALUES
+
+    out = {}
+    for tag in RULE_TAGS:
+        values = view.loc[view["tag"] == tag, "value"].astype(str)
+        if len(values):
+            counts = values.value_counts()
+            known = [k for k in CATEGORY_VALUES[tag] if k in counts.index]
+            out[tag] = counts.reindex(known + sorted(set(counts.index) - set(known)))
+    return out
+
+
+def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]:
+    """(Report, Champion) for `task`: reads every input, then calls `siyu.explain.report.build_report`."""
+    from siyu.explain.report import ModelInfo, ReportInputs, build_report
+    from siyu.tracking import load_champion
+
+    band = _band(cfg, task)
+    champion = load_champion(task, cfg.tracking)
+    view = _current_tags(cfg)
+    tags = view[view["tag"] == band.tag]
+    if tags.empty:
+        raise ReportInputsMissing(f"tag store: the current run has no '{band.tag}' tags; run `siyu score` with a {task} champion")
+    as_of = str(tags["as_of"].iloc[0])[:10]
+    scored = pd.DataFrame({"user_id": tags["user_id"].astype(str).to_numpy(), "band": tags["value"].astype(str).to_numpy(),
+                           "score": tags["score"].astype(float).to_numpy()})
+    features = features_at(cfg, as_of)
+    features = features.assign(user_id=features["user_id"].astype(str))
+    features = features[features["user_id"].isin(scored["user_id"])][["user_id", *champion.feature_names]]
+    held_out, window = _held_out(cfg, task, champion)
+    inputs = ReportInputs(
+        model=ModelInfo(task=task, model_name=champion.model_name, model_version=str(champion.model_version),
+                        run_id=champion.run_id, as_of=as_of, data_window=window),
+        feature_names=tuple(champion.feature_names), features=features, scored=scored, band_order=band.labels,
+        catalog=feature_catalog_of(cfg), tag_counts=_tag_counts(view), leaderboard=_leaderboard(cfg, task),
+        held_out=held_out, reasons_k=cfg.scoring.reasons_top_k or 3, band_tag=band.tag,
+    )
+    return build_report(champion.estimator, inputs, lang=lang, random_state=cfg.training.seed), champion
+
+
+def write_report_files(cfg: SiyuConfig, task: str, lang: str | None = None) -> ReportFiles:
+    """Write `<reports_dir>/<task>_report.html` (self-contained) and `<task>_model_card.md`."""
+    from siyu.explain.report import render_html, render_model_card
+
+    lang = check_lang(lang or cfg.scoring.lang)
+    report, champion = build_task_report(cfg, task, lang)
+    out = cfg.paths.reports_dir
+    out.mkdir(parents=True, exist_ok=True)
+    html, card = out / f"{task}_report.html", out / f"{task}_model_card.md"
+    html.write_text(render_html(report), encoding="utf-8")
+    card.write_text(render_model_card(report), encoding="utf-8")
+    return ReportFiles(html=html, model_card=card, users=report.n_users, as_of=report.model.as_of,
+                       model_version=str(champion.model_version))
+
+
+def write_report(cfg: SiyuConfig, task: str, lang: str | None = None) -> Path:
+    """The report for `task` (INTERFACES.md §9): writes the HTML and the model card, returns the HTML path."""
+    return write_report_files(cfg, task, lang).html
+
+
+def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = None) -> list[str]:
+    """Why `user_id` got their `task` score: the top reasons, as sentences (empty: nothing pushes it up)."""
+    from siyu.explain.reasons import top_reasons
+    from siyu.tracking import load_champion
+
+    lang = check_lang(lang or cfg.scoring.lang)
+    cfg.task(task)
+    champion = load_champion(task, cfg.tracking)
+    view = _current_tags(cfg)
+    as_of = str(view["as_of"].iloc[0])[:10]
+    features = features_at(cfg, as_of)
+    row = features[features["user_id"].astype(str) == str(user_id)]
+    if row.empty:
+        examples = features["user_id"].astype(str).head(3).tolist()
+        raise KeyError(f"user '{user_id}': not among the {len(features):,} users scored as of {as_of} "
+                       f"(ids look like {examples}); check the id")
+    reasons = top_reasons(champion.estimator, row[list(champion.feature_names)], feature_catalog_of(cfg),
+                          lang=lang, k=cfg.scoring.reasons_top_k or 3)
+    return [r for r in reasons.iloc[0].tolist() if r]
+
+
+def user_score(cfg: SiyuConfig, task: str, user_id: str) -> tuple[str, float] | None:
+    """(band, score) of `user_id` for `task` in the current tags, or None when not scored."""
+    band = _band(cfg, task)
+    view = _current_tags(cfg)
+    row = view[(view["tag"] == band.tag) & (view["user_id"].astype(str) == str(user_id))]
+    if row.empty:
+        return None
+    return str(row["value"].iloc[0]), float(np.asarray(row["score"])[0])

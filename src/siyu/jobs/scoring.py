@@ -1,0 +1,385 @@
+"""The batch scoring job: features at as-of -> champions -> tags -> guards -> one atomic publish.
+
+Also the tag exports for the SCRM and rollback. The steps that touch other stages (features,
+champions, reasons, MLflow) are injected through `ScoringDeps`, so tests and benchmarks can
+swap them; `default_deps()` wires the real ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siyu.config import SiyuConfig, TrackingConfig
+from siyu.io.tagstore import RunRecord, TagStore, TagStoreError, open_tag_store
+from siyu.scoring import (
+    ChampionLike,
+    GuardFailed,
+    GuardResult,
+    ReasonsFn,
+    build_tag_table,
+    score_users,
+    tag_counts,
+)
+
+log = logging.getLogger(__name__)
+
+FeaturesFn = Callable[[SiyuConfig, dt.date], pd.DataFrame]
+ChampionFn = Callable[[str, TrackingConfig], ChampionLike]
+ReasonsFactory = Callable[[SiyuConfig], ReasonsFn | None]
+MlflowFn = Callable[[SiyuConfig, "ScoringRunSummary", "RunArtifacts"], str | None]
+
+
+@dataclass(frozen=True)
+class ScoringDeps:
+    """The other stages the job calls; swap any of them in tests and benchmarks."""
+
+    features_at: FeaturesFn
+    load_champion: ChampionFn
+    newest_event: Callable[[SiyuConfig], dt.datetime]
+    reasons: ReasonsFactory | None = None
+    log_mlflow: MlflowFn | None = None
+    on_chunk: Callable[[int, int], None] | None = None  # publish progress (tests fail mid-write here)
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """What the MLflow run of a scoring run gets: raw scores per tag and the drift table."""
+
+    scores: dict[str, np.ndarray]
+    drift: pd.DataFrame
+    band_edges: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoringRunSummary:
+    """The outcome of `score`: what the CLI prints."""
+
+    run_id: str
+    as_of: dt.date
+    status: str  # published | unchanged
+    n_users: int
+    n_rows: int
+    counts: dict[str, dict[str, int]]
+    model_versions: dict[str, dict[str, str]]
+    guards: tuple[GuardResult, ...]
+    timings: dict[str, float]
+    forced: bool
+    previous_run_id: str | None
+    store_url: str
+    message: str = ""
+    mlflow_run_id: str | None = None
+
+
+# ===================================================================== default wiring
+def _features_at(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
+    import yaml
+
+    from siyu.features.build import build_features
+    from siyu.features.parse import parse_feature_specs
+    from siyu.io.duck import connect, parquet_glob
+
+    specs = parse_feature_specs(yaml.safe_load(Path(cfg.feature_specs_path).read_text(encoding="utf-8")))
+    users = cfg.paths.clean_users if cfg.paths.clean_users.exists() else None
+    con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads,
+                  temp_directory=cfg.paths.work_dir / "tmp")
+    try:
+        frame = build_features(con, specs, parquet_glob(cfg.paths.clean_events), users, [as_of])
+    finally:
+        con.close()
+    return frame.drop(columns=["cutoff"])
+
+
+def _newest_event(cfg: SiyuConfig) -> dt.datetime:
+    from siyu.io.duck import connect, parquet_glob
+
+    con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads)
+    try:
+        glob = parquet_glob(cfg.paths.clean_events)
+        newest = con.execute(f"SELECT max(ts) FROM read_parquet('{glob}')").fetchone()[0]
+    finally:
+        con.close()
+    if newest is None:
+        raise ValueError(f"{cfg.paths.clean_events}: no events; run `siyu validate` first or pass --as-of")
+    return newest
+
+
+def _reasons_factory(cfg: SiyuConfig) -> ReasonsFn | None:
+    try:
+        import yaml
+
+        from siyu.explain.reasons import top_reasons
+        from siyu.features.catalog import feature_catalog
+        from siyu.features.parse import parse_feature_specs
+    except ImportError as exc:
+        log.warning("reason tags skipped: %s (siyu.explain.reasons.top_reasons unavailable)", exc)
+        return None
+    specs = parse_feature_specs(yaml.safe_load(Path(cfg.feature_specs_path).read_text(encoding="utf-8")))
+    catalog = feature_catalog(specs)
+
+    def reasons(task: str, champion: ChampionLike, X: pd.DataFrame) -> pd.DataFrame:
+        return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k)
+
+    return reasons
+
+
+def _load_champion(task: str, tracking: TrackingConfig) -> ChampionLike:
+    from siyu.tracking import load_champion
+
+    return load_champion(task, tracking)
+
+
+def default_deps() -> ScoringDeps:
+    """The real stages: siyu.features, siyu.tracking champions, siyu.explain reasons, MLflow."""
+    return ScoringDeps(features_at=_features_at, load_champion=_load_champion, newest_event=_newest_event,
+                       reasons=_reasons_factory, log_mlflow=log_scoring_run)
+
+
+# ===================================================================== helpers
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def default_as_of(newest_event: dt.datetime) -> dt.date:
+    """The day after the newest event (local date): every event is before the as-of midnight."""
+    return newest_event.date() + dt.timedelta(days=1)
+
+
+def run_key(as_of: dt.date, model_versions: Mapping[str, Any], cfg: SiyuConfig) -> str:
+    """Identity of a run's inputs: as-of, champion versions and the tagging config."""
+    payload = json.dumps({"as_of": as_of.isoformat(), "models": model_versions,
+                          "scoring": cfg.scoring.model_dump(mode="json", exclude={"guards"})},
+                         sort_keys=True, default=str)
+    return f"{as_of.isoformat()}:{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
+
+
+def _model_versions(champions: Mapping[str, ChampionLike]) -> dict[str, dict[str, str]]:
+    return {task: {"model_name": c.model_name, "version": str(c.model_version),
+                   "run_id": str(getattr(c, "run_id", ""))} for task, c in champions.items()}
+
+
+def _guard_dicts(results: tuple[GuardResult, ...]) -> list[dict[str, Any]]:
+    return [{"guard": r.guard, "status": r.status, "value": r.value, "threshold": r.threshold,
+             "offenders": list(r.offenders), "detail": r.detail} for r in results]
+
+
+def open_store(cfg: SiyuConfig) -> TagStore:
+    """The configured tag store, schema ready."""
+    return open_tag_store(cfg.scoring.tag_store_url)
+
+
+# ===================================================================== the job
+def score(
+    cfg: SiyuConfig,
+    as_of: dt.date | None = None,
+    force: bool = False,
+    *,
+    deps: ScoringDeps | None = None,
+    now: dt.datetime | None = None,
+    run_id: str | None = None,
+) -> ScoringRunSummary:
+    """Score every user at `as_of` and publish the tags atomically; see the module docstring.
+
+    Raises GuardFailed (run recorded as blocked), TagStoreLocked (another run holds the lock).
+    Re-running an as-of with the same champions and config publishes nothing (status unchanged).
+    """
+    deps = deps or default_deps()
+    started = now or _utcnow()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    as_of = as_of or default_as_of(deps.newest_event(cfg))
+    champions = {task: deps.load_champion(task, cfg.tracking)
+                 for task in dict.fromkeys(b.task for b in cfg.scoring.bands)}
+    timings["load_models"] = time.perf_counter() - clock
+    versions = _model_versions(champions)
+    key = run_key(as_of, versions, cfg)
+    run_id = run_id or f"{as_of:%Y%m%d}-{started:%H%M%S}-{secrets.token_hex(3)}"
+    store = open_store(cfg)
+    try:
+        with store.locked(run_id, as_of, started):
+            done = store.find_published(key)
+            store.begin_run(run_id, as_of, started, run_key=key, model_versions=versions, forced=force)
+            if done is not None:
+                return _unchanged(store, cfg, run_id, as_of, done, versions, force, timings, started)
+            try:
+                summary, artifacts = _score_and_publish(cfg, store, deps, run_id, as_of, champions,
+                                                        versions, force, timings, started)
+            except GuardFailed as exc:
+                exc.run_id = run_id
+                store.finish_run(run_id, "blocked", _utcnow(), message=str(exc),
+                                 guards=_guard_dicts(exc.results), timings=timings)
+                raise GuardFailed(exc.results, run_id) from None
+            except BaseException as exc:
+                store.finish_run(run_id, "failed", _utcnow(), message=f"{type(exc).__name__}: {exc}",
+                                 timings=timings)
+                raise
+    finally:
+        store.close()
+    return _log_to_mlflow(cfg, deps, summary, artifacts)
+
+
+def _unchanged(store: TagStore, cfg: SiyuConfig, run_id: str, as_of: dt.date, done: RunRecord,
+               versions: dict, force: bool, timings: dict, started: dt.datetime) -> ScoringRunSummary:
+    message = (f"as-of {as_of} with these champion versions is already published as run {done.run_id}; "
+               f"nothing written (roll it back with `siyu tags rollback --run {done.run_id}` to recompute)")
+    store.finish_run(run_id, "unchanged", _utcnow(), message=message, counts=done.counts, timings=timings)
+    return ScoringRunSummary(run_id, as_of, "unchanged", sum((done.counts or {}).get(
+        cfg.scoring.bands[0].tag, {}).values()) if cfg.scoring.bands else 0, 0, done.counts or {},
+        versions, (), timings, force, done.run_id, store.url, message)
+
+
+def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings, started):
+    clock = time.perf_counter()
+    features = deps.features_at(cfg, as_of)
+    timings["features"] = time.perf_counter() - clock
+    previous = store.current_run()
+    prev_wide = _previous_tags(store, cfg, previous)
+    reasons = deps.reasons(cfg) if deps.reasons is not None else None
+    scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons)
+    timings.update(scored.timings)
+    clock = time.perf_counter()
+    computed_at = _utcnow()
+    table = build_tag_table(scored.user_ids, scored.columns, run_id=run_id, as_of=as_of, computed_at=computed_at)
+    counts = tag_counts(scored.columns)
+    timings["build_table"] = time.perf_counter() - clock
+    forced_over = [r.guard for r in scored.report.failed]
+    message = f"forced past failed guards: {', '.join(forced_over)}" if forced_over else ""
+    clock = time.perf_counter()
+    written = store.publish(run_id, table, finished_at=_utcnow(), counts=counts, timings=timings,
+                            guards=_guard_dicts(scored.report.results), forced=force, message=message,
+                            on_chunk=deps.on_chunk)
+    timings["write"] = time.perf_counter() - clock
+    store.record_timings(run_id, timings)
+    summary = ScoringRunSummary(
+        run_id, as_of, "published", len(scored.user_ids), written, counts, versions, scored.report.results,
+        dict(timings), force, previous.run_id if previous else None, store.url, message)
+    scores = {b.tag: scored.scores[b.task] for b in cfg.scoring.bands}
+    edges = {b.tag: b.edges for b in cfg.scoring.bands if b.method == "threshold"}
+    return summary, RunArtifacts(scores, scored.report.drift, edges)
+
+
+def _previous_tags(store: TagStore, cfg: SiyuConfig, previous: RunRecord | None) -> pd.DataFrame | None:
+    if previous is None:
+        return None
+    band_tags = [b.tag for b in cfg.scoring.bands]
+    wide = store.read_wide(previous.run_id, band_tags + list(cfg.scoring.rule_tags), scores=band_tags)
+    return wide.set_index("user_id")
+
+
+def _log_to_mlflow(cfg: SiyuConfig, deps: ScoringDeps, summary: ScoringRunSummary,
+                   artifacts: RunArtifacts) -> ScoringRunSummary:
+    if deps.log_mlflow is None:
+        return summary
+    clock = time.perf_counter()
+    try:
+        mlflow_run = deps.log_mlflow(cfg, summary, artifacts)
+    except Exception as exc:  # the tags are published; a tracking outage must not undo that
+        log.warning("scoring run %s published, but logging it to MLflow failed: %s", summary.run_id, exc)
+        return summary
+    timings = {**summary.timings, "mlflow": time.perf_counter() - clock}
+    return _replace(summary, mlflow_run_id=mlflow_run, timings=timings)
+
+
+def _replace(summary: ScoringRunSummary, **changes: Any) -> ScoringRunSummary:
+    from dataclasses import replace
+
+    return replace(summary, **changes)
+
+
+def log_scoring_run(cfg: SiyuConfig, summary: ScoringRunSummary, artifacts: RunArtifacts) -> str:
+    """One MLflow run in `cfg.scoring.experiment`: counts per tag value, score histograms, drift."""
+    from siyu.scoring.plots import score_histogram, tag_counts_figure
+    from siyu.tracking import connect
+
+    client, experiment_id = connect(cfg.tracking.model_copy(update={"experiment": cfg.scoring.experiment}))
+    run = client.create_run(experiment_id, run_name=f"score-{summary.as_of}",
+                            tags={"scoring_run_id": summary.run_id, "as_of": summary.as_of.isoformat(),
+                                  "forced": str(summary.forced).lower(), "status": summary.status})
+    rid = run.info.run_id
+    for task, info in summary.model_versions.items():
+        client.log_param(rid, f"{task}_model_version", f"{info['model_name']}/{info['version']}")
+    for tag, values in summary.counts.items():
+        for value, n in values.items():
+            client.log_metric(rid, f"users_{tag}_{value}", float(n))
+    for stage, seconds in summary.timings.items():
+        client.log_metric(rid, f"seconds_{stage}", float(seconds))
+    client.log_metric(rid, "users_scored", float(summary.n_users))
+    for tag, scores in artifacts.scores.items():
+        client.log_figure(rid, score_histogram(tag, scores, artifacts.band_edges.get(tag, ())),
+                          f"plots/score_hist_{tag}.png")
+    client.log_figure(rid, tag_counts_figure(summary.counts), "plots/tag_counts.png")
+    client.log_text(rid, artifacts.drift.to_csv(index=False), "drift.csv")
+    client.log_dict(rid, {"guards": _guard_dicts(summary.guards), "counts": summary.counts}, "scoring_run.json")
+    client.set_terminated(rid)
+    return rid
+
+
+# ===================================================================== export, rollback
+def _pii_columns(cfg: SiyuConfig) -> set[str]:
+    pii = set(cfg.scoring.pii_columns) | set(cfg.dataset.pii)
+    if cfg.dataset.users is not None:
+        pii |= set(cfg.dataset.users.pii)
+    return {p.lower() for p in pii}
+
+
+def assert_no_pii(columns: list[str], cfg: SiyuConfig) -> None:
+    """Raise if an export column is (or is derived from) a declared PII column."""
+    pii = _pii_columns(cfg)
+    bad = [c for c in columns if c.lower() in pii or c.lower().removesuffix("_score") in pii]
+    if bad:
+        raise ValueError(f"export refused: PII column(s) {bad} would leave siyu; PII never goes to the SCRM")
+
+
+def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: Path | None = None) -> Path:
+    """Write the current tags for the SCRM (one row per user, a column per tag, scores beside).
+
+    With `changes_only`: user_id, tag, old, new for users whose tags moved since the previous
+    published run. Returns the file written (under `cfg.scoring.exports_dir` by default).
+    """
+    from siyu.io.tagexport import write_frame
+
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"export format {fmt!r}: expected csv or parquet")
+    store = open_store(cfg)
+    try:
+        runs = store.published_runs()
+        if not runs:
+            raise TagStoreError(f"no published scoring run in {store.url}; run `siyu score` first")
+        current = runs[0]
+        band_tags = [b.tag for b in cfg.scoring.bands]
+        if changes_only:
+            if len(runs) < 2:
+                raise TagStoreError(f"only one published run ({current.run_id}): nothing to compare with yet")
+            frame = store.changes(runs[1].run_id, current.run_id, band_tags + list(cfg.scoring.rule_tags))
+            name = f"tag_changes_{runs[1].run_id}_to_{current.run_id}.{fmt}"
+        else:
+            tags = store.run_tags(current.run_id)
+            ordered = [t for t in band_tags + list(cfg.scoring.rule_tags) if t in tags]
+            ordered += [t for t in tags if t not in ordered]
+            frame = store.read_wide(current.run_id, ordered, scores=[t for t in band_tags if t in tags])
+            frame = frame[["user_id"] + [c for t in ordered for c in (t, f"{t}_score") if c in frame.columns]]
+            name = f"tags_{current.as_of:%Y%m%d}_{current.run_id}.{fmt}"
+    finally:
+        store.close()
+    assert_no_pii(list(frame.columns), cfg)
+    return write_frame(frame, out or Path(cfg.scoring.exports_dir) / name, fmt)
+
+
+def rollback(cfg: SiyuConfig, run_id: str, *, now: dt.datetime | None = None) -> RunRecord | None:
+    """Mark the current run `run_id` rolled back; returns the run the current tags now come from."""
+    store = open_store(cfg)
+    try:
+        return store.rollback(run_id, now or _utcnow())
+    finally:
+        store.close()

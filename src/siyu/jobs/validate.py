@@ -1,0 +1,355 @@
+"""Validate a dataset in DuckDB over the files in place: clean rows, rejects and a report.
+
+Passes over the events (each streams the source; nothing is loaded into pandas):
+1. duplicates: `GROUP BY event_id HAVING count(*) > 1` keeps only the few duplicated ids,
+   with the first *otherwise valid* row of each (skipped when no event_id is mapped);
+2. statistics: one aggregate with every rule's count and example row keys;
+3. rejects: rows failing any error rule, with `reject_reason` (all failing rules, '; '),
+   the source file and row, and the source values as text;
+4. clean rows: canonical columns, written as Parquet files into a folder swapped in whole.
+Users come after, from the users table (PII dropped) or derived from the clean events.
+
+Invariant: clean rows + rejected rows == input rows, for events and for users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from siyu.config import SiyuConfig
+from siyu.contract.errors import ValidationFailed
+from siyu.contract.mapping import (
+    MappedTable,
+    check_config,
+    literal,
+    map_events,
+    map_users,
+    quote,
+    raw_name,
+)
+from siyu.contract.report import RuleOutcome, TableReport, ValidationReport
+from siyu.contract.rules import Rule, applicable, rules_for
+from siyu.io.duck import connect
+from siyu.io.readers import open_source
+from siyu.io.writers import write_json, write_parquet_file, write_parquet_folder
+
+_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What `validate_dataset` wrote and found."""
+
+    report: ValidationReport
+    clean_events: Path
+    clean_users: Path
+    rejects_events: Path
+    rejects_users: Path
+    report_path: Path
+
+    @property
+    def passed(self) -> bool:
+        return self.report.passed
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A table ready to be split: its checked view, rules, and (once counted) what they found."""
+
+    name: str
+    source: str
+    view: str
+    mapped: MappedTable
+    rules: tuple[Rule, ...]
+    predicates: dict[str, str]
+    rows_in: int = 0
+    rows_rejected: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def error_sql(self) -> str:
+        errors = [self.predicates[r.name] for r in self.rules if r.severity == "error"]
+        return " OR ".join(errors) if errors else "false"
+
+    def rules_of(self, severity: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.severity == severity)
+
+
+def local_as_of(as_of: datetime | None, timezone: str) -> datetime | None:
+    """`as_of` as naive local time in `timezone` (aware times converted, naive ones kept)."""
+    if as_of is None or as_of.tzinfo is None:
+        return as_of
+    return as_of.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None) -> ValidationResult:
+    """Validate `cfg.dataset`; write clean / rejects / report; raise ValidationFailed past the threshold.
+
+    `as_of` (naive local, or aware) enables the rule `ts_after_as_of`; None skips it.
+    """
+    ds = cfg.dataset
+    check_config(ds)
+    as_of_local = local_as_of(as_of, ds.timezone)
+    paths = cfg.paths
+    out = {
+        "clean_events": paths.clean_events,
+        "clean_users": paths.clean_users,
+        "rejects_events": paths.rejects_dir / "events.parquet",
+        "rejects_users": paths.rejects_dir / "users.parquet",
+        "report": paths.reports_dir / "validation.json",
+    }
+    con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads,
+                  temp_directory=paths.work_dir / "tmp" / "duckdb")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET TimeZone = {literal(ds.timezone)}")
+        events_src = open_source(con, ds.events, "events")
+        events_map = map_events(ds, events_src.columns, events_src.relation, events_src.label)
+        users: _Checked | None = None
+        if ds.users is not None:  # open both sources first: schema errors before any row is read
+            users_src = open_source(con, ds.users.source, "users")
+            users_map = map_users(ds.users, ds.timezone, users_src.columns, users_src.relation, users_src.label)
+            users = _prepare(con, "users", users_src.label, users_map, None, dup_key="user_id")
+        events = _prepare(con, "events", events_src.label, events_map, as_of_local, dup_key="event_id")
+        events = _split_rejects(con, events, out["rejects_events"])
+        if users is not None:
+            users = _split_rejects(con, users, out["rejects_users"])
+        else:
+            _write_empty_user_rejects(con, out["rejects_users"])
+        failed = _over_threshold(events, ds.max_reject_rate) or (
+            users is not None and _over_threshold(users, ds.max_reject_rate))
+        clean_glob = literal((out["clean_events"] / "*.parquet").as_posix())
+        if failed:
+            events = _count_warnings(con, events, f"SELECT * FROM {events.view} WHERE NOT ({events.error_sql})")
+        else:
+            write_parquet_folder(con, _clean_events_sql(events), out["clean_events"])
+            events = _count_warnings(con, events, f"SELECT * FROM read_parquet({clean_glob})")
+        if users is not None:
+            users = _count_warnings(con, users, f"SELECT * FROM {users.view} WHERE NOT ({users.error_sql})")
+        added = (0, [])
+        if not failed:
+            added = _write_clean_users(con, users, out["clean_events"], out["clean_users"])
+        events_report = _table_report(con, events, out["clean_events"], out["rejects_events"], failed, as_of_local)
+        users_report = _users_report(con, users, out, failed, *added)
+    finally:
+        con.close()
+    status = "failed" if failed else "passed"
+    report = ValidationReport(
+        dataset=ds.name, as_of=as_of_local.isoformat(sep=" ") if as_of_local else None,
+        timezone=ds.timezone, max_reject_rate=ds.max_reject_rate,
+        events=events_report, users=users_report, status=status)
+    report = replace(report, summary=_summary(report))
+    write_json(report.to_dict(), out["report"])
+    if failed:
+        raise ValidationFailed(report.summary, report)
+    return ValidationResult(report, out["clean_events"], out["clean_users"], out["rejects_events"],
+                            out["rejects_users"], out["report"])
+
+
+# --------------------------------------------------------------------------- checking
+def _predicate(rule: Rule, as_of: datetime | None) -> str:
+    sql = rule.predicate or "false"
+    if "{as_of}" in sql:
+        sql = sql.replace("{as_of}", f"TIMESTAMP {literal(as_of.isoformat(sep=' '))}")  # type: ignore[union-attr]
+    return f"coalesce(({sql}), false)"
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: MappedTable,
+             as_of: datetime | None, *, dup_key: str) -> _Checked:
+    """Create `<name>_checked`: the mapped rows with what the duplicate rule needs."""
+    present = set(mapped.present) | ({"as_of"} if as_of is not None else set())
+    rules = tuple(r for r in rules_for(name) if r.scope == "row" and applicable(r, present))  # type: ignore[arg-type]
+    predicates = {r.name: _predicate(r, as_of) for r in rules}
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_mapped AS {mapped.sql}")
+    dup_rule = next((r.name for r in rules if r.name.startswith("duplicate_")), None)
+    view = f"{name}_checked"
+    with_dups = False
+    if dup_rule is not None:
+        # One pass: only duplicated ids survive HAVING, each with its first valid row.
+        others = [predicates[r.name] for r in rules if r.severity == "error" and r.name != dup_rule]
+        not_other = f"NOT ({' OR '.join(others)})" if others else "true"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name}_dups AS SELECT {dup_key} AS _dup_id, "
+            f"count(*) AS _dup_n, min(_row_key) FILTER (WHERE {not_other}) AS _dup_keep "
+            f"FROM {name}_mapped WHERE {dup_key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1")
+        with_dups = con.execute(f"SELECT count(*) FROM {name}_dups").fetchone()[0] > 0
+    if with_dups:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT m.*, d._dup_n, d._dup_keep "
+            f"FROM {name}_mapped m LEFT JOIN {name}_dups d ON m.{dup_key} = d._dup_id")
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, CAST(NULL AS BIGINT) AS _dup_n, "
+            f"CAST(NULL AS BIGINT) AS _dup_keep FROM {name}_mapped")
+    return _Checked(name, source, view, mapped, rules, predicates)
+
+
+def _split_rejects(con: duckdb.DuckDBPyConnection, checked: _Checked, path: Path) -> _Checked:
+    """Write the rows failing any error rule to `path`; count them per rule, with examples."""
+    reasons = ", ".join(f"CASE WHEN {checked.predicates[r.name]} THEN {literal(r.name)} END"
+                        for r in checked.rules_of("error"))
+    reason_sql = f"concat_ws('; ', {reasons})" if reasons else "CAST(NULL AS VARCHAR)"
+    columns = ", ".join(
+        ["_source_file AS source_file", "_source_row AS source_row", f"{reason_sql} AS reject_reason"]
+        + _source_value_columns(checked))
+    write_parquet_file(
+        con, f"SELECT {columns} FROM {checked.view} WHERE {checked.error_sql} ORDER BY _row_key", path)
+    rejects = f"read_parquet({literal(path.as_posix())})"
+    rows_in = int(con.execute(f"SELECT count(*) FROM {checked.name}_source").fetchone()[0])
+    rows_rejected = int(con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0])
+    counts: dict[str, int] = {}
+    examples: dict[str, list[dict[str, Any]]] = {}
+    for rule in checked.rules_of("error"):
+        hit = f"list_contains(string_split(reject_reason, '; '), {literal(rule.name)})"
+        counts[rule.name] = int(con.execute(f"SELECT count(*) FROM {rejects} WHERE {hit}").fetchone()[0])
+        if counts[rule.name]:
+            examples[rule.name] = _rows(con, f"SELECT * EXCLUDE (reject_reason) FROM {rejects} "
+                                             f"WHERE {hit} ORDER BY source_file, source_row LIMIT {_EXAMPLES}")
+    return replace(checked, rows_in=rows_in, rows_rejected=rows_rejected, counts=counts, examples=examples)
+
+
+def _count_warnings(con: duckdb.DuckDBPyConnection, checked: _Checked, kept_sql: str) -> _Checked:
+    """Count warning rules over the kept rows (`kept_sql`), with up to 5 example rows each."""
+    counts, examples = dict(checked.counts), dict(checked.examples)
+    for rule in checked.rules_of("warning"):
+        pred = checked.predicates[rule.name]
+        counts[rule.name] = int(con.execute(f"SELECT count(*) FROM ({kept_sql}) WHERE {pred}").fetchone()[0])
+        if counts[rule.name]:
+            columns = ", ".join(quote(c) for c in checked.mapped.output_columns)
+            examples[rule.name] = _rows(con, f"SELECT {columns} FROM ({kept_sql}) WHERE {pred} LIMIT {_EXAMPLES}")
+    return replace(checked, counts=counts, examples=examples)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _over_threshold(checked: _Checked, max_rate: float) -> bool:
+    return checked.rows_in > 0 and checked.rows_rejected / checked.rows_in > max_rate
+
+
+def _source_value_columns(checked: _Checked) -> list[str]:
+    return [f"{raw_name(canon)} AS {quote(canon)}" for canon, _ in checked.mapped.source_names]
+
+
+def _write_empty_user_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    write_parquet_file(
+        con, "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_row, "
+        "CAST(NULL AS VARCHAR) AS reject_reason, CAST(NULL AS VARCHAR) AS user_id LIMIT 0", path)
+
+
+def _clean_events_sql(checked: _Checked) -> str:
+    columns = ", ".join(quote(c) for c in checked.mapped.output_columns)
+    where = f"NOT ({checked.error_sql})" if checked.rows_rejected else "true"
+    return f"SELECT {columns} FROM {checked.view} WHERE {where}"
+
+
+def _write_clean_users(con: duckdb.DuckDBPyConnection, users: _Checked | None, clean_events: Path,
+                       clean_users: Path) -> tuple[int, list[dict[str, Any]]]:
+    """Write clean users (no PII); return (users added from events, examples of them)."""
+    events_glob = literal((clean_events / "*.parquet").as_posix())
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE first_events AS SELECT user_id, min(ts) AS first_ts, "
+        f"arg_min(channel, ts) AS first_channel FROM read_parquet({events_glob}) GROUP BY user_id")
+    if users is None:
+        write_parquet_file(con, "SELECT user_id, first_ts AS joined_at, first_channel AS source_channel "
+                                "FROM first_events", clean_users)
+        return int(con.execute("SELECT count(*) FROM first_events").fetchone()[0]), []
+    attrs = [quote(c) for c in users.mapped.output_columns[3:]]
+    where = f"WHERE NOT ({users.error_sql})" if users.rows_rejected else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE users_kept AS SELECT * FROM {users.view} {where}")
+    unknown_sql = "SELECT f.* FROM first_events f ANTI JOIN users_kept k USING (user_id)"
+    unknown = int(con.execute(f"SELECT count(*) FROM ({unknown_sql})").fetchone()[0])
+    examples = _rows(con, f"SELECT user_id, first_ts AS first_event_ts FROM ({unknown_sql}) "
+                          f"ORDER BY user_id LIMIT {_EXAMPLES}")
+    null_attrs = "".join(f", CAST(NULL AS VARCHAR) AS {a}" for a in attrs)
+    kept_attrs = "".join(f", k.{a}" for a in attrs)
+    write_parquet_file(con, (
+        f"SELECT k.user_id, coalesce(k.joined_at, f.first_ts) AS joined_at, k.source_channel{kept_attrs} "
+        "FROM users_kept k LEFT JOIN first_events f USING (user_id) "
+        f"UNION ALL SELECT user_id, first_ts, first_channel{null_attrs} FROM ({unknown_sql})"), clean_users)
+    return unknown, examples
+
+
+# --------------------------------------------------------------------------- reporting
+def _values(rows: list[dict[str, Any]], column: str) -> str:
+    seen: list[str] = []
+    for row in rows:
+        value = row.get(column)
+        text = "NULL" if value is None else repr(str(value))
+        if text not in seen:
+            seen.append(text)
+    return ", ".join(seen[:3]) or "-"
+
+
+def _outcome(rule: Rule, count: int, rows_in: int, rows: list[dict[str, Any]], rejects: Path,
+             expected: str) -> RuleOutcome:
+    message = rule.message.format(
+        column=rule.column, count=f"{count:,}", share=f"{count / rows_in:.2%}" if rows_in else "0%",
+        examples=_values(rows, rule.column), expected=expected, rejects=rejects.as_posix())
+    return RuleOutcome(rule.name, rule.table, rule.severity, rule.scope, rule.column, count,
+                       count / rows_in if rows_in else 0.0, message, tuple(rows))
+
+
+def _table_report(con: duckdb.DuckDBPyConnection, checked: _Checked, clean: Path,
+                  rejects: Path, failed: bool, as_of: datetime | None) -> TableReport:
+    outcomes = [RuleOutcome(i.rule, i.table, i.severity, i.scope, i.column, None, None, i.message)
+                for i in checked.mapped.issues]
+    for rule in checked.rules:
+        expected = as_of.isoformat(sep=" ") if rule.name == "ts_after_as_of" and as_of else checked.mapped.ts_expected
+        outcomes.append(_outcome(rule, checked.counts.get(rule.name, 0), checked.rows_in,
+                                 checked.examples.get(rule.name, []), rejects, expected))
+    rows_clean = checked.rows_in - checked.rows_rejected
+    if not failed and checked.name == "events":
+        rows_clean = _parquet_rows(con, clean)
+    return TableReport(checked.name, checked.source, checked.rows_in, rows_clean, checked.rows_rejected,
+                       "" if failed else clean.as_posix(), rejects.as_posix(), tuple(outcomes))
+
+
+def _parquet_rows(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    target = (path / "*.parquet") if path.is_dir() else path
+    return int(con.execute(f"SELECT count(*) FROM read_parquet({literal(target.as_posix())})").fetchone()[0])
+
+
+def _users_report(con: duckdb.DuckDBPyConnection, users: _Checked | None, out: dict[str, Path],
+                  failed: bool, added: int, examples: list[dict[str, Any]]) -> TableReport:
+    clean, rejects = out["clean_users"], out["rejects_users"]
+    if users is None:
+        rows_clean = 0 if failed else _parquet_rows(con, clean)
+        return TableReport("users", "events (no users table: joined_at = first event)", 0, rows_clean - added, 0,
+                           "" if failed else clean.as_posix(), rejects.as_posix(), (), rows_added=added)
+    base = _table_report(con, users, clean, rejects, failed, None)
+    if failed:
+        return base
+    if _parquet_rows(con, clean) != base.rows_clean + added:  # the invariant, checked on the files
+        raise RuntimeError(f"users: {clean} does not hold the {base.rows_clean} kept + {added} added users")
+    reference = next(r for r in rules_for("users") if r.scope == "reference")
+    outcome = _outcome(reference, added, base.rows_in, examples, rejects, "")
+    return replace(base, outcomes=(*base.outcomes, outcome), rows_added=added)
+
+
+def _summary(report: ValidationReport) -> str:
+    lines = []
+    for table in (report.events, report.users):
+        lines.append(
+            f"{table.table}: {table.rows_in:,} rows in, {table.rows_clean:,} clean, "
+            f"{table.rows_rejected:,} rejected ({table.reject_rate:.2%})"
+            + (f", {table.rows_added:,} derived from events" if table.rows_added else ""))
+        lines += [f"  [{o.severity}] {o.message}" for o in table.failing()]
+    if report.status == "failed":
+        worst = max((report.events, report.users), key=lambda t: t.reject_rate)
+        head = (f"validation failed: {worst.table} reject rate {worst.reject_rate:.2%} is above "
+                f"max_reject_rate {report.max_reject_rate:.2%}; fix the source or the column "
+                "mapping (or raise max_reject_rate in the dataset config). Clean data not written; "
+                f"rejects in {worst.rejects_path}")
+        return "\n".join([head, *lines])
+    return "\n".join(lines)

@@ -1,0 +1,326 @@
+"""LightGBM and XGBoost estimators: binary classifiers (churn, purchase intent) and Tweedie /
+two-part regressors (LTV). Native categoricals, early stopping on the validation cutoffs.
+
+Each exposes, for SHAP: `tree_model_` (the fitted Booster), `model_input(X)` (exactly the
+frame the booster sees) and `margin(X)` (raw margin before the link and calibration).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from siyu.models._base import SiyuEstimator
+
+Imbalance = Literal["balanced", "sqrt", "none"]
+
+
+def _pos_weight(y: np.ndarray, imbalance: Imbalance) -> float:
+    pos = float((y > 0.5).sum())
+    neg = float(len(y) - pos)
+    ratio = neg / max(pos, 1.0)
+    if imbalance == "balanced":
+        return ratio
+    if imbalance == "sqrt":
+        return float(np.sqrt(ratio))
+    if imbalance == "none":
+        return 1.0
+    raise ValueError(f"imbalance must be 'balanced', 'sqrt' or 'none', got {imbalance!r}")
+
+
+def _threads(n_jobs: int, n_rows: int) -> int:
+    """Threads worth using: one per 50k rows up to `n_jobs` (small data pays only thread overhead,
+    and on a busy machine OpenMP threads on tiny data are many times slower than one thread)."""
+    return max(1, min(n_jobs, n_rows // 50_000))
+
+
+class _TreeMixin:
+    """Categorical alignment shared by the tree models: codes must match those seen in fit."""
+
+    def _learn_schema(self, X: pd.DataFrame) -> None:
+        bad = [c for c in X.columns if not (isinstance(X[c].dtype, pd.CategoricalDtype)
+                                            or pd.api.types.is_numeric_dtype(X[c]))]
+        if bad:
+            raise TypeError(
+                f"{type(self).__name__}.fit: columns {bad[:5]} are neither numeric nor pandas 'category'; "
+                "cast text columns to 'category' (as siyu.trainsets.load_trainset does)"
+            )
+        self.categories_ = {c: list(X[c].cat.categories) for c in X.columns
+                            if isinstance(X[c].dtype, pd.CategoricalDtype)}
+
+    def model_input(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The frame the booster sees: fit-time column order, float numerics, fit-time categories."""
+        X = self._checked_input(X, "model_input")
+        cols = {}
+        for c in X.columns:
+            if c in self.categories_:
+                cols[c] = pd.Categorical(X[c].astype(object), categories=self.categories_[c])
+            else:
+                cols[c] = X[c].astype("float64")
+        return pd.DataFrame(cols, index=X.index)
+
+
+# --------------------------------------------------------------------------- LightGBM
+class _LightGBMBase(_TreeMixin, SiyuEstimator):
+    _objective: str = "binary"
+    _metric: str = "auc"
+
+    def _params(self, y: np.ndarray) -> dict:
+        params = {
+            "objective": self._objective, "metric": self._metric, "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+            "subsample": self.subsample, "subsample_freq": 1 if self.subsample < 1 else 0,
+            "colsample_bytree": self.colsample_bytree, "reg_lambda": self.reg_lambda,
+            "num_threads": _threads(self.n_jobs, len(y)), "seed": self.random_state, "deterministic": True,
+            "force_row_wise": True, "verbosity": -1, "max_bin": self.max_bin,
+        }
+        return params
+
+    def _train(self, params, X, y, X_valid, y_valid, callbacks, *, weight=None) -> lgb.Booster:
+        train = lgb.Dataset(self.model_input(X), label=y, weight=weight, free_raw_data=True)
+        cbs = list(callbacks)
+        valid_sets, rounds = [], self.n_estimators
+        if X_valid is not None:
+            valid_sets = [lgb.Dataset(self.model_input(X_valid), label=y_valid, reference=train)]
+            cbs.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
+        booster = lgb.train(params, train, num_boost_round=rounds, valid_sets=valid_sets,
+                            valid_names=["valid"] if valid_sets else None, callbacks=cbs)
+        if X_valid is not None and booster.best_iteration > 0:
+            booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+        return booster
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw margin (log-odds for classifiers, log expected spend for Tweedie)."""
+        return np.asarray(self.tree_model_.predict(self.model_input(X), raw_score=True), dtype=float)
+
+
+class LightGBMClassifier(_LightGBMBase):
+    """LightGBM binary classifier: class weighting, early stopping on valid AUC, calibration."""
+
+    def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.08, num_leaves: int = 31,
+                 min_child_samples: int = 50, subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 reg_lambda: float = 1.0, max_bin: int = 127, early_stopping_rounds: int = 30,
+                 imbalance: Imbalance = "sqrt", calibration: str = "isotonic", n_jobs: int = 2,
+                 random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.early_stopping_rounds = early_stopping_rounds
+        self.imbalance = imbalance
+        self.calibration = calibration
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        params = {**self._params(y), "scale_pos_weight": _pos_weight(y, self.imbalance)}
+        self.tree_model_ = self._train(params, X, y, X_valid, y_valid, callbacks)
+        self.best_iteration_ = self.tree_model_.current_iteration()
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.margin(X)))
+
+
+class LightGBMRegressor(_LightGBMBase):
+    """LightGBM Tweedie regressor for zero-inflated net spend (negative labels clipped to 0)."""
+
+    binary = False
+    _objective = "tweedie"
+    _metric = "tweedie"
+
+    def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.08, num_leaves: int = 31,
+                 min_child_samples: int = 50, subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 reg_lambda: float = 1.0, max_bin: int = 127, early_stopping_rounds: int = 30,
+                 tweedie_variance_power: float = 1.5, n_jobs: int = 2, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.early_stopping_rounds = early_stopping_rounds
+        self.tweedie_variance_power = tweedie_variance_power
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        params = {**self._params(y), "tweedie_variance_power": self.tweedie_variance_power}
+        yv = None if y_valid is None else np.clip(y_valid, 0, None)
+        self.tree_model_ = self._train(params, X, np.clip(y, 0, None), X_valid, yv, callbacks)
+        self.best_iteration_ = self.tree_model_.current_iteration()
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return np.exp(self.margin(X))
+
+
+# --------------------------------------------------------------------------- XGBoost
+class _XGBoostBase(_TreeMixin, SiyuEstimator):
+    _objective: str = "binary:logistic"
+    _metric: str = "auc"
+
+    def _params(self, n_rows: int) -> dict:
+        return {
+            "objective": self._objective, "eval_metric": self._metric, "eta": self.learning_rate,
+            "max_depth": self.max_depth, "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample, "colsample_bytree": self.colsample_bytree,
+            "lambda": self.reg_lambda, "tree_method": "hist", "max_bin": self.max_bin,
+            "nthread": _threads(self.n_jobs, n_rows), "seed": self.random_state, "max_cat_to_onehot": 1,
+        }
+
+    def _dmatrix(self, X: pd.DataFrame, y=None) -> xgb.DMatrix:
+        return xgb.DMatrix(self.model_input(X), label=y, enable_categorical=True, nthread=self.n_jobs)
+
+    def _train(self, params, X, y, X_valid, y_valid, callbacks) -> xgb.Booster:
+        dtrain = self._dmatrix(X, y)
+        evals, stopping = [], None
+        if X_valid is not None:
+            evals, stopping = [(self._dmatrix(X_valid, y_valid), "valid")], self.early_stopping_rounds
+        booster = xgb.train(params, dtrain, num_boost_round=self.n_estimators, evals=evals,
+                            early_stopping_rounds=stopping, verbose_eval=False, callbacks=list(callbacks) or None)
+        if stopping is not None:
+            booster = booster[: booster.best_iteration + 1]
+        return booster
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw margin (log-odds for classifiers, log expected spend for Tweedie)."""
+        return np.asarray(self.tree_model_.predict(self._dmatrix(X), output_margin=True), dtype=float)
+
+
+class XGBoostClassifier(_XGBoostBase):
+    """XGBoost binary classifier: `scale_pos_weight`, early stopping on valid AUC, calibration."""
+
+    def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.08, max_depth: int = 6,
+                 min_child_weight: float = 5.0, subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 reg_lambda: float = 1.0, max_bin: int = 128, early_stopping_rounds: int = 30,
+                 imbalance: Imbalance = "sqrt", calibration: str = "isotonic", n_jobs: int = 2,
+                 random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.early_stopping_rounds = early_stopping_rounds
+        self.imbalance = imbalance
+        self.calibration = calibration
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        params = {**self._params(len(y)), "scale_pos_weight": _pos_weight(y, self.imbalance)}
+        self.tree_model_ = self._train(params, X, y, X_valid, y_valid, callbacks)
+        self.best_iteration_ = self.tree_model_.num_boosted_rounds()
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.margin(X)))
+
+
+class XGBoostRegressor(_XGBoostBase):
+    """XGBoost Tweedie regressor for zero-inflated net spend (negative labels clipped to 0)."""
+
+    binary = False
+    _objective = "reg:tweedie"
+    _metric = "tweedie-nloglik@1.5"
+
+    def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.08, max_depth: int = 6,
+                 min_child_weight: float = 5.0, subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 reg_lambda: float = 1.0, max_bin: int = 128, early_stopping_rounds: int = 30,
+                 tweedie_variance_power: float = 1.5, n_jobs: int = 2, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.early_stopping_rounds = early_stopping_rounds
+        self.tweedie_variance_power = tweedie_variance_power
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        power = self.tweedie_variance_power
+        params = {**self._params(len(y)), "tweedie_variance_power": power, "eval_metric": f"tweedie-nloglik@{power}"}
+        yv = None if y_valid is None else np.clip(y_valid, 0, None)
+        self.tree_model_ = self._train(params, X, np.clip(y, 0, None), X_valid, yv, callbacks)
+        self.best_iteration_ = self.tree_model_.num_boosted_rounds()
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return np.exp(self.margin(X))
+
+
+# --------------------------------------------------------------------------- two-part LTV
+class TwoPartLTV(_TreeMixin, SiyuEstimator):
+    """LTV as P(buy) × E[spend | buy], both LightGBM: a classifier and a Gamma regressor.
+
+    `tree_model_` / `margin` are those of the purchase-probability part (SHAP explains who buys).
+    """
+
+    binary = False
+
+    def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.08, num_leaves: int = 31,
+                 min_child_samples: int = 50, early_stopping_rounds: int = 30, n_jobs: int = 2,
+                 random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.early_stopping_rounds = early_stopping_rounds
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _part_params(self) -> dict:
+        return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
+                "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+                "early_stopping_rounds": self.early_stopping_rounds, "n_jobs": self.n_jobs,
+                "random_state": self.random_state}
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        buys, buys_valid = (y > 0).astype(float), None if y_valid is None else (y_valid > 0).astype(float)
+        if len(np.unique(buys)) < 2:
+            raise ValueError("TwoPartLTV.fit: need both buyers (label > 0) and non-buyers in y")
+        self.buy_model_ = LightGBMClassifier(**self._part_params(), imbalance="none", calibration="none")
+        self.buy_model_.fit(X, buys, X_valid=X_valid, y_valid=buys_valid, callbacks=callbacks)
+        spend_model = _GammaSpend(**self._part_params())
+        pos, pos_valid = y > 0, None if y_valid is None else y_valid > 0
+        has_valid = pos_valid is not None and pos_valid.sum() > 0
+        spend_model.fit(X[pos], y[pos], X_valid=X_valid[pos_valid] if has_valid else None,
+                        y_valid=y_valid[pos_valid] if has_valid else None)
+        self.spend_model_ = spend_model
+        self.tree_model_ = self.buy_model_.tree_model_
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds of buying in the horizon (the purchase-probability part)."""
+        return self.buy_model_.margin(self._checked_input(X, "margin"))
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return self.buy_model_.predict_score(X) * self.spend_model_.predict_score(X)
+
+
+class _GammaSpend(LightGBMRegressor):
+    """E[spend | buy]: LightGBM with a Gamma objective on buyers only."""
+
+    _objective = "gamma"
+    _metric = "gamma"
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        self.tree_model_ = self._train(self._params(y), X, y, X_valid, y_valid, callbacks)

@@ -1,0 +1,157 @@
+"""From features at as-of and the champions to tag columns and guard verdicts (no I/O)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from siyu.config import ScoringConfig
+from siyu.scoring.guards import (
+    GuardFailed,
+    GuardReport,
+    GuardResult,
+    check_changed_share,
+    check_feature_drift,
+    check_min_users,
+    check_schema,
+    check_score_shift,
+)
+from siyu.scoring.tags import TagColumn, band_tag, reason_tags, rule_tags
+
+
+class ChampionLike(Protocol):
+    """What scoring needs of a champion (siyu.tracking.Champion has it)."""
+
+    feature_names: list[str]
+    model_name: str
+    model_version: str
+    reference_profile: Mapping[str, Any]
+    estimator: Any
+
+    def predict_score(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
+# (task, champion, X of the users to explain) -> DataFrame reason_1..k aligned with X
+ReasonsFn = Callable[[str, ChampionLike, pd.DataFrame], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class ScoredUsers:
+    """Every user's tags, the raw scores per task, and the guard verdicts of one run."""
+
+    user_ids: np.ndarray
+    columns: tuple[TagColumn, ...]
+    scores: dict[str, np.ndarray]
+    report: GuardReport
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _aligned(previous: pd.DataFrame | None, user_ids: np.ndarray, column: str) -> pd.Series | None:
+    if previous is None or column not in previous.columns:
+        return None
+    return previous[column].reindex(user_ids)
+
+
+def _check_schemas(features: pd.DataFrame, champions: Mapping[str, ChampionLike], force: bool) -> list[GuardResult]:
+    results = [check_schema(t, c.feature_names, features, c.reference_profile) for t, c in champions.items()]
+    missing = [r for r in results if any(o.endswith("(missing)") for o in r.offenders)]
+    if missing or (not force and any(r.status == "fail" for r in results)):
+        # a model cannot score without its features: --force does not help with missing columns
+        raise GuardFailed(results)
+    return results
+
+
+def score_users(
+    features: pd.DataFrame,
+    champions: Mapping[str, ChampionLike],
+    cfg: ScoringConfig,
+    previous: pd.DataFrame | None = None,
+    *,
+    force: bool = False,
+    reasons: ReasonsFn | None = None,
+) -> ScoredUsers:
+    """Score every user with each task's champion and turn the scores into tags.
+
+    `features`: user_id + feature columns at as-of (one row per user). `previous`: the last
+    published run's tags, wide and indexed by user_id (columns `<tag>` and `<tag>_score`), for
+    hysteresis and the change / shift guards. Raises GuardFailed when a guard fails and not
+    `force` (the report is on the exception).
+    """
+    timings: dict[str, float] = {}
+    user_ids = features["user_id"].astype(str).to_numpy()
+    if pd.Series(user_ids).duplicated().any():
+        dup = pd.Series(user_ids)[pd.Series(user_ids).duplicated()].unique()[:3]
+        raise ValueError(f"features: user_id must be unique at one as-of, got duplicates e.g. {list(dup)}")
+    results = [check_min_users(len(user_ids), cfg.guards), *_check_schemas(features, champions, force)]
+    drift_tables, scores = [], {}
+    start = time.perf_counter()
+    for task, champ in champions.items():
+        X = features[list(champ.feature_names)]
+        result, table = check_feature_drift(task, champ.reference_profile, X, cfg.guards)
+        results.append(result)
+        drift_tables.append(table)
+    timings["drift"] = time.perf_counter() - start
+    start = time.perf_counter()
+    for task, champ in champions.items():
+        scores[task] = np.asarray(champ.predict_score(features[list(champ.feature_names)]), dtype="float64")
+    timings["predict"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    columns: list[TagColumn] = []
+    for band in cfg.bands:
+        champ = champions[band.task]
+        prev_values = _aligned(previous, user_ids, band.tag)
+        col = band_tag(scores[band.task], band, model=champ.model_name,
+                       model_version=str(champ.model_version), previous=prev_values)
+        columns.append(col)
+        prev_scores = _aligned(previous, user_ids, f"{band.tag}_score")
+        prev_scores = None if prev_scores is None else prev_scores.dropna().to_numpy(dtype="float64")
+        results.append(check_score_shift(band.tag, col.scores, prev_scores, champ.reference_profile, cfg.guards))
+        results.append(check_changed_share(band.tag, prev_values, col.values, cfg.guards))
+    for col in rule_tags(features, cfg.rule_tags):
+        columns.append(col)
+        results.append(check_changed_share(col.tag, _aligned(previous, user_ids, col.tag), col.values, cfg.guards))
+    timings["tags"] = time.perf_counter() - start
+
+    drift = pd.concat(drift_tables, ignore_index=True) if drift_tables else pd.DataFrame()
+    report = GuardReport(tuple(results), drift)
+    if report.failed and not force:
+        raise GuardFailed(report.results)
+
+    start = time.perf_counter()
+    if reasons is not None:
+        columns += _reason_columns(features, champions, cfg, columns, reasons)
+    timings["reasons"] = time.perf_counter() - start
+    return ScoredUsers(user_ids, tuple(columns), scores, report, timings)
+
+
+def _reason_columns(
+    features: pd.DataFrame,
+    champions: Mapping[str, ChampionLike],
+    cfg: ScoringConfig,
+    columns: list[TagColumn],
+    reasons: ReasonsFn,
+) -> list[TagColumn]:
+    out: list[TagColumn] = []
+    by_tag = {c.tag: c for c in columns}
+    for task in cfg.reason_tasks:
+        if task not in champions or cfg.reasons_top_k == 0:
+            continue
+        band = next((b for b in cfg.bands if b.task == task), None)
+        mask = np.ones(len(features), dtype=bool)
+        if band is not None and cfg.reason_bands:
+            mask = np.isin(by_tag[band.tag].values, list(cfg.reason_bands))
+        positions = np.flatnonzero(mask)
+        if len(positions) == 0:
+            continue
+        champ = champions[task]
+        X = features[list(champ.feature_names)].iloc[positions]
+        texts = reasons(task, champ, X)
+        out += reason_tags(task, texts, len(features), positions, model=champ.model_name,
+                           model_version=str(champ.model_version))
+    return out

@@ -1,0 +1,142 @@
+"""Tag columns (model bands, rule tags, reasons) and the long tag table a run publishes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from siyu.config import BandConfig
+from siyu.scoring.bands import assign_bands
+
+LIFECYCLE_STAGES: tuple[str, ...] = ("potential", "new", "active", "silent", "churned")
+RULE_MODEL = "rules"
+
+TAG_HISTORY_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("tag", pa.string()),
+        ("value", pa.string()),
+        ("score", pa.float64()),
+        ("model", pa.string()),
+        ("model_version", pa.string()),
+        ("run_id", pa.string()),
+        ("as_of", pa.date32()),
+        ("computed_at", pa.timestamp("us")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TagColumn:
+    """One tag for every scored user: values (None: no tag), raw scores, and who produced them."""
+
+    tag: str
+    values: np.ndarray
+    scores: np.ndarray | None
+    model: str
+    model_version: str
+
+
+def band_tag(
+    scores: np.ndarray,
+    band: BandConfig,
+    *,
+    model: str,
+    model_version: str,
+    previous: pd.Series | np.ndarray | None = None,
+) -> TagColumn:
+    """The band tag of one task's scores (raw score kept beside), with hysteresis vs `previous`."""
+    values = assign_bands(scores, band, previous)
+    return TagColumn(band.tag, values, np.asarray(scores, dtype="float64"), model, model_version)
+
+
+def rule_tags(features: pd.DataFrame, names: Sequence[str], *, version: str = "") -> list[TagColumn]:
+    """Rule tags copied from feature columns (lifecycle_stage, rfm_segment); NaN: no tag.
+
+    `lifecycle_stage` values must be one of LIFECYCLE_STAGES.
+    """
+    columns = []
+    for name in names:
+        if name not in features.columns:
+            raise ValueError(
+                f"rule tag '{name}': no such column in the features at as-of "
+                f"(got {len(features.columns)} columns, e.g. {list(features.columns[:5])}); "
+                "siyu.features computes it (INTERFACES.md §4) or remove it from scoring.rule_tags"
+            )
+        values = features[name].astype(object).where(features[name].notna(), None).to_numpy()
+        if name == "lifecycle_stage":
+            _check_values(name, values, LIFECYCLE_STAGES)
+        values = np.array([None if v is None else str(v) for v in values], dtype=object)
+        columns.append(TagColumn(name, values, None, RULE_MODEL, version))
+    return columns
+
+
+def _check_values(name: str, values: np.ndarray, allowed: Sequence[str]) -> None:
+    present = pd.Series(values).dropna().astype(str)
+    bad = present[~present.isin(allowed)]
+    if len(bad):
+        raise ValueError(
+            f"rule tag '{name}': {len(bad)} value(s) outside {list(allowed)}, "
+            f"e.g. {sorted(bad.unique())[:3]}; fix the lifecycle rule in siyu.features"
+        )
+
+
+def reason_tags(task: str, reasons: pd.DataFrame, n_users: int, positions: np.ndarray,
+                *, model: str, model_version: str) -> list[TagColumn]:
+    """`<task>_reason_i` tags from top_reasons output for the users at `positions` (others: none)."""
+    columns = []
+    for col in [c for c in reasons.columns if str(c).startswith("reason_")]:
+        values = np.full(n_users, None, dtype=object)
+        texts = reasons[col].astype(object).to_numpy()
+        values[positions] = np.where(pd.isna(texts) | (texts == ""), None, texts)
+        columns.append(TagColumn(f"{task}_{col}", values, None, model, model_version))
+    return columns
+
+
+def build_tag_table(
+    user_ids: Sequence[str] | np.ndarray | pa.Array,
+    columns: Sequence[TagColumn],
+    *,
+    run_id: str,
+    as_of: dt.date,
+    computed_at: dt.datetime,
+) -> pa.Table:
+    """The long table of a run (TAG_HISTORY_SCHEMA): one row per user and tag that has a value."""
+    users = user_ids if isinstance(user_ids, pa.Array) else pa.array(np.asarray(user_ids, dtype=object), pa.string())
+    n = len(users)
+    parts = []
+    for col in columns:
+        if len(col.values) != n:
+            raise ValueError(f"tag '{col.tag}': {len(col.values)} values for {n} users")
+        values = pa.array(col.values, pa.string(), from_pandas=True)
+        scores = (pa.nulls(n, pa.float64()) if col.scores is None
+                  else pa.array(col.scores, pa.float64(), from_pandas=True))
+        table = pa.table(
+            [users, pa.repeat(col.tag, n), values, scores, pa.repeat(col.model, n),
+             pa.repeat(col.model_version, n), pa.repeat(run_id, n),
+             pa.repeat(pa.scalar(as_of, pa.date32()), n),
+             pa.repeat(pa.scalar(computed_at, pa.timestamp("us")), n)],
+            schema=TAG_HISTORY_SCHEMA,
+        )
+        parts.append(table.filter(pc.is_valid(values)))
+    if not parts:
+        return TAG_HISTORY_SCHEMA.empty_table()
+    return pa.concat_tables(parts).combine_chunks()
+
+
+def tag_counts(columns: Sequence[TagColumn]) -> dict[str, dict[str, int]]:
+    """Users per tag value, per tag (reason tags counted as tagged / untagged only)."""
+    counts: dict[str, dict[str, int]] = {}
+    for col in columns:
+        s = pd.Series(col.values, dtype=object)
+        if "_reason_" in col.tag:
+            counts[col.tag] = {"tagged": int(s.notna().sum())}
+        else:
+            counts[col.tag] = {str(k): int(v) for k, v in s.value_counts(dropna=True).sort_index().items()}
+    return counts

@@ -1,0 +1,117 @@
+"""The model registry: versions, aliases, the champion loader and promotion records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from siyu.config import TrackingConfig
+from siyu.tracking.runs import CHALLENGER, CHAMPION
+from siyu.tracking.store import connect, registered_name
+
+
+class NoModelError(LookupError):
+    """The registry has no version under the requested alias."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A registered version with its run's tags and metrics."""
+
+    model_name: str
+    version: str
+    run_id: str
+    model: str
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The champion of a task, loaded for scoring."""
+
+    estimator: object
+    feature_names: list[str]
+    model_name: str
+    model_version: str
+    run_id: str
+    reference_profile: dict
+    model: str
+
+    def predict_score(self, X: pd.DataFrame) -> np.ndarray:
+        """Scores of the champion (probability or expected net spend), one per row."""
+        return np.asarray(self.estimator.predict_score(X[self.feature_names]), dtype=float)
+
+
+def _info(client, model_name: str, mv) -> VersionInfo:
+    run = client.get_run(mv.run_id)
+    return VersionInfo(model_name=model_name, version=str(mv.version), run_id=mv.run_id,
+                       model=run.data.tags.get("model", ""), tags=dict(run.data.tags),
+                       metrics=dict(run.data.metrics), aliases=tuple(getattr(mv, "aliases", ()) or ()))
+
+
+def version_by_alias(task: str, alias: str, cfg: TrackingConfig) -> VersionInfo | None:
+    """The version holding `alias` for `task`, or None when no version holds it."""
+    client, _ = connect(cfg)
+    name = registered_name(task, cfg)
+    try:
+        mv = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return _info(client, name, mv)
+
+
+def list_versions(task: str, cfg: TrackingConfig) -> list[VersionInfo]:
+    """Every registered version of `task`, newest first."""
+    client, _ = connect(cfg)
+    name = registered_name(task, cfg)
+    versions = client.search_model_versions(f"name = '{name}'")
+    return sorted((_info(client, name, mv) for mv in versions), key=lambda v: -int(v.version))
+
+
+def set_alias(task: str, alias: str, version: str, cfg: TrackingConfig) -> None:
+    """Point `alias` of `<prefix>-<task>` at `version`."""
+    client, _ = connect(cfg)
+    client.set_registered_model_alias(registered_name(task, cfg), alias, version)
+
+
+def tag_version(task: str, version: str, tags: dict[str, str], cfg: TrackingConfig) -> None:
+    """Set tags on a registered model version (promotion decisions, reasons)."""
+    client, _ = connect(cfg)
+    for key, value in tags.items():
+        client.set_model_version_tag(registered_name(task, cfg), version, key, str(value))
+
+
+def load_version_estimator(task: str, version: str, cfg: TrackingConfig) -> object:
+    """The unwrapped siyu estimator of a registered version."""
+    connect(cfg)
+    model = mlflow.pyfunc.load_model(f"models:/{registered_name(task, cfg)}/{version}")
+    return model.unwrap_python_model().estimator
+
+
+def load_champion(task: str, tracking_cfg: TrackingConfig) -> Champion:
+    """Load `models:/<prefix>-<task>@champion` with its reference profile, for scoring."""
+    client, _ = connect(tracking_cfg)
+    name = registered_name(task, tracking_cfg)
+    try:
+        mv = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as exc:
+        raise NoModelError(
+            f"{name}: no version has the alias '{CHAMPION}' in {tracking_cfg.uri}; "
+            f"run `siyu train --task {task}` then `siyu promote --task {task}`"
+        ) from exc
+    wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+    profile = mlflow.artifacts.load_dict(f"runs:/{mv.run_id}/reference_profile.json")
+    run = client.get_run(mv.run_id)
+    return Champion(estimator=wrapper.estimator, feature_names=list(wrapper.feature_names), model_name=name,
+                    model_version=str(mv.version), run_id=mv.run_id, reference_profile=profile,
+                    model=run.data.tags.get("model", ""))
+
+
+__all__ = ["CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",
+           "load_champion", "load_version_estimator", "set_alias", "tag_version", "version_by_alias"]

@@ -1,0 +1,108 @@
+"""Log one training run: config, manifest, dataset, params, metrics, plots, reference profile,
+and the model as a pyfunc registered under `<prefix>-<task>` with the alias `challenger`."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import mlflow
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.models import infer_signature
+
+from siyu.config import TrackingConfig
+from siyu.tracking.pyfunc import SiyuPyfuncModel
+from siyu.tracking.store import connect, registered_name
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+_REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "mlflow", "pyarrow")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a training run needs logged (everything already computed by the caller)."""
+
+    task: str
+    model: str
+    estimator: object
+    X_example: pd.DataFrame
+    metrics: Mapping[str, float]
+    params: Mapping[str, object]
+    tags: Mapping[str, str]
+    resolved_config: Mapping[str, object]
+    manifest: Mapping[str, object]
+    reference_profile: Mapping[str, object]
+    train_frame: pd.DataFrame | None = None
+    figures: Mapping[str, Figure] = field(default_factory=dict)
+    run_name: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedVersion:
+    """A logged run and the registered model version it produced."""
+
+    run_id: str
+    model_name: str
+    version: str
+    dataset_digest: str
+
+
+def _requirements() -> list[str]:
+    reqs = []
+    for dist in _REQUIREMENTS:
+        try:
+            reqs.append(f"{dist}=={md.version(dist)}")
+        except md.PackageNotFoundError:
+            continue
+    return reqs
+
+
+def _signature_example(X: pd.DataFrame) -> pd.DataFrame:
+    """Input example with categories as text (MLflow schemas have no category type)."""
+    cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    return X.assign(**{c: X[c].astype(object).where(X[c].notna(), None).astype("string") for c in cats})
+
+
+def _digest(frame: pd.DataFrame | None, name: str) -> str:
+    if frame is None:
+        return ""
+    dataset = mlflow.data.from_pandas(frame, targets="label" if "label" in frame.columns else None, name=name)
+    mlflow.log_input(dataset, context="training")
+    return dataset.digest
+
+
+def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = False) -> LoggedVersion:
+    """Log `record` as one MLflow run and register the model; the new version becomes challenger."""
+    client, experiment_id = connect(cfg)
+    name = registered_name(record.task, cfg)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=record.run_name or f"{record.task}-{record.model}",
+                          nested=nested) as run:
+        digest = _digest(record.train_frame, f"{record.task}-trainset")
+        mlflow.set_tags({"task": record.task, "model": record.model, "dataset_digest": digest, **record.tags})
+        mlflow.log_params({k: str(v)[:500] for k, v in record.params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in record.metrics.items() if np.isfinite(v)})
+        mlflow.log_dict(dict(record.resolved_config), "config/resolved_config.json")
+        mlflow.log_dict(dict(record.manifest), "trainset/manifest.json")
+        mlflow.log_dict(dict(record.reference_profile), "reference_profile.json")
+        for fig_name, fig in record.figures.items():
+            mlflow.log_figure(fig, f"plots/{fig_name}.png")
+        example = _signature_example(record.X_example)
+        categories = getattr(record.estimator, "categories_", None) or {
+            c: list(record.X_example[c].cat.categories) for c in record.X_example.columns
+            if isinstance(record.X_example[c].dtype, pd.CategoricalDtype)}
+        python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), categories)
+        signature = infer_signature(example, python_model.predict(None, example))
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=python_model, signature=signature, input_example=example,
+            registered_model_name=name, pip_requirements=_requirements(),
+            tags={"task": record.task, "model": record.model},
+        )
+        version = str(info.registered_model_version)
+    client.set_model_version_tag(name, version, "model", record.model)
+    client.set_model_version_tag(name, version, "task", record.task)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    return LoggedVersion(run_id=run.info.run_id, model_name=name, version=version, dataset_digest=digest)

@@ -1,0 +1,57 @@
+"""Read training runs back for leaderboards, and the MLflow side of an Optuna study."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import mlflow
+import pandas as pd
+
+from siyu.config import TrackingConfig
+from siyu.tracking.store import connect
+
+
+def training_runs(task: str, cfg: TrackingConfig, *, test_cutoff: str | None = None) -> pd.DataFrame:
+    """Finished training runs of `task` (newest first), optionally on one test cutoff.
+
+    Columns: run_id, start_time, model, test_cutoff, dataset_digest, and `metrics.*` as `<name>`.
+    """
+    client, experiment_id = connect(cfg)
+    query = f"tags.task = '{task}' and tags.kind = 'training' and attributes.status = 'FINISHED'"
+    if test_cutoff is not None:
+        query += f" and tags.test_cutoff = '{test_cutoff}'"
+    runs = client.search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=5000)
+    rows = []
+    for run in runs:
+        row = {"run_id": run.info.run_id, "start_time": run.info.start_time,
+               "model": run.data.tags.get("model", ""), "test_cutoff": run.data.tags.get("test_cutoff", ""),
+               "dataset_digest": run.data.tags.get("dataset_digest", "")}
+        row.update(run.data.metrics)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@contextmanager
+def study_run(cfg: TrackingConfig, *, task: str, model: str, tags: dict[str, str]) -> Iterator[str]:
+    """A parent MLflow run for an Optuna study; yields its run id (trials nest under it)."""
+    _, experiment_id = connect(cfg)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"tune-{task}-{model}") as run:
+        mlflow.set_tags({"task": task, "model": model, "kind": "study", **tags})
+        yield run.info.run_id
+
+
+def trial_callback(cfg: TrackingConfig, *, metric_name: str, task: str, model: str) -> object:
+    """optuna-integration's MLflowCallback logging each trial as a nested run of the active run."""
+    from optuna_integration.mlflow import MLflowCallback
+
+    _, experiment_id = connect(cfg)
+    return MLflowCallback(tracking_uri=cfg.uri, metric_name=metric_name, create_experiment=False,
+                          mlflow_kwargs={"experiment_id": experiment_id, "nested": True,
+                                         "tags": {"task": task, "model": model, "kind": "trial"}})
+
+
+def log_study_summary(best_params: dict, best_value: float, n_trials: int, n_pruned: int, metric_name: str) -> None:
+    """Log the study's outcome on the active (parent) run."""
+    mlflow.log_params({f"best_{k}": v for k, v in best_params.items()})
+    mlflow.log_metrics({f"best_{metric_name}": best_value, "n_trials": n_trials, "n_pruned": n_pruned})

@@ -1,0 +1,36 @@
+"""Connect to the MLflow tracking store and registry named by a TrackingConfig."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from siyu.config import TrackingConfig
+
+
+def registered_name(task: str, cfg: TrackingConfig) -> str:
+    """The registered model name of a task: `<prefix>-<task>` (e.g. siyu-churn)."""
+    return f"{cfg.registry_prefix}-{task}"
+
+
+def _artifact_location(cfg: TrackingConfig) -> str:
+    root = cfg.artifact_root
+    return root if "://" in root else Path(root).resolve().as_uri()
+
+
+def connect(cfg: TrackingConfig) -> tuple[MlflowClient, str]:
+    """Point MLflow at `cfg.uri` (tracking and registry) and return (client, experiment id).
+
+    The experiment is created on first use with its artifacts under `cfg.artifact_root`.
+    """
+    mlflow.set_tracking_uri(cfg.uri)
+    mlflow.set_registry_uri(cfg.uri)
+    client = MlflowClient(tracking_uri=cfg.uri, registry_uri=cfg.uri)
+    experiment = client.get_experiment_by_name(cfg.experiment)
+    if experiment is None:
+        experiment_id = client.create_experiment(cfg.experiment, artifact_location=_artifact_location(cfg))
+    else:
+        experiment_id = experiment.experiment_id
+    return client, experiment_id

@@ -1,0 +1,158 @@
+import base64
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from siyu.explain.report import (
+    HeldOut,
+    ModelInfo,
+    ReportInputs,
+    build_report,
+    render_html,
+    render_model_card,
+)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PII_NAMES = ["王小明", "Zhang Wei"]
+PII_PHONES = ["13800138000", "+86 139 1234 5678"]
+
+
+def report_inputs(model, frame, catalog) -> ReportInputs:
+    X, y = frame
+    n = len(X)
+    user_id = [f"u{i:05d}" for i in range(n)]
+    # PII rides along in the inputs: the report must never read it.
+    features = X.assign(user_id=user_id, name=[PII_NAMES[i % 2] for i in range(n)],
+                        phone=[PII_PHONES[i % 2] for i in range(n)])
+    score = model.predict_score(X)
+    band = np.select([score >= 0.5, score >= 0.2], ["high", "medium"], "low")
+    scored = pd.DataFrame({"user_id": user_id, "band": band, "score": score, "name": features["name"]})
+    leaderboard = pd.DataFrame({"model": ["lightgbm", "rule", "oracle"], "test_auc": [0.81, 0.66, 0.9],
+                                "test_pr_auc": [0.5, 0.3, 0.7]})
+    return ReportInputs(
+        model=ModelInfo(task="churn", model_name="siyu-churn", model_version="3", run_id="abc123",
+                        as_of="2026-03-02", data_window={"train": "2025-06-02 … 2025-09-08", "test": "2025-12-01"}),
+        feature_names=tuple(X.columns), features=features, scored=scored, band_order=("high", "medium", "low"),
+        catalog=catalog,
+        tag_counts={"churn_risk": pd.Series(band).value_counts(),
+                    "lifecycle_stage": X["lifecycle_stage"].astype(str).value_counts()},
+        leaderboard=leaderboard, band_tag="churn_risk",
+        held_out=HeldOut(period="2025-12-01", metrics={"test_auc": 0.8123, "test_pr_auc": 0.51},
+                         y_true=np.asarray(y), y_score=score),
+    )
+
+
+@pytest.fixture(scope="module")
+def inputs(lgb_model, frame, catalog):
+    return report_inputs(lgb_model, frame, catalog)
+
+
+@pytest.fixture(scope="module")
+def html_zh(lgb_model, inputs):
+    return render_html(build_report(lgb_model, inputs, lang="zh", shap_rows=300))
+
+
+def test_report_is_one_self_contained_page(html_zh):
+    assert html_zh.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", html_zh)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html_zh)
+    assert len(images) >= 5  # bands, beeswarm, 3 dependence plots, calibration
+    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
+
+
+def test_report_in_chinese_shows_sections_bands_and_reasons(html_zh):
+    for words in ("标签分布", "各等级的主要驱动因素", "示例用户及原因", "模型在最近一个留出期的表现", "模型卡", "流失风险",
+                  "沉默用户", "0.8123", "oracle"):
+        assert words in html_zh
+    assert re.search(r"<li>[^<]*: [^<]+</li>", html_zh)  # at least one reason sentence
+
+
+def test_report_in_english(lgb_model, inputs):
+    html = render_html(build_report(lgb_model, inputs, lang="en", shap_rows=300))
+    for words in ("Tag distribution", "What drives each band", "Example users and their reasons", "churn risk",
+                  "Days since the last group-chat message"):
+        assert words in html
+    assert "标签分布" not in html
+
+
+def test_no_pii_ever_reaches_the_report(lgb_model, inputs, html_zh):
+    card = render_model_card(build_report(lgb_model, inputs, lang="en", shap_rows=300))
+    for text in (html_zh, card):
+        for pii in PII_NAMES + PII_PHONES:
+            assert pii not in text
+    assert "u00" in html_zh  # pseudonymous ids are shown
+
+
+def test_model_card_lists_metrics_baselines_and_features(lgb_model, inputs):
+    card = render_model_card(build_report(lgb_model, inputs, lang="en", shap_rows=300))
+    assert card.startswith("# Model card")
+    assert "| test_auc | 0.8123 |" in card
+    assert "| rule | 0.6600 | 0.3000 |" in card
+    assert "`days_since_last_group_msg`" in card
+    assert "abc123" in card
+
+
+def test_examples_come_from_every_band(lgb_model, inputs):
+    report = build_report(lgb_model, inputs, lang="en", shap_rows=300, examples_per_band=2)
+    present = set(inputs.scored["band"])
+    assert {e["band"] for e in report.examples} == present
+    assert len(report.examples) == 2 * len(present)
+    assert [d["band"] for d in report.drivers] == ["high", "medium", "low"]
+
+
+def test_unknown_band_is_an_error(lgb_model, inputs):
+    bad = ReportInputs(**{**inputs.__dict__, "band_order": ("high", "low")})
+    with pytest.raises(ValueError, match=r"scored.band: values \['medium'\] are not among"):
+        build_report(lgb_model, bad)
+
+
+def test_missing_feature_columns_is_an_error(lgb_model, inputs):
+    bad = ReportInputs(**{**inputs.__dict__, "features": inputs.features.drop(columns=["spend_sum_90d"])})
+    with pytest.raises(ValueError, match=r"features: expected user_id .* missing \['spend_sum_90d'\]"):
+        build_report(lgb_model, bad)
+
+
+def test_no_scored_user_with_features_is_an_error(lgb_model, inputs):
+    bad = ReportInputs(**{**inputs.__dict__, "scored": inputs.scored.assign(user_id="x" + inputs.scored["user_id"])})
+    with pytest.raises(ValueError, match="none of them has features"):
+        build_report(lgb_model, bad)
+
+
+def test_duplicate_users_is_an_error(lgb_model, inputs):
+    bad = ReportInputs(**{**inputs.__dict__, "scored": pd.concat([inputs.scored, inputs.scored.head(2)])})
+    with pytest.raises(ValueError, match=r"scored.user_id: 2 duplicate id\(s\)"):
+        build_report(lgb_model, bad)
+
+
+def screenshot(html_path: Path, png_path: Path, profile: Path) -> None:
+    """Headless Chromium opens the file and saves a 1280x2000 screenshot."""
+    subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         f"--user-data-dir={profile}", f"--screenshot={png_path}", "--window-size=1280,2000",
+         html_path.resolve().as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+
+
+@pytest.mark.chromium
+@pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (Debian package `chromium`), not installed")
+def test_report_renders_in_headless_chromium(html_zh, tmp_path):
+    from matplotlib.image import imread
+
+    html_path, png_path = tmp_path / "churn_report.html", tmp_path / "churn_report.png"
+    html_path.write_text(html_zh, encoding="utf-8")
+    screenshot(html_path, png_path, tmp_path / "profile")
+    pixels = imread(png_path)[..., :3]
+    assert pixels.shape[:2] == (2000, 1280)
+    # not blank: the header's dark band, white cards and plot colours are all there
+    assert pixels.std() > 0.1
+    assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+    if os.environ.get("SIYU_KEEP_SCREENSHOT"):
+        shutil.copy(png_path, os.environ["SIYU_KEEP_SCREENSHOT"])

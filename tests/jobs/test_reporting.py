@@ -1,0 +1,182 @@
+"""The report job end to end on a tiny project: real tag store, features file, feature specs;
+the champion is a real LightGBM booster behind the `load_champion` seam (MLflow not needed)."""
+
+import datetime as dt
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import siyu.tracking
+import siyu.tracking.registry
+from siyu.config import (
+    DatasetConfig,
+    EventRoles,
+    PathsConfig,
+    ScoringConfig,
+    SiyuConfig,
+    SourceConfig,
+)
+from siyu.io.tagstore import open_tag_store
+from siyu.jobs.reporting import ReportInputsMissing, explain_user, write_report, write_report_files
+from siyu.scoring.tags import TAG_HISTORY_SCHEMA
+from siyu.tracking.registry import Champion, VersionInfo
+
+AS_OF = dt.date(2026, 3, 2)
+SPECS = {"features": [{"family": "recency", "role": ["activity", "purchase"]},
+                      {"family": "window", "agg": "count", "role": "interaction", "days": [30]},
+                      {"family": "window", "agg": "sum", "role": "purchase", "days": [90]},
+                      {"family": "lifecycle"}]}
+FEATURES = ["days_since_last_activity", "days_since_last_purchase", "interaction_count_30d",
+            "purchase_amount_sum_90d", "lifecycle_stage"]
+STAGES = ["new", "active", "silent", "churned"]
+PII = ["李雷", "13912345678"]
+
+
+class Booster:
+    """A fitted LightGBM churn model with siyu's tree-model interface."""
+
+    def __init__(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        params = {"objective": "binary", "num_leaves": 8, "min_data_in_leaf": 5, "verbose": -1, "num_threads": 1}
+        self.tree_model_ = lgb.train(params, lgb.Dataset(X, y), 20)
+
+    def model_input(self, X):
+        return X[FEATURES]
+
+    def margin(self, X):
+        return self.tree_model_.predict(self.model_input(X), raw_score=True)
+
+    def predict_score(self, X):
+        return 1 / (1 + np.exp(-self.margin(X)))
+
+
+def _users(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    activity = rng.exponential(25, n).round()
+    return pd.DataFrame({
+        "user_id": [f"u{i:04d}" for i in range(n)],
+        "cutoff": pd.Timestamp(AS_OF),
+        "days_since_last_activity": activity,
+        "days_since_last_purchase": np.where(rng.random(n) < 0.3, np.nan, activity + rng.exponential(30, n).round()),
+        "interaction_count_30d": rng.poisson(3, n).astype(float),
+        "purchase_amount_sum_90d": rng.gamma(1.0, 400, n).round(2),
+        "lifecycle_stage": pd.Categorical(np.select([activity < 30, activity < 90], ["active", "silent"], "churned"),
+                                          categories=STAGES),
+        "name": PII[0], "phone": PII[1],  # PII in the inputs: must never reach the report
+    })
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+    users = _users(300, rng)
+    y = (rng.random(len(users)) < 1 / (1 + np.exp(-(users["days_since_last_activity"] - 25) / 10))).astype(int)
+    model = Booster(users[FEATURES], y)
+    (tmp_path / "features.yaml").write_text(yaml.safe_dump(SPECS), encoding="utf-8")
+    (tmp_path / "work" / "features").mkdir(parents=True)
+    users.to_parquet(tmp_path / "work" / "features" / f"features_{AS_OF}.parquet")
+    cfg = SiyuConfig(dataset=DatasetConfig(name="tiny", events=SourceConfig(path="events"), roles=EventRoles()),
+                     feature_specs_path=str(tmp_path / "features.yaml"), paths=PathsConfig(work=str(tmp_path / "work")),
+                     scoring=ScoringConfig(tag_store_url=f"duckdb:///{tmp_path / 'tags.duckdb'}"))
+    _publish(cfg, users, model.predict_score(users))
+    champion = Champion(estimator=model, feature_names=FEATURES, model_name="siyu-churn", model_version="4",
+                        run_id="run42", reference_profile={}, model="lightgbm")
+    monkeypatch.setattr(siyu.tracking, "load_champion", lambda task, tracking_cfg: champion)
+    monkeypatch.setattr(siyu.tracking.registry, "version_by_alias", lambda task, alias, cfg: VersionInfo(
+        "siyu-churn", "4", "run42", "lightgbm", {}, {"test_auc": 0.8312, "valid_auc": 0.85}, ("champion",)))
+    cfg.paths.reports_dir.mkdir(parents=True)
+    pd.DataFrame({"model": ["lightgbm", "rule", "oracle"], "test_auc": [0.83, 0.7, 0.9]}).to_csv(
+        cfg.paths.reports_dir / "leaderboard_churn.csv", index=False)
+    (tmp_path / "siyu.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json")), encoding="utf-8")
+    return cfg, users
+
+
+def _publish(cfg: SiyuConfig, users: pd.DataFrame, scores: np.ndarray) -> None:
+    band = np.select([scores >= 0.5, scores >= 0.2], ["high", "medium"], "low")
+    n = len(users)
+    rows = pd.DataFrame({
+        "user_id": np.concatenate([users["user_id"], users["user_id"]]),
+        "tag": ["churn_risk"] * n + ["lifecycle_stage"] * n,
+        "value": np.concatenate([band, users["lifecycle_stage"].astype(str)]),
+        "score": np.concatenate([scores, np.full(n, np.nan)]),
+        "model": "siyu-churn", "model_version": "4", "run_id": "s1", "as_of": AS_OF,
+        "computed_at": dt.datetime(2026, 3, 2, 6, 0),
+    })
+    store = open_tag_store(cfg.scoring.tag_store_url)
+    started = dt.datetime(2026, 3, 2, 5, 0)
+    store.begin_run("s1", AS_OF, started, run_key="k1", model_versions={"churn": "4"}, forced=False)
+    with store.locked("s1", AS_OF, started):
+        store.publish("s1", pa.Table.from_pandas(rows, schema=TAG_HISTORY_SCHEMA, preserve_index=False),
+                      finished_at=dt.datetime(2026, 3, 2, 6, 0), counts={}, timings={})
+    store.close()
+
+
+def test_write_report_writes_html_and_model_card_without_pii(project):
+    cfg, users = project
+    files = write_report_files(cfg, "churn", "zh")
+    assert files.html == cfg.paths.reports_dir / "churn_report.html"
+    html = files.html.read_text(encoding="utf-8")
+    card = files.model_card.read_text(encoding="utf-8")
+    assert files.users == len(users) and files.as_of == str(AS_OF)
+    for words in ("流失风险", "沉默用户", "0.8312", "oracle", "距最近一次活跃行为的天数", "run42"):
+        assert words in html
+    assert "valid_auc" not in html  # held-out metrics only
+    for text in (html, card):
+        assert not any(p in text for p in PII)
+
+
+def test_write_report_language_from_config_or_argument(project):
+    cfg, _ = project
+    html = write_report(cfg, "churn", "en").read_text(encoding="utf-8")
+    assert "What drives each band" in html and "Days since the last activity events" in html
+
+
+def test_explain_user_gives_sentences_from_the_catalogue(project):
+    cfg, users = project
+    riskiest = users.loc[users["days_since_last_activity"].idxmax(), "user_id"]
+    reasons = explain_user(cfg, "churn", riskiest, "en")
+    assert 1 <= len(reasons) <= 3
+    assert reasons[0].startswith("Days since the last activity events: ")
+    assert not any(f in " ".join(reasons) for f in FEATURES)
+
+
+def test_explain_unknown_user_is_an_error(project):
+    cfg, _ = project
+    with pytest.raises(KeyError, match="user 'nobody': not among the 300 users scored as of 2026-03-02"):
+        explain_user(cfg, "churn", "nobody")
+
+
+def test_report_without_a_scoring_run_names_the_command(project, tmp_path):
+    cfg, _ = project
+    empty = cfg.model_copy(update={"scoring": ScoringConfig(tag_store_url=f"duckdb:///{tmp_path / 'empty.duckdb'}")})
+    with pytest.raises(ReportInputsMissing, match="no published scoring run; run `siyu score` first"):
+        write_report(empty, "churn")
+
+
+def test_report_without_features_file_names_the_command(project):
+    cfg, _ = project
+    for path in (cfg.paths.work_dir / "features").glob("*.parquet"):
+        path.unlink()
+    with pytest.raises(ReportInputsMissing, match="no clean events .* run `siyu validate` then `siyu features --as-of 2026-03-02`"):
+        write_report(cfg, "churn")
+
+
+def test_cli_report_and_explain(project):
+    from siyu.cli.main import app
+
+    cfg, users = project
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", "--task", "churn", "--lang", "en", "--config", "siyu.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "churn_report.html" in result.output
+    user = users["user_id"].iloc[0]
+    result = runner.invoke(app, ["explain", "--task", "churn", "--user", user, "--lang", "zh", "--config", "siyu.yaml"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{user} · churn · ")
+    result = runner.invoke(app, ["explain", "--task", "churn", "--user", "nobody", "--config", "siyu.yaml"])
+    assert result.exit_code == 1
+    assert "not among the 300 users" in result.output
