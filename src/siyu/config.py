@@ -248,7 +248,7 @@ class ScoringConfig(Frozen):
     # (postgresql+psycopg://user@host/db, sqlite:///work/tags.db).
     tag_store_url: str = "duckdb:///work/tags.duckdb"
     reason_tasks: tuple[TaskName, ...] = ("churn",)  # tasks whose top reasons become <task>_reason_1..k
-    reason_bands: tuple[str, ...] = ("high", "medium")  # only users in these bands get reasons (empty: all)
+    reason_bands: tuple[str, ...] = ("high",)  # only users in these bands get reasons (empty: all)
     reasons_top_k: int = Field(3, ge=0)
     lang: Literal["zh", "en"] = "zh"
     experiment: str = "siyu-scoring"  # MLflow experiment of the scoring runs

@@ -48,7 +48,7 @@ def test_reasons_in_chinese_for_hand_built_users(catalog):
     assert list(out.columns) == ["reason_1", "reason_2", "reason_3"]
     assert out.loc["U1"].tolist() == ["距上次社群发言: 41 天", "近 30 天社群发言次数: 0 次 (一次也没有)",
                                       "近 90 天消费金额: ¥1,250"]
-    assert out.loc["U2"].tolist() == ["生命周期阶段: 流失用户", "距上次社群发言: 从未有过", ""]
+    assert out.loc["U2"].tolist() == ["生命周期阶段为「流失用户」", "距上次社群发言: 从未有过", ""]
     assert out.loc["U3"].tolist() == ["", "", ""]
 
 
@@ -57,7 +57,7 @@ def test_reasons_in_english_for_hand_built_users(catalog):
     assert out.loc["U1"].tolist() == ["Days since the last group-chat message: 41 days",
                                       "Group-chat messages, last 30 days: none",
                                       "Spend, last 90 days: ¥1,250"]
-    assert out.loc["U2"].tolist() == ["Lifecycle stage: churned", "Days since the last group-chat message: never", ""]
+    assert out.loc["U2"].tolist() == ["Lifecycle stage is churned", "Days since the last group-chat message: never", ""]
 
 
 def test_values_are_said_in_words_per_unit(catalog, info_cls):
@@ -66,9 +66,9 @@ def test_values_are_said_in_words_per_unit(catalog, info_cls):
     assert sentences(by["spend_sum_90d"], pd.Series([89.5]), "zh")[0] == "近 90 天消费金额: ¥89.50"
     assert sentences(by["purchase_count_90d"], pd.Series([3.0]), "zh")[0] == "近 90 天消费次数: 3 次"
     stage = pd.Series(pd.Categorical(["silent"]))
-    assert sentences(by["lifecycle_stage"], stage, "zh")[0] == "生命周期阶段: 沉默用户"
+    assert sentences(by["lifecycle_stage"], stage, "zh")[0] == "生命周期阶段为「沉默用户」"
     member = info_cls("member_level", "attribute", "categorical", "category", "会员等级", "Member level")
-    assert sentences(member, pd.Series(["gold"]), "en")[0] == "Member level: gold"
+    assert sentences(member, pd.Series(["gold"]), "en")[0] == "Member level is gold"
 
 
 def test_a_family_template_wins_over_the_unit_default(catalog):
@@ -101,7 +101,7 @@ def test_top_reasons_follow_the_largest_positive_shap_values(lgb_model, frame, c
         row = contrib.values.loc[user]
         expected = [f for f in row.sort_values(ascending=False).index if row[f] > 0][:2]
         got = [s for s in out.loc[user] if s]
-        assert [s.split(":")[0] for s in got] == [desc[f] for f in expected]
+        assert [next(d for d in desc.values() if s.startswith(d)) for s in got] == [desc[f] for f in expected]
 
 
 def test_more_reasons_than_features_leaves_empty_strings(lgb_model, frame, catalog):
@@ -145,3 +145,16 @@ def test_no_fitting_template_is_an_error(catalog):
     spend = {i.name: i for i in catalog}["spend_sum_90d"]
     with pytest.raises(ValueError, match="none fits feature 'spend_sum_90d'"):
         sentences(spend, pd.Series([10.0]), "zh", (ReasonTemplate("days", "{desc}", "{desc}"),))
+
+
+def test_real_catalogue_families_read_naturally(info_cls):
+    rfm = info_cls("rfm_recency_score", "rfm", "numeric", "count", "最近一次消费时间得分(R)", "recency score (R, 1-5)")
+    active = info_cls("active_days_30d", "active_days", "numeric", "count", "近30天活跃天数(活跃行为)",
+                      "days with activity events in the last 30 days", {"days": 30})
+    distinct = info_cls("distinct_channel_30d", "distinct", "numeric", "count", "近30天不同触点渠道数",
+                        "distinct channels of activity in the last 30 days", {"days": 30})
+    assert sentences(rfm, pd.Series([2.0]), "zh")[0] == "最近一次消费时间得分(R): 2 分 (满分 5)"
+    assert sentences(rfm, pd.Series([2.0]), "en")[0] == "Recency score (R, 1-5): 2 of 5"
+    assert sentences(active, pd.Series([3.0]), "zh")[0] == "近30天活跃天数(活跃行为): 3 天"
+    assert sentences(active, pd.Series([0.0]), "en")[0] == "Days with activity events in the last 30 days: none"
+    assert sentences(distinct, pd.Series([2.0]), "zh")[0] == "近30天不同触点渠道数: 2 个"

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TinyChampion, make_cfg, make_deps, make_features, train_champions
+from scoring_fixtures import TinyChampion, make_cfg, make_deps, make_features
 
 from siyu.io.tagstore import TagStoreError, TagStoreLocked, open_tag_store
 from siyu.jobs.scoring import assert_no_pii, default_as_of, export_tags, rollback, score
@@ -189,7 +189,7 @@ def test_reason_tags_for_the_risky_users_only(cfg, champions, rng):
         return reasons
 
     summary = score(cfg, AS_OF, deps=make_deps(features, champions, reasons=reasons_for), now=NOW, run_id="r1")
-    risky = summary.counts["churn_risk"].get("high", 0) + summary.counts["churn_risk"].get("medium", 0)
+    risky = summary.counts["churn_risk"].get("high", 0)  # reason_bands default: high only
     assert seen == {"churn": risky} and summary.counts["churn_reason_1"] == {"tagged": risky}
     assert "churn_reason_2" not in summary.counts or summary.counts["churn_reason_2"] == {"tagged": 0}
 

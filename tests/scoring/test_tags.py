@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siyu.scoring import TAG_HISTORY_SCHEMA, TagColumn, build_tag_table, reason_tags, rule_tags, tag_counts
+from siyu.scoring import (
+    TAG_HISTORY_SCHEMA,
+    TagColumn,
+    build_tag_table,
+    reason_tags,
+    rule_tags,
+    tag_counts,
+)
 
 
 def _users() -> pd.DataFrame:

@@ -10,8 +10,6 @@ import pytest
 from siyu.jobs.generate import WorldSummary, generate_world
 
 
-
-
 @pytest.fixture(scope="session")
 def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, WorldSummary]:
     """A generated world (with truth) that spans 618: (folder, summary)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,10 +20,10 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", "-c", help="project config YAML"),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="reject events after this time (ISO, local to the dataset time "
-        "zone unless it has an offset); default: now in the dataset time zone"),
+    config: Annotated[Path, typer.Option("--config", "-c", help="project config YAML")] = Path("configs/siyu.yaml"),
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="reject events after this time (ISO, local to the dataset time zone "
+        "unless it has an offset); default: now in the dataset time zone")] = None,
 ) -> None:
     """Validate the dataset: clean events/users, rejects with reasons, and a report."""
     from zoneinfo import ZoneInfo

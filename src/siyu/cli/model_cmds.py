@@ -111,20 +111,26 @@ def compare_cmd(
 
     cfg = _config(config)
     _quiet_mlflow()
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     for name in _tasks(cfg, task):
         try:
             board = compare(cfg, name)
         except (TrainsetMissing, ValueError, LookupError) as exc:
             _fail(exc)
         table = Table(title=f"{name} (test cutoff {board.test_cutoff})")
-        shown = [c for c in board.table.columns if c != "run_id"]
+        shown = [c for c in board.table.columns if c in _TERMINAL_COLUMNS]
         for col in shown:
             table.add_column(col.removeprefix("test_"), justify="left" if col in ("model", "aliases") else "right")
         for _, row in board.table.iterrows():
             table.add_row(*[_cell(row[c]) for c in shown])
         console.print(table)
         console.print(f"  written: {board.csv_path}, {board.html_path}")
+
+
+# The terminal shows the headline columns; the CSV / HTML files carry them all.
+_TERMINAL_COLUMNS = ("model", "version", "aliases", "test_auc", "test_pr_auc", "test_log_loss", "test_ece",
+                     "test_lift_at_10", "test_gini", "test_spearman", "test_top_decile_capture",
+                     "test_total_spend_error", "oracle_ratio")
 
 
 def _cell(value: object) -> str:

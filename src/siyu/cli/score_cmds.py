@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -62,7 +62,8 @@ def score_cmd(
     except GuardFailed as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(3) from exc
-    except (TagStoreError, ValueError) as exc:
+    except (TagStoreError, ValueError, LookupError, FileNotFoundError) as exc:
+        # locked store, bad input, no champion in the registry, no validated events
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     for line in _guard_lines(summary.guards):
@@ -81,7 +82,7 @@ def export_cmd(
     config: Path = _CONFIG,
     fmt: str = typer.Option("csv", "--format", help="csv or parquet"),
     changes_only: bool = typer.Option(False, "--changes-only", help="only who moved since the previous run"),
-    out: Path | None = typer.Option(None, "--out", help="file to write (default: under work/exports/)"),
+    out: Annotated[Path | None, typer.Option("--out", help="file to write (default: under work/exports/)")] = None,
 ) -> None:
     """Export the current tags for the SCRM: one row per user, a column per tag, no PII."""
     from siyu.io.tagstore import TagStoreError
@@ -147,8 +148,9 @@ def runs_cmd(config: Path = _CONFIG) -> None:
     finally:
         store.close()
     table = Table(title=f"scoring runs in {cfg.scoring.tag_store_url}")
-    for col in ("run_id", "as_of", "status", "started_at (UTC)", "rows", "forced", "message"):
-        table.add_column(col)
+    for col in ("run_id", "as_of", "status", "started_at (UTC)", "rows", "forced"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("message")
     for r in runs:
         table.add_row(r.run_id, str(r.as_of), r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
                       f"{r.n_rows or 0:,}", "yes" if r.forced else "", (r.message or "")[:80])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -16,13 +17,15 @@ def _parse_start(value: str) -> date:
 
 
 def generate(
-    users: int = typer.Option(20_000, "--users", min=1, help="number of users in the world"),
-    days: int = typer.Option(420, "--days", min=1, help="number of days the world runs"),
-    seed: int = typer.Option(7, "--seed", help="random seed: the same seed gives the same files"),
-    out: Path | None = typer.Option(None, "--out", help="folder to write the world into [default: paths.world of --config]"),
-    start: str = typer.Option("2025-01-06", "--start", help="first day of the world (YYYY-MM-DD, local time)"),
-    truth: bool = typer.Option(True, "--truth/--no-truth", help="also write the ground truth"),
-    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help="project config (read only without --out)"),
+    users: Annotated[int, typer.Option("--users", min=1, help="number of users in the world")] = 20_000,
+    days: Annotated[int, typer.Option("--days", min=1, help="number of days the world runs")] = 420,
+    seed: Annotated[int, typer.Option("--seed", help="random seed: the same seed gives the same files")] = 7,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="folder to write the world into [default: paths.world of --config]")] = None,
+    start: Annotated[str, typer.Option("--start", help="first day of the world (YYYY-MM-DD, local time)")] = "2025-01-06",
+    truth: Annotated[bool, typer.Option("--truth/--no-truth", help="also write the ground truth")] = True,
+    config: Annotated[Path, typer.Option("--config", help="project config (read only without --out)")] = Path(
+        "configs/siyu.yaml"),
 ) -> None:
     """Generate a synthetic owned-audience world: events, users (fake PII), ground truth."""
     import time

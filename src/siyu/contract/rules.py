@@ -3,7 +3,8 @@
 Row rules are predicates over a *mapped* view (see `siyu.contract.mapping`): typed canonical
 columns (`user_id`, `ts`, `event_type`, `role`, `amount`, ...), whether the source gave a value
 (`_given_ts`, `_given_amount`, ...), the parsed numbers (`_amount_value`, ...) and, for duplicate checks, `_dup_n` / `_dup_keep` /
-`_row_key`. A predicate is true when the row *fails*. Errors send the row to the rejects file;
+`_row_key`. A predicate is true when the row *fails*. Source rules (`malformed_line`) catch
+what the reader could not turn into a row at all; those lines are rejected with their text. Errors send the row to the rejects file;
 warnings keep it and are only counted. Schema and config rules have no predicate: they are
 checked before any row is read.
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
-Scope = Literal["config", "schema", "row", "reference"]
+Scope = Literal["config", "schema", "source", "row", "reference"]
 Table = Literal["events", "users"]
 
 
@@ -82,6 +83,9 @@ EVENT_RULES: tuple[Rule, ...] = (
          "event_id: {count} duplicate rows (e.g. {examples}); the first valid occurrence is "
          "kept, the rest written to {rejects}",
          "_dup_n IS NOT NULL AND _row_key IS DISTINCT FROM _dup_keep", requires=("event_id",)),
+    Rule("malformed_line", "events", "error", "source", "raw_line",
+         "{count} CSV lines do not split into the header's columns (e.g. {examples}); written to "
+         "{rejects} with their raw text", requires=("malformed",)),
     Rule("unknown_event_type", "events", "warning", "row", "event_type",
          "event_type: {count} rows with an event type not listed under roles (e.g. {examples}); "
          "kept with role 'other': list them under roles in the dataset config",
@@ -100,6 +104,9 @@ USER_RULES: tuple[Rule, ...] = (
          "user_id: {count} duplicate users (e.g. {examples}); the first valid row is kept, the "
          "rest written to {rejects}",
          "_dup_n IS NOT NULL AND _row_key IS DISTINCT FROM _dup_keep"),
+    Rule("malformed_line", "users", "error", "source", "raw_line",
+         "{count} CSV lines do not split into the header's columns (e.g. {examples}); written to "
+         "{rejects} with their raw text", requires=("malformed",)),
     Rule("joined_at_missing", "users", "warning", "row", "joined_at",
          "joined_at: {count} users without a join time; set to their first event",
          "NOT _given_joined_at"),

@@ -71,8 +71,11 @@ class ReasonTemplate:
         return self.zh if lang == "zh" else self.en
 
 
-# Specific first: the first match wins.
+# Specific first: the first match wins. Families and units are those of siyu.features' catalogue.
 REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
+    ReasonTemplate("count", "{desc}: {value} 分 (满分 5)", "{desc}: {value} of 5", family="rfm"),
+    ReasonTemplate("count", "{desc}: {value} 天", "{desc}: {value}", family="active_days"),
+    ReasonTemplate("count", "{desc}: {value} 个", "{desc}: {value}", family="distinct"),
     ReasonTemplate("days", "{desc}: 从未有过", "{desc}: never", when="missing"),
     ReasonTemplate("days", "{desc}: {value} 天", "{desc}: {value} days"),
     ReasonTemplate("count", "{desc}: 0 次 (一次也没有)", "{desc}: none", when="zero"),
@@ -84,7 +87,7 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate("share", "{desc}: 暂无", "{desc}: not available", when="missing"),
     ReasonTemplate("share", "{desc}: {value}", "{desc}: {value}"),
     ReasonTemplate("category", "{desc}: 未知", "{desc}: unknown", when="missing"),
-    ReasonTemplate("category", "{desc}: {value}", "{desc}: {value}"),
+    ReasonTemplate("category", "{desc}为「{value}」", "{desc} is {value}"),
     ReasonTemplate("*", "{desc}: 暂无", "{desc}: not available", when="missing"),
     ReasonTemplate("*", "{desc}: {value}", "{desc}: {value}"),
 )

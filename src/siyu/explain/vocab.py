@@ -31,11 +31,9 @@ RFM_SEGMENTS = MappingProxyType({
     "loyal": ("重要保持用户", "loyal"),
     "potential": ("重要发展用户", "potential loyalist"),
     "at_risk": ("重要挽留用户", "at risk"),
+    "promising": ("一般发展用户", "promising"),
     "hibernating": ("沉睡用户", "hibernating"),
-    "new": ("新客户", "new customers"),
-    "need_attention": ("一般维持用户", "need attention"),
-    "about_to_sleep": ("即将沉睡用户", "about to sleep"),
-    "lost": ("流失客户", "lost"),
+    "no_purchase": ("未消费用户", "no purchase yet"),
 })
 
 BANDS = MappingProxyType({

@@ -110,7 +110,6 @@ class _Plan:
     ud: dict[str, str] = field(default_factory=dict)  # day-level aggregate SQL -> alias
     ub: dict[str, str] = field(default_factory=dict)  # bin-level aggregate SQL -> alias
     agg: dict[str, str] = field(default_factory=dict)  # per (user, cutoff) aggregate SQL -> alias
-    dist: dict[str, str] = field(default_factory=dict)  # distinct channel/category aggregates
     offsets: set[int] = field(default_factory=lambda: {0})
     pc: set[int] = field(default_factory=set)  # campaign response windows (within_days)
     gaps: bool = False
@@ -132,23 +131,28 @@ class _Plan:
             cond = None
         else:
             self.offsets.update({days, upto})
-            cond = f"ub.bin >= c.ib_{days}" + (f" AND ub.bin < c.ib_{upto}" if upto else "")
+            cond = f"bin >= ib_{days}" + (f" AND bin < ib_{upto}" if upto else "")
         # CASE, not FILTER: DuckDB's grouped FILTER aggregates are several times slower here.
         sql = f"sum(CASE WHEN {cond} THEN {bin_col} END)" if cond else f"sum({bin_col})"
         return self._add(self.agg, sql, "a")
 
     def count(self, days: int | None, role: str = "any", event_type: str | None = None,
               channel: str | None = None, upto: int = 0) -> str:
-        return self.window(self.day_sum(f"count(*) FILTER (WHERE {_pred(role, event_type, channel)})"), days, upto)
+        return self.window(self.day_sum(_day_count(_pred(role, event_type, channel))), days, upto)
 
     def amount(self, days: int | None, role: str, event_type: str | None = None,
                channel: str | None = None) -> str:
-        return self.window(self.day_sum(f"sum(amount) FILTER (WHERE {_pred(role, event_type, channel)})"), days)
+        return self.window(self.day_sum(f"sum(CASE WHEN {_pred(role, event_type, channel)} THEN amount END)"), days)
 
     def last_ts(self, pred: str) -> str:
-        d = self._add(self.ud, f"max(ts) FILTER (WHERE {pred})", "d")
+        d = self._add(self.ud, f"max(CASE WHEN {pred} THEN ts END)", "d")
         b = self._add(self.ub, f"max({d})", "b")
         return self._add(self.agg, f"max({b})", "a")
+
+
+def _day_count(pred: str) -> str:
+    # DOUBLE from the first stage on: sums stay DOUBLE (no HUGEINT states in the big aggregates).
+    return f"CAST(count(CASE WHEN {pred} THEN 1 END) AS DOUBLE)"
 
 
 def _num(expr: str) -> str:
@@ -160,7 +164,7 @@ def _ratio(num: str, den: str) -> str:
 
 
 def _days_since(ts_col: str) -> str:
-    return _num(f"date_diff('second', {ts_col}, p.cutoff) / {_DAY_S}")
+    return _num(f"date_diff('second', {ts_col}, g.cutoff) / {_DAY_S}")
 
 
 def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - one dispatch table
@@ -175,18 +179,18 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
             alias = plan.amount(spec.days, spec.role, spec.event_type, spec.channel)
         return [(spec.name, _num(a(alias)))]
     if isinstance(spec, ActiveDays):
-        flag = plan.day_sum(f"CAST(count(*) FILTER (WHERE {_pred(spec.role)}) > 0 AS INTEGER)")
+        flag = plan.day_sum(f"CAST(count(CASE WHEN {_pred(spec.role)} THEN 1 END) > 0 AS DOUBLE)")
         return [(spec.name, _num(a(plan.window(flag, spec.days))))]
     if isinstance(spec, Distinct):
         if spec.column == "session":
-            sess = plan.day_sum(f"count(DISTINCT session_id) FILTER (WHERE {_ACTIVITY})")
+            sess = plan.day_sum(f"CAST(count(DISTINCT CASE WHEN {_ACTIVITY} THEN session_id END) AS DOUBLE)")
             return [(spec.name, _num(a(plan.window(sess, spec.days))))]
         plan.ux.add(spec.column)
         plan.offsets.add(spec.days)
         alias = plan._add(
-            plan.dist, f"count(DISTINCT v) FILTER (WHERE k = {_q(spec.column)} AND ux.bin >= c.ib_{spec.days})", "x"
+            plan.agg, f"count(CASE WHEN k = {_q(spec.column)} AND bin >= ib_{spec.days} THEN 1 END)", "a"
         )
-        return [(spec.name, _num(f"coalesce(x.{alias}, 0)"))]
+        return [(spec.name, _num(a(alias)))]
     if isinstance(spec, Trend):
         recent = plan.count(spec.days, spec.role)
         prior = plan.count(2 * spec.days, spec.role, upto=spec.days)
@@ -199,7 +203,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         var = f"greatest(g.{q} - g.{s} * g.{s} / g.{n}, 0) / (g.{n} - 1)"
         return [(spec.name, _num(f"CASE WHEN g.{n} >= 2 THEN sqrt({var}) END"))]
     if isinstance(spec, Tenure):
-        return [(spec.name, _days_since("p.joined_at"))]
+        return [(spec.name, _days_since("g.joined_at"))]
     if isinstance(spec, FirstPurchase):
         pred = _pred("purchase")
         ts = plan._add(plan.ud, f"min(ts) FILTER (WHERE {pred})", "d")
@@ -226,12 +230,12 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         total = plan.count(spec.days, "activity")
         if spec.kind == "daypart":
             lo, hi = DAYPARTS[spec.value]
-            part = plan.day_sum(f"count(*) FILTER (WHERE {_ACTIVITY} AND hour(ts) >= {lo} AND hour(ts) < {hi})")
+            part = plan.day_sum(_day_count(f"{_ACTIVITY} AND hour(ts) >= {lo} AND hour(ts) < {hi}"))
             part_alias = plan.window(part, spec.days)
         else:
-            act = plan._add(plan.ud, f"count(*) FILTER (WHERE {_ACTIVITY})", "d")
+            act = plan._add(plan.ud, _day_count(_ACTIVITY), "d")
             isodow = WEEKDAYS.index(spec.value) + 1
-            bin_col = plan._add(plan.ub, f"sum({act}) FILTER (WHERE isodow(u.day) = {isodow})", "b")
+            bin_col = plan._add(plan.ub, f"sum(CASE WHEN isodow(u.day) = {isodow} THEN {act} END)", "b")
             part_alias = plan.window(bin_col, spec.days)
         return [(spec.name, _ratio(a(part_alias), f"g.{total}"))]
     if isinstance(spec, Lifecycle):
@@ -239,7 +243,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
     if isinstance(spec, RFM):
         return _rfm_base(spec, plan)
     if isinstance(spec, Attribute):
-        return [(spec.name, f"CAST(p.{_ident(spec.column)} AS VARCHAR)")]
+        return [(spec.name, f"CAST(g.{_ident(spec.column)} AS VARCHAR)")]
     raise SpecError(f"no compiler for spec {spec!r}")
 
 
@@ -247,9 +251,9 @@ def _lifecycle_sql(spec: Lifecycle, plan: _Plan) -> str:
     last = "g." + plan.last_ts(_ACTIVITY)
     return (
         f"CASE WHEN {last} IS NULL THEN 'potential' "
-        f"WHEN p.joined_at >= p.cutoff - INTERVAL {spec.new_days} DAY THEN 'new' "
-        f"WHEN {last} >= p.cutoff - INTERVAL {spec.active_days} DAY THEN 'active' "
-        f"WHEN {last} >= p.cutoff - INTERVAL {spec.churned_days} DAY THEN 'silent' "
+        f"WHEN g.joined_at >= g.cutoff - INTERVAL {spec.new_days} DAY THEN 'new' "
+        f"WHEN {last} >= g.cutoff - INTERVAL {spec.active_days} DAY THEN 'active' "
+        f"WHEN {last} >= g.cutoff - INTERVAL {spec.churned_days} DAY THEN 'silent' "
         "ELSE 'churned' END"
     )
 
@@ -303,7 +307,12 @@ def _cuts_cte(cutoffs: tuple[date, ...], offsets: set[int], bounds: list[date]) 
     for c in cutoffs:
         vals = [f"TIMESTAMP {_q(c.isoformat())}"] + [str(pos[c - timedelta(days=w)]) for w in sorted(offsets)]
         rows.append("(" + ", ".join(vals) + ")")
-    return f"cuts AS (SELECT * FROM (VALUES {', '.join(rows)}) AS t({', '.join(cols)}))"
+    return (
+        f"cuts AS (SELECT * FROM (VALUES {', '.join(rows)}) AS t({', '.join(cols)})),\n"
+        # bc: every (bin, cutoff) with the bin wholly before the cutoff (bin 0: before all bounds).
+        "bc AS (SELECT b.bin, c.* FROM (SELECT unnest(range(0, " + str(len(bounds) + 1) + ")) AS bin) b "
+        "JOIN cuts c ON b.bin < c.ib_0)"
+    )
 
 
 def _daymap_cte(bounds: list[date]) -> str:
@@ -346,32 +355,38 @@ def compile_features(
         + " FROM ev GROUP BY user_id, day)",
     ]
     day_tables = ["ud"]
-    ub_extra = {"min(first_ts)": "first_ts"}
     if plan.gaps or plan.pc:
         ctes.append(_purchase_contact_cte(plan))
         day_tables.append("pcd")
+    ub_cols = {**plan.ub, "min(first_ts)": "first_ts"}
     ctes.append(
         "ub AS (SELECT u.user_id, coalesce(m.bin, 0) AS bin, "
-        + ", ".join(f"{s} AS {a}" for s, a in {**plan.ub, **ub_extra}.items())
+        + ", ".join(f"{s} AS {a}" for s, a in ub_cols.items())
         + " FROM (" + " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in day_tables)
         + ") u LEFT JOIN daymap m ON u.day = m.day GROUP BY ALL)"
     )
     ctes.append(_users_cte(users, specs, user_columns))
-    agg_cols = ", ".join(f"{s} AS {a}" for s, a in plan.agg.items())
-    ctes.append(
-        f"g AS (SELECT ub.user_id, c.cutoff{', ' + agg_cols if agg_cols else ''} "
-        "FROM ub JOIN cuts c ON ub.bin < c.ib_0 GROUP BY ub.user_id, c.cutoff)"
-    )
+    ctes.append(_population_cte(specs))
+    parts = ["SELECT ub.*, c.* EXCLUDE (bin) FROM ub JOIN bc c ON ub.bin = c.bin", "SELECT * FROM pop"]
     if plan.ux:
         ctes.append(_distinct_cte(plan))
-    ctes.append(_population_cte(users, specs))
-    return _final_sql(ctes, cols, plan, specs)
+        parts.append("SELECT * FROM uxc")
+    attrs = "".join(f", max({_ident(a)}) AS {_ident(a)}" for a in _attribute_columns(specs))
+    agg_cols = "".join(f", {s} AS {a}" for s, a in plan.agg.items())
+    # Population rows ride in the same aggregation as the event bins: no wide join afterwards.
+    ctes.append(
+        f"g AS (SELECT user_id, cutoff, max(joined_at) AS joined_at{attrs}{agg_cols} FROM ("
+        + " UNION ALL BY NAME ".join(parts)
+        + ") GROUP BY user_id, cutoff HAVING max(__pop) = 1)"
+    )
+    return _final_sql(ctes, cols, specs)
 
 
 def _purchase_contact_cte(plan: _Plan) -> str:
     """Per user-day: gaps between consecutive purchases and purchases that answer a contact."""
     resp = "".join(
-        f", count(*) FILTER (WHERE role = 'purchase' AND prev_contact >= ts - INTERVAL {n} DAY) AS resp_{n}"
+        f", CAST(count(CASE WHEN role = 'purchase' AND prev_contact >= ts - INTERVAL {n} DAY THEN 1 END) AS DOUBLE)"
+        f" AS resp_{n}"
         for n in sorted(plan.pc)
     )
     gap = "date_diff('second', prev_purchase, ts) / 86400.0"
@@ -382,27 +397,26 @@ def _purchase_contact_cte(plan: _Plan) -> str:
         "FROM ev WHERE role IN ('purchase', 'contact') "
         "WINDOW w AS (PARTITION BY user_id ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),\n"
         "pcd AS (SELECT user_id, day, "
-        f"count(prev_purchase) FILTER (WHERE role = 'purchase') AS gap_n, "
-        f"sum({gap}) FILTER (WHERE role = 'purchase') AS gap_sum, "
-        f"sum(({gap}) * ({gap})) FILTER (WHERE role = 'purchase') AS gap_sq{resp} "
+        "CAST(count(CASE WHEN role = 'purchase' THEN prev_purchase END) AS DOUBLE) AS gap_n, "
+        f"sum(CASE WHEN role = 'purchase' THEN {gap} END) AS gap_sum, "
+        f"sum(CASE WHEN role = 'purchase' THEN ({gap}) * ({gap}) END) AS gap_sq{resp} "
         "FROM pce GROUP BY user_id, day)"
     )
 
 
 def _distinct_cte(plan: _Plan) -> str:
-    parts = []
-    for col in sorted(plan.ux):
-        parts.append(
-            f"SELECT DISTINCT user_id, {_q(col)} AS k, CAST({col} AS VARCHAR) AS v, day FROM ev "
-            f"WHERE {_ACTIVITY} AND {col} IS NOT NULL"
-        )
-    dist_cols = ", ".join(f"{s} AS {a}" for s, a in plan.dist.items())
+    """Distinct values in a window, without DISTINCT aggregates: for each (user, value) keep
+    the latest bin before each cutoff; the value is in a window iff that bin is inside it."""
+    parts = [
+        f"SELECT user_id, {_q(col)} AS k, CAST({col} AS VARCHAR) AS v, day FROM ev WHERE {_ACTIVITY} AND {col} IS NOT NULL"
+        for col in sorted(plan.ux)
+    ]
     return (
         "uxd AS (" + " UNION ALL ".join(parts) + "),\n"
-        "ux AS (SELECT user_id, k, v, coalesce(m.bin, 0) AS bin FROM uxd LEFT JOIN daymap m ON uxd.day = m.day "
-        "GROUP BY ALL),\n"
-        f"x AS (SELECT ux.user_id, c.cutoff, {dist_cols} FROM ux JOIN cuts c ON ux.bin < c.ib_0 "
-        "GROUP BY ux.user_id, c.cutoff)"
+        "ux AS (SELECT user_id, k, v, bin, lead(bin) OVER (PARTITION BY user_id, k, v ORDER BY bin) AS next_bin FROM "
+        "(SELECT user_id, k, v, coalesce(m.bin, 0) AS bin FROM uxd LEFT JOIN daymap m ON uxd.day = m.day GROUP BY ALL)),\n"
+        "uxc AS (SELECT ux.user_id, ux.k, ux.bin, c.* EXCLUDE (bin) FROM ux JOIN bc c ON ux.bin = c.bin "
+        "WHERE ux.next_bin IS NULL OR ux.next_bin >= c.ib_0)"
     )
 
 
@@ -427,28 +441,29 @@ def _users_cte(users: str | None, specs: FeatureSet, user_columns: Sequence[str]
     )
 
 
-def _population_cte(users: str | None, specs: FeatureSet) -> str:
+def _population_cte(specs: FeatureSet) -> str:
     attrs = "".join(f", us.{_ident(a)}" for a in _attribute_columns(specs))
-    return f"pop AS (SELECT us.user_id, c.cutoff, us.joined_at{attrs} FROM us JOIN cuts c ON us.joined_at < c.cutoff)"
+    return (
+        f"pop AS (SELECT us.user_id, c.cutoff, us.joined_at{attrs}, 1 AS __pop "
+        "FROM us JOIN cuts c ON us.joined_at < c.cutoff)"
+    )
 
 
-def _final_sql(ctes: list[str], cols: list[tuple[str, str]], plan: _Plan, specs: FeatureSet) -> str:
-    joins = "LEFT JOIN g ON p.user_id = g.user_id AND p.cutoff = g.cutoff"
-    if plan.ux:
-        joins += " LEFT JOIN x ON p.user_id = x.user_id AND p.cutoff = x.cutoff"
+def _final_sql(ctes: list[str], cols: list[tuple[str, str]], specs: FeatureSet) -> str:
     inner = ", ".join(f"{sql} AS {_ident(name)}" for name, sql in cols)
-    ctes.append(f"base AS (SELECT p.user_id, p.cutoff, {inner} FROM pop p {joins})")
-    has_rfm = any(isinstance(s, RFM) for s in specs)
-    if has_rfm:
-        scored = ", ".join(f"{sql} AS {n}" for n, sql in _rfm_outer())
-        ctes.append(f"scored AS (SELECT *, {scored} FROM base)")
-        source = "scored"
-    else:
-        source = "base"
+    ctes.append(f"base AS (SELECT g.user_id, g.cutoff, {inner} FROM g)")
     out = []
     for spec in specs:
         if isinstance(spec, RFM):
             out += ["rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score", f"{_SEGMENT_SQL} AS rfm_segment"]
         else:
             out.append(_ident(spec.name))
-    return "WITH " + ",\n".join(ctes) + f"\nSELECT user_id, cutoff, {', '.join(out)} FROM {source}"
+    if not any(isinstance(s, RFM) for s in specs):
+        return "WITH " + ",\n".join(ctes) + f"\nSELECT user_id, cutoff, {', '.join(out)} FROM base"
+    # Rank on a narrow projection: window operators carry every column they are given.
+    scored = ", ".join(f"{sql} AS {n}" for n, sql in _rfm_outer())
+    ctes.append(f"rk AS (SELECT user_id, cutoff, {scored} FROM (SELECT user_id, cutoff, __rfm_r, __rfm_f, __rfm_m FROM base))")
+    return (
+        "WITH " + ",\n".join(ctes)
+        + f"\nSELECT user_id, cutoff, {', '.join(out)} FROM base JOIN rk USING (user_id, cutoff)"
+    )

@@ -7,7 +7,8 @@ to read twice) named `<name>_source`, holding the source's own columns plus:
 - `_row_key` (BIGINT): a stable order key; the smallest key is the first row of the source;
 - `_source_file` (VARCHAR): the file (or `path:table`) the row came from;
 - `_source_row` (BIGINT): the 1-based row in a Parquet file or DuckDB table; the line number
-  in a text file, header included (for a CSV glob, lines are counted across the files).
+  in a text file, header included (blank lines are not counted in a CSV; for a CSV glob,
+  lines are counted across the files).
 
 CSV columns are read as text (`all_varchar`), so that casting, and its failures, belong to
 validation (rows set aside with a reason) rather than to the CSV sniffer.
@@ -31,11 +32,17 @@ _LINE_SEPARATOR = "\x1f"  # ASCII unit separator: never in a whitespace-separate
 
 @dataclass(frozen=True)
 class SourceTable:
-    """An opened source: the relation to select from, its columns (name -> DuckDB type)."""
+    """An opened source: the relation to select from, its columns (name -> DuckDB type).
+
+    `malformed` (CSV only) names a relation of the lines the CSV reader could not split into
+    the header's columns: `_source_file, _source_row` (line), `_raw_line`, `_error`. They are
+    not in `relation`; validation rejects them (rule `malformed_line`), so nothing is lost.
+    """
 
     relation: str
     columns: dict[str, str]
     label: str
+    malformed: str | None = None
 
 
 def open_source(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str) -> SourceTable:
@@ -51,7 +58,8 @@ def open_source(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str)
         label = _open_csv(con, source, name, relation)
     described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     columns = {row[0]: row[1] for row in described if row[0] not in INTERNAL_COLUMNS}
-    return SourceTable(relation, columns, label)
+    malformed = f"{name}_malformed" if source.format == "csv" and source.delimiter != "whitespace" else None
+    return SourceTable(relation, columns, label, malformed)
 
 
 def parquet_files(path: str) -> tuple[str, list[str]]:
@@ -113,25 +121,45 @@ def _materialize(con: duckdb.DuckDBPyConnection, sql: str, what: str) -> None:
     try:
         con.execute(sql)
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise SourceError(f"{what}: cannot read it: {first}") from exc
+        first = " ".join(str(exc).strip().splitlines()[:2])
+        raise SourceError(
+            f"{what}: cannot read it: {first} (lines with a different number of fields, or a "
+            "wrong delimiter? check the file and the source's delimiter / header options)") from exc
     finally:
         con.execute("SET preserve_insertion_order = false")
 
 
 def _open_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str) -> str:
     _csv_files(source, name)
-    options = ["all_varchar = true", f"header = {str(source.header).lower()}"]
+    errors, scans = f"{name}_csv_errors", f"{name}_csv_scans"
+    # skip = 0: never let the sniffer skip leading lines (it would drop rows silently).
+    # store_rejects: lines with too many / too few fields are kept aside, not dropped.
+    options = ["all_varchar = true", "skip = 0", f"header = {str(source.header).lower()}",
+               "store_rejects = true", f"rejects_table = '{errors}'", f"rejects_scan = '{scans}'"]
     if source.delimiter is not None:
         options.append(f"delim = {literal(source.delimiter)}")
     if source.column_names:
         options.append("names = [" + ", ".join(literal(c) for c in source.column_names) + "]")
+    header = int(source.header)
+    con.execute(f"DROP TABLE IF EXISTS {errors}; DROP TABLE IF EXISTS {scans}")
     _materialize(
         con,
-        f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT *, _row_key + {int(source.header)} AS _source_row "
-        f"FROM (SELECT *, row_number() OVER () AS _row_key, filename AS _source_file "
-        f"FROM read_csv({literal(source.path)}, {', '.join(options)}))",
+        f"CREATE OR REPLACE TEMP TABLE {name}_rows AS SELECT *, row_number() OVER () AS _row_key, "
+        f"filename AS _source_file FROM read_csv({literal(source.path)}, {', '.join(options)})",
         f"{name} source {source.path} (CSV)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_malformed AS SELECT s.file_path AS _source_file, "
+        "e.line AS _source_row, first(e.csv_line) AS _raw_line, "
+        "string_agg(DISTINCT e.error_message, '; ') AS _error "
+        f"FROM {errors} e JOIN {scans} s USING (scan_id, file_id) GROUP BY ALL")
+    # A good row's line number: its rank + the header + the malformed lines before it (an
+    # ASOF join on "good rows before each malformed line").
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {relation} AS SELECT r.*, r._row_key + {header} + coalesce(m.i, 0) AS _source_row "
+        f"FROM {name}_rows r ASOF LEFT JOIN (SELECT row_number() OVER (ORDER BY _source_row) AS i, "
+        f"_source_row - {header} - row_number() OVER (ORDER BY _source_row) AS g FROM {name}_malformed) m "
+        "ON r._row_key > m.g")
+    con.execute(f"DROP TABLE {name}_rows")
     return source.path
 
 

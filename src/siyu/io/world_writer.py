@@ -7,6 +7,7 @@ files, with Arrow kernels (no Python loop over rows).
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -47,20 +48,33 @@ TRUTH_SCHEMA = pa.schema([
 ])
 # Dictionary-encode only the low-cardinality columns: trying it on ids is slow and useless.
 _DICTIONARY_COLUMNS = ["user_id", "event_type", "channel", "item_id", "category", "campaign_id"]
+# Min/max statistics only where readers prune on them (string ids would cost time for nothing).
+_STATISTICS_COLUMNS = ["user_id", "ts", "event_type", "amount"]
 _EPOCH = date(1970, 1, 1)
 _US = 1_000_000
 
 
 def _prefixed(prefix: str, numbers: np.ndarray, width: int, mask: np.ndarray | None = None) -> pa.Array:
-    """Strings like 'u0000042' from integers (null where `mask`)."""
+    """Strings like 'u0000042' from integers, zero-padded to `width` digits (null where `mask`)."""
     digits = pa.array(numbers, mask=mask).cast(pa.string())
-    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(digits, width, "0"), "")
+    if width > 1:
+        digits = pc.utf8_lpad(digits, width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
 
 
 def _lookup(vocabulary: tuple[str, ...] | pa.Array, codes: np.ndarray) -> pa.Array:
-    """Vocabulary strings for integer codes; negative codes are null."""
+    """Vocabulary strings for integer codes, dictionary-encoded; negative codes are null.
+
+    Parquet stores a dictionary array as its string values (read back as plain strings), and
+    handing the dictionary over saves building and re-hashing millions of strings.
+    """
     vocab = vocabulary if isinstance(vocabulary, pa.Array) else pa.array(vocabulary, pa.string())
-    return vocab.take(pa.array(codes.astype(np.int64), mask=codes < 0))
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0), vocab)
+
+
+def _plain(vocabulary: tuple[str, ...] | pa.Array, codes: np.ndarray) -> pa.Array:
+    """Like `_lookup`, as a plain string array."""
+    return _lookup(vocabulary, codes).cast(pa.string())
 
 
 def _timestamps(start: date, day: np.ndarray, second: np.ndarray) -> pa.Array:
@@ -81,11 +95,16 @@ def _item_vocabulary(items_per_category: int) -> pa.Array:
 
 
 def events_table(batch: EventBatch, plan: WorldPlan, ids: pa.Array, first_event_number: int) -> pa.Table:
-    """The events of a batch as an Arrow table with `EVENTS_SCHEMA`."""
+    """The events of a batch as an Arrow table; string columns may be dictionary-encoded.
+
+    Written with `store_schema=False`, the file reads back with exactly `EVENTS_SCHEMA`.
+    """
     n = len(batch)
+    first_user = int(batch.user.min()) if n else 0
+    users = ids.slice(first_user, int(batch.user.max()) - first_user + 1 if n else 0)  # this chunk's ids only
     columns = [
-        _prefixed("e", np.arange(first_event_number, first_event_number + n), 10),
-        ids.take(pa.array(batch.user)),
+        _prefixed("e", np.arange(first_event_number, first_event_number + n), 1),
+        _lookup(users, batch.user - first_user),
         _timestamps(plan.start, batch.day, batch.second),
         _lookup(EVENT_TYPES, batch.event_type),
         _lookup(CHANNELS, batch.channel),
@@ -95,7 +114,7 @@ def events_table(batch: EventBatch, plan: WorldPlan, ids: pa.Array, first_event_
         _prefixed("s", batch.session, 1, mask=batch.session < 0),
         _lookup(plan.campaign_ids, batch.campaign),
     ]
-    return pa.Table.from_arrays(columns, schema=EVENTS_SCHEMA)
+    return pa.Table.from_arrays(columns, names=EVENTS_SCHEMA.names)
 
 
 def users_table(plan: WorldPlan, ids: pa.Array) -> pa.Table:
@@ -104,16 +123,16 @@ def users_table(plan: WorldPlan, ids: pa.Array) -> pa.Table:
     given = pa.array((*given_names(), ""))
     second_char = np.where(pop.name_given[:, 1] < 0, len(given) - 1, pop.name_given[:, 1])
     name = pc.binary_join_element_wise(
-        _lookup(surnames(), pop.name_surname), given.take(pa.array(pop.name_given[:, 0])),
+        _plain(surnames(), pop.name_surname), given.take(pa.array(pop.name_given[:, 0])),
         given.take(pa.array(second_char)), "",
     )
     columns = [
         ids,
         _timestamps(plan.start, pop.join_day, pop.join_second),
-        _lookup(SOURCE_CHANNELS, pop.source_channel),
-        _lookup(MEMBER_LEVELS, pop.member_level),
-        _lookup(REGIONS, pop.region),
-        _lookup(AGE_BANDS, pop.age_band),
+        _plain(SOURCE_CHANNELS, pop.source_channel),
+        _plain(MEMBER_LEVELS, pop.member_level),
+        _plain(REGIONS, pop.region),
+        _plain(AGE_BANDS, pop.age_band),
         name,
         _prefixed("138", pop.phone_number, 8),
     ]
@@ -136,6 +155,8 @@ class WorldWriter:
     """Writes a world into `out`: events/part-NNNNN.parquet, users.parquet, truth/, world.json.
 
     Use as a context manager; stale parts of an earlier world in `out` are removed first.
+    Conversion and Parquet encoding run on one background thread (Arrow releases the GIL),
+    so they overlap with the simulation of the next chunk; at most one chunk waits.
     """
 
     def __init__(self, out: str | Path, plan: WorldPlan, *, with_truth: bool = True) -> None:
@@ -148,6 +169,8 @@ class WorldWriter:
         self.event_counts = np.zeros(len(EVENT_TYPES), dtype=np.int64)
         self._part = 0
         self._truth_writer: pq.ParquetWriter | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
 
     def __enter__(self) -> WorldWriter:
         events_dir = self.out / "events"
@@ -160,26 +183,50 @@ class WorldWriter:
             truth_file.parent.mkdir(parents=True, exist_ok=True)
             self._truth_writer = pq.ParquetWriter(truth_file, TRUTH_SCHEMA, compression="zstd",
                                                   use_dictionary=["user_id"])
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siyu-world-writer")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._truth_writer is not None:
-            self._truth_writer.close()
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            if self._truth_writer is not None:
+                self._truth_writer.close()
+
+    def _wait(self) -> None:
+        """Block until the previous background write is done; re-raise its error."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _submit(self, write) -> None:
+        if self._pool is None:
+            raise RuntimeError("WorldWriter: use it as a context manager (with WorldWriter(...) as writer)")
+        self._wait()
+        self._pending = self._pool.submit(write)
 
     def write_events(self, batch: EventBatch) -> None:
         """Write one chunk of events as the next part file."""
-        table = events_table(batch, self.plan, self.ids, self.n_events + 1)
-        pq.write_table(table, self.out / "events" / f"part-{self._part:05d}.parquet",
-                       compression="zstd", use_dictionary=_DICTIONARY_COLUMNS)
+        first, path = self.n_events + 1, self.out / "events" / f"part-{self._part:05d}.parquet"
+
+        def write() -> None:
+            table = events_table(batch, self.plan, self.ids, first)
+            pq.write_table(table, path, compression="zstd", use_dictionary=_DICTIONARY_COLUMNS,
+                           write_statistics=_STATISTICS_COLUMNS, store_schema=False)
+
+        self._submit(write)
         self._part += 1
         self.n_events += len(batch)
         self.event_counts += np.bincount(batch.event_type, minlength=len(EVENT_TYPES))
 
     def write_truth(self, batch: TruthBatch) -> None:
         """Append truth rows to truth/truth.parquet."""
-        if self._truth_writer is None:
+        writer = self._truth_writer
+        if writer is None:
             raise RuntimeError("truth: this writer was opened with with_truth=False")
-        self._truth_writer.write_table(truth_table(batch, self.plan, self.ids))
+        self._submit(lambda: writer.write_table(truth_table(batch, self.plan, self.ids)))
         self.n_truth_rows += len(batch)
 
     def write_users(self) -> None:

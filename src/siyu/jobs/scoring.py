@@ -234,17 +234,21 @@ def _unchanged(store: TagStore, cfg: SiyuConfig, run_id: str, as_of: dt.date, do
     message = (f"as-of {as_of} with these champion versions is already published as run {done.run_id}; "
                f"nothing written (roll it back with `siyu tags rollback --run {done.run_id}` to recompute)")
     store.finish_run(run_id, "unchanged", _utcnow(), message=message, counts=done.counts, timings=timings)
-    return ScoringRunSummary(run_id, as_of, "unchanged", sum((done.counts or {}).get(
-        cfg.scoring.bands[0].tag, {}).values()) if cfg.scoring.bands else 0, 0, done.counts or {},
-        versions, (), timings, force, done.run_id, store.url, message)
+    counts = done.counts or {}
+    first_band = cfg.scoring.bands[0].tag if cfg.scoring.bands else ""
+    n_users = sum(counts.get(first_band, {}).values())
+    return ScoringRunSummary(run_id, as_of, "unchanged", n_users, 0, counts, versions, (), timings, force,
+                             done.run_id, store.url, message)
 
 
 def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings, started):
     clock = time.perf_counter()
     features = deps.features_at(cfg, as_of)
     timings["features"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     previous = store.current_run()
     prev_wide = _previous_tags(store, cfg, previous)
+    timings["read_previous"] = time.perf_counter() - clock
     reasons = deps.reasons(cfg) if deps.reasons is not None else None
     scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons)
     timings.update(scored.timings)
@@ -299,28 +303,26 @@ def _replace(summary: ScoringRunSummary, **changes: Any) -> ScoringRunSummary:
 
 def log_scoring_run(cfg: SiyuConfig, summary: ScoringRunSummary, artifacts: RunArtifacts) -> str:
     """One MLflow run in `cfg.scoring.experiment`: counts per tag value, score histograms, drift."""
-    from siyu.scoring.plots import score_histogram, tag_counts_figure
+    from mlflow.entities import Metric, Param
+
+    from siyu.scoring.runlog import scoring_run_log
     from siyu.tracking import connect
 
+    payload = scoring_run_log(
+        run_id=summary.run_id, as_of=summary.as_of.isoformat(), forced=summary.forced, counts=summary.counts,
+        model_versions=summary.model_versions, timings=summary.timings, scores=artifacts.scores,
+        band_edges=artifacts.band_edges, drift=artifacts.drift,
+        guards_json=json.dumps(_guard_dicts(summary.guards), indent=2, default=str))
     client, experiment_id = connect(cfg.tracking.model_copy(update={"experiment": cfg.scoring.experiment}))
-    run = client.create_run(experiment_id, run_name=f"score-{summary.as_of}",
-                            tags={"scoring_run_id": summary.run_id, "as_of": summary.as_of.isoformat(),
-                                  "forced": str(summary.forced).lower(), "status": summary.status})
+    run = client.create_run(experiment_id, run_name=f"score-{summary.as_of}", tags=payload.tags)
     rid = run.info.run_id
-    for task, info in summary.model_versions.items():
-        client.log_param(rid, f"{task}_model_version", f"{info['model_name']}/{info['version']}")
-    for tag, values in summary.counts.items():
-        for value, n in values.items():
-            client.log_metric(rid, f"users_{tag}_{value}", float(n))
-    for stage, seconds in summary.timings.items():
-        client.log_metric(rid, f"seconds_{stage}", float(seconds))
-    client.log_metric(rid, "users_scored", float(summary.n_users))
-    for tag, scores in artifacts.scores.items():
-        client.log_figure(rid, score_histogram(tag, scores, artifacts.band_edges.get(tag, ())),
-                          f"plots/score_hist_{tag}.png")
-    client.log_figure(rid, tag_counts_figure(summary.counts), "plots/tag_counts.png")
-    client.log_text(rid, artifacts.drift.to_csv(index=False), "drift.csv")
-    client.log_dict(rid, {"guards": _guard_dicts(summary.guards), "counts": summary.counts}, "scoring_run.json")
+    stamp = int(time.time() * 1000)
+    client.log_batch(rid, metrics=[Metric(k, v, stamp, 0) for k, v in payload.metrics.items()],
+                     params=[Param(k, v) for k, v in payload.params.items()])
+    for path, fig in payload.figures.items():
+        client.log_figure(rid, fig, path)
+    for path, text in payload.texts.items():
+        client.log_text(rid, text, path)
     client.set_terminated(rid)
     return rid
 

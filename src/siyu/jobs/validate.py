@@ -68,6 +68,7 @@ class _Checked:
     mapped: MappedTable
     rules: tuple[Rule, ...]
     predicates: dict[str, str]
+    malformed: str | None = None  # relation of source lines that are no row (CSV)
     rows_in: int = 0
     rows_rejected: int = 0
     counts: dict[str, int] = field(default_factory=dict)
@@ -116,8 +117,10 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None) -> Validati
         if ds.users is not None:  # open both sources first: schema errors before any row is read
             users_src = open_source(con, ds.users.source, "users")
             users_map = map_users(ds.users, ds.timezone, users_src.columns, users_src.relation, users_src.label)
-            users = _prepare(con, "users", users_src.label, users_map, None, dup_key="user_id")
-        events = _prepare(con, "events", events_src.label, events_map, as_of_local, dup_key="event_id")
+            users = _prepare(con, "users", users_src.label, users_map, None, dup_key="user_id",
+                             malformed=users_src.malformed)
+        events = _prepare(con, "events", events_src.label, events_map, as_of_local, dup_key="event_id",
+                          malformed=events_src.malformed)
         events = _split_rejects(con, events, out["rejects_events"])
         if users is not None:
             users = _split_rejects(con, users, out["rejects_users"])
@@ -162,10 +165,12 @@ def _predicate(rule: Rule, as_of: datetime | None) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: MappedTable,
-             as_of: datetime | None, *, dup_key: str) -> _Checked:
+             as_of: datetime | None, *, dup_key: str, malformed: str | None) -> _Checked:
     """Create `<name>_checked`: the mapped rows with what the duplicate rule needs."""
     present = set(mapped.present) | ({"as_of"} if as_of is not None else set())
-    rules = tuple(r for r in rules_for(name) if r.scope == "row" and applicable(r, present))  # type: ignore[arg-type]
+    present |= {"malformed"} if malformed else set()
+    rules = tuple(r for r in rules_for(name)  # type: ignore[arg-type]
+                  if r.scope in ("source", "row") and applicable(r, present))
     predicates = {r.name: _predicate(r, as_of) for r in rules}
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_mapped AS {mapped.sql}")
     dup_rule = next((r.name for r in rules if r.name.startswith("duplicate_")), None)
@@ -188,7 +193,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: Map
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, CAST(NULL AS BIGINT) AS _dup_n, "
             f"CAST(NULL AS BIGINT) AS _dup_keep FROM {name}_mapped")
-    return _Checked(name, source, view, mapped, rules, predicates)
+    return _Checked(name, source, view, mapped, rules, predicates, malformed)
 
 
 def _split_rejects(con: duckdb.DuckDBPyConnection, checked: _Checked, path: Path) -> _Checked:
@@ -199,10 +204,15 @@ def _split_rejects(con: duckdb.DuckDBPyConnection, checked: _Checked, path: Path
     columns = ", ".join(
         ["_source_file AS source_file", "_source_row AS source_row", f"{reason_sql} AS reject_reason"]
         + _source_value_columns(checked))
-    write_parquet_file(
-        con, f"SELECT {columns} FROM {checked.view} WHERE {checked.error_sql} ORDER BY _row_key", path)
-    rejects = f"read_parquet({literal(path.as_posix())})"
+    sql = f"SELECT {columns} FROM {checked.view} WHERE {checked.error_sql} ORDER BY _row_key"
     rows_in = int(con.execute(f"SELECT count(*) FROM {checked.name}_source").fetchone()[0])
+    if checked.malformed:
+        sql = (f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT _source_file AS source_file, "
+               "_source_row AS source_row, 'malformed_line' AS reject_reason, _raw_line AS raw_line "
+               f"FROM {checked.malformed} ORDER BY source_file, source_row")
+        rows_in += int(con.execute(f"SELECT count(*) FROM {checked.malformed}").fetchone()[0])
+    write_parquet_file(con, sql, path)
+    rejects = f"read_parquet({literal(path.as_posix())})"
     rows_rejected = int(con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0])
     counts: dict[str, int] = {}
     examples: dict[str, list[dict[str, Any]]] = {}

@@ -172,7 +172,8 @@ class TweedieGLMBaseline(SiyuEstimator):
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
         self.pipeline_ = Pipeline([
             ("prep", _linear_preprocessor(X)),
-            ("model", TweedieRegressor(power=self.power, alpha=self.alpha, link="log", max_iter=self.max_iter)),
+            ("model", TweedieRegressor(power=self.power, alpha=self.alpha, link="log", max_iter=self.max_iter,
+                                        solver="newton-cholesky")),
         ]).fit(_as_object_categories(X), np.clip(y, 0, None))
         self.max_score_ = float(np.max(y)) * 10 if len(y) else np.inf
 

@@ -38,6 +38,12 @@ def _threads(n_jobs: int, n_rows: int) -> int:
     return max(1, min(n_jobs, n_rows // 50_000))
 
 
+def _as_categories(values: pd.Series, categories: list) -> pd.Categorical:
+    """`values` coded with the fit-time `categories`; unseen levels become missing."""
+    as_object = values.astype(object)
+    return pd.Categorical(as_object.where(as_object.isin(categories)), categories=categories)
+
+
 class _TreeMixin:
     """Categorical alignment shared by the tree models: codes must match those seen in fit."""
 
@@ -58,7 +64,7 @@ class _TreeMixin:
         cols = {}
         for c in X.columns:
             if c in self.categories_:
-                cols[c] = pd.Categorical(X[c].astype(object), categories=self.categories_[c])
+                cols[c] = _as_categories(X[c], self.categories_[c])
             else:
                 cols[c] = X[c].astype("float64")
         return pd.DataFrame(cols, index=X.index)

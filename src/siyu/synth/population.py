@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siyu.synth.calendar import Calendar
-from siyu.synth.params import AGE_BANDS, CATEGORIES, CATEGORY_PRICE, REGIONS, WorldParams
+from siyu.synth.params import CATEGORIES, CATEGORY_PRICE, WorldParams
 
 _SURNAMES = tuple("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
 _GIVEN = tuple("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红燕鹏辉玲宇浩欣怡晨轩梓涵")

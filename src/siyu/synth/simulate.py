@@ -16,7 +16,6 @@ from siyu.synth.params import (
     CATEGORIES,
     CATEGORY_PRICE,
     CHANNELS,
-    STATES,
     WorldParams,
     channel_code,
     type_code,
@@ -91,17 +90,32 @@ class _Rows:
     campaign: np.ndarray | None = None
 
 
-def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """One draw per element of `rows` from the distribution `probs[row]`.
-
-    Row r's cumulative probabilities are shifted into (r, r + 1], so a single searchsorted
-    over the flattened table serves every row at once.
-    """
+def _alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker / Vose alias tables (threshold, alias) for each row of `probs` (rows sum > 0)."""
     n_rows, n_cats = probs.shape
-    cum = np.cumsum(probs, axis=1)
-    shifted = (cum / cum[:, -1:] + np.arange(n_rows)[:, None]).ravel()
-    position = np.searchsorted(shifted, rows + rng.random(rows.size), side="right")
-    return np.minimum(position - rows * n_cats, n_cats - 1)
+    threshold = np.ones((n_rows, n_cats))
+    alias = np.tile(np.arange(n_cats), (n_rows, 1))
+    for r in range(n_rows):  # tiny tables: rows are event types or states, not events
+        scaled = probs[r] / probs[r].sum() * n_cats
+        small = [i for i in range(n_cats) if scaled[i] < 1.0]
+        large = [i for i in range(n_cats) if scaled[i] >= 1.0]
+        while small and large:
+            s, g = small.pop(), large.pop()
+            threshold[r, s], alias[r, s] = scaled[s], g
+            scaled[g] -= 1.0 - scaled[s]
+            (small if scaled[g] < 1.0 else large).append(g)
+    return threshold, alias
+
+
+def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """One draw per element of `rows` from the distribution `probs[row]` (alias method, exact)."""
+    threshold, alias = _alias_table(np.asarray(probs, dtype=float))
+    n_cats = threshold.shape[1]
+    # One uniform serves both steps: its integer part picks a column, its fraction the side.
+    u = rng.random(rows.size) * n_cats
+    pick = u.astype(np.int64)
+    cell = rows * n_cats + pick
+    return np.where(u - pick < threshold.ravel()[cell], pick, alias.ravel()[cell])
 
 
 def simulate_states(pop: Population, lo: int, hi: int, n_days: int, params: WorldParams, rng: np.random.Generator) -> np.ndarray:
@@ -122,7 +136,7 @@ def simulate_states(pop: Population, lo: int, hi: int, n_days: int, params: Worl
     for d in range(1, n_days):  # the chain is sequential in time; vectorized over users
         row = base + states[d - 1] * n_states
         u = uniform[d]
-        nxt = sum((u >= cum[row + k]).astype(np.int8) for k in range(n_states - 1))
+        nxt = sum((u >= cum[row + k]).view(np.int8) for k in range(n_states - 1))
         states[d] = np.where(join >= d, init, nxt)
     return states
 
@@ -141,20 +155,22 @@ def _expand(counts: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _interactions(rng, pop, lo, states, alive, calendar, params) -> _Rows:
+    """Interactions: Poisson counts per (day, user), typed by the state's mix, then channel."""
     sp = params.states
     rate = np.asarray(sp.interaction_rate)[states] * pop.activity_mult[lo:lo + states.shape[1]]
     rate *= calendar.interaction_factor[: states.shape[0], None]
-    counts = rng.poisson(np.where(alive, rate, 0.0))
+    rate *= alive
+    counts = rng.poisson(rate)
     user, day = _expand(counts, lo)
     state = states[day, user - lo]
     etype = _categorical(rng, np.asarray(sp.type_mix), state)
     channel = _categorical(rng, np.asarray(sp.type_channels), etype)
-    rows = _Rows(user, day, _seconds(rng, etype), etype, channel)
-    carts = etype == type_code("add_cart")
+    second = _seconds(rng, etype)
+    carts = etype == type_code("add_cart")  # a cart names an item; other interactions do not
     category = np.full(user.size, -1)
     item = np.full(user.size, -1)
     category[carts], item[carts] = _items(rng, pop, user[carts], params)
-    return _Rows(rows.user, rows.day, rows.second, rows.event_type, rows.channel, category=category, item=item)
+    return _Rows(user, day, second, etype, channel, category=category, item=item)
 
 
 def _items(rng, pop: Population, user: np.ndarray, params: WorldParams) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +216,8 @@ def _purchases(rng, pop, lo, states, alive, calendar, extra, params) -> tuple[_R
     sp, cm = params.states, params.commerce
     rate = np.asarray(sp.purchase_rate)[states] * pop.purchase_mult[lo:lo + states.shape[1]]
     rate *= calendar.purchase_factor[: states.shape[0], None]
-    counts = rng.poisson(np.where(alive, rate, 0.0)) + extra
+    rate *= alive
+    counts = rng.poisson(rate) + extra
     user, day = _expand(counts, lo)
     category, item = _items(rng, pop, user, params)
     sd = params.users.amount_log_sd_within
@@ -264,7 +281,7 @@ def _merge(parts: list[_Rows], pop: Population, lo: int, n_days_total: int) -> E
     second = np.where(on_join, js + second * (SECONDS_PER_DAY - js) // SECONDS_PER_DAY, second).astype(np.int32)
     etype = col("event_type", -1, np.int8)
     channel = col("channel", -1, np.int8)
-    session = np.where(np.isin(channel, _SESSION_CHANNELS),
+    session = np.where((channel == _SESSION_CHANNELS[0]) | (channel == _SESSION_CHANNELS[1]),
                        (user * n_days_total + day) * 2 + (channel == channel_code("app")), -1)
     # One int64 key (user, day, second, type) sorts faster than a lexsort over four arrays.
     key = (((user - lo) * n_days_total + day) * SECONDS_PER_DAY + second) * 16 + etype

@@ -97,7 +97,7 @@ def _no_event_probability(alpha: list[np.ndarray], day_factor, trans_user: np.nd
     n_states = len(alpha)
     for h in range(horizon):
         kept = [alpha[k] * day_factor(h, k) for k in range(n_states)]
-        alpha = [sum(kept[k] * trans_user[k][l] for k in range(n_states)) for l in range(n_states)]
+        alpha = [sum(kept[k] * trans_user[k][to] for k in range(n_states)) for to in range(n_states)]
     return sum(alpha)
 
 
@@ -150,7 +150,7 @@ def _probabilities(pop, users, days, state, calendar, params) -> tuple[np.ndarra
     f32 = np.float32
     trans = np.asarray(sp.transitions, dtype=f32)[pop.segment[users]]  # (n, K, K)
     n_states = trans.shape[1]
-    trans_user = [[trans[:, k, l, None] for l in range(n_states)] for k in range(n_states)]
+    trans_user = [[trans[:, k, to, None] for to in range(n_states)] for k in range(n_states)]
     # Per (user, state) constants, so each day of the recursion is a few array operations.
     act = (pop.activity_mult[users][:, None] * np.asarray(sp.interaction_rate)).astype(f32)
     buy = (pop.purchase_mult[users][:, None] * np.asarray(sp.purchase_rate)).astype(f32)

@@ -22,7 +22,8 @@ class SiyuPyfuncModel(PythonModel):
         cols = {}
         for c in self.feature_names:
             if c in self.categories:  # the signature carries text; the estimator wants categories
-                cols[c] = pd.Categorical(frame[c].astype(object), categories=self.categories[c])
+                values = frame[c].astype(object)
+                cols[c] = pd.Categorical(values.where(values.isin(self.categories[c])), categories=self.categories[c])
             else:
                 cols[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
         return pd.DataFrame(cols, index=frame.index)

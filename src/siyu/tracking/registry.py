@@ -48,11 +48,14 @@ class Champion:
         return np.asarray(self.estimator.predict_score(X[self.feature_names]), dtype=float)
 
 
-def _info(client, model_name: str, mv) -> VersionInfo:
+def _info(client, model_name: str, mv, aliases: dict[str, str] | None = None) -> VersionInfo:
     run = client.get_run(mv.run_id)
+    # search results do not carry aliases; the registered model's alias map does
+    held = tuple(a for a, v in (aliases or {}).items() if str(v) == str(mv.version)) if aliases is not None \
+        else tuple(getattr(mv, "aliases", ()) or ())
     return VersionInfo(model_name=model_name, version=str(mv.version), run_id=mv.run_id,
                        model=run.data.tags.get("model", ""), tags=dict(run.data.tags),
-                       metrics=dict(run.data.metrics), aliases=tuple(getattr(mv, "aliases", ()) or ()))
+                       metrics=dict(run.data.metrics), aliases=held)
 
 
 def version_by_alias(task: str, alias: str, cfg: TrackingConfig) -> VersionInfo | None:
@@ -71,7 +74,10 @@ def list_versions(task: str, cfg: TrackingConfig) -> list[VersionInfo]:
     client, _ = connect(cfg)
     name = registered_name(task, cfg)
     versions = client.search_model_versions(f"name = '{name}'")
-    return sorted((_info(client, name, mv) for mv in versions), key=lambda v: -int(v.version))
+    if not versions:
+        return []
+    aliases = dict(client.get_registered_model(name).aliases or {})
+    return sorted((_info(client, name, mv, aliases) for mv in versions), key=lambda v: -int(v.version))
 
 
 def set_alias(task: str, alias: str, version: str, cfg: TrackingConfig) -> None:

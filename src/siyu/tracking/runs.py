@@ -11,7 +11,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from siyu.config import TrackingConfig
 from siyu.tracking.pyfunc import SiyuPyfuncModel
@@ -67,6 +68,15 @@ def _signature_example(X: pd.DataFrame) -> pd.DataFrame:
     return X.assign(**{c: X[c].astype(object).where(X[c].notna(), None).astype("string") for c in cats})
 
 
+def _signature(example: pd.DataFrame, categorical: list[str], scores: np.ndarray) -> ModelSignature:
+    """Inferred signature, with categorical columns typed Any: MLflow has no category type and
+    would refuse a pandas 'category' column declared as string; the wrapper recodes them."""
+    inferred = infer_signature(example, scores)
+    cols = [ColSpec(AnyType(), c.name, required=False) if c.name in categorical else c
+            for c in inferred.inputs.inputs]
+    return ModelSignature(inputs=Schema(cols), outputs=inferred.outputs)
+
+
 def _digest(frame: pd.DataFrame | None, name: str) -> str:
     if frame is None:
         return ""
@@ -95,7 +105,7 @@ def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = F
             c: list(record.X_example[c].cat.categories) for c in record.X_example.columns
             if isinstance(record.X_example[c].dtype, pd.CategoricalDtype)}
         python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), categories)
-        signature = infer_signature(example, python_model.predict(None, example))
+        signature = _signature(example, list(categories), python_model.predict(None, example))
         info = mlflow.pyfunc.log_model(
             name="model", python_model=python_model, signature=signature, input_example=example,
             registered_model_name=name, pip_requirements=_requirements(),

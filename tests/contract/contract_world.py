@@ -1,4 +1,7 @@
-"""Fixtures for the data contract: a tiny world in the generator's layout, configs pointing at it."""
+"""Helpers for the data-contract tests: a tiny world in the generator's layout, configs over it.
+
+A module with a unique name (not conftest.py), so that test modules can import it whatever
+other packages' conftest files are loaded."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from siyu.cli._config import load_dataset_config
 from siyu.config import DatasetConfig, PathsConfig, SiyuConfig, SourceConfig
@@ -84,11 +86,6 @@ def world_config(tmp_path: Path, events: list[tuple], users: list[tuple] | None 
         **update,
     })
     return project(tmp_path, ds)
-
-
-@pytest.fixture
-def good_world(tmp_path: Path) -> SiyuConfig:
-    return world_config(tmp_path, GOOD_EVENTS)
 
 
 CSV_HEADER = "event_id,user_id,ts,event_type,channel,amount,item_id,category,session_id,campaign_id"

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, parquet_rows, project
+from contract_world import FIXTURES, ROOT, parquet_rows, project
 
 from siyu.cli._config import load_dataset_config
 from siyu.contract.errors import ValidationFailed
@@ -29,7 +29,7 @@ def test_transactions_log_every_row_a_purchase(tmp_path: Path) -> None:
     assert bad.rule == "ts_unparseable"
     assert "ts: 1 rows unparseable (e.g. '20241301'; expected format '%Y%m%d')" in bad.message
     [reject] = parquet_rows(result.rejects_events)
-    assert (reject["user_id"], reject["ts"], reject["source_row"]) == ("C005", "20241301", 10)  # line 10
+    assert (reject["user_id"], reject["ts"], reject["source_row"]) == ("C005", "20241301", 9)  # line 9 of the file
     clean = parquet_rows(result.clean_events)
     assert {r["role"] for r in clean} == {"purchase"} and {r["event_type"] for r in clean} == {"purchase"}
     first = clean[0] if clean[0]["user_id"] == "C001" else next(r for r in clean if r["user_id"] == "C001")
@@ -89,3 +89,50 @@ def test_clickstream_in_another_time_zone(tmp_path: Path) -> None:
     by_time = {(r["user_id"], r["event_type"]): r["ts"] for r in clean}
     assert by_time[("web-17", "order_completed")] == datetime(2025, 3, 1, 2, 5)
     assert by_time[("web-23", "page_view")] == datetime(2025, 3, 1, 1, 12)
+
+
+def test_generated_world_validates_cleanly_with_the_synthetic_config(tmp_path: Path) -> None:
+    """The seam with `siyu generate`: its files pass the synthetic mapping with nothing rejected."""
+    from contract_world import synthetic_dataset
+
+    from siyu.config import SourceConfig
+    from siyu.jobs.generate import generate_world
+
+    world = generate_world(users=150, days=40, seed=1, out=tmp_path / "world", with_truth=False)
+    ds = synthetic_dataset()
+    ds = ds.model_copy(update={
+        "events": SourceConfig(path=str(tmp_path / "world" / "events")),
+        "users": ds.users.model_copy(update={"source": SourceConfig(path=str(tmp_path / "world" / "users.parquet"))}),
+    })
+    result = validate_dataset(project(tmp_path, ds), as_of=datetime.combine(world.end, datetime.min.time()))
+    report = result.report
+    assert report.passed and report.events.rows_in == world.n_events == report.events.rows_clean
+    assert [o.rule for o in report.events.outcomes + report.users.outcomes if o.count] == []
+    users = parquet_rows(result.clean_users)
+    assert len(users) == 150 and not {"name", "phone"} & set(users[0])
+
+
+def test_duckdb_table_with_offsets_and_decimals(tmp_path: Path) -> None:
+    import duckdb
+
+    from siyu.config import ColumnMap, DatasetConfig, EventRoles, SourceConfig
+
+    db = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("CREATE TABLE orders (buyer VARCHAR, paid_at TIMESTAMPTZ, total DECIMAL(10, 2), kind VARCHAR)")
+        con.execute("INSERT INTO orders VALUES ('b1', '2025-03-01 16:30:00+00', 10.50, 'sale'), "
+                    "('b2', '2025-03-01 15:59:59+00', 7.25, 'sale'), ('b1', '2025-03-02 00:00:00+00', 10.50, 'return')")
+    ds = DatasetConfig(
+        name="shop", events=SourceConfig(path=str(db), format="duckdb", table="orders"),
+        columns=ColumnMap(user_id="buyer", ts="paid_at", event_type="kind", amount="total", channel=None,
+                          item_id=None, category=None, session_id=None, event_id=None),
+        roles=EventRoles(purchase=("sale",), refund=("return",)))
+    result = validate_dataset(project(tmp_path, ds), as_of=datetime(2025, 6, 1))
+    clean = sorted(parquet_rows(result.clean_events), key=lambda r: r["ts"])
+    assert [(r["user_id"], r["ts"], r["role"], r["amount"]) for r in clean] == [
+        ("b2", datetime(2025, 3, 1, 23, 59, 59), "purchase", 7.25),
+        ("b1", datetime(2025, 3, 2, 0, 30), "purchase", 10.5),  # 16:30 UTC is the next local day
+        ("b1", datetime(2025, 3, 2, 8, 0), "refund", -10.5),
+    ]
+    assert result.report.events.source == f"{db}:orders"

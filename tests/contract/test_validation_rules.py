@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import (
+from contract_world import (
     AS_OF,
     GOOD_CSV_LINES,
     GOOD_EVENTS,
@@ -17,7 +17,7 @@ from conftest import (
 )
 
 from siyu.contract.errors import MissingColumnsError, PiiFeatureError
-from siyu.contract.rules import EVENT_RULES, USER_RULES
+from siyu.contract.rules import EVENT_RULES
 from siyu.jobs.validate import validate_dataset
 
 # rule -> (bad CSV line, expected message, rejected?)
@@ -179,6 +179,30 @@ def test_users_joined_at_unparseable(tmp_path: Path) -> None:
     assert bad.count == 1 and "(e.g. 'yesterday'; expected ISO-8601" in bad.message
 
 
-def test_every_user_rule_is_exercised() -> None:
-    assert {r.name for r in USER_RULES} == {"null_user_id", "joined_at_unparseable", "duplicate_user_id",
-                                            "joined_at_missing", "unknown_user"}
+def test_users_malformed_csv_line_is_rejected(tmp_path: Path) -> None:
+    cfg = world_config(tmp_path, GOOD_EVENTS, max_reject_rate=1.0)
+    path = tmp_path / "users.csv"
+    path.write_text("user_id,joined_at,source_channel,member_level,region,age_band,name,phone\n"
+                    "u1,2025-01-01,group,gold,east,25-34,a,1\nu2,2025-01-02\n", encoding="utf-8")
+    users = cfg.dataset.users.model_copy(update={"source": cfg.dataset.users.source.model_copy(update={"path": str(path), "format": "csv"})})
+    result = validate_dataset(cfg.model_copy(update={"dataset": cfg.dataset.model_copy(update={"users": users})}))
+    report = result.report.users
+    [bad] = [o for o in report.outcomes if o.rule == "malformed_line"]
+    assert bad.count == 1 and "(e.g. 'u2,2025-01-02')" in bad.message
+    assert (report.rows_in, report.rows_clean, report.rows_rejected) == (2, 1, 1)
+    assert sorted(r["user_id"] for r in parquet_rows(result.clean_users)) == ["u1", "u2", "u3"]  # u2, u3 from events
+
+
+def test_malformed_csv_lines_are_rejected_with_their_text(tmp_path: Path) -> None:
+    lines = [*GOOD_CSV_LINES, "e9,u1,2025-01-07 10:00:00,msg_open,group,,,,,,EXTRA,FIELDS",
+             "e10,u1", "e11,u2,2025-01-07 10:00:00,msg_open,group,,,,,"]
+    result = validate_dataset(csv_config(tmp_path, lines, max_reject_rate=1.0), as_of=AS_OF)
+    events = result.report.events
+    [outcome] = [o for o in events.outcomes if o.count]
+    assert outcome.rule == "malformed_line" and outcome.count == 2
+    assert re.search(r"2 CSV lines do not split into the header's columns \(e\.g\. 'e9,u1,.*EXTRA,FIELDS', 'e10,u1'\)", outcome.message)
+    rejects = parquet_rows(result.rejects_events)
+    assert [(r["source_row"], r["reject_reason"]) for r in rejects] == [(7, "malformed_line"), (8, "malformed_line")]
+    clean = parquet_rows(result.clean_events)
+    assert events.rows_in == len(lines) == len(clean) + len(rejects)
+    assert "e11" in {r["event_id"] for r in clean}

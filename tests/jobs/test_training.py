@@ -1,0 +1,120 @@
+"""Training jobs end to end on toy training sets in a temporary tracking store:
+train, compare (with the oracle), the promotion gate and its audit, and an Optuna study."""
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from siyu.config import (
+    DatasetConfig,
+    EventRoles,
+    PathsConfig,
+    SiyuConfig,
+    SourceConfig,
+    TrackingConfig,
+    TrainingConfig,
+)
+from siyu.jobs import training as jobs
+from siyu.models import LightGBMClassifier
+from siyu.models.synthetic import toy_trainset
+from siyu.tracking import version_by_alias
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    previous = mlflow.get_tracking_uri()
+    config = SiyuConfig(
+        dataset=DatasetConfig(name="toy", events=SourceConfig(path="unused"), roles=EventRoles()),
+        paths=PathsConfig(world=str(root / "world"), work=str(root / "work")),
+        tracking=TrackingConfig(uri=f"sqlite:///{root}/mlflow.db", artifact_root=str(root / "mlartifacts")),
+        training=TrainingConfig(plots=False, n_jobs=1),  # plots are tested in tests/evaluation
+    )
+    frame = toy_trainset("churn", n_users=300, n_cutoffs=4, rng=np.random.default_rng(9))
+    directory = config.paths.trainsets_dir / "churn"
+    directory.mkdir(parents=True)
+    frame.to_parquet(directory / "trainset.parquet")
+    features = [c for c in frame.columns if c not in jobs.ID_COLUMNS]
+    manifest = {"task": "churn", "feature_spec_hash": "h1", "categorical": ["lifecycle_stage", "source_channel"],
+                "features": [{"name": f, "dtype": str(frame[f].dtype)} for f in features],
+                "cutoffs": {"test": [str(frame["cutoff"].max().date())]}}
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    test = frame[frame["split"] == "test"]
+    truth = pd.DataFrame({"user_id": test["user_id"], "cutoff": test["cutoff"],
+                          "p_churn_30d": 0.1 + 0.8 * test["label"], "p_purchase_7d": 0.1, "ltv_net_90d": 0.0})
+    config.paths.truth_dir.mkdir(parents=True)
+    truth.to_parquet(config.paths.truth_dir / "truth.parquet")
+    yield config
+    mlflow.set_tracking_uri(previous)
+
+
+def _audit(cfg):
+    return pd.read_csv(cfg.paths.reports_dir / "promotions.csv")
+
+
+def test_missing_trainset_says_how_to_build_it(cfg):
+    with pytest.raises(jobs.TrainsetMissing, match="siyu trainset --task ltv"):
+        jobs.train(cfg, "ltv", "lightgbm")
+
+
+def test_gate_promotes_the_better_and_refuses_the_worse(cfg):
+    frame, manifest, _ = jobs.load_task_data(cfg, "churn")
+    weak = LightGBMClassifier(n_estimators=5, n_jobs=1, calibration="none")
+    first = jobs.fit_and_log(cfg, "churn", "noise_only", weak, frame, manifest, ["noise_0"])
+    decision = jobs.promote(cfg, "churn")
+    assert decision.promoted and "first champion" in decision.reason
+
+    strong = jobs.train(cfg, "churn", "lightgbm").results[0]
+    decision = jobs.promote(cfg, "churn")
+    assert decision.promoted and decision.champion_version == first.version
+    assert "beats champion" in decision.reason
+    assert version_by_alias("churn", "champion", cfg.tracking).version == strong.version
+
+    jobs.fit_and_log(cfg, "churn", "noise_only", LightGBMClassifier(n_estimators=5, n_jobs=1), frame, manifest,
+                     ["noise_1"])
+    decision = jobs.promote(cfg, "churn")
+    assert not decision.promoted and "does not beat" in decision.reason
+    assert version_by_alias("churn", "champion", cfg.tracking).version == strong.version
+
+    audit = _audit(cfg)
+    assert list(audit["decision"]) == ["promoted", "promoted", "refused"]
+    tags = MlflowClient(cfg.tracking.uri).get_model_version("siyu-churn", decision.challenger_version).tags
+    assert tags["promotion_decision"] == "refused" and "does not beat" in tags["promotion_reason"]
+
+
+def test_compare_puts_the_oracle_beside_the_models(cfg):
+    board = jobs.compare(cfg, "churn")
+    table = board.table.set_index("model")
+    assert {"lightgbm", "noise_only", "oracle"} <= set(table.index)
+    assert table.loc["oracle", "test_auc"] == pytest.approx(1.0)
+    assert table.loc["lightgbm", "oracle_ratio"] == pytest.approx(table.loc["lightgbm", "test_auc"] * 2 - 1)
+    assert "champion" in table.loc["lightgbm", "aliases"]
+    assert board.csv_path.exists() and "oracle" in board.html_path.read_text(encoding="utf-8")
+
+
+def test_train_all_skips_nothing_and_picks_the_challenger_on_valid(cfg):
+    result = jobs.train(cfg, "churn", "all")
+    assert [r.model for r in result.results] == ["lightgbm", "xgboost", "rule", "logistic"]
+    assert all(r.version and not r.skipped for r in result.results)
+    assert version_by_alias("churn", "challenger", cfg.tracking).version == result.challenger
+
+
+def test_study_logs_trials_as_nested_runs(cfg):
+    result = jobs.tune(cfg, "churn", "xgboost", n_trials=2)
+    client = MlflowClient(cfg.tracking.uri)
+    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+    children = client.search_runs([experiment.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{result.study_run_id}'")
+    kinds = sorted(r.data.tags.get("kind", "") for r in children)
+    assert kinds == ["training", "trial", "trial"]
+    assert result.n_trials == 2 and result.version
+    assert version_by_alias("churn", "challenger", cfg.tracking).version == result.version
+
+
+def test_tune_refuses_a_baseline(cfg):
+    with pytest.raises(ValueError, match="cannot be tuned"):
+        jobs.tune(cfg, "churn", "rule", n_trials=1)

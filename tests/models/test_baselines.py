@@ -1,0 +1,48 @@
+"""Baselines find their inputs by name and say which feature is missing."""
+
+import numpy as np
+import pytest
+from conftest import splits
+
+from siyu.models import BGNBDModel, MissingFeatureError, RecencyRule, find_feature
+
+
+def test_find_feature_prefers_exact_names_then_windows():
+    cols = ["purchase_count_30d", "purchase_count_365d", "spend_amount_sum_90d", "spend_amount_sum_365d"]
+    assert find_feature(cols, "purchase_count") == ("purchase_count_365d", 365)
+    assert find_feature(cols, "net_spend", prefer_days=90) == ("spend_amount_sum_90d", 90)
+    assert find_feature([*cols, "purchase_count_lifetime"], "purchase_count") == ("purchase_count_lifetime", None)
+
+
+def test_missing_role_lists_what_was_expected():
+    with pytest.raises(MissingFeatureError, match="days_since_last_purchase"):
+        find_feature(["tenure_days"], "days_since_last_purchase")
+
+
+def test_rule_ranks_churn_by_recency(toy_frames):
+    data = splits(toy_frames["churn"])
+    (X, y), (Xt, _) = data["train"], data["test"]
+    rule = RecencyRule(task="churn", calibration="none").fit(X, y)
+    scores = rule.predict_score(Xt)
+    rec = Xt["days_since_last_activity"].to_numpy()
+    assert np.all(np.diff(scores[np.argsort(rec)]) >= 0)
+
+
+def test_bgnbd_needs_purchase_features(toy_frames):
+    X, y = splits(toy_frames["purchase_intent"])["train"]
+    with pytest.raises(MissingFeatureError, match="purchase_count"):
+        BGNBDModel(task="purchase_intent").fit(X.drop(columns=["purchase_count_90d", "purchase_count_365d"]), y)
+
+
+def test_bgnbd_refuses_churn(toy_frames):
+    X, y = splits(toy_frames["churn"])["train"]
+    with pytest.raises(ValueError, match="purchase_intent or ltv"):
+        BGNBDModel(task="churn").fit(X, y)
+
+
+def test_bgnbd_purchase_probability_grows_with_the_horizon(toy_frames):
+    data = splits(toy_frames["purchase_intent"])
+    (X, y), (Xt, _) = data["train"], data["test"]
+    week = BGNBDModel(task="purchase_intent", horizon_days=7).fit(X, y).predict_score(Xt)
+    month = BGNBDModel(task="purchase_intent", horizon_days=30).fit(X, y).predict_score(Xt)
+    assert np.all(month >= week - 1e-12)

@@ -1,0 +1,67 @@
+"""Round trip through the registry: log, alias, load back with plain MLflow and with siyu."""
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from siyu.evaluation import reference_profile
+from siyu.tracking import (
+    NoModelError,
+    RunRecord,
+    list_versions,
+    load_champion,
+    log_training_run,
+    set_alias,
+    version_by_alias,
+)
+
+
+def _record(fitted, **overrides):
+    model, frame, X_test = fitted
+    base = dict(task="churn", model="lightgbm", estimator=model, X_example=X_test.head(5),
+                metrics={"test_auc": 0.7, "valid_auc": 0.71}, params=model.get_params(),
+                tags={"kind": "training", "git_sha": "abc123", "test_cutoff": "2025-01-27"},
+                resolved_config={"training": {"seed": 1}}, manifest={"task": "churn"},
+                reference_profile=reference_profile(X_test), train_frame=frame[frame["split"] == "train"])
+    return RunRecord(**{**base, **overrides})
+
+
+def test_champion_round_trip_with_plain_mlflow(tracking, fitted):
+    model, _, X_test = fitted
+    with pytest.raises(NoModelError, match="no version has the alias 'champion'"):
+        load_champion("churn", tracking)
+    logged = log_training_run(_record(fitted), tracking)
+    assert version_by_alias("churn", "challenger", tracking).version == logged.version
+    set_alias("churn", "champion", logged.version, tracking)
+
+    plain = mlflow.pyfunc.load_model("models:/siyu-churn@champion").predict(X_test)
+    np.testing.assert_allclose(np.asarray(plain), model.predict_score(X_test))
+
+    champion = load_champion("churn", tracking)
+    np.testing.assert_allclose(champion.predict_score(X_test), model.predict_score(X_test))
+    assert (champion.model_name, champion.model_version, champion.run_id) == ("siyu-churn", logged.version, logged.run_id)
+    assert champion.feature_names == list(X_test.columns)
+    assert set(champion.reference_profile["features"]) == set(X_test.columns)
+    assert type(champion.estimator).__name__ == "LightGBMClassifier"
+
+
+def test_run_carries_the_fixed_vocabulary(tracking, fitted):
+    logged = log_training_run(_record(fitted, model="xgboost"), tracking)
+    run = MlflowClient(tracking.uri).get_run(logged.run_id)
+    assert {"task": "churn", "model": "xgboost", "git_sha": "abc123"}.items() <= run.data.tags.items()
+    assert run.data.tags["dataset_digest"] == logged.dataset_digest != ""
+    assert run.data.metrics["test_auc"] == pytest.approx(0.7)
+    assert run.inputs.dataset_inputs[0].dataset.digest == logged.dataset_digest
+    artifacts = {a.path for a in MlflowClient(tracking.uri).list_artifacts(logged.run_id)}
+    assert {"reference_profile.json", "config", "trainset"} <= artifacts
+    versions = list_versions("churn", tracking)
+    assert [v.version for v in versions][0] == logged.version  # newest first; challenger moved here
+    assert version_by_alias("churn", "challenger", tracking).model == "xgboost"
+
+
+def test_pyfunc_names_missing_columns(tracking, fitted):
+    _, _, X_test = fitted
+    model = mlflow.pyfunc.load_model("models:/siyu-churn@champion")
+    with pytest.raises(Exception, match="tenure_days"):
+        model.predict(X_test.drop(columns=["tenure_days"]))
