@@ -36,7 +36,8 @@ SELECT t.cutoff, t.p_churn_30d, t.p_purchase_7d, t.ltv_net_90d,
        count(*) FILTER (d.active AND d.day < t.cutoff) > 0 AS churn_population,
        count(*) FILTER (d.active AND d.day >= t.cutoff AND d.day < t.cutoff + INTERVAL 30 DAY) = 0 AS churned,
        count(*) FILTER (d.bought AND d.day >= t.cutoff AND d.day < t.cutoff + INTERVAL 7 DAY) > 0 AS bought_7d,
-       coalesce(sum(d.net) FILTER (d.day >= t.cutoff), 0) AS net_spend_90d
+       coalesce(sum(d.net) FILTER (d.day >= t.cutoff), 0) AS net_spend_90d,
+       max(d.day) FILTER (d.active AND d.day < t.cutoff) AS last_active_day
 FROM read_parquet('{world}/truth/truth.parquet') t LEFT JOIN daily d
   ON d.user_id = t.user_id AND d.day >= t.cutoff - INTERVAL 30 DAY AND d.day < t.cutoff + INTERVAL 90 DAY
 GROUP BY ALL
@@ -68,6 +69,8 @@ def demo_stats(world: str, end: str) -> dict:
     return {
         "churn_rows": len(churn), "churn_rate": churn["churned"].mean(), "churn_truth_mean": churn["p_churn_30d"].mean(),
         "churn_truth_auc": roc_auc_score(churn["churned"], churn["p_churn_30d"]),
+        "churn_recency_rule_auc": roc_auc_score(
+            churn["churned"], (churn["cutoff"] - pd.to_datetime(churn["last_active_day"])).dt.days),
         "purchase_rows": len(buy), "purchase_7d_rate": buy["bought_7d"].mean(),
         "purchase_truth_mean": buy["p_purchase_7d"].mean(),
         "purchase_truth_auc": roc_auc_score(buy["bought_7d"], buy["p_purchase_7d"]),

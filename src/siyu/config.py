@@ -157,6 +157,7 @@ class TrainsetConfig(Frozen):
     n_train_cutoffs: int = Field(8, gt=0)
     n_valid_cutoffs: int = Field(2, gt=0)
     n_test_cutoffs: int = Field(1, gt=0)
+    min_history_days: int = Field(28, ge=0)  # the first cutoff needs this much history before it
 
 
 # --------------------------------------------------------------------------- models / tracking

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from siyu.cli.main import app
-from siyu.models.synthetic import toy_trainset
+from siyu.models.synthetic import toy_manifest, toy_trainset
 
 runner = CliRunner()
 
@@ -30,8 +30,7 @@ def project(tmp_path_factory):
     directory = root / "work" / "trainsets" / "churn"
     directory.mkdir(parents=True)
     frame.to_parquet(directory / "trainset.parquet")
-    (directory / "manifest.json").write_text(json.dumps({"task": "churn", "categorical": [
-        "lifecycle_stage", "source_channel"]}), encoding="utf-8")
+    (directory / "manifest.json").write_text(json.dumps(toy_manifest(frame, "churn")), encoding="utf-8")
     yield path
     mlflow.set_tracking_uri(previous)
 

@@ -156,5 +156,5 @@ def test_real_catalogue_families_read_naturally(info_cls):
     assert sentences(rfm, pd.Series([2.0]), "zh")[0] == "最近一次消费时间得分(R): 2 分 (满分 5)"
     assert sentences(rfm, pd.Series([2.0]), "en")[0] == "Recency score (R, 1-5): 2 of 5"
     assert sentences(active, pd.Series([3.0]), "zh")[0] == "近30天活跃天数(活跃行为): 3 天"
-    assert sentences(active, pd.Series([0.0]), "en")[0] == "Days with activity events in the last 30 days: none"
+    assert sentences(active, pd.Series([0.0]), "en")[0] == "Days with activity events in the last 30 days: 0"
     assert sentences(distinct, pd.Series([2.0]), "zh")[0] == "近30天不同触点渠道数: 2 个"

@@ -20,7 +20,7 @@ from siyu.config import (
 )
 from siyu.jobs import training as jobs
 from siyu.models import LightGBMClassifier
-from siyu.models.synthetic import toy_trainset
+from siyu.models.synthetic import toy_manifest, toy_trainset
 from siyu.tracking import version_by_alias
 
 
@@ -38,11 +38,7 @@ def cfg(tmp_path_factory):
     directory = config.paths.trainsets_dir / "churn"
     directory.mkdir(parents=True)
     frame.to_parquet(directory / "trainset.parquet")
-    features = [c for c in frame.columns if c not in jobs.ID_COLUMNS]
-    manifest = {"task": "churn", "feature_spec_hash": "h1", "categorical": ["lifecycle_stage", "source_channel"],
-                "features": [{"name": f, "dtype": str(frame[f].dtype)} for f in features],
-                "cutoffs": {"test": [str(frame["cutoff"].max().date())]}}
-    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (directory / "manifest.json").write_text(json.dumps(toy_manifest(frame, "churn")), encoding="utf-8")
     test = frame[frame["split"] == "test"]
     truth = pd.DataFrame({"user_id": test["user_id"], "cutoff": test["cutoff"],
                           "p_churn_30d": 0.1 + 0.8 * test["label"], "p_purchase_7d": 0.1, "ltv_net_90d": 0.0})

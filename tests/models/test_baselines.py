@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from conftest import splits
 
 from siyu.models import BGNBDModel, MissingFeatureError, RecencyRule, find_feature
 
@@ -19,8 +18,8 @@ def test_missing_role_lists_what_was_expected():
         find_feature(["tenure_days"], "days_since_last_purchase")
 
 
-def test_rule_ranks_churn_by_recency(toy_frames):
-    data = splits(toy_frames["churn"])
+def test_rule_ranks_churn_by_recency(toy_data):
+    data = toy_data["churn"]
     (X, y), (Xt, _) = data["train"], data["test"]
     rule = RecencyRule(task="churn", calibration="none").fit(X, y)
     scores = rule.predict_score(Xt)
@@ -28,20 +27,20 @@ def test_rule_ranks_churn_by_recency(toy_frames):
     assert np.all(np.diff(scores[np.argsort(rec)]) >= 0)
 
 
-def test_bgnbd_needs_purchase_features(toy_frames):
-    X, y = splits(toy_frames["purchase_intent"])["train"]
+def test_bgnbd_needs_purchase_features(toy_data):
+    X, y = toy_data["purchase_intent"]["train"]
     with pytest.raises(MissingFeatureError, match="purchase_count"):
         BGNBDModel(task="purchase_intent").fit(X.drop(columns=["purchase_count_90d", "purchase_count_365d"]), y)
 
 
-def test_bgnbd_refuses_churn(toy_frames):
-    X, y = splits(toy_frames["churn"])["train"]
+def test_bgnbd_refuses_churn(toy_data):
+    X, y = toy_data["churn"]["train"]
     with pytest.raises(ValueError, match="purchase_intent or ltv"):
         BGNBDModel(task="churn").fit(X, y)
 
 
-def test_bgnbd_purchase_probability_grows_with_the_horizon(toy_frames):
-    data = splits(toy_frames["purchase_intent"])
+def test_bgnbd_purchase_probability_grows_with_the_horizon(toy_data):
+    data = toy_data["purchase_intent"]
     (X, y), (Xt, _) = data["train"], data["test"]
     week = BGNBDModel(task="purchase_intent", horizon_days=7).fit(X, y).predict_score(Xt)
     month = BGNBDModel(task="purchase_intent", horizon_days=30).fit(X, y).predict_score(Xt)

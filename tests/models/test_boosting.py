@@ -3,14 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import splits
 
 from siyu.models import LightGBMClassifier, TwoPartLTV, XGBoostClassifier, XGBoostRegressor
 
 
 @pytest.mark.parametrize("cls", [LightGBMClassifier, XGBoostClassifier])
-def test_margin_is_the_uncalibrated_log_odds(cls, toy_frames):
-    data = splits(toy_frames["churn"])
+def test_margin_is_the_uncalibrated_log_odds(cls, toy_data):
+    data = toy_data["churn"]
     (X, y), (Xv, yv), (Xt, _) = data["train"], data["valid"], data["test"]
     raw = cls(calibration="none", n_jobs=1).fit(X, y, X_valid=Xv, y_valid=yv)
     calibrated = cls(calibration="platt", n_jobs=1).fit(X, y, X_valid=Xv, y_valid=yv)
@@ -21,8 +20,8 @@ def test_margin_is_the_uncalibrated_log_odds(cls, toy_frames):
             np.argsort(raw.predict_score(Xt), kind="stable")).mean() > 0.99
 
 
-def test_model_input_keeps_training_categories_for_unseen_levels(toy_frames):
-    data = splits(toy_frames["churn"])
+def test_model_input_keeps_training_categories_for_unseen_levels(toy_data):
+    data = toy_data["churn"]
     (X, y), (Xt, _) = data["train"], data["test"]
     model = XGBoostClassifier(n_estimators=20, n_jobs=1).fit(X, y)
     odd = Xt.assign(source_channel=pd.Categorical(["martian"] * len(Xt)))
@@ -32,8 +31,8 @@ def test_model_input_keeps_training_categories_for_unseen_levels(toy_frames):
     assert np.isfinite(model.predict_score(odd)).all()
 
 
-def test_early_stopping_keeps_the_best_iteration(toy_frames):
-    data = splits(toy_frames["purchase_intent"])
+def test_early_stopping_keeps_the_best_iteration(toy_data):
+    data = toy_data["purchase_intent"]
     (X, y), (Xv, yv) = data["train"], data["valid"]
     model = LightGBMClassifier(n_estimators=500, learning_rate=0.3, early_stopping_rounds=5, n_jobs=1)
     model.fit(X, y, X_valid=Xv, y_valid=yv)
@@ -41,8 +40,8 @@ def test_early_stopping_keeps_the_best_iteration(toy_frames):
     assert model.tree_model_.num_trees() == model.best_iteration_
 
 
-def test_two_part_is_probability_times_spend(toy_frames):
-    data = splits(toy_frames["ltv"])
+def test_two_part_is_probability_times_spend(toy_data):
+    data = toy_data["ltv"]
     (X, y), (Xv, yv), (Xt, _) = data["train"], data["valid"], data["test"]
     model = TwoPartLTV(n_jobs=1).fit(X, y, X_valid=Xv, y_valid=yv)
     expected = model.buy_model_.predict_score(Xt) * model.spend_model_.predict_score(Xt)
@@ -50,21 +49,21 @@ def test_two_part_is_probability_times_spend(toy_frames):
     assert model.tree_model_ is model.buy_model_.tree_model_
 
 
-def test_tweedie_clips_refund_heavy_negative_labels(toy_frames):
-    data = splits(toy_frames["ltv"])
+def test_tweedie_clips_refund_heavy_negative_labels(toy_data):
+    data = toy_data["ltv"]
     X, y = data["train"]
     y = np.where(np.arange(len(y)) % 10 == 0, -50.0, y)
     scores = XGBoostRegressor(n_estimators=30, n_jobs=1).fit(X, y).predict_score(X)
     assert (scores >= 0).all()
 
 
-def test_text_columns_must_be_categories(toy_frames):
-    X, y = splits(toy_frames["churn"])["train"]
+def test_text_columns_must_be_categories(toy_data):
+    X, y = toy_data["churn"]["train"]
     with pytest.raises(TypeError, match="neither numeric nor pandas 'category'"):
         LightGBMClassifier(n_jobs=1).fit(X.assign(region=["north"] * len(X)), y)
 
 
-def test_bad_imbalance_option_is_named(toy_frames):
-    X, y = splits(toy_frames["churn"])["train"]
+def test_bad_imbalance_option_is_named(toy_data):
+    X, y = toy_data["churn"]["train"]
     with pytest.raises(ValueError, match="imbalance must be"):
         LightGBMClassifier(imbalance="double", n_jobs=1).fit(X, y)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from conftest import splits
 from sklearn.base import clone
 
 from siyu.models import MODELS_BY_TASK, NotFittedError, make_model
@@ -10,16 +9,15 @@ from siyu.models import MODELS_BY_TASK, NotFittedError, make_model
 CASES = [(task, name) for task, names in MODELS_BY_TASK.items() for name in names]
 
 
-def _fit(task, name, frame, seed=0):
-    data = splits(frame)
+def _fit(task, name, data, seed=0):
     (X, y), (Xv, yv) = data["train"], data["valid"]
     model = make_model(name, task, horizon_days=30, random_state=seed, n_jobs=1)
     return model, model.fit(X, y, X_valid=Xv, y_valid=yv), data
 
 
 @pytest.mark.parametrize(("task", "name"), CASES)
-def test_fit_returns_self_and_scores_every_row(task, name, toy_frames):
-    model, fitted, data = _fit(task, name, toy_frames[task])
+def test_fit_returns_self_and_scores_every_row(task, name, toy_data):
+    model, fitted, data = _fit(task, name, toy_data[task])
     X_test = data["test"][0]
     scores = fitted.predict_score(X_test)
     assert fitted is model
@@ -33,17 +31,17 @@ def test_fit_returns_self_and_scores_every_row(task, name, toy_frames):
 
 
 @pytest.mark.parametrize(("task", "name"), CASES)
-def test_same_seed_same_scores(task, name, toy_frames):
-    _, first, data = _fit(task, name, toy_frames[task], seed=7)
-    _, second, _ = _fit(task, name, toy_frames[task], seed=7)
+def test_same_seed_same_scores(task, name, toy_data):
+    _, first, data = _fit(task, name, toy_data[task], seed=7)
+    _, second, _ = _fit(task, name, toy_data[task], seed=7)
     X_test = data["test"][0]
     np.testing.assert_array_equal(first.predict_score(X_test), second.predict_score(X_test))
 
 
 @pytest.mark.parametrize(("task", "name"), CASES)
-def test_unfitted_model_says_fit_first(task, name, toy_frames):
+def test_unfitted_model_says_fit_first(task, name, toy_data):
     model = make_model(name, task, horizon_days=30)
-    X = splits(toy_frames[task])["test"][0]
+    X = toy_data[task]["test"][0]
     with pytest.raises(NotFittedError, match="not fitted yet"):
         model.predict_score(X)
     assert clone(model).get_params() == model.get_params()  # __init__ only stores hyperparameters
@@ -57,14 +55,14 @@ def test_id_columns_in_X_are_refused(task, name, toy_frames):
         model.fit(frame.drop(columns=["label"]), frame["label"])
 
 
-def test_missing_feature_at_predict_is_named(toy_frames):
-    _, fitted, data = _fit("churn", "lightgbm", toy_frames["churn"])
+def test_missing_feature_at_predict_is_named(toy_data):
+    _, fitted, data = _fit("churn", "lightgbm", toy_data["churn"])
     with pytest.raises(ValueError, match="lacks 1 feature column"):
         fitted.predict_score(data["test"][0].drop(columns=["tenure_days"]))
 
 
-def test_one_class_labels_are_refused(toy_frames):
-    X = splits(toy_frames["churn"])["train"][0]
+def test_one_class_labels_are_refused(toy_data):
+    X = toy_data["churn"]["train"][0]
     with pytest.raises(ValueError, match="one class only"):
         make_model("xgboost", "churn", horizon_days=30).fit(X, np.zeros(len(X)))
 

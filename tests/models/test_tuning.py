@@ -2,15 +2,13 @@
 
 import numpy as np
 import pytest
-from conftest import splits
 from sklearn.metrics import roc_auc_score
 
 from siyu.models import make_model
 from siyu.models.tuning import SEARCH_SPACES, pruning_callbacks, run_study
 
 
-def _study(frame, name, seed):
-    data = splits(frame)
+def _study(data, name, seed):
     (X, y), (Xv, yv) = data["train"], data["valid"]
     return run_study(lambda: make_model(name, "churn", horizon_days=30, n_jobs=1), name, SEARCH_SPACES[name],
                      X_train=X, y_train=y, X_valid=Xv, y_valid=yv, score=roc_auc_score, binary=True,
@@ -18,8 +16,8 @@ def _study(frame, name, seed):
 
 
 @pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
-def test_study_is_reproducible_with_a_seed(name, toy_frames):
-    first, second = _study(toy_frames["churn"], name, 1), _study(toy_frames["churn"], name, 1)
+def test_study_is_reproducible_with_a_seed(name, toy_data):
+    first, second = _study(toy_data["churn"], name, 1), _study(toy_data["churn"], name, 1)
     assert len(first.trials) == 3
     assert first.best_params == second.best_params
     assert 0.5 < first.best_value <= 1.0
@@ -30,8 +28,8 @@ def test_ltv_boosters_are_not_pruned_mid_training():
     assert pruning_callbacks(object(), "lightgbm", binary=False) == ()
 
 
-def test_best_params_stay_inside_the_space(toy_frames):
-    study = _study(toy_frames["churn"], "lightgbm", 4)
+def test_best_params_stay_inside_the_space(toy_data):
+    study = _study(toy_data["churn"], "lightgbm", 4)
     bounds = {p.name: (p.low, p.high) for p in SEARCH_SPACES["lightgbm"]}
     for key, value in study.best_params.items():
         assert bounds[key][0] <= value <= bounds[key][1]

@@ -30,7 +30,7 @@ def test_rule_tags_copy_each_users_stage_and_segment():
     cols = {c.tag: c for c in rule_tags(_users(), ["lifecycle_stage", "rfm_segment"])}
     assert list(cols["lifecycle_stage"].values) == ["potential", "new", "active", "silent", "churned", "active"]
     assert cols["rfm_segment"].values[2] == "champions"
-    assert cols["rfm_segment"].values[5] is None  # no segment: no tag row, never the string "nan"
+    assert pd.isna(cols["rfm_segment"].values[5])  # no segment: missing (no tag row), never the string "nan"
     assert cols["lifecycle_stage"].scores is None and cols["lifecycle_stage"].model == "rules"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from siyu.io.world_writer import EVENTS_SCHEMA, TRUTH_SCHEMA, USERS_SCHEMA, WorldWriter
 from siyu.jobs.generate import generate_world
-from siyu.synth.params import CHANNELS, EVENT_TYPES, INTERACTION_TYPES, SOURCE_CHANNELS
+from siyu.synth.params import CHANNELS, EVENT_TYPES, INTERACTION_TYPES, SOURCE_CHANNELS, WorldParams
 from siyu.synth.world import plan_world
 
 CHANNELS_OF_TYPE = {
@@ -192,3 +192,13 @@ def test_start_is_respected(tmp_path):
     ts = pd.read_parquet(tmp_path / "events")["ts"]
     assert ts.min() >= datetime(2026, 11, 9) and ts.max() < datetime(2026, 11, 19)
     assert summary.end == date(2026, 11, 19)
+
+
+def test_users_are_simulated_in_chunks_one_part_each(tmp_path):
+    calls = []
+    summary = generate_world(250, 40, 3, tmp_path, params=WorldParams(chunk_users=100),
+                             on_chunk=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)] and summary.n_event_parts == 3
+    ranges = [pd.read_parquet(p, columns=["user_id"])["user_id"] for p in sorted((tmp_path / "events").glob("*.parquet"))]
+    assert all(a.max() < b.min() for a, b in zip(ranges, ranges[1:], strict=False))  # disjoint, in user order
+    assert sum(len(r) for r in ranges) == summary.n_events

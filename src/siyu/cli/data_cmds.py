@@ -46,8 +46,9 @@ def validate(
                         f"2025-06-01T08:00, got {as_of!r}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from exc
     try:
-        with console.status(f"validating dataset '{cfg.dataset.name}' ..."):
-            result = validate_dataset(cfg, as_of=as_of_time)
+        with console.status(f"validating dataset '{cfg.dataset.name}' ...") as status:
+            result = validate_dataset(cfg, as_of=as_of_time, on_step=lambda text: status.update(
+                f"validating dataset '{cfg.dataset.name}': {text} ..."))
     except ValidationFailed as exc:
         print_report(console, exc.report)
         typer.secho(str(exc).splitlines()[0], fg=typer.colors.RED, err=True)

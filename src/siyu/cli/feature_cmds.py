@@ -2,8 +2,84 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+_CONFIG = typer.Option("--config", "-c", help="project config YAML")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the `siyu` app."""
+    app.command("features")(features)
+    app.command("trainset")(trainset)
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def features(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="cutoff date (local midnight, YYYY-MM-DD); default: the day after the last clean event")] = None,
+    config: Annotated[Path, _CONFIG] = Path("configs/siyu.yaml"),
+) -> None:
+    """Compute every feature at one as-of date into work/features/features_<as_of>.parquet."""
+    from rich.console import Console
+
+    from siyu.cli._config import config_or_exit
+    from siyu.features.specs import SpecError
+    from siyu.jobs.trainsets import build_features_at, latest_as_of
+
+    cfg = config_or_exit(config)
+    console = Console()
+    try:
+        day = date.fromisoformat(as_of) if as_of else latest_as_of(cfg)
+    except ValueError as exc:
+        _fail(f"--as-of: expected a date like 2025-06-02, got {as_of!r}")
+        raise AssertionError from exc  # unreachable: _fail exits
+    try:
+        with console.status(f"computing features as of {day.isoformat()} ..."):
+            out = build_features_at(cfg, day)
+    except (FileNotFoundError, SpecError) as exc:
+        _fail(str(exc))
+    console.print(f"features as of {day.isoformat()}: {out}")
+
+
+def trainset(
+    task: Annotated[str, typer.Option("--task", "-t", help="churn | purchase_intent | ltv | all")] = "all",
+    config: Annotated[Path, _CONFIG] = Path("configs/siyu.yaml"),
+) -> None:
+    """Build training sets: Monday cutoff grid, features joined with labels, split by time."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from siyu.cli._config import config_or_exit
+    from siyu.config import TASK_NAMES
+    from siyu.features.specs import SpecError
+    from siyu.jobs.trainsets import build_trainset
+    from siyu.labels import HorizonError
+    from siyu.trainsets import GridError
+
+    cfg = config_or_exit(config)
+    if task != "all" and task not in TASK_NAMES:
+        typer.secho(f"--task: expected one of {', '.join(TASK_NAMES)} or all, got {task!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    tasks = [t.name for t in cfg.tasks] if task == "all" else [task]
+    console = Console()
+    table = Table("task", "split", "cutoffs", "rows", "label rate / mean")
+    for name in tasks:
+        try:
+            with console.status(f"building the {name} training set ..."):
+                summary = build_trainset(cfg, name)
+        except (FileNotFoundError, SpecError, HorizonError, GridError) as exc:
+            _fail(f"{name}: {exc}")
+        for split, stats in summary.splits.items():
+            cuts = summary.cutoffs[split]
+            value = stats.get("label_rate", stats.get("label_mean"))
+            table.add_row(name, split, f"{cuts[0]}..{cuts[-1]} ({len(cuts)})", f"{stats['rows']:,}", f"{value:.4f}")
+        console.print(f"{name}: {summary.path} ({summary.n_features} features, spec {summary.feature_spec_hash})")
+    console.print(table)

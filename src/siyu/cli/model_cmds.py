@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-CONFIG_HELP = "project configuration (YAML)"
-TASK_HELP = "churn, purchase_intent, ltv or all"
+ConfigOpt = Annotated[Path, typer.Option("--config", help="project configuration (YAML)")]
+TaskOpt = Annotated[str, typer.Option("--task", help="churn, purchase_intent, ltv or all")]
+DEFAULT_CONFIG = Path("configs/siyu.yaml")
 
 
 def _config(path: Path):  # noqa: ANN202 - SiyuConfig, imported lazily
@@ -46,9 +48,10 @@ def _quiet_mlflow() -> None:
 
 
 def train_cmd(
-    task: str = typer.Option("all", "--task", help=TASK_HELP),
-    model: str = typer.Option("all", "--model", help="lightgbm, xgboost, twopart, rule, logistic, glm, bgnbd or all"),
-    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+    task: TaskOpt = "all",
+    model: Annotated[str, typer.Option(
+        "--model", help="lightgbm, xgboost, twopart, rule, logistic, glm, bgnbd or all")] = "all",
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Train models on the task's training set; log them to MLflow and register a challenger."""
     from rich.console import Console
@@ -75,10 +78,10 @@ def train_cmd(
 
 
 def tune_cmd(
-    task: str = typer.Option(..., "--task", help="churn, purchase_intent or ltv"),
-    model: str = typer.Option("lightgbm", "--model", help="lightgbm, xgboost or twopart (ltv)"),
-    n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="trials (default: config)"),
-    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+    task: TaskOpt = "all",
+    model: Annotated[str, typer.Option("--model", help="lightgbm, xgboost or twopart (ltv)")] = "lightgbm",
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="trials (default: config)")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Tune a booster with Optuna (trials nested under a study run) and register the refit."""
     from rich.console import Console
@@ -100,8 +103,8 @@ def tune_cmd(
 
 
 def compare_cmd(
-    task: str = typer.Option("all", "--task", help=TASK_HELP),
-    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+    task: TaskOpt = "all",
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Leaderboard per task (latest run per model on the test cutoff, and the oracle)."""
     from rich.console import Console
@@ -140,8 +143,8 @@ def _cell(value: object) -> str:
 
 
 def promote_cmd(
-    task: str = typer.Option("all", "--task", help=TASK_HELP),
-    config: Path = typer.Option(Path("configs/siyu.yaml"), "--config", help=CONFIG_HELP),
+    task: TaskOpt = "all",
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Move `champion` to the challenger only if it beats the champion by the configured margin."""
     from datetime import UTC, datetime

@@ -114,6 +114,7 @@ class _Plan:
     pc: set[int] = field(default_factory=set)  # campaign response windows (within_days)
     gaps: bool = False
     ux: set[str] = field(default_factory=set)
+    dist: dict[str, str] = field(default_factory=dict)  # distinct channel/category counts
 
     def _add(self, table: dict[str, str], sql: str, prefix: str) -> str:
         if sql not in table:
@@ -188,13 +189,13 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         plan.ux.add(spec.column)
         plan.offsets.add(spec.days)
         alias = plan._add(
-            plan.agg, f"count(CASE WHEN k = {_q(spec.column)} AND bin >= ib_{spec.days} THEN 1 END)", "a"
+            plan.dist, f"count(CASE WHEN k = {_q(spec.column)} AND bin >= ib_{spec.days} THEN 1 END)", "x"
         )
-        return [(spec.name, _num(a(alias)))]
+        return [(spec.name, _num(f"coalesce(x.{alias}, 0)"))]
     if isinstance(spec, Trend):
         recent = plan.count(spec.days, spec.role)
         prior = plan.count(2 * spec.days, spec.role, upto=spec.days)
-        return [(spec.name, _ratio(f"g.{recent}", f"g.{prior}"))]
+        return [(spec.name, _ratio(a(recent), f"g.{prior}"))]
     if isinstance(spec, InterPurchase):
         plan.gaps = True
         n, s, q = (plan.window(plan._add(plan.ub, f"sum({c})", "b"), None) for c in ("gap_n", "gap_sum", "gap_sq"))
@@ -368,9 +369,6 @@ def compile_features(
     ctes.append(_users_cte(users, specs, user_columns))
     ctes.append(_population_cte(specs))
     parts = ["SELECT ub.*, c.* EXCLUDE (bin) FROM ub JOIN bc c ON ub.bin = c.bin", "SELECT * FROM pop"]
-    if plan.ux:
-        ctes.append(_distinct_cte(plan))
-        parts.append("SELECT * FROM uxc")
     attrs = "".join(f", max({_ident(a)}) AS {_ident(a)}" for a in _attribute_columns(specs))
     agg_cols = "".join(f", {s} AS {a}" for s, a in plan.agg.items())
     # Population rows ride in the same aggregation as the event bins: no wide join afterwards.
@@ -379,7 +377,9 @@ def compile_features(
         + " UNION ALL BY NAME ".join(parts)
         + ") GROUP BY user_id, cutoff HAVING max(__pop) = 1)"
     )
-    return _final_sql(ctes, cols, specs)
+    if plan.ux:
+        ctes.append(_distinct_cte(plan))
+    return _final_sql(ctes, cols, specs, plan)
 
 
 def _purchase_contact_cte(plan: _Plan) -> str:
@@ -416,7 +416,9 @@ def _distinct_cte(plan: _Plan) -> str:
         "ux AS (SELECT user_id, k, v, bin, lead(bin) OVER (PARTITION BY user_id, k, v ORDER BY bin) AS next_bin FROM "
         "(SELECT user_id, k, v, coalesce(m.bin, 0) AS bin FROM uxd LEFT JOIN daymap m ON uxd.day = m.day GROUP BY ALL)),\n"
         "uxc AS (SELECT ux.user_id, ux.k, ux.bin, c.* EXCLUDE (bin) FROM ux JOIN bc c ON ux.bin = c.bin "
-        "WHERE ux.next_bin IS NULL OR ux.next_bin >= c.ib_0)"
+        "WHERE ux.next_bin IS NULL OR ux.next_bin >= c.ib_0),\n"
+        "x AS (SELECT user_id, cutoff, " + ", ".join(f"{s} AS {a}" for s, a in plan.dist.items())
+        + " FROM uxc GROUP BY user_id, cutoff)"
     )
 
 
@@ -449,9 +451,10 @@ def _population_cte(specs: FeatureSet) -> str:
     )
 
 
-def _final_sql(ctes: list[str], cols: list[tuple[str, str]], specs: FeatureSet) -> str:
+def _final_sql(ctes: list[str], cols: list[tuple[str, str]], specs: FeatureSet, plan: _Plan) -> str:
     inner = ", ".join(f"{sql} AS {_ident(name)}" for name, sql in cols)
-    ctes.append(f"base AS (SELECT g.user_id, g.cutoff, {inner} FROM g)")
+    join = " LEFT JOIN x ON g.user_id = x.user_id AND g.cutoff = x.cutoff" if plan.ux else ""
+    ctes.append(f"base AS (SELECT g.user_id, g.cutoff, {inner} FROM g{join})")
     out = []
     for spec in specs:
         if isinstance(spec, RFM):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -30,7 +29,14 @@ from siyu.evaluation import (
     reference_profile,
     task_metrics,
 )
-from siyu.models import BINARY_TASKS, GBM_MODELS, MissingFeatureError, SiyuEstimator, make_model, models_for_task
+from siyu.models import (
+    BINARY_TASKS,
+    GBM_MODELS,
+    MissingFeatureError,
+    SiyuEstimator,
+    make_model,
+    models_for_task,
+)
 
 ID_COLUMNS = ("user_id", "cutoff", "split", "label")
 TRUTH_COLUMN = {"churn": "p_churn_30d", "purchase_intent": "p_purchase_7d", "ltv": "ltv_net_90d"}
@@ -105,27 +111,16 @@ class TrainsetMissing(FileNotFoundError):
 
 
 # --------------------------------------------------------------------------- inputs
-def _read_trainset(directory: Path) -> tuple[pd.DataFrame, dict]:
-    try:
-        from siyu.trainsets import load_trainset
-    except ImportError:
-        load_trainset = None
-    if load_trainset is not None:
-        return load_trainset(directory)
-    frame = pd.read_parquet(directory / "trainset.parquet")
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    cats = list(manifest.get("categorical", []))
-    return frame.assign(**{c: frame[c].astype("category") for c in cats if c in frame.columns}), manifest
-
-
 def load_task_data(cfg: SiyuConfig, task: str) -> tuple[pd.DataFrame, dict, list[str]]:
     """(training set, manifest, feature names) of `task`, checked for the three splits."""
+    from siyu.trainsets import load_trainset
+
     directory = cfg.paths.trainsets_dir / task
     if not (directory / "trainset.parquet").exists():
         raise TrainsetMissing(
             f"{directory}/trainset.parquet: not found; build it first with `siyu trainset --task {task}`"
         )
-    frame, manifest = _read_trainset(directory)
+    frame, manifest = load_trainset(directory)
     features = [f["name"] for f in manifest.get("features", [])] or [c for c in frame.columns if c not in ID_COLUMNS]
     missing = [c for c in (*ID_COLUMNS, *features) if c not in frame.columns]
     if missing:
@@ -260,10 +255,11 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
          *, progress: Progress | None = None) -> TuneResult:
     """Optuna study on the time split (train → valid), trials nested under a parent MLflow run;
     the best parameters are refitted, logged and registered as the new challenger."""
+    from sklearn.metrics import roc_auc_score
+
     from siyu.evaluation import normalized_gini
     from siyu.models.tuning import SEARCH_SPACES, run_study
     from siyu.tracking import log_study_summary, study_run, trial_callback
-    from sklearn.metrics import roc_auc_score
 
     if model not in SEARCH_SPACES or model not in models_for_task(task):
         tunable = [m for m in models_for_task(task) if m in SEARCH_SPACES]

@@ -14,6 +14,7 @@ Invariant: clean rows + rejected rows == input rows, for events and for users.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from siyu.config import SiyuConfig
+from siyu.config import DatasetConfig, SiyuConfig
 from siyu.contract.errors import ValidationFailed
 from siyu.contract.mapping import (
     MappedTable,
@@ -90,10 +91,12 @@ def local_as_of(as_of: datetime | None, timezone: str) -> datetime | None:
     return as_of.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
 
 
-def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None) -> ValidationResult:
+def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
+                     on_step: Callable[[str], None] | None = None) -> ValidationResult:
     """Validate `cfg.dataset`; write clean / rejects / report; raise ValidationFailed past the threshold.
 
     `as_of` (naive local, or aware) enables the rule `ts_after_as_of`; None skips it.
+    `on_step` is told what runs next (for a progress display).
     """
     ds = cfg.dataset
     check_config(ds)
@@ -111,49 +114,59 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None) -> Validati
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET TimeZone = {literal(ds.timezone)}")
-        events_src = open_source(con, ds.events, "events")
-        events_map = map_events(ds, events_src.columns, events_src.relation, events_src.label)
-        users: _Checked | None = None
-        if ds.users is not None:  # open both sources first: schema errors before any row is read
-            users_src = open_source(con, ds.users.source, "users")
-            users_map = map_users(ds.users, ds.timezone, users_src.columns, users_src.relation, users_src.label)
-            users = _prepare(con, "users", users_src.label, users_map, None, dup_key="user_id",
-                             malformed=users_src.malformed)
-        events = _prepare(con, "events", events_src.label, events_map, as_of_local, dup_key="event_id",
-                          malformed=events_src.malformed)
-        events = _split_rejects(con, events, out["rejects_events"])
-        if users is not None:
-            users = _split_rejects(con, users, out["rejects_users"])
-        else:
-            _write_empty_user_rejects(con, out["rejects_users"])
-        failed = _over_threshold(events, ds.max_reject_rate) or (
-            users is not None and _over_threshold(users, ds.max_reject_rate))
-        clean_glob = literal((out["clean_events"] / "*.parquet").as_posix())
-        if failed:
-            events = _count_warnings(con, events, f"SELECT * FROM {events.view} WHERE NOT ({events.error_sql})")
-        else:
-            write_parquet_folder(con, _clean_events_sql(events), out["clean_events"])
-            events = _count_warnings(con, events, f"SELECT * FROM read_parquet({clean_glob})")
-        if users is not None:
-            users = _count_warnings(con, users, f"SELECT * FROM {users.view} WHERE NOT ({users.error_sql})")
-        added = (0, [])
-        if not failed:
-            added = _write_clean_users(con, users, out["clean_events"], out["clean_users"])
-        events_report = _table_report(con, events, out["clean_events"], out["rejects_events"], failed, as_of_local)
-        users_report = _users_report(con, users, out, failed, *added)
+        events_report, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
     finally:
         con.close()
-    status = "failed" if failed else "passed"
     report = ValidationReport(
         dataset=ds.name, as_of=as_of_local.isoformat(sep=" ") if as_of_local else None,
         timezone=ds.timezone, max_reject_rate=ds.max_reject_rate,
-        events=events_report, users=users_report, status=status)
+        events=events_report, users=users_report, status="failed" if failed else "passed")
     report = replace(report, summary=_summary(report))
     write_json(report.to_dict(), out["report"])
     if failed:
         raise ValidationFailed(report.summary, report)
     return ValidationResult(report, out["clean_events"], out["clean_users"], out["rejects_events"],
                             out["rejects_users"], out["report"])
+
+
+def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | None,
+         out: dict[str, Path], step: Callable[[str], None]) -> tuple[TableReport, TableReport, bool]:
+    """Open, map, check and split both tables; returns their reports and whether the run failed."""
+    step("opening sources")
+    events_src = open_source(con, ds.events, "events")
+    events_map = map_events(ds, events_src.columns, events_src.relation, events_src.label)
+    users: _Checked | None = None
+    if ds.users is not None:  # open both sources first: schema errors before any row is read
+        users_src = open_source(con, ds.users.source, "users")
+        users_map = map_users(ds.users, ds.timezone, users_src.columns, users_src.relation, users_src.label)
+        users = _prepare(con, "users", users_src.label, users_map, None, dup_key="user_id",
+                         malformed=users_src.malformed)
+    step("looking for duplicate events")
+    events = _prepare(con, "events", events_src.label, events_map, as_of, dup_key="event_id",
+                      malformed=events_src.malformed)
+    step("writing rejected rows")
+    events = _split_rejects(con, events, out["rejects_events"])
+    if users is not None:
+        users = _split_rejects(con, users, out["rejects_users"])
+    else:
+        _write_empty_user_rejects(con, out["rejects_users"])
+    failed = _over_threshold(events, ds.max_reject_rate) or (
+        users is not None and _over_threshold(users, ds.max_reject_rate))
+    if failed:
+        events = _count_warnings(con, events, f"SELECT * FROM {events.view} WHERE NOT ({events.error_sql})")
+    else:
+        step("writing clean events")
+        write_parquet_folder(con, _clean_events_sql(events), out["clean_events"])
+        clean_glob = literal((out["clean_events"] / "*.parquet").as_posix())
+        events = _count_warnings(con, events, f"SELECT * FROM read_parquet({clean_glob})")
+    if users is not None:
+        users = _count_warnings(con, users, f"SELECT * FROM {users.view} WHERE NOT ({users.error_sql})")
+    added: tuple[int, list[dict[str, Any]]] = (0, [])
+    if not failed:
+        step("writing clean users")
+        added = _write_clean_users(con, users, out["clean_events"], out["clean_users"])
+    events_report = _table_report(con, events, out["clean_events"], out["rejects_events"], failed, as_of)
+    return events_report, _users_report(con, users, out, failed, *added), failed
 
 
 # --------------------------------------------------------------------------- checking
@@ -265,28 +278,38 @@ def _clean_events_sql(checked: _Checked) -> str:
 
 def _write_clean_users(con: duckdb.DuckDBPyConnection, users: _Checked | None, clean_events: Path,
                        clean_users: Path) -> tuple[int, list[dict[str, Any]]]:
-    """Write clean users (no PII); return (users added from events, examples of them)."""
-    events_glob = literal((clean_events / "*.parquet").as_posix())
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE first_events AS SELECT user_id, min(ts) AS first_ts, "
-        f"arg_min(channel, ts) AS first_channel FROM read_parquet({events_glob}) GROUP BY user_id")
+    """Write clean users (no PII); return (users added from events, examples of them).
+
+    Without a users table every user is derived from the events. With one, only users that
+    have events but no row (an anti-join, cheaper than grouping every event) are derived, and
+    a missing joined_at is filled with the user's first event.
+    """
+    events = f"read_parquet({literal((clean_events / '*.parquet').as_posix())})"
+    first = "SELECT user_id, min(ts) AS first_ts, arg_min(channel, ts) AS first_channel FROM {src} GROUP BY user_id"
     if users is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE first_events AS {first.format(src=events)}")
         write_parquet_file(con, "SELECT user_id, first_ts AS joined_at, first_channel AS source_channel "
                                 "FROM first_events", clean_users)
         return int(con.execute("SELECT count(*) FROM first_events").fetchone()[0]), []
     attrs = [quote(c) for c in users.mapped.output_columns[3:]]
     where = f"WHERE NOT ({users.error_sql})" if users.rows_rejected else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE users_kept AS SELECT * FROM {users.view} {where}")
-    unknown_sql = "SELECT f.* FROM first_events f ANTI JOIN users_kept k USING (user_id)"
-    unknown = int(con.execute(f"SELECT count(*) FROM ({unknown_sql})").fetchone()[0])
-    examples = _rows(con, f"SELECT user_id, first_ts AS first_event_ts FROM ({unknown_sql}) "
+    unknown_src = f"(SELECT e.* FROM {events} e ANTI JOIN users_kept k USING (user_id))"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE unknown_users AS {first.format(src=unknown_src)}")
+    missing_src = (f"(SELECT e.* FROM {events} e SEMI JOIN (SELECT user_id FROM users_kept "
+                   "WHERE joined_at IS NULL) k USING (user_id))")
+    has_missing = con.execute("SELECT count(*) FROM users_kept WHERE joined_at IS NULL").fetchone()[0] > 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE first_events AS "
+                f"{first.format(src=missing_src) if has_missing else 'SELECT * FROM unknown_users LIMIT 0'}")
+    unknown = int(con.execute("SELECT count(*) FROM unknown_users").fetchone()[0])
+    examples = _rows(con, "SELECT user_id, first_ts AS first_event_ts FROM unknown_users "
                           f"ORDER BY user_id LIMIT {_EXAMPLES}")
     null_attrs = "".join(f", CAST(NULL AS VARCHAR) AS {a}" for a in attrs)
     kept_attrs = "".join(f", k.{a}" for a in attrs)
     write_parquet_file(con, (
         f"SELECT k.user_id, coalesce(k.joined_at, f.first_ts) AS joined_at, k.source_channel{kept_attrs} "
         "FROM users_kept k LEFT JOIN first_events f USING (user_id) "
-        f"UNION ALL SELECT user_id, first_ts, first_channel{null_attrs} FROM ({unknown_sql})"), clean_users)
+        f"UNION ALL SELECT user_id, first_ts, first_channel{null_attrs} FROM unknown_users"), clean_users)
     return unknown, examples
 
 

@@ -1,1 +1,12 @@
-"""siyu.labels."""
+"""siyu.labels: task populations and labels from [cutoff, cutoff + horizon), with the horizon check."""
+
+from siyu.labels.tasks import (
+    HorizonError,
+    build_labels,
+    check_horizon,
+    data_bounds,
+    label_sql,
+    latest_usable_cutoff,
+)
+
+__all__ = ["HorizonError", "build_labels", "check_horizon", "data_bounds", "label_sql", "latest_usable_cutoff"]

@@ -22,7 +22,13 @@ from siyu.models.boosting import (
     XGBoostRegressor,
 )
 from siyu.models.calibration import Calibrator
-from siyu.models.catalog import BINARY_TASKS, GBM_MODELS, MODELS_BY_TASK, make_model, models_for_task
+from siyu.models.catalog import (
+    BINARY_TASKS,
+    GBM_MODELS,
+    MODELS_BY_TASK,
+    make_model,
+    models_for_task,
+)
 
 __all__ = [
     "BINARY_TASKS", "GBM_MODELS", "MODELS_BY_TASK", "BGNBDModel", "Calibrator", "LightGBMClassifier",

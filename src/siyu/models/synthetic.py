@@ -66,3 +66,20 @@ def toy_trainset(task: str, *, n_users: int = 400, n_cutoffs: int = 6, n_noise: 
         frame["source_channel"] = pd.Categorical(channel, categories=_CHANNELS)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def toy_manifest(frame: pd.DataFrame, task: str, *, horizon_days: int = 30) -> dict:
+    """The §5 manifest of a toy training set (features with dtype and categories, cutoffs)."""
+    features, cats = [], []
+    for col in frame.columns:
+        if col in ("user_id", "cutoff", "split", "label"):
+            continue
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            cats.append(col)
+            features.append({"name": col, "dtype": "categorical", "categories": [str(c) for c in frame[col].cat.categories]})
+        else:
+            features.append({"name": col, "dtype": "numeric"})
+    cutoffs = {s: sorted(str(pd.Timestamp(c).date()) for c in frame.loc[frame["split"] == s, "cutoff"].unique())
+               for s in ("train", "valid", "test")}
+    return {"task": task, "horizon_days": horizon_days, "feature_spec_hash": "toy", "data_digest": "toy",
+            "cutoffs": cutoffs, "features": features, "categorical": cats}

@@ -41,9 +41,10 @@ def _band_bounds(edges: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
 def assign_bands(
     scores: np.ndarray,
     band: BandConfig,
-    previous: pd.Series | np.ndarray | None = None,
-) -> np.ndarray:
-    """Band label per score; with `previous` labels, hysteresis keeps a user near an edge in place.
+    previous: pd.Series | np.ndarray | pd.Categorical | None = None,
+) -> pd.Categorical:
+    """Band label per score (a Categorical in band order); with `previous` labels, hysteresis
+    keeps a user near an edge in place.
 
     A user keeps the previous band while the value stays inside that band widened by
     `band.hysteresis` on both sides; only a move past an edge by more than the margin changes
@@ -59,12 +60,12 @@ def assign_bands(
         )
     index = _band_index(values, band.edges)
     if previous is not None and band.hysteresis > 0:
-        index = _apply_hysteresis(values, index, np.asarray(previous, dtype=object), band)
-    return np.asarray(band.labels, dtype=object)[index]
+        index = _apply_hysteresis(values, index, previous, band)
+    return pd.Categorical.from_codes(index, categories=list(band.labels))
 
 
 def _apply_hysteresis(
-    values: np.ndarray, index: np.ndarray, previous: np.ndarray, band: BandConfig
+    values: np.ndarray, index: np.ndarray, previous: pd.Series | np.ndarray | pd.Categorical, band: BandConfig
 ) -> np.ndarray:
     if len(previous) != len(values):
         raise ValueError(
@@ -72,7 +73,7 @@ def _apply_hysteresis(
             "align the previous tags to the scored users first"
         )
     # unknown labels and missing previous tags become code -1: no hysteresis for them
-    prev_index = pd.Categorical(previous, categories=list(band.labels)).codes.astype("int64")
+    prev_index = pd.Categorical(np.asarray(previous, dtype=object), categories=list(band.labels)).codes.astype("int64")
     known = prev_index >= 0
     lower, upper = _band_bounds(band.edges)
     safe = np.where(known, prev_index, 0)

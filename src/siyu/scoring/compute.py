@@ -51,10 +51,10 @@ class ScoredUsers:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _aligned(previous: pd.DataFrame | None, user_ids: np.ndarray, column: str) -> pd.Series | None:
+def _aligned(previous: pd.DataFrame | None, column: str) -> pd.Series | None:
     if previous is None or column not in previous.columns:
         return None
-    return previous[column].reindex(user_ids)
+    return previous[column]
 
 
 def _check_schemas(features: pd.DataFrame, champions: Mapping[str, ChampionLike], force: bool) -> list[GuardResult]:
@@ -88,6 +88,8 @@ def score_users(
         dup = pd.Series(user_ids)[pd.Series(user_ids).duplicated()].unique()[:3]
         raise ValueError(f"features: user_id must be unique at one as-of, got duplicates e.g. {list(dup)}")
     results = [check_min_users(len(user_ids), cfg.guards), *_check_schemas(features, champions, force)]
+    if previous is not None:
+        previous = previous.reindex(user_ids)  # once: every tag below reads the same aligned rows
     drift_tables, scores = [], {}
     start = time.perf_counter()
     for task, champ in champions.items():
@@ -105,17 +107,17 @@ def score_users(
     columns: list[TagColumn] = []
     for band in cfg.bands:
         champ = champions[band.task]
-        prev_values = _aligned(previous, user_ids, band.tag)
+        prev_values = _aligned(previous, band.tag)
         col = band_tag(scores[band.task], band, model=champ.model_name,
                        model_version=str(champ.model_version), previous=prev_values)
         columns.append(col)
-        prev_scores = _aligned(previous, user_ids, f"{band.tag}_score")
+        prev_scores = _aligned(previous, f"{band.tag}_score")
         prev_scores = None if prev_scores is None else prev_scores.dropna().to_numpy(dtype="float64")
         results.append(check_score_shift(band.tag, col.scores, prev_scores, champ.reference_profile, cfg.guards))
         results.append(check_changed_share(band.tag, prev_values, col.values, cfg.guards))
     for col in rule_tags(features, cfg.rule_tags):
         columns.append(col)
-        results.append(check_changed_share(col.tag, _aligned(previous, user_ids, col.tag), col.values, cfg.guards))
+        results.append(check_changed_share(col.tag, _aligned(previous, col.tag), col.values, cfg.guards))
     timings["tags"] = time.perf_counter() - start
 
     drift = pd.concat(drift_tables, ignore_index=True) if drift_tables else pd.DataFrame()
@@ -145,7 +147,7 @@ def _reason_columns(
         band = next((b for b in cfg.bands if b.task == task), None)
         mask = np.ones(len(features), dtype=bool)
         if band is not None and cfg.reason_bands:
-            mask = np.isin(by_tag[band.tag].values, list(cfg.reason_bands))
+            mask = pd.Series(by_tag[band.tag].values).isin(list(cfg.reason_bands)).to_numpy()
         positions = np.flatnonzero(mask)
         if len(positions) == 0:
             continue

@@ -160,23 +160,32 @@ def check_score_shift(
 
 
 def check_changed_share(
-    tag: str, previous: pd.Series | np.ndarray | None, current: np.ndarray, cfg: GuardConfig
+    tag: str,
+    previous: pd.Series | np.ndarray | None,
+    current: pd.Categorical | np.ndarray,
+    cfg: GuardConfig,
 ) -> GuardResult:
     """Share of users (tagged in both runs) whose `tag` value changed; names the top moves."""
     if previous is None:
         return GuardResult(f"changed_share[{tag}]", "skipped", None, cfg.max_changed_share,
                            detail="no previous published run")
-    prev = pd.Series(np.asarray(previous, dtype=object))
-    cur = pd.Series(np.asarray(current, dtype=object))
-    both = prev.notna().to_numpy() & cur.notna().to_numpy()
+    cur = pd.Categorical(current) if not isinstance(current, pd.Categorical) else current
+    prev_obj = np.asarray(previous, dtype=object)
+    labels = list(cur.categories) + sorted({str(v) for v in pd.unique(prev_obj[pd.notna(prev_obj)])}
+                                           - set(map(str, cur.categories)))
+    prev_codes = pd.Categorical(prev_obj, categories=labels).codes.astype("int64")
+    cur_codes = cur.codes.astype("int64")
+    both = (prev_codes >= 0) & (cur_codes >= 0)
     compared = int(both.sum())
     if compared == 0:
         return GuardResult(f"changed_share[{tag}]", "skipped", None, cfg.max_changed_share,
                            detail="no user tagged in both runs")
-    moved = both & (prev.to_numpy() != cur.to_numpy())
+    moved = both & (prev_codes != cur_codes)
     share = float(moved.sum() / compared)
-    moves = (prev[moved].astype(str) + " -> " + cur[moved].astype(str)).value_counts()
-    offenders = tuple(f"{m}: {n}" for m, n in moves.head(cfg.top_offenders).items())
+    k = len(labels)
+    pairs = np.bincount(prev_codes[moved] * k + cur_codes[moved], minlength=k * k)
+    top = np.argsort(-pairs, kind="stable")[: cfg.top_offenders]
+    offenders = tuple(f"{labels[i // k]} -> {labels[i % k]}: {pairs[i]}" for i in top if pairs[i] > 0)
     status: Status = "fail" if share > cfg.max_changed_share else "ok"
     detail = f"{int(moved.sum())} of {compared} users changed"
     return GuardResult(f"changed_share[{tag}]", status, share, cfg.max_changed_share, offenders, detail)

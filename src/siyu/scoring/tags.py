@@ -37,7 +37,7 @@ class TagColumn:
     """One tag for every scored user: values (None: no tag), raw scores, and who produced them."""
 
     tag: str
-    values: np.ndarray
+    values: pd.Categorical | np.ndarray  # Categorical for bands and rule tags, object array for texts
     scores: np.ndarray | None
     model: str
     model_version: str
@@ -69,21 +69,26 @@ def rule_tags(features: pd.DataFrame, names: Sequence[str], *, version: str = ""
                 f"(got {len(features.columns)} columns, e.g. {list(features.columns[:5])}); "
                 "siyu.features computes it (INTERFACES.md §4) or remove it from scoring.rule_tags"
             )
-        values = features[name].astype(object).where(features[name].notna(), None).to_numpy()
+        values = _as_categorical(features[name])
         if name == "lifecycle_stage":
             _check_values(name, values, LIFECYCLE_STAGES)
-        values = np.array([None if v is None else str(v) for v in values], dtype=object)
         columns.append(TagColumn(name, values, None, RULE_MODEL, version))
     return columns
 
 
-def _check_values(name: str, values: np.ndarray, allowed: Sequence[str]) -> None:
-    present = pd.Series(values).dropna().astype(str)
-    bad = present[~present.isin(allowed)]
+def _as_categorical(column: pd.Series) -> pd.Categorical:
+    """A string Categorical of a feature column (NaN stays missing: no tag)."""
+    cat = column.astype("category").array
+    return cat.rename_categories([str(c) for c in cat.categories])
+
+
+def _check_values(name: str, values: pd.Categorical, allowed: Sequence[str]) -> None:
+    counts = pd.Series(values).value_counts()
+    bad = counts[(counts > 0) & ~counts.index.isin(allowed)]
     if len(bad):
         raise ValueError(
-            f"rule tag '{name}': {len(bad)} value(s) outside {list(allowed)}, "
-            f"e.g. {sorted(bad.unique())[:3]}; fix the lifecycle rule in siyu.features"
+            f"rule tag '{name}': {int(bad.sum())} value(s) outside {list(allowed)}, "
+            f"e.g. {sorted(map(str, bad.index))[:3]}; fix the lifecycle rule in siyu.features"
         )
 
 
@@ -114,7 +119,7 @@ def build_tag_table(
     for col in columns:
         if len(col.values) != n:
             raise ValueError(f"tag '{col.tag}': {len(col.values)} values for {n} users")
-        values = pa.array(col.values, pa.string(), from_pandas=True)
+        values = _string_array(col.values)
         scores = (pa.nulls(n, pa.float64()) if col.scores is None
                   else pa.array(col.scores, pa.float64(), from_pandas=True))
         table = pa.table(
@@ -130,13 +135,22 @@ def build_tag_table(
     return pa.concat_tables(parts).combine_chunks()
 
 
+def _string_array(values: pd.Categorical | np.ndarray) -> pa.Array:
+    if isinstance(values, pd.Categorical):
+        # codes + labels -> dictionary -> strings: all in Arrow, no Python string per user
+        return pa.array(values).cast(pa.string())
+    return pa.array(values, pa.string(), from_pandas=True)
+
+
 def tag_counts(columns: Sequence[TagColumn]) -> dict[str, dict[str, int]]:
     """Users per tag value, per tag (reason tags counted as tagged / untagged only)."""
     counts: dict[str, dict[str, int]] = {}
     for col in columns:
-        s = pd.Series(col.values, dtype=object)
+        s = pd.Series(col.values)
         if "_reason_" in col.tag:
             counts[col.tag] = {"tagged": int(s.notna().sum())}
+        elif isinstance(col.values, pd.Categorical):  # every label, in band order, zeros included
+            counts[col.tag] = {str(k): int(v) for k, v in s.value_counts(sort=False).items()}
         else:
             counts[col.tag] = {str(k): int(v) for k, v in s.value_counts(dropna=True).sort_index().items()}
     return counts

@@ -86,7 +86,9 @@ def ltv_tables(cutoff_days: np.ndarray, calendar: Calendar, params: WorldParams)
     return LtvTables(base=base, contact=contact)
 
 
-def _no_event_probability(alpha: list[np.ndarray], day_factor, trans_user: np.ndarray, horizon: int) -> np.ndarray:
+def _no_event_probability(
+    alpha: list[np.ndarray], day_factor, trans_user: list[list[np.ndarray]], horizon: int
+) -> np.ndarray:
     """Forward recursion: P(no event over `horizon` days), array (n, J).
 
     `alpha[k]` (n, J) is the probability of state k at each cutoff; `day_factor(h, k)` gives

@@ -1,0 +1,138 @@
+"""Jobs: features at an as-of date, and one training set per task (read clean files, write work/)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from siyu.config import SiyuConfig
+from siyu.features import FeatureSet, build_features, feature_sql, parse_feature_specs, to_feature_frame
+from siyu.features.specs import SpecError
+from siyu.io.duck import connect
+from siyu.labels import build_labels, data_bounds
+from siyu.trainsets import (
+    assemble_trainset,
+    cutoff_grid,
+    data_digest,
+    split_cutoffs,
+    trainset_manifest,
+    write_trainset,
+)
+
+
+@dataclass(frozen=True)
+class TrainsetSummary:
+    """What `build_trainset` wrote: folder, feature count and per-split rows / label statistics."""
+
+    task: str
+    path: Path
+    n_features: int
+    cutoffs: dict[str, list[str]]
+    splits: dict[str, dict[str, float]]
+    feature_spec_hash: str
+    data_digest: str
+
+
+def load_feature_specs(path: str | Path) -> FeatureSet:
+    """Parse configs/features.yaml (or another specs file) into a FeatureSet."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"{path}: feature specs file not found (feature_specs_path in configs/siyu.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return parse_feature_specs(data)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from exc
+
+
+def _inputs(cfg: SiyuConfig) -> tuple[Path, Path | None]:
+    events = cfg.paths.clean_events
+    if not events.exists():
+        raise FileNotFoundError(f"{events}: no clean events; run `siyu validate --config ...` first")
+    users = cfg.paths.clean_users
+    return events, (users if users.exists() else None)
+
+
+def _connect(cfg: SiyuConfig):
+    return connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
+
+
+def build_features_at(cfg: SiyuConfig, as_of: date) -> Path:
+    """Write `work/features/features_<as_of>.parquet` (one row per user known before `as_of`),
+    streamed by DuckDB; read it back with `load_features`."""
+    specs = load_feature_specs(cfg.feature_specs_path)
+    events, users = _inputs(cfg)
+    out = cfg.paths.work_dir / "features" / f"features_{as_of.isoformat()}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".parquet.tmp")
+    con = _connect(cfg)
+    try:
+        sql = feature_sql(con, specs, events, users, [as_of])
+        con.execute(f"COPY ({sql}) TO '{tmp.as_posix()}' (FORMAT parquet)")
+    finally:
+        con.close()
+    os.replace(tmp, out)
+    return out
+
+
+def load_features(path: str | Path, specs: FeatureSet) -> pd.DataFrame:
+    """A features file written by `build_features_at`, with categoricals and float64 restored."""
+    return to_feature_frame(pd.read_parquet(path), specs)
+
+
+def build_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
+    """Build `work/trainsets/<task>/{trainset.parquet, manifest.json}` on the Monday cutoff grid."""
+    task_cfg = cfg.task(task)
+    specs = load_feature_specs(cfg.feature_specs_path)
+    events, users = _inputs(cfg)
+    con = _connect(cfg)
+    try:
+        first_event, data_end = data_bounds(con, events)
+        grid = cutoff_grid(
+            first_event, data_end, horizon_days=task_cfg.horizon_days, step_days=cfg.trainset.step_days,
+            min_history_days=cfg.trainset.min_history_days,
+        )
+        splits = split_cutoffs(grid, cfg.trainset)
+        cuts = [c for name in ("train", "valid", "test") for c in splits[name]]
+        features = build_features(con, specs, events, users, cuts)
+        labels = build_labels(con, task_cfg, events, users, cuts, data_end=data_end)
+        digest = data_digest(con, events)
+    finally:
+        con.close()
+    df = assemble_trainset(features, labels, splits)
+    manifest = trainset_manifest(
+        task, task_cfg.horizon_days, df, specs, data_digest=digest, data_end=data_end, splits=splits
+    )
+    out = write_trainset(df, manifest, cfg.paths.trainsets_dir / task)
+    return _summary(task, out, manifest)
+
+
+def _summary(task: str, out: Path, manifest: dict[str, Any]) -> TrainsetSummary:
+    return TrainsetSummary(
+        task=task, path=out, n_features=len(manifest["features"]), cutoffs=manifest["cutoffs"],
+        splits=manifest["splits"], feature_spec_hash=manifest["feature_spec_hash"],
+        data_digest=manifest["data_digest"],
+    )
+
+
+def latest_as_of(cfg: SiyuConfig) -> date:
+    """The day after the last clean event: the natural as-of date for scoring."""
+    events, _ = _inputs(cfg)
+    con = _connect(cfg)
+    try:
+        return data_bounds(con, events)[1]
+    finally:
+        con.close()
+
+
+__all__ = ["TrainsetSummary", "build_features_at", "build_trainset", "latest_as_of", "load_feature_specs",
+           "load_features"]

@@ -1,0 +1,133 @@
+"""Labels per task (INTERFACES.md §3): populations and labels from [cutoff, cutoff + horizon).
+
+- churn: users with activity in [C - lookback, C); label 1 if no activity in [C, C + horizon).
+- purchase_intent: users known before C; label 1 if a purchase in [C, C + horizon).
+- ltv: users known before C; label = net spend (purchase + refund amounts) in [C, C + horizon).
+
+Activity is `role IN ('interaction', 'purchase', 'refund')`. A cutoff is usable only when
+`C + horizon <= data_end` (the end of the data, exclusive): `check_horizon` says which are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from siyu.config import TaskConfig
+from siyu.contract.schema import ACTIVITY_ROLES
+from siyu.features.compiler import normalize_cutoffs, relation_sql
+
+_ACTIVITY = "role IN (" + ", ".join(f"'{r}'" for r in ACTIVITY_ROLES) + ")"
+
+
+class HorizonError(ValueError):
+    """A cutoff whose label window does not fit inside the data."""
+
+
+def latest_usable_cutoff(horizon_days: int, data_end: date, step_days: int | None = None) -> date:
+    """The latest cutoff with `C + horizon <= data_end` (on the Monday grid when `step_days`)."""
+    latest = data_end - timedelta(days=horizon_days)
+    if step_days is not None:
+        latest -= timedelta(days=(latest - date(1970, 1, 5)).days % step_days)
+    return latest
+
+
+def check_horizon(
+    cutoffs: Sequence[date | datetime | str], horizon_days: int, data_end: date, *, last_event: date | None = None
+) -> tuple[date, ...]:
+    """The cutoffs, sorted, if every horizon fits in the data; else a HorizonError naming the first that does not."""
+    cuts = normalize_cutoffs(cutoffs)
+    bad = [c for c in cuts if c + timedelta(days=horizon_days) > data_end]
+    if bad:
+        last = last_event or data_end - timedelta(days=1)
+        latest = latest_usable_cutoff(horizon_days, data_end)
+        raise HorizonError(
+            f"cutoff {bad[0].isoformat()} + {horizon_days} d ends after the data (last event {last.isoformat()}); "
+            f"latest usable cutoff: {latest.isoformat()} ({len(bad)} of {len(cuts)} cutoffs too late); "
+            "choose earlier cutoffs or wait for more data"
+        )
+    return cuts
+
+
+def data_bounds(con: duckdb.DuckDBPyConnection, events: str | Path) -> tuple[date, date]:
+    """(first event's local date, data_end): data_end is the day after the last event's local date."""
+    row = con.execute(f"SELECT min(ts), max(ts) FROM {relation_sql(events)}").fetchone()
+    if row is None or row[0] is None:
+        raise HorizonError(f"events {events}: no events, so no cutoff has a label window; load data first")
+    return row[0].date(), row[1].date() + timedelta(days=1)
+
+
+def _cuts_values(cuts: tuple[date, ...]) -> str:
+    return ", ".join(f"(TIMESTAMP '{c.isoformat()}')" for c in cuts)
+
+
+def label_sql(task: TaskConfig, *, events: str, users: str | None, cutoffs: Sequence[date]) -> str:
+    """`user_id, cutoff, label` for one task (pure; `events` / `users` are FROM-clauses)."""
+    cuts = normalize_cutoffs(cutoffs)
+    h = task.horizon_days
+    look = task.population_lookback_days or 30
+    lo = cuts[0] - timedelta(days=look if task.name == "churn" else 0)
+    hi = cuts[-1] + timedelta(days=h)
+    head = (
+        f"WITH cuts AS (SELECT * FROM (VALUES {_cuts_values(cuts)}) t(cutoff)),\n"
+        f"ud AS (SELECT user_id, CAST(ts AS DATE) AS day, count(CASE WHEN {_ACTIVITY} THEN 1 END) AS n_act, "
+        "count(CASE WHEN role = 'purchase' THEN 1 END) AS n_purchase, "
+        "sum(CASE WHEN role IN ('purchase', 'refund') THEN amount END) AS spend "
+        f"FROM {events} WHERE ts >= TIMESTAMP '{lo.isoformat()}' AND ts < TIMESTAMP '{hi.isoformat()}' GROUP BY ALL),\n"
+        f"fut AS (SELECT ud.user_id, c.cutoff, sum(n_act) AS n_act, sum(n_purchase) AS n_purchase, sum(spend) AS spend "
+        f"FROM ud JOIN cuts c ON ud.day >= c.cutoff AND ud.day < c.cutoff + INTERVAL {h} DAY GROUP BY ALL)"
+    )
+    if task.name == "churn":
+        pop = (
+            "pop AS (SELECT DISTINCT ud.user_id, c.cutoff FROM ud JOIN cuts c "
+            f"ON ud.day < c.cutoff AND ud.day >= c.cutoff - INTERVAL {look} DAY WHERE ud.n_act > 0)"
+        )
+        label = "CAST(coalesce(f.n_act, 0) = 0 AS DOUBLE)"
+    else:
+        if users is None:
+            known = f"(SELECT user_id, min(ts) AS joined_at FROM {events} GROUP BY user_id)"
+        else:
+            first = f"(SELECT user_id, min(ts) AS first_ts FROM {events} GROUP BY user_id)"
+            known = (
+                f"(SELECT CAST(u.user_id AS VARCHAR) AS user_id, coalesce(CAST(u.joined_at AS TIMESTAMP), f.first_ts) "
+                f"AS joined_at FROM {users} u LEFT JOIN {first} f ON CAST(u.user_id AS VARCHAR) = f.user_id)"
+            )
+        pop = f"pop AS (SELECT k.user_id, c.cutoff FROM {known} k JOIN cuts c ON k.joined_at < c.cutoff)"
+        label = (
+            "CAST(coalesce(f.n_purchase, 0) > 0 AS DOUBLE)" if task.name == "purchase_intent"
+            else "CAST(coalesce(f.spend, 0) AS DOUBLE)"
+        )
+    return (
+        f"{head},\n{pop}\nSELECT p.user_id, p.cutoff, {label} AS label FROM pop p "
+        "LEFT JOIN fut f ON p.user_id = f.user_id AND p.cutoff = f.cutoff"
+    )
+
+
+def build_labels(
+    con: duckdb.DuckDBPyConnection,
+    task: TaskConfig,
+    events: str | Path,
+    users: str | Path | None,
+    cutoffs: Sequence[date | datetime | str],
+    *,
+    data_end: date | None = None,
+) -> pd.DataFrame:
+    """`user_id, cutoff, label` (label int 0/1 for classification, float net spend for ltv).
+
+    Raises HorizonError when a cutoff's horizon ends after `data_end` (default: the day after
+    the last event)."""
+    last = None
+    if data_end is None:
+        _, data_end = data_bounds(con, events)
+        last = data_end - timedelta(days=1)
+    cuts = check_horizon(cutoffs, task.horizon_days, data_end, last_event=last)
+    sql = label_sql(task, events=relation_sql(events), users=None if users is None else relation_sql(users), cutoffs=cuts)
+    df = con.execute(f"SELECT * FROM ({sql}) ORDER BY cutoff, user_id").df()
+    df = df.assign(user_id=df["user_id"].astype("string"), cutoff=pd.to_datetime(df["cutoff"]))
+    if task.name != "ltv":
+        df = df.assign(label=df["label"].astype("int64"))
+    return df

@@ -1,0 +1,74 @@
+"""Join features with labels, tag each row with its split, and describe the result."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from siyu.features.catalog import categorical_columns, feature_spec_hash
+from siyu.features.specs import FeatureSet
+
+SPLITS: tuple[str, ...] = ("train", "valid", "test")
+
+
+def assemble_trainset(
+    features: pd.DataFrame, labels: pd.DataFrame, splits: dict[str, tuple[date, ...]]
+) -> pd.DataFrame:
+    """`user_id, cutoff, split, label, <features...>`: the label population with its features.
+
+    Inner join on (user_id, cutoff): the task's population (e.g. churn: recently active users)
+    among users known before the cutoff."""
+    split_of = {pd.Timestamp(c): name for name, cuts in splits.items() for c in cuts}
+    merged = labels.merge(features, on=["user_id", "cutoff"], how="inner", validate="one_to_one")
+    split = merged["cutoff"].map(split_of)
+    if split.isna().any():
+        stray = sorted(merged.loc[split.isna(), "cutoff"].astype(str).unique())[:3]
+        raise ValueError(f"cutoff(s) {stray} belong to no split; the grid and the data disagree")
+    feature_cols = [c for c in features.columns if c not in ("user_id", "cutoff")]
+    out = merged.assign(split=pd.Categorical(split, categories=list(SPLITS)))
+    return out[["user_id", "cutoff", "split", "label", *feature_cols]].sort_values(
+        ["cutoff", "user_id"], ignore_index=True
+    )
+
+
+def split_stats(df: pd.DataFrame, task: str) -> dict[str, dict[str, float]]:
+    """Rows and label rate (classification) or label mean (ltv) per split."""
+    key = "label_mean" if task == "ltv" else "label_rate"
+    out = {}
+    for name in SPLITS:
+        part = df.loc[df["split"] == name, "label"]
+        out[name] = {"rows": int(len(part)), key: float(part.mean()) if len(part) else float("nan")}
+    return out
+
+
+def trainset_manifest(
+    task: str,
+    horizon_days: int,
+    df: pd.DataFrame,
+    specs: FeatureSet,
+    *,
+    data_digest: str,
+    data_end: date,
+    splits: dict[str, tuple[date, ...]],
+) -> dict[str, Any]:
+    """The manifest of INTERFACES.md §5 (categorical entries also list their categories)."""
+    cats = categorical_columns(specs)
+    features = []
+    for col in specs.columns:
+        entry: dict[str, Any] = {"name": col, "dtype": "categorical" if col in cats else "numeric"}
+        if col in cats:
+            entry["categories"] = [str(c) for c in df[col].cat.categories]
+        features.append(entry)
+    return {
+        "task": task,
+        "horizon_days": horizon_days,
+        "feature_spec_hash": feature_spec_hash(specs),
+        "data_digest": data_digest,
+        "data_end": data_end.isoformat(),
+        "cutoffs": {k: [c.isoformat() for c in v] for k, v in splits.items()},
+        "splits": split_stats(df, task),
+        "features": features,
+        "categorical": cats,
+    }

@@ -1,0 +1,222 @@
+"""Hand-computed features for every family on a tiny fixture (cutoffs 2025-03-10 and -17)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from siyu.features import (
+    AOV,
+    RFM,
+    ActiveDays,
+    Attribute,
+    CampaignResponse,
+    CouponRate,
+    Distinct,
+    FeatureSet,
+    FirstPurchase,
+    InterPurchase,
+    Lifecycle,
+    Recency,
+    RefundShare,
+    Share,
+    SpecError,
+    Tenure,
+    Trend,
+    Window,
+    build_features,
+    compile_features,
+)
+from tests.features.conftest import ev, load_events, load_users
+
+C1, C2 = "2025-03-10", "2025-03-17"
+
+SPECS = FeatureSet((
+    Recency(), Recency(role="purchase"), Recency(role="contact"), Recency(role="contact", channel="wecom"),
+    Recency(role="contact", channel="group"),
+    Window(7, role="activity"), Window(30, role="activity"), Window(90, role="activity"), Window(365, role="activity"),
+    Window(7, role="purchase"), Window(30, role="purchase"), Window(90, role="purchase"),
+    Window(90, agg="sum", role="purchase"), Window(90, agg="sum", role="refund"), Window(90, agg="sum", role="spend"),
+    Window(30, role="contact"), Window(30, role="activity", channel="mini_program"),
+    Window(30, role="activity", channel="store"), Window(30, event_type="coupon_claim"),
+    ActiveDays(7), ActiveDays(30), Distinct(90, "channel"), Distinct(365, "channel"), Distinct(90, "category"),
+    Distinct(7, "session"), Trend(7), InterPurchase("mean"), InterPurchase("std"), Tenure(), FirstPurchase(),
+    AOV(90), RefundShare(90), CouponRate(30), CampaignResponse(30, 7, "count"), CampaignResponse(30, 7, "rate"),
+    Share(90, "daypart", "evening"), Share(90, "daypart", "morning"), Share(90, "daypart", "night"),
+    Share(90, "weekday", "wed"), Share(90, "weekday", "mon"), Lifecycle(), RFM(), Attribute("source_channel"),
+    Attribute("member_level"), Attribute("region"),
+))
+
+EVENTS = [
+    ev("u1", "2024-11-01 10:00", "msg_open", "official_account"),
+    ev("u1", "2025-02-01 20:00", "purchase", "mini_program", 100.0, "tea", "s1"),
+    ev("u1", "2025-02-20 08:00", "campaign_contact", "wecom"),
+    ev("u1", "2025-02-25 09:00", "purchase", "store", 50.0, "cup"),
+    ev("u1", "2025-02-26 09:00", "refund", "store", -20.0),
+    ev("u1", "2025-03-05 23:30", "coupon_claim", "mini_program", session="s2"),
+    ev("u1", "2025-03-06 00:30", "coupon_redeem", "mini_program", session="s2"),
+    ev("u1", "2025-03-09 23:59:59", "share", "group"),
+    ev("u1", "2025-03-10 00:00:00", "purchase", "store", 999.0, "cup"),  # exactly at C1
+    ev("u2", "2025-03-02 12:00", "check_in", "group"),
+    ev("u5", "2025-01-05 10:00", "msg_open", "official_account"),
+    ev("u5", "2025-01-05 10:00", "purchase", "store", 30.0),
+    ev("u6", "2024-10-01 10:00", "msg_open", "official_account"),
+    ev("u6", "2024-10-01 10:00", "purchase", "store", 10.0),
+]
+USERS = [
+    ("u1", "2025-01-01", "group", "gold"), ("u2", "2025-03-01", "app", None), ("u3", "2025-03-12", "app", None),
+    ("u4", "2024-06-01", "store", None), ("u5", "2024-01-01", "store", None), ("u6", "2024-01-01", "store", None),
+]
+
+
+@pytest.fixture
+def frame(con) -> pd.DataFrame:
+    load_events(con, EVENTS)
+    load_users(con, USERS)
+    return build_features(con, SPECS, "events", "users", [C1, C2])
+
+
+def _row(frame: pd.DataFrame, user: str, cutoff: str) -> pd.Series:
+    rows = frame[(frame["user_id"] == user) & (frame["cutoff"] == pd.Timestamp(cutoff))]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_population_is_users_known_before_each_cutoff(frame):
+    at = {c: set(frame.loc[frame["cutoff"] == pd.Timestamp(c), "user_id"]) for c in (C1, C2)}
+    assert at[C1] == {"u1", "u2", "u4", "u5", "u6"}
+    assert at[C2] == at[C1] | {"u3"}
+    assert list(frame.columns[:2]) == ["user_id", "cutoff"]
+    assert list(frame.columns[2:]) == list(SPECS.columns)
+
+
+def test_recency_windows_and_amounts_by_hand(frame):
+    r = _row(frame, "u1", C1)
+    assert r["days_since_last_event"] == pytest.approx(1 / 86400)  # 23:59:59 the night before
+    assert r["days_since_last_purchase"] == pytest.approx(12.625)  # the purchase at C1 is excluded
+    assert r["days_since_last_contact"] == pytest.approx(17 + 16 / 24)
+    assert r["days_since_last_wecom_contact"] == pytest.approx(17 + 16 / 24)
+    assert math.isnan(r["days_since_last_group_contact"])
+    assert (r["activity_count_7d"], r["activity_count_30d"], r["activity_count_90d"], r["activity_count_365d"]) == (3, 5, 6, 7)
+    assert (r["purchase_count_7d"], r["purchase_count_30d"], r["purchase_count_90d"]) == (0, 1, 2)
+    assert (r["purchase_amount_sum_90d"], r["refund_amount_sum_90d"], r["spend_amount_sum_90d"]) == (150, -20, 130)
+    assert r["contact_count_30d"] == 1
+    assert (r["mini_program_activity_count_30d"], r["store_activity_count_30d"]) == (2, 2)
+    assert r["coupon_claim_count_30d"] == 1
+
+
+def test_purchase_at_the_cutoff_counts_only_at_the_next_cutoff(frame):
+    r = _row(frame, "u1", C2)
+    assert r["purchase_count_7d"] == 1
+    assert r["days_since_last_purchase"] == pytest.approx(7.0)
+    assert r["purchase_amount_sum_90d"] == 150 + 999
+
+
+def test_days_distinct_trend_and_purchase_rhythm_by_hand(frame):
+    r = _row(frame, "u1", C1)
+    assert (r["activity_active_days_7d"], r["activity_active_days_30d"]) == (3, 5)
+    assert (r["distinct_channels_90d"], r["distinct_channels_365d"]) == (3, 4)
+    assert r["distinct_categories_90d"] == 2
+    assert r["distinct_sessions_7d"] == 2  # s2 crosses midnight: one per local day
+    assert r["activity_trend_ratio_7d_vs_prior_7d"] == pytest.approx(3 / 2)
+    assert r["inter_purchase_days_mean"] == pytest.approx(23 + 13 / 24)
+    assert math.isnan(r["inter_purchase_days_std"])  # one gap only
+    assert r["tenure_days"] == 68
+    assert r["first_purchase_amount"] == 100
+
+
+def test_ratios_and_shares_by_hand(frame):
+    r = _row(frame, "u1", C1)
+    assert r["aov_90d"] == 75
+    assert r["refund_share_90d"] == pytest.approx(20 / 150)
+    assert r["coupon_redemption_rate_30d"] == 1.0
+    assert r["campaign_responses_7d_after_30d"] == 1
+    assert r["campaign_response_rate_7d_after_30d"] == 1.0
+    assert r["activity_share_evening_90d"] == pytest.approx(3 / 6)
+    assert r["activity_share_morning_90d"] == pytest.approx(2 / 6)
+    assert r["activity_share_night_90d"] == pytest.approx(1 / 6)
+    assert r["activity_share_wed_90d"] == pytest.approx(2 / 6)
+    assert r["activity_share_mon_90d"] == 0
+
+
+def test_inter_purchase_std_with_three_purchases(frame):
+    r = _row(frame, "u1", C2)  # gaps 23.5417 and 12.625 days
+    gaps = pd.Series([23 + 13 / 24, 12 + 15 / 24])
+    assert r["inter_purchase_days_std"] == pytest.approx(gaps.std())
+
+
+def test_empty_windows_are_zero_and_undefined_ratios_nan(frame):
+    r = _row(frame, "u4", C1)  # known, no events at all
+    assert r["activity_count_365d"] == 0 and r["purchase_amount_sum_90d"] == 0
+    assert r["distinct_channels_90d"] == 0 and r["activity_active_days_30d"] == 0
+    for col in ("days_since_last_event", "aov_90d", "refund_share_90d", "coupon_redemption_rate_30d",
+                "activity_share_evening_90d", "activity_trend_ratio_7d_vs_prior_7d", "first_purchase_amount",
+                "inter_purchase_days_mean", "rfm_recency_score"):
+        assert math.isnan(r[col]), col
+
+
+def test_one_event_user(frame):
+    r = _row(frame, "u2", C1)
+    assert r["activity_count_30d"] == 1 and r["activity_active_days_7d"] == 0 and r["activity_active_days_30d"] == 1
+    assert r["days_since_last_event"] == pytest.approx(7.5)
+    assert r["activity_trend_ratio_7d_vs_prior_7d"] == 0  # 0 in the last 7 d, 1 the week before
+
+
+def test_lifecycle_stages(frame):
+    stages = {u: _row(frame, u, C1)["lifecycle_stage"] for u in ("u1", "u2", "u4", "u5", "u6")}
+    assert stages == {"u1": "active", "u2": "new", "u4": "potential", "u5": "silent", "u6": "churned"}
+    assert list(frame["lifecycle_stage"].cat.categories) == ["potential", "new", "active", "silent", "churned"]
+
+
+def test_rfm_quintiles_among_purchasers(frame):
+    got = {u: tuple(_row(frame, u, C1)[["rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score"]])
+           for u in ("u1", "u5", "u6")}
+    assert got == {"u1": (5, 5, 5), "u5": (4, 4, 4), "u6": (2, 4, 2)}
+    segments = {u: _row(frame, u, C1)["rfm_segment"] for u in ("u1", "u5", "u6", "u4")}
+    assert segments == {"u1": "champions", "u5": "champions", "u6": "hibernating", "u4": "no_purchase"}
+
+
+def test_attributes_are_categoricals_and_missing_columns_are_nan(frame):
+    assert isinstance(frame["source_channel"].dtype, pd.CategoricalDtype)
+    assert _row(frame, "u1", C1)["member_level"] == "gold"
+    assert frame["region"].isna().all()  # not in the users table: NaN, no error
+    numeric = [c for c in SPECS.columns if c not in ("lifecycle_stage", "rfm_segment", "source_channel",
+                                                     "member_level", "region")]
+    assert all(frame[c].dtype == "float64" for c in numeric)
+
+
+def test_a_cutoff_does_not_depend_on_the_other_cutoffs(con, frame):
+    alone = build_features(con, SPECS, "events", "users", [C1])
+    together = frame[frame["cutoff"] == pd.Timestamp(C1)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, together)
+
+
+def test_transactions_only_dataset_degrades_gracefully(con):
+    rows = [{**ev(u, ts, "purchase", None, amt), "role": "purchase"} for u, ts, amt in
+            [("a", "2025-01-02 10:00", 10.0), ("a", "2025-02-02 10:00", 30.0), ("b", "2025-03-01 09:00", 5.0)]]
+    load_events(con, rows, "tx")
+    df = build_features(con, SPECS, "tx", None, [C1])
+    assert set(df["user_id"]) == {"a", "b"}
+    a = _row(df, "a", C1)
+    assert a["purchase_count_90d"] == 2 and a["activity_count_90d"] == 2 and a["aov_90d"] == 20
+    assert a["contact_count_30d"] == 0 and math.isnan(a["days_since_last_contact"])
+    assert math.isnan(a["coupon_redemption_rate_30d"]) and a["distinct_channels_90d"] == 0
+    assert a["tenure_days"] == pytest.approx(67 - 10 / 24)  # joined at the first purchase
+    assert a["lifecycle_stage"] == "silent"
+    assert pd.isna(a["source_channel"])
+
+
+def test_cutoff_with_a_time_of_day_is_an_error():
+    with pytest.raises(SpecError, match="local midnight"):
+        compile_features(SPECS, events="events", users=None, cutoffs=["2025-03-10T08:00"])
+    with pytest.raises(SpecError, match="at least one cutoff"):
+        compile_features(SPECS, events="events", users=None, cutoffs=[])
+
+
+def test_bad_source_name_is_an_error():
+    from siyu.features import relation_sql
+
+    with pytest.raises(SpecError, match="Parquet path or a table name"):
+        relation_sql("events; DROP TABLE x")
