@@ -94,6 +94,16 @@ def _cfg(store_dir: str):
     )
 
 
+def _reference() -> float:
+    """Seconds to sort 10M random doubles: a fixed workload to read the figures against the load."""
+    import numpy as np
+
+    x = np.random.default_rng(0).random(10_000_000)
+    clock = time.perf_counter()
+    np.sort(x)
+    return time.perf_counter() - clock
+
+
 def stages(n_users: int) -> dict:
     """Two scoring runs of `n_users` through the job with the real store; seconds per stage."""
     import datetime as dt
@@ -104,7 +114,7 @@ def stages(n_users: int) -> dict:
     from siyu.jobs.scoring import ScoringDeps, export_tags, score
     from siyu.scoring import TagColumn, build_tag_table
 
-    out: dict = {"n_users": n_users}
+    out: dict = {"n_users": n_users, "reference_sort_10M_s": _reference()}
     clock = time.perf_counter()
     champions = _champions()
     out["train_3_models_s"] = time.perf_counter() - clock
@@ -185,6 +195,7 @@ def main() -> None:
 
 def _print(result: dict) -> None:
     s = result["stages"]
+    print(f"  reference: sorting 10M doubles took {s['reference_sort_10M_s']:.2f} s in the same process")
     print(f"  models trained in {s['train_3_models_s']:.1f} s; features made in {s['make_features_s']:.1f} s")
     for name in ("run_1_first", "run_2_with_previous"):
         r = s[name]

@@ -136,3 +136,15 @@ def test_duckdb_table_with_offsets_and_decimals(tmp_path: Path) -> None:
         ("b1", datetime(2025, 3, 2, 8, 0), "refund", -10.5),
     ]
     assert result.report.events.source == f"{db}:orders"
+
+
+def test_quantity_is_checked_only_when_it_multiplies_a_unit_price(tmp_path: Path) -> None:
+    path = tmp_path / "orders.txt"
+    path.write_text("C1 20250106 two 10.00\nC2 20250107 1 5.00\n", encoding="utf-8")
+    ds = load_dataset_config(ROOT / "configs" / "datasets" / "transactions.yaml")
+    ds = ds.model_copy(update={"events": ds.events.model_copy(update={"path": str(path)}), "max_reject_rate": 1.0})
+    assert validate_dataset(project(tmp_path / "total", ds)).report.events.rows_rejected == 0
+    per_unit = ds.model_copy(update={"columns": ds.columns.model_copy(update={"amount_per_unit": True})})
+    events = validate_dataset(project(tmp_path / "unit", per_unit)).report.events
+    [bad] = [o for o in events.outcomes if o.count]
+    assert bad.rule == "quantity_not_numeric" and "quantity: 1 rows not a number (e.g. 'two')" in bad.message

@@ -206,3 +206,23 @@ def test_malformed_csv_lines_are_rejected_with_their_text(tmp_path: Path) -> Non
     clean = parquet_rows(result.clean_events)
     assert events.rows_in == len(lines) == len(clean) + len(rejects)
     assert "e11" in {r["event_id"] for r in clean}
+
+
+def test_progress_steps_are_reported_in_order(tmp_path: Path) -> None:
+    steps: list[str] = []
+    validate_dataset(world_config(tmp_path, GOOD_EVENTS), as_of=AS_OF, on_step=steps.append)
+    assert steps == ["opening sources", "looking for duplicate events", "writing clean events",
+                     "writing rejected rows", "writing clean users"]
+
+
+def test_a_failed_run_leaves_the_previous_clean_events(tmp_path: Path) -> None:
+    from siyu.contract.errors import ValidationFailed
+
+    validate_dataset(csv_config(tmp_path, GOOD_CSV_LINES), as_of=AS_OF)
+    before = parquet_rows(tmp_path / "work" / "clean" / "events")
+    bad = csv_config(tmp_path, [*GOOD_CSV_LINES, "e9,,2025-01-07 10:00:00,msg_open,group,,,,,"])
+    with pytest.raises(ValidationFailed, match=r"events reject rate 16\.67% is above max_reject_rate 1\.00%.*Clean data not written"):
+        validate_dataset(bad, as_of=AS_OF)
+    assert parquet_rows(tmp_path / "work" / "clean" / "events") == before
+    assert len(parquet_rows(tmp_path / "work" / "rejects" / "events.parquet")) == 1
+    assert not (tmp_path / "work" / "clean" / ".events.tmp").exists()

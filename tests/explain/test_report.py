@@ -58,6 +58,11 @@ def html_zh(lgb_model, inputs):
     return render_html(build_report(lgb_model, inputs, lang="zh", shap_rows=300))
 
 
+@pytest.fixture(scope="module")
+def report_en(lgb_model, inputs):
+    return build_report(lgb_model, inputs, lang="en", shap_rows=300, examples_per_band=2)
+
+
 def test_report_is_one_self_contained_page(html_zh):
     assert html_zh.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", html_zh)
@@ -73,24 +78,24 @@ def test_report_in_chinese_shows_sections_bands_and_reasons(html_zh):
     assert re.search(r"<li>[^<]*: [^<]+</li>", html_zh)  # at least one reason sentence
 
 
-def test_report_in_english(lgb_model, inputs):
-    html = render_html(build_report(lgb_model, inputs, lang="en", shap_rows=300))
+def test_report_in_english(report_en):
+    html = render_html(report_en)
     for words in ("Tag distribution", "What drives each band", "Example users and their reasons", "churn risk",
                   "Days since the last group-chat message"):
         assert words in html
     assert "标签分布" not in html
 
 
-def test_no_pii_ever_reaches_the_report(lgb_model, inputs, html_zh):
-    card = render_model_card(build_report(lgb_model, inputs, lang="en", shap_rows=300))
+def test_no_pii_ever_reaches_the_report(report_en, html_zh):
+    card = render_model_card(report_en)
     for text in (html_zh, card):
         for pii in PII_NAMES + PII_PHONES:
             assert pii not in text
     assert "u00" in html_zh  # pseudonymous ids are shown
 
 
-def test_model_card_lists_metrics_baselines_and_features(lgb_model, inputs):
-    card = render_model_card(build_report(lgb_model, inputs, lang="en", shap_rows=300))
+def test_model_card_lists_metrics_baselines_and_features(report_en):
+    card = render_model_card(report_en)
     assert card.startswith("# Model card")
     assert "| test_auc | 0.8123 |" in card
     assert "| rule | 0.6600 | 0.3000 |" in card
@@ -98,8 +103,8 @@ def test_model_card_lists_metrics_baselines_and_features(lgb_model, inputs):
     assert "abc123" in card
 
 
-def test_examples_come_from_every_band(lgb_model, inputs):
-    report = build_report(lgb_model, inputs, lang="en", shap_rows=300, examples_per_band=2)
+def test_examples_come_from_every_band(report_en, inputs):
+    report = report_en
     present = set(inputs.scored["band"])
     assert {e["band"] for e in report.examples} == present
     assert len(report.examples) == 2 * len(present)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import yaml
 
-from siyu.features import FeatureSet, Window, feature_catalog, feature_spec_hash, parse_feature_specs
+from siyu.features import (
+    FeatureSet,
+    Window,
+    feature_catalog,
+    feature_spec_hash,
+    parse_feature_specs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

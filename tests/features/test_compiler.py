@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+from tests.features.conftest import ev, load_events, load_users
 
 from siyu.features import (
     AOV,
@@ -29,7 +30,6 @@ from siyu.features import (
     build_features,
     compile_features,
 )
-from tests.features.conftest import ev, load_events, load_users
 
 C1, C2 = "2025-03-10", "2025-03-17"
 

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from siyu.features import build_features
 from tests.features.conftest import ev, load_events
 from tests.features.test_compiler import SPECS
+
+from siyu.features import build_features
 
 CUTOFF = datetime(2025, 3, 10)
 LATER = "2025-03-24"

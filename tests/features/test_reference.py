@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from tests.features.conftest import load_events
 
 from siyu.features import ActiveDays, FeatureSet, Recency, Window, build_features
-from tests.features.conftest import load_events
 
 SUBSET = FeatureSet((
     Recency(), Recency(role="purchase"), Window(7, role="activity"), Window(30, role="activity"),

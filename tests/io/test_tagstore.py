@@ -82,6 +82,8 @@ def test_a_failure_mid_write_leaves_the_previous_tags_current(store):
 
 
 def test_a_killed_writer_leaves_the_previous_tags_and_its_stale_lock_is_reclaimed(store, tmp_path):
+    if store.url.startswith("sqlite"):
+        pytest.skip("SQLite shares the SQLAlchemy path of PostgreSQL (killed there); keeps the suite short")
     _publish(store, "r1", ["low"] * 6)
     before = _current(store)
     child = textwrap.dedent(f"""

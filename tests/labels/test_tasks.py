@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.features.conftest import ev, load_events, load_users
 
 from siyu.config import TaskConfig
 from siyu.labels import HorizonError, build_labels, check_horizon, data_bounds, latest_usable_cutoff
-from tests.features.conftest import ev, load_events, load_users
 
 CHURN = TaskConfig(name="churn", horizon_days=30, population_lookback_days=30)
 INTENT = TaskConfig(name="purchase_intent", horizon_days=7)

@@ -14,9 +14,10 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(7)
 
 
-@pytest.fixture
-def champions(rng) -> dict[str, TinyChampion]:
-    return train_champions(rng)
+@pytest.fixture(scope="session")
+def champions() -> dict[str, TinyChampion]:
+    """Trained once per session; tests never mutate them (they derive new ones with replace)."""
+    return train_champions(np.random.default_rng(11))
 
 
 @pytest.fixture

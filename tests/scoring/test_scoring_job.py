@@ -238,3 +238,26 @@ def test_quantile_tiers_follow_ranks_of_the_ltv_score(cfg, champions, rng):
     ranks = quantile_rank(champions["ltv"].predict_score(features))
     top = features["user_id"][ranks >= 0.9]
     assert (tiers.loc[top, "value"] == "A").all()
+
+
+def test_an_empty_feature_table_publishes_nothing_even_forced(cfg, champions, rng):
+    empty = make_features(10, rng).iloc[0:0]
+    with pytest.raises(GuardFailed, match=r"min_users: FAIL value 0 \(threshold 1\)"):
+        score(cfg, AS_OF, True, deps=make_deps(empty, champions), now=NOW, run_id="r1")
+    assert _runs(cfg)["r1"].status == "blocked"
+
+
+def test_default_as_of_needs_validated_events(cfg):
+    from siyu.jobs.scoring import _newest_event
+
+    with pytest.raises(ValueError, match="no validated events .*run `siyu validate` first or pass --as-of"):
+        _newest_event(cfg)
+
+
+def test_newest_event_is_read_from_the_clean_events(cfg):
+    from siyu.jobs.scoring import _newest_event
+
+    cfg.paths.clean_events.mkdir(parents=True)
+    pd.DataFrame({"user_id": ["a", "b"], "ts": pd.to_datetime(["2026-02-27 10:00", "2026-03-01 23:59"])}).to_parquet(
+        cfg.paths.clean_events / "part-0.parquet")
+    assert default_as_of(_newest_event(cfg)) == dt.date(2026, 3, 2)

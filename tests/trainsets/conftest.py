@@ -7,9 +7,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from siyu.config import DatasetConfig, EventRoles, PathsConfig, SiyuConfig, SourceConfig, TrainsetConfig
 from tests.features.conftest import con  # noqa: F401 - a pytest fixture
+
+from siyu.config import (
+    DatasetConfig,
+    EventRoles,
+    PathsConfig,
+    SiyuConfig,
+    SourceConfig,
+    TrainsetConfig,
+)
 
 SMALL_SPECS = """
 features:

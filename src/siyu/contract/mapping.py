@@ -150,8 +150,8 @@ def _optional_issue(table: str, canon: str, src: str) -> SchemaIssue:
                        MISSING_OPTIONAL_COLUMN.message.format(column=canon, detail=f"{src!r}"))
 
 
-def map_events(ds: DatasetConfig, columns: Mapping[str, str], relation: str, label: str) -> MappedTable:
-    """The mapping of an events source with `columns` (name -> DuckDB type) onto EVENT_COLUMNS."""
+def _event_sources(ds: DatasetConfig, columns: Mapping[str, str], label: str) -> tuple[dict[str, str], list[SchemaIssue]]:
+    """canonical -> source column for every mapped column the source has; warnings for the rest."""
     cmap = ds.columns
     if cmap.event_type is None and ds.roles.default_event_type is None:
         raise MissingColumnsError(
@@ -161,26 +161,26 @@ def map_events(ds: DatasetConfig, columns: Mapping[str, str], relation: str, lab
     required = {"user_id": cmap.user_id, "ts": cmap.ts}
     if cmap.event_type is not None:
         required["event_type"] = cmap.event_type
-    required |= {name: name for name in ds.feature_columns}
-    if cmap.amount_per_unit:
+    if cmap.amount_per_unit:  # quantity is read only to multiply a unit price
         required |= {"amount": cmap.amount, "quantity": cmap.quantity}  # type: ignore[dict-item]
-    _missing("events", required, columns, label)
-
+    _missing("events", required | {name: name for name in ds.feature_columns}, columns, label)
+    mapped = dict(required)
     issues: list[SchemaIssue] = []
-    optional_names = ("channel", "amount", "item_id", "category", "session_id", "event_id", "quantity")
-    mapped: dict[str, str] = {k: v for k, v in required.items() if k not in ds.feature_columns}
-    for canon in optional_names:
+    for canon in ("channel", "amount", "item_id", "category", "session_id", "event_id"):
         src = getattr(cmap, canon)
         if src is None or canon in mapped:
             continue
         if src in columns:
             mapped[canon] = src
-        elif canon != "quantity":
+        else:
             issues.append(_optional_issue("events", canon, src))
-    present = set(mapped)
+    return mapped, issues
 
+
+def map_events(ds: DatasetConfig, columns: Mapping[str, str], relation: str, label: str) -> MappedTable:
+    """The mapping of an events source with `columns` (name -> DuckDB type) onto EVENT_COLUMNS."""
+    mapped, issues = _event_sources(ds, columns, label)
     typed: list[str] = []
-    raw: list[str] = []
     for canon in ("user_id", "event_type", "channel", "item_id", "category", "session_id", "event_id"):
         if canon in mapped:
             typed.append(f"{_id_expr(mapped[canon], columns[mapped[canon]])} AS {canon}")
@@ -188,29 +188,23 @@ def map_events(ds: DatasetConfig, columns: Mapping[str, str], relation: str, lab
             typed.append(f"{literal(ds.roles.default_event_type or '')} AS event_type")
         else:
             typed.append(f"CAST(NULL AS VARCHAR) AS {canon}")
-    src_ts = mapped["ts"]
-    typed.append(f"{ts_expr(src_ts, columns[src_ts], ds.events.ts_format, ds.timezone)} AS ts")
+    typed.append(f"{ts_expr(mapped['ts'], columns[mapped['ts']], ds.events.ts_format, ds.timezone)} AS ts")
     for canon in ("amount", "quantity"):
         value = _number_expr(mapped[canon], columns[mapped[canon]]) if canon in mapped else "CAST(NULL AS DOUBLE)"
         typed.append(f"{value} AS _{canon}_value")
-    for canon, src in mapped.items():
-        raw.append(f"{_text(src)} AS {raw_name(canon)}")
+    raw = [f"{_text(src)} AS {raw_name(canon)}" for canon, src in mapped.items()]
     for canon in ("ts", "amount", "quantity"):
-        given = f"{quote(mapped[canon])} IS NOT NULL" if canon in mapped else "false"
-        raw.append(f"{given} AS _given_{canon}")
-    extras = [f"{quote(name)}" for name in ds.feature_columns]
-
-    amount = "_amount_value"
-    if cmap.amount_per_unit:
-        amount = "_amount_value * coalesce(_quantity_value, 1.0)"
+        raw.append(f"{quote(mapped[canon]) + ' IS NOT NULL' if canon in mapped else 'false'} AS _given_{canon}")
+    extras = [quote(name) for name in ds.feature_columns]
+    gross = "_amount_value * coalesce(_quantity_value, 1.0)" if ds.columns.amount_per_unit else "_amount_value"
     inner = ", ".join(typed + raw + extras + ["_row_key", "_source_file", "_source_row"])
     sql = (
         f"SELECT *, CASE WHEN role = 'refund' THEN -abs(_amount_gross) ELSE _amount_gross END AS amount "
-        f"FROM (SELECT *, {role_expr(ds.roles)} AS role, {amount} AS _amount_gross "
+        f"FROM (SELECT *, {role_expr(ds.roles)} AS role, {gross} AS _amount_gross "
         f"FROM (SELECT {inner} FROM {relation}))"
     )
     output = tuple(c.name for c in EVENT_COLUMNS) + tuple(ds.feature_columns)
-    return MappedTable("events", sql, output, frozenset(present), tuple(mapped.items()),
+    return MappedTable("events", sql, output, frozenset(mapped), tuple(mapped.items()),
                        _ts_expected(ds.events.ts_format), tuple(issues))
 
 

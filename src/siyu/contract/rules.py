@@ -1,12 +1,13 @@
 """Validation rules as data: a name, a severity, a SQL predicate and a message template.
 
 Row rules are predicates over a *mapped* view (see `siyu.contract.mapping`): typed canonical
-columns (`user_id`, `ts`, `event_type`, `role`, `amount`, ...), whether the source gave a value
-(`_given_ts`, `_given_amount`, ...), the parsed numbers (`_amount_value`, ...) and, for duplicate checks, `_dup_n` / `_dup_keep` /
-`_row_key`. A predicate is true when the row *fails*. Source rules (`malformed_line`) catch
-what the reader could not turn into a row at all; those lines are rejected with their text. Errors send the row to the rejects file;
-warnings keep it and are only counted. Schema and config rules have no predicate: they are
-checked before any row is read.
+columns (`user_id`, `ts`, `event_type`, `role`, `amount`, ...), whether the source gave a
+value (`_given_ts`, `_given_amount`, ...), the parsed numbers (`_amount_value`, ...) and, for
+duplicate checks, `_dup_n` / `_dup_keep` / `_row_key`. A predicate is true when the row
+*fails*. Errors send the row to the rejects file; warnings keep it and are only counted.
+Source rules (`malformed_line`) catch what the reader could not turn into a row at all; those
+lines are rejected with their text. Schema and config rules have no predicate: they are
+checked before any row is read. A reference rule (`unknown_user`) compares the two tables.
 
 Message templates take `{column}`, `{count}`, `{share}`, `{examples}` (offending source
 values), `{expected}` and `{rejects}` (where rejected rows went).
@@ -33,7 +34,7 @@ class Rule:
     column: str
     message: str
     predicate: str | None = None
-    requires: tuple[str, ...] = ()  # source-mapped columns (or 'as_of') the rule needs to apply
+    requires: tuple[str, ...] = ()  # mapped columns (or 'as_of', 'malformed') it needs to apply
 
 
 MISSING_COLUMN = Rule(

@@ -107,6 +107,7 @@ _NUMERIC_FORMAT = {"days": lambda x: f"{x:,.0f}", "count": _number, "amount": _a
 
 
 _UNIT_WORDS = {"days": ("{} 天", "{} days"), "count": ("{} 次", "{}"), "amount": ("¥{}", "¥{}")}
+_FAMILY_UNIT_WORDS = {"active_days": ("{} 天", "{} days"), "distinct": ("{} 个", "{}"), "rfm": ("{} 分", "{} of 5")}
 
 
 def format_value(info: FeatureInfoLike, value: Any, lang: Lang, *, with_unit: bool = False) -> str:
@@ -115,8 +116,9 @@ def format_value(info: FeatureInfoLike, value: Any, lang: Lang, *, with_unit: bo
     if info.dtype == "categorical" or info.unit == "category":
         return word(CATEGORY_VALUES.get(info.name, {}), value, lang)  # type: ignore[arg-type]
     text = _NUMERIC_FORMAT.get(info.unit, _number)(float(value))
-    if with_unit and info.unit in _UNIT_WORDS:
-        return _UNIT_WORDS[info.unit][0 if lang == "zh" else 1].format(text)
+    words = _FAMILY_UNIT_WORDS.get(info.family) or _UNIT_WORDS.get(info.unit)
+    if with_unit and words:
+        return words[0 if lang == "zh" else 1].format(text)
     return text
 
 

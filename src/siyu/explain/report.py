@@ -204,14 +204,19 @@ def _metric_rows(held_out: HeldOut | None) -> list[dict[str, str]]:
     return [{"metric": name, "value": f"{value:.4f}"} for name, value in sorted(held_out.metrics.items())]
 
 
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.0f}" if value.is_integer() and abs(value) >= 1 else f"{value:.4f}"
+    return str(value)
+
+
 def _leaderboard(board: pd.DataFrame | None) -> dict[str, Any] | None:
     if board is None or board.empty:
         return None
-    shown = board.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda x: "" if pd.isna(x) else f"{x:.4f}")
-    return {"columns": [str(c) for c in shown.columns], "rows": shown.astype(str).to_numpy().tolist()}
+    rows = [[_cell(v) for v in row] for row in board.astype(object).itertuples(index=False)]
+    return {"columns": [str(c) for c in board.columns], "rows": rows}
 
 
 def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang = "zh", examples_per_band: int = 5,

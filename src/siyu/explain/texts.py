@@ -40,7 +40,7 @@ _TEXT = {
     "global_text": ("每个点是一位用户：横轴为该因素对得分的影响 (向右表示推高)，颜色为该因素的取值 (红高蓝低)。",
                     "Each dot is one user: the x axis is the factor's effect on the score (right pushes it up), "
                     "the colour is the factor's value (red high, blue low)."),
-    "importance": ("平均 |SHAP|", "Mean |SHAP|"),
+    "importance": ("平均绝对 SHAP 值", "Mean absolute SHAP"),
     "dependence": ("主要因素的取值与影响", "How the top factors act"),
     "performance_section": ("模型在最近一个留出期的表现", "How the model did on the last held-out period"),
     "period": ("留出期", "Held-out period"),

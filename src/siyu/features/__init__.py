@@ -1,7 +1,12 @@
 """siyu.features: declarative point-in-time feature specs compiled into one DuckDB query."""
 
 from siyu.features.build import build_features, feature_batches, feature_sql, to_feature_frame
-from siyu.features.catalog import FeatureInfo, categorical_columns, feature_catalog, feature_spec_hash
+from siyu.features.catalog import (
+    FeatureInfo,
+    categorical_columns,
+    feature_catalog,
+    feature_spec_hash,
+)
 from siyu.features.compiler import (
     LIFECYCLE_STAGES,
     RFM_SEGMENTS,

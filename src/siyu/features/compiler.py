@@ -1,16 +1,26 @@
 """Compile feature specs into ONE DuckDB query over many cutoffs (pure: specs in, SQL out).
 
-Why it is fast: the events are read once and aggregated into a compact user × local-day
-table (`ud`); days are then folded into *bins* whose edges are every `cutoff - window`
-boundary of the run (`ub`), so each user has at most one row per bin. Every window of every
-cutoff is an exact union of whole bins, so one range join of `ub` with the (few) cutoffs and
-a filtered sum per feature give all windows at once: the cost grows with user-days (bins),
-not with events × cutoffs. Per-day quantities (active days, sessions, weekday counts) are
-summed from days, never recounted per bin, so a feature at a cutoff does not depend on which
-other cutoffs share the run.
+The design (cost grows with user-days, not with events × cutoffs):
 
-Point in time: only events with `ts < cutoff` enter a cutoff's features (bins lie wholly
-before or after each cutoff, because every cutoff is a bin edge).
+1. `ud`: the events are read once, in place, and aggregated into a compact user × local-day
+   table with one column per measure the specs need (counts / amounts by role, type and
+   channel, last timestamps, sessions, dayparts, ...).
+2. `ub`: days are folded into *bins* whose edges are every `cutoff - window` boundary of the
+   run, so each user has at most one row per bin and every window of every cutoff is an exact
+   union of whole bins.
+3. `cum`: running sums (max / min for timestamps) over each user's bins, in one sorted pass.
+4. `g`: per (user, cutoff) the running values as of each boundary `cutoff - offset` come from
+   one ASOF join per offset (the user's last bin before the boundary); every windowed count or
+   sum is a difference of two running values, so no per-window aggregation is needed.
+5. Distinct channels / categories: per (user, value) only the latest bin before each cutoff
+   is kept and counted when it lies inside the window (no DISTINCT aggregates).
+6. RFM quintiles rank purchasers per cutoff on a narrow projection.
+
+Per-day quantities (active days, sessions, weekday counts) are summed from days, never
+recounted per bin, so a feature at a cutoff does not depend on which other cutoffs share the
+run (amount sums may differ in the last floating-point bit). Point in time: only events with
+`ts < cutoff` enter a cutoff's features, because every cutoff is a bin edge and only bins
+wholly before it are read.
 """
 
 from __future__ import annotations
@@ -20,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from siyu.contract.schema import ACTIVITY_ROLES
 from siyu.features.specs import (
     AOV,
     DAYPARTS,
@@ -109,7 +118,9 @@ class _Plan:
 
     ud: dict[str, str] = field(default_factory=dict)  # day-level aggregate SQL -> alias
     ub: dict[str, str] = field(default_factory=dict)  # bin-level aggregate SQL -> alias
-    agg: dict[str, str] = field(default_factory=dict)  # per (user, cutoff) aggregate SQL -> alias
+    agg: dict[str, str] = field(default_factory=dict)  # per (user, cutoff) expression -> alias
+    cum: dict[str, str] = field(default_factory=dict)  # bin column -> its running aggregate SQL
+    needs: dict[int, set[str]] = field(default_factory=dict)  # offset -> running columns read there
     offsets: set[int] = field(default_factory=lambda: {0})
     pc: set[int] = field(default_factory=set)  # campaign response windows (within_days)
     gaps: bool = False
@@ -121,20 +132,30 @@ class _Plan:
             table[sql] = f"{prefix}{len(table)}"
         return table[sql]
 
+    def bin_col(self, ub_sql: str, running: str) -> str:
+        """A bin-level column and its running aggregate over the user's bins (sum, max, ...)."""
+        b = self._add(self.ub, ub_sql, "b")
+        self.cum[b] = running.format(b=b)
+        return b
+
     def day_sum(self, day_sql: str) -> str:
         """A day-level additive quantity, summed into bins; returns the bin column."""
         d = self._add(self.ud, day_sql, "d")
-        return self._add(self.ub, f"sum({d})", "b")
+        return self.bin_col(f"sum({d})", "sum({b})")
+
+    def as_of(self, bin_col: str, offset: int) -> str:
+        """The running value of a bin column over the bins before `cutoff - offset` days."""
+        self.offsets.add(offset)
+        self.needs.setdefault(offset, set()).add(bin_col)
+        return f"c{offset}.{bin_col}"
 
     def window(self, bin_col: str, days: int | None, upto: int = 0) -> str:
-        """Sum of a bin column over [C - days, C - upto) (all history when days is None)."""
+        """Sum of a bin column over [C - days, C - upto) (all history when days is None):
+        the difference of two running sums, so no per-window aggregation is needed."""
         if days is None:
-            cond = None
+            sql = self.as_of(bin_col, 0)
         else:
-            self.offsets.update({days, upto})
-            cond = f"bin >= ib_{days}" + (f" AND bin < ib_{upto}" if upto else "")
-        # CASE, not FILTER: DuckDB's grouped FILTER aggregates are several times slower here.
-        sql = f"sum(CASE WHEN {cond} THEN {bin_col} END)" if cond else f"sum({bin_col})"
+            sql = f"coalesce({self.as_of(bin_col, upto)}, 0) - coalesce({self.as_of(bin_col, days)}, 0)"
         return self._add(self.agg, sql, "a")
 
     def count(self, days: int | None, role: str = "any", event_type: str | None = None,
@@ -147,8 +168,8 @@ class _Plan:
 
     def last_ts(self, pred: str) -> str:
         d = self._add(self.ud, f"max(CASE WHEN {pred} THEN ts END)", "d")
-        b = self._add(self.ub, f"max({d})", "b")
-        return self._add(self.agg, f"max({b})", "a")
+        b = self.bin_col(f"max({d})", "max({b})")
+        return self._add(self.agg, self.as_of(b, 0), "a")
 
 
 def _day_count(pred: str) -> str:
@@ -198,7 +219,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         return [(spec.name, _ratio(a(recent), f"g.{prior}"))]
     if isinstance(spec, InterPurchase):
         plan.gaps = True
-        n, s, q = (plan.window(plan._add(plan.ub, f"sum({c})", "b"), None) for c in ("gap_n", "gap_sum", "gap_sq"))
+        n, s, q = (plan.window(plan.bin_col(f"sum({c})", "sum({b})"), None) for c in ("gap_n", "gap_sum", "gap_sq"))
         if spec.stat == "mean":
             return [(spec.name, _ratio(f"g.{s}", f"g.{n}"))]
         var = f"greatest(g.{q} - g.{s} * g.{s} / g.{n}, 0) / (g.{n} - 1)"
@@ -209,9 +230,9 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         pred = _pred("purchase")
         ts = plan._add(plan.ud, f"min(ts) FILTER (WHERE {pred})", "d")
         amt = plan._add(plan.ud, f"arg_min(amount, ts) FILTER (WHERE {pred})", "d")
-        bts = plan._add(plan.ub, f"min({ts})", "b")
-        bamt = plan._add(plan.ub, f"arg_min({amt}, {ts})", "b")
-        return [(spec.name, _num("g." + plan._add(plan.agg, f"arg_min({bamt}, {bts})", "a")))]
+        bts = plan.bin_col(f"min({ts})", "min({b})")
+        bamt = plan.bin_col(f"arg_min({amt}, {ts})", "arg_min({b}, " + bts + ")")
+        return [(spec.name, _num("g." + plan._add(plan.agg, plan.as_of(bamt, 0), "a")))]
     if isinstance(spec, AOV):
         return [(spec.name, _ratio(f"g.{plan.amount(spec.days, 'purchase')}", f"g.{plan.count(spec.days, 'purchase')}"))]
     if isinstance(spec, RefundShare):
@@ -223,7 +244,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         return [(spec.name, _ratio(f"coalesce(g.{redeem}, 0)", f"g.{claim}"))]
     if isinstance(spec, CampaignResponse):
         plan.pc.add(spec.within_days)
-        resp = plan.window(plan._add(plan.ub, f"sum(resp_{spec.within_days})", "b"), spec.days)
+        resp = plan.window(plan.bin_col(f"sum(resp_{spec.within_days})", "sum({b})"), spec.days)
         if spec.stat == "count":
             return [(spec.name, _num(a(resp)))]
         return [(spec.name, _ratio(a(resp), f"g.{plan.count(spec.days, 'contact')}"))]
@@ -236,7 +257,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         else:
             act = plan._add(plan.ud, _day_count(_ACTIVITY), "d")
             isodow = WEEKDAYS.index(spec.value) + 1
-            bin_col = plan._add(plan.ub, f"sum(CASE WHEN isodow(u.day) = {isodow} THEN {act} END)", "b")
+            bin_col = plan.bin_col(f"sum(CASE WHEN isodow(u.day) = {isodow} THEN {act} END)", "sum({b})")
             part_alias = plan.window(bin_col, spec.days)
         return [(spec.name, _ratio(a(part_alias), f"g.{total}"))]
     if isinstance(spec, Lifecycle):
@@ -367,19 +388,34 @@ def compile_features(
         + ") u LEFT JOIN daymap m ON u.day = m.day GROUP BY ALL)"
     )
     ctes.append(_users_cte(users, specs, user_columns))
+    ctes.append(_cum_cte(plan))
     ctes.append(_population_cte(specs))
-    parts = ["SELECT ub.*, c.* EXCLUDE (bin) FROM ub JOIN bc c ON ub.bin = c.bin", "SELECT * FROM pop"]
-    attrs = "".join(f", max({_ident(a)}) AS {_ident(a)}" for a in _attribute_columns(specs))
-    agg_cols = "".join(f", {s} AS {a}" for s, a in plan.agg.items())
-    # Population rows ride in the same aggregation as the event bins: no wide join afterwards.
-    ctes.append(
-        f"g AS (SELECT user_id, cutoff, max(joined_at) AS joined_at{attrs}{agg_cols} FROM ("
-        + " UNION ALL BY NAME ".join(parts)
-        + ") GROUP BY user_id, cutoff HAVING max(__pop) = 1)"
-    )
+    ctes.append(_asof_cte(plan, specs))
     if plan.ux:
         ctes.append(_distinct_cte(plan))
     return _final_sql(ctes, cols, specs, plan)
+
+
+def _cum_cte(plan: _Plan) -> str:
+    """Running aggregates over each user's bins (one sorted pass; bins are few per user)."""
+    cols = ", ".join(f"{sql} OVER w AS {b}" for b, sql in plan.cum.items())
+    return (
+        f"cum AS (SELECT us.uid, ub.bin, {cols} FROM ub JOIN us ON ub.user_id = us.user_id "
+        "WINDOW w AS (PARTITION BY us.uid ORDER BY ub.bin ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"
+    )
+
+
+def _asof_cte(plan: _Plan, specs: FeatureSet) -> str:
+    """Per (user, cutoff): the running values as of `cutoff - offset` for every offset, by ASOF
+    joins (the last bin before each boundary), then every windowed quantity as a difference."""
+    joins = "".join(
+        f" ASOF LEFT JOIN (SELECT uid, bin, {', '.join(sorted(cols))} FROM cum) c{w} "
+        f"ON p.uid = c{w}.uid AND p.ib_{w} > c{w}.bin"
+        for w, cols in sorted(plan.needs.items())
+    )
+    attrs = "".join(f", p.{_ident(a)}" for a in _attribute_columns(specs))
+    exprs = "".join(f", {sql} AS {a}" for sql, a in plan.agg.items())
+    return f"g AS (SELECT p.user_id, p.cutoff, p.joined_at{attrs}{exprs} FROM pop p{joins})"
 
 
 def _purchase_contact_cte(plan: _Plan) -> str:
@@ -426,29 +462,30 @@ def _attribute_columns(specs: FeatureSet) -> list[str]:
     return [s.column for s in specs if isinstance(s, Attribute)]
 
 
+# An integer surrogate key: sorting and ASOF-joining on it is several times cheaper than on strings.
+_UID = "CAST(row_number() OVER () AS BIGINT) AS uid"
+
+
 def _users_cte(users: str | None, specs: FeatureSet, user_columns: Sequence[str] | None) -> str:
     attrs = _attribute_columns(specs)
     have = set(attrs if user_columns is None else user_columns)
     first = "(SELECT user_id, min(first_ts) AS first_ts FROM ub GROUP BY user_id)"
     if users is None:
         attr_sql = "".join(f", CAST(NULL AS VARCHAR) AS {_ident(a)}" for a in attrs)
-        return f"us AS (SELECT user_id, first_ts AS joined_at{attr_sql} FROM {first} f)"
+        return f"us AS (SELECT user_id, first_ts AS joined_at{attr_sql}, {_UID} FROM {first} f)"
     attr_sql = "".join(
         f", CAST({'u.' + _ident(a) if a in have else 'NULL'} AS VARCHAR) AS {_ident(a)}" for a in attrs
     )
     # A user without a join time is known from their first event on.
     return (
         f"us AS (SELECT CAST(u.user_id AS VARCHAR) AS user_id, coalesce(CAST(u.joined_at AS TIMESTAMP), f.first_ts) "
-        f"AS joined_at{attr_sql} FROM {users} u LEFT JOIN {first} f ON CAST(u.user_id AS VARCHAR) = f.user_id)"
+        f"AS joined_at{attr_sql}, {_UID} FROM {users} u LEFT JOIN {first} f ON CAST(u.user_id AS VARCHAR) = f.user_id)"
     )
 
 
 def _population_cte(specs: FeatureSet) -> str:
     attrs = "".join(f", us.{_ident(a)}" for a in _attribute_columns(specs))
-    return (
-        f"pop AS (SELECT us.user_id, c.cutoff, us.joined_at{attrs}, 1 AS __pop "
-        "FROM us JOIN cuts c ON us.joined_at < c.cutoff)"
-    )
+    return f"pop AS (SELECT us.user_id, us.uid, c.*, us.joined_at{attrs} FROM us JOIN cuts c ON us.joined_at < c.cutoff)"
 
 
 def _final_sql(ctes: list[str], cols: list[tuple[str, str]], specs: FeatureSet, plan: _Plan) -> str:

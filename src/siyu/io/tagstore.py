@@ -314,7 +314,8 @@ class TagStore:
         """
         if tags.schema.names != list(TAG_COLUMNS):
             raise TagStoreError(f"publish: tag table columns {tags.schema.names}, expected {list(TAG_COLUMNS)}")
-        tags = tags.cast(TAG_HISTORY_SCHEMA)
+        if tags.schema != TAG_HISTORY_SCHEMA:
+            tags = tags.cast(TAG_HISTORY_SCHEMA)
         with self._session() as s:
             holder = s.execute("SELECT run_id FROM scoring_lock WHERE name = :name", {"name": LOCK_NAME})
             if not holder or holder[0][0] != run_id:
@@ -513,9 +514,7 @@ class DuckDBTagStore(TagStore):
         deadline = time.monotonic() + self.busy_timeout_s
         while True:
             try:
-                con = duckdb.connect(str(self.path))
-                con.execute(f"SET threads = {int(self.threads)}")
-                return con
+                return duckdb.connect(str(self.path), config={"threads": int(self.threads)})
             except duckdb.IOException as exc:  # another process has the file open: wait
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise TagStoreError(f"{self.path}: cannot open the tag store ({exc})") from exc

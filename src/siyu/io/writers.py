@@ -24,26 +24,40 @@ def write_parquet_file(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> 
     return path
 
 
-def write_parquet_folder(con: duckdb.DuckDBPyConnection, sql: str, folder: Path) -> Path:
-    """Write the rows of `sql` as Parquet files into `folder`, swapping the whole folder in.
+def stage_parquet_folder(con: duckdb.DuckDBPyConnection, sql: str, folder: Path) -> Path:
+    """Write the rows of `sql` as Parquet files into a staging folder beside `folder`.
 
-    Files are written in parallel (one per thread) to a sibling folder first, so readers
-    never see a half-written mix of old and new files. An empty result still leaves one
-    (empty) file holding the schema.
+    Files are written in parallel (one per thread). An empty result still leaves one (empty)
+    file holding the schema. `commit_folder` swaps the staged folder in; `discard_folder`
+    drops it, so readers never see a half-written or rejected mix of files.
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    con.execute(
-        f"COPY ({sql}) TO {literal(tmp.as_posix())} ({_PARQUET}, PER_THREAD_OUTPUT true)")
-    tmp.mkdir(exist_ok=True)
-    if not any(tmp.glob("*.parquet")):
-        con.execute(f"COPY (SELECT * FROM ({sql}) LIMIT 0) TO {literal((tmp / 'data_0.parquet').as_posix())} ({_PARQUET})")
+    staged = folder.with_name(f".{folder.name}.tmp")
+    discard_folder(staged)
+    con.execute(f"COPY ({sql}) TO {literal(staged.as_posix())} ({_PARQUET}, PER_THREAD_OUTPUT true)")
+    staged.mkdir(exist_ok=True)
+    if not any(staged.glob("*.parquet")):
+        empty = literal((staged / "data_0.parquet").as_posix())
+        con.execute(f"COPY (SELECT * FROM ({sql}) LIMIT 0) TO {empty} ({_PARQUET})")
+    return staged
+
+
+def commit_folder(staged: Path, folder: Path) -> Path:
+    """Replace `folder` by the staged one."""
+    discard_folder(folder)
+    os.replace(staged, folder)
+    return folder
+
+
+def discard_folder(folder: Path) -> None:
+    """Remove a folder if it exists."""
     if folder.exists():
         shutil.rmtree(folder)
-    os.replace(tmp, folder)
-    return folder
+
+
+def write_parquet_folder(con: duckdb.DuckDBPyConnection, sql: str, folder: Path) -> Path:
+    """Write the rows of `sql` as Parquet files into `folder`, swapping the whole folder in."""
+    return commit_folder(stage_parquet_folder(con, sql, folder), folder)
 
 
 def write_json(payload: dict[str, Any], path: Path) -> Path:

@@ -45,17 +45,22 @@ def _band(cfg: SiyuConfig, task: str) -> BandConfig:
     return band
 
 
-def feature_catalog_of(cfg: SiyuConfig) -> list[Any]:
-    """The feature catalogue of the configured feature specs (`cfg.feature_specs_path`)."""
+def _feature_specs(cfg: SiyuConfig) -> Any:
     import yaml
 
-    from siyu.features.catalog import feature_catalog
     from siyu.features.parse import parse_feature_specs
 
     path = Path(cfg.feature_specs_path)
     if not path.exists():
         raise ReportInputsMissing(f"{path}: feature specs not found (feature_specs_path in the config)")
-    return feature_catalog(parse_feature_specs(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
+    return parse_feature_specs(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+def feature_catalog_of(cfg: SiyuConfig) -> list[Any]:
+    """The feature catalogue of the configured feature specs (`cfg.feature_specs_path`)."""
+    from siyu.features.catalog import feature_catalog
+
+    return feature_catalog(_feature_specs(cfg))
 
 
 def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
@@ -71,35 +76,35 @@ def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
     return view
 
 
-def features_at(cfg: SiyuConfig, as_of: str) -> pd.DataFrame:
-    """The feature table at `as_of`: `<work>/features/features_<as_of>.parquet` when `siyu features`
-    wrote it, else built from the clean events (as batch scoring does)."""
+def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str]) -> pd.DataFrame:
+    """`user_id` and `feature_names` at `as_of`, read from `<work>/features/features_<as_of>.parquet`
+    when `siyu features` wrote it, else built from the clean events (as batch scoring does).
+    Only these columns are read: nothing else in the file (never PII) reaches the report."""
+    from siyu.features.build import to_feature_frame
+
     folder = cfg.paths.work_dir / "features"
     day = str(as_of)[:10]
     candidates = sorted(folder.glob(f"features_{day}*.parquet")) if folder.exists() else []
+    columns = ["user_id", *feature_names]
     if candidates:
-        return pd.read_parquet(candidates[-1])
+        return to_feature_frame(pd.read_parquet(candidates[-1], columns=columns), _feature_specs(cfg))
     clean = cfg.paths.clean_events
     if not (clean.exists() and any(clean.glob("*.parquet"))):
         raise ReportInputsMissing(
             f"{folder}/features_{day}.parquet: no features at the scoring as-of date {day}, and no clean events "
             f"in {clean} to build them; run `siyu validate` then `siyu features --as-of {day}`"
         )
-    return _build_features(cfg, dt.date.fromisoformat(day))
+    return _build_features(cfg, dt.date.fromisoformat(day))[columns]
 
 
 def _build_features(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
-    import yaml
-
     from siyu.features.build import build_features
-    from siyu.features.parse import parse_feature_specs
     from siyu.io.duck import connect, parquet_glob
 
-    specs = parse_feature_specs(yaml.safe_load(Path(cfg.feature_specs_path).read_text(encoding="utf-8")) or {})
     users = cfg.paths.clean_users if cfg.paths.clean_users.exists() else None
     con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
     try:
-        return build_features(con, specs, parquet_glob(cfg.paths.clean_events), users, [as_of])
+        return build_features(con, _feature_specs(cfg), parquet_glob(cfg.paths.clean_events), users, [as_of])
     finally:
         con.close()
 
@@ -167,9 +172,9 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
     as_of = str(tags["as_of"].iloc[0])[:10]
     scored = pd.DataFrame({"user_id": tags["user_id"].astype(str).to_numpy(), "band": tags["value"].astype(str).to_numpy(),
                            "score": tags["score"].astype(float).to_numpy()})
-    features = features_at(cfg, as_of)
+    features = features_at(cfg, as_of, list(champion.feature_names))
     features = features.assign(user_id=features["user_id"].astype(str))
-    features = features[features["user_id"].isin(scored["user_id"])][["user_id", *champion.feature_names]]
+    features = features[features["user_id"].isin(scored["user_id"])]
     held_out, window = _held_out(cfg, task, champion)
     inputs = ReportInputs(
         model=ModelInfo(task=task, model_name=champion.model_name, model_version=str(champion.model_version),
@@ -211,7 +216,7 @@ def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = No
     champion = load_champion(task, cfg.tracking)
     view = _current_tags(cfg)
     as_of = str(view["as_of"].iloc[0])[:10]
-    features = features_at(cfg, as_of)
+    features = features_at(cfg, as_of, list(champion.feature_names))
     row = features[features["user_id"].astype(str) == str(user_id)]
     if row.empty:
         examples = features["user_id"].astype(str).head(3).tolist()

@@ -104,9 +104,13 @@ def _features_at(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
 def _newest_event(cfg: SiyuConfig) -> dt.datetime:
     from siyu.io.duck import connect, parquet_glob
 
+    clean = cfg.paths.clean_events
+    if not (clean.exists() and any(clean.rglob("*.parquet"))):
+        raise ValueError(f"{clean}: no validated events to find the newest one; run `siyu validate` "
+                         "first or pass --as-of DATE")
     con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads)
     try:
-        glob = parquet_glob(cfg.paths.clean_events)
+        glob = parquet_glob(clean)
         newest = con.execute(f"SELECT max(ts) FROM read_parquet('{glob}')").fetchone()[0]
     finally:
         con.close()
@@ -216,7 +220,6 @@ def score(
                 summary, artifacts = _score_and_publish(cfg, store, deps, run_id, as_of, champions,
                                                         versions, force, timings, started)
             except GuardFailed as exc:
-                exc.run_id = run_id
                 store.finish_run(run_id, "blocked", _utcnow(), message=str(exc),
                                  guards=_guard_dicts(exc.results), timings=timings)
                 raise GuardFailed(exc.results, run_id) from None

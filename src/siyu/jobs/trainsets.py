@@ -12,7 +12,13 @@ import pandas as pd
 import yaml
 
 from siyu.config import SiyuConfig
-from siyu.features import FeatureSet, build_features, feature_sql, parse_feature_specs, to_feature_frame
+from siyu.features import (
+    FeatureSet,
+    build_features,
+    feature_sql,
+    parse_feature_specs,
+    to_feature_frame,
+)
 from siyu.features.specs import SpecError
 from siyu.io.duck import connect
 from siyu.labels import build_labels, data_bounds

@@ -3,10 +3,12 @@
 Passes over the events (each streams the source; nothing is loaded into pandas):
 1. duplicates: `GROUP BY event_id HAVING count(*) > 1` keeps only the few duplicated ids,
    with the first *otherwise valid* row of each (skipped when no event_id is mapped);
-2. statistics: one aggregate with every rule's count and example row keys;
+2. clean rows: canonical columns, written as Parquet files into a staging folder;
 3. rejects: rows failing any error rule, with `reject_reason` (all failing rules, '; '),
-   the source file and row, and the source values as text;
-4. clean rows: canonical columns, written as Parquet files into a folder swapped in whole.
+   the source file and row, and the source values as text (skipped when 2 kept every row);
+   rule counts and examples are then read from the (small) rejects file;
+4. warnings are counted on the clean rows; the staged folder replaces the clean events only
+   if the reject rate is within `max_reject_rate`.
 Users come after, from the users table (PII dropped) or derived from the clean events.
 
 Invariant: clean rows + rejected rows == input rows, for events and for users.
@@ -38,7 +40,13 @@ from siyu.contract.report import RuleOutcome, TableReport, ValidationReport
 from siyu.contract.rules import Rule, applicable, rules_for
 from siyu.io.duck import connect
 from siyu.io.readers import open_source
-from siyu.io.writers import write_json, write_parquet_file, write_parquet_folder
+from siyu.io.writers import (
+    commit_folder,
+    discard_folder,
+    stage_parquet_folder,
+    write_json,
+    write_parquet_file,
+)
 
 _EXAMPLES = 5
 
@@ -131,7 +139,11 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
 
 def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | None,
          out: dict[str, Path], step: Callable[[str], None]) -> tuple[TableReport, TableReport, bool]:
-    """Open, map, check and split both tables; returns their reports and whether the run failed."""
+    """Open, map, check and split both tables; returns their reports and whether the run failed.
+
+    Clean events are written first (staged): when they hold every input row, the pass that
+    writes rejects is skipped. They replace the previous clean events only if the run passes.
+    """
     step("opening sources")
     events_src = open_source(con, ds.events, "events")
     events_map = map_events(ds, events_src.columns, events_src.relation, events_src.label)
@@ -141,22 +153,23 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
         users_map = map_users(ds.users, ds.timezone, users_src.columns, users_src.relation, users_src.label)
         users = _prepare(con, "users", users_src.label, users_map, None, dup_key="user_id",
                          malformed=users_src.malformed)
-    step("looking for duplicate events")
-    events = _prepare(con, "events", events_src.label, events_map, as_of, dup_key="event_id",
-                      malformed=events_src.malformed)
-    step("writing rejected rows")
-    events = _split_rejects(con, events, out["rejects_events"])
-    if users is not None:
         users = _split_rejects(con, users, out["rejects_users"])
     else:
         _write_empty_user_rejects(con, out["rejects_users"])
+    step("looking for duplicate events")
+    events = _prepare(con, "events", events_src.label, events_map, as_of, dup_key="event_id",
+                      malformed=events_src.malformed)
+    step("writing clean events")
+    staged = stage_parquet_folder(con, _clean_events_sql(events), out["clean_events"])
+    step("writing rejected rows")
+    events = _split_rejects(con, events, out["rejects_events"], clean_rows=_parquet_rows(con, staged))
     failed = _over_threshold(events, ds.max_reject_rate) or (
         users is not None and _over_threshold(users, ds.max_reject_rate))
     if failed:
+        discard_folder(staged)
         events = _count_warnings(con, events, f"SELECT * FROM {events.view} WHERE NOT ({events.error_sql})")
     else:
-        step("writing clean events")
-        write_parquet_folder(con, _clean_events_sql(events), out["clean_events"])
+        commit_folder(staged, out["clean_events"])
         clean_glob = literal((out["clean_events"] / "*.parquet").as_posix())
         events = _count_warnings(con, events, f"SELECT * FROM read_parquet({clean_glob})")
     if users is not None:
@@ -209,16 +222,21 @@ def _prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: Map
     return _Checked(name, source, view, mapped, rules, predicates, malformed)
 
 
-def _split_rejects(con: duckdb.DuckDBPyConnection, checked: _Checked, path: Path) -> _Checked:
-    """Write the rows failing any error rule to `path`; count them per rule, with examples."""
+def _split_rejects(con: duckdb.DuckDBPyConnection, checked: _Checked, path: Path,
+                   clean_rows: int | None = None) -> _Checked:
+    """Write the rows failing any error rule to `path`; count them per rule, with examples.
+
+    `clean_rows`, when the clean rows are already written, skips the scan if none was rejected.
+    """
     reasons = ", ".join(f"CASE WHEN {checked.predicates[r.name]} THEN {literal(r.name)} END"
                         for r in checked.rules_of("error"))
     reason_sql = f"concat_ws('; ', {reasons})" if reasons else "CAST(NULL AS VARCHAR)"
     columns = ", ".join(
         ["_source_file AS source_file", "_source_row AS source_row", f"{reason_sql} AS reject_reason"]
         + _source_value_columns(checked))
-    sql = f"SELECT {columns} FROM {checked.view} WHERE {checked.error_sql} ORDER BY _row_key"
     rows_in = int(con.execute(f"SELECT count(*) FROM {checked.name}_source").fetchone()[0])
+    where = "false" if clean_rows == rows_in else checked.error_sql
+    sql = f"SELECT {columns} FROM {checked.view} WHERE {where} ORDER BY _row_key"
     if checked.malformed:
         sql = (f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT _source_file AS source_file, "
                "_source_row AS source_row, 'malformed_line' AS reject_reason, _raw_line AS raw_line "
@@ -272,8 +290,7 @@ def _write_empty_user_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> Non
 
 def _clean_events_sql(checked: _Checked) -> str:
     columns = ", ".join(quote(c) for c in checked.mapped.output_columns)
-    where = f"NOT ({checked.error_sql})" if checked.rows_rejected else "true"
-    return f"SELECT {columns} FROM {checked.view} WHERE {where}"
+    return f"SELECT {columns} FROM {checked.view} WHERE NOT ({checked.error_sql})"
 
 
 def _write_clean_users(con: duckdb.DuckDBPyConnection, users: _Checked | None, clean_events: Path,

@@ -25,6 +25,15 @@ def band_value(scores: np.ndarray, band: BandConfig) -> np.ndarray:
     return quantile_rank(scores) if band.method == "quantile" else scores
 
 
+def label_codes(values: pd.Series | pd.Categorical | np.ndarray, labels: list[str]) -> np.ndarray:
+    """Position of each value in `labels` (-1: missing or not a label); fast for categoricals."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        return values.set_categories(list(labels)).codes.astype("int64")
+    return pd.Categorical(np.asarray(values, dtype=object), categories=list(labels)).codes.astype("int64")
+
+
 def _band_index(values: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
     # edges are descending: band 0 holds values >= edges[0], the last band everything below.
     return np.searchsorted(-np.asarray(edges, dtype="float64"), -values, side="left").astype("int64")
@@ -73,7 +82,7 @@ def _apply_hysteresis(
             "align the previous tags to the scored users first"
         )
     # unknown labels and missing previous tags become code -1: no hysteresis for them
-    prev_index = pd.Categorical(np.asarray(previous, dtype=object), categories=list(band.labels)).codes.astype("int64")
+    prev_index = label_codes(previous, list(band.labels))
     known = prev_index >= 0
     lower, upper = _band_bounds(band.edges)
     safe = np.where(known, prev_index, 0)

@@ -57,6 +57,14 @@ def _aligned(previous: pd.DataFrame | None, column: str) -> pd.Series | None:
     return previous[column]
 
 
+def _align_previous(previous: pd.DataFrame, user_ids: np.ndarray) -> pd.DataFrame:
+    """The previous run's tags in the order of `user_ids` (NaN for new users), tags as categoricals."""
+    frame = previous.set_axis(previous.index.astype(object)).astype(
+        {c: "category" for c in previous.columns if not str(c).endswith("_score")})
+    # once: every tag below reads the same aligned rows
+    return frame.reindex(pd.Index(user_ids, dtype=object))
+
+
 def _check_schemas(features: pd.DataFrame, champions: Mapping[str, ChampionLike], force: bool) -> list[GuardResult]:
     results = [check_schema(t, c.feature_names, features, c.reference_profile) for t, c in champions.items()]
     missing = [r for r in results if any(o.endswith("(missing)") for o in r.offenders)]
@@ -87,9 +95,12 @@ def score_users(
     if pd.Series(user_ids).duplicated().any():
         dup = pd.Series(user_ids)[pd.Series(user_ids).duplicated()].unique()[:3]
         raise ValueError(f"features: user_id must be unique at one as-of, got duplicates e.g. {list(dup)}")
-    results = [check_min_users(len(user_ids), cfg.guards), *_check_schemas(features, champions, force)]
+    results = [check_min_users(len(user_ids), cfg.guards)]
+    if len(user_ids) == 0:  # nothing to score or publish, forced or not
+        raise GuardFailed(results)
+    results += _check_schemas(features, champions, force)
     if previous is not None:
-        previous = previous.reindex(user_ids)  # once: every tag below reads the same aligned rows
+        previous = _align_previous(previous, user_ids)
     drift_tables, scores = [], {}
     start = time.perf_counter()
     for task, champ in champions.items():

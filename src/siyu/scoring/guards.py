@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.config import GuardConfig
+from siyu.scoring.bands import label_codes
 from siyu.scoring.drift import _entry, feature_psi, score_psi, split_profile
 
 Status = Literal["ok", "warn", "fail", "skipped"]
@@ -170,10 +171,12 @@ def check_changed_share(
         return GuardResult(f"changed_share[{tag}]", "skipped", None, cfg.max_changed_share,
                            detail="no previous published run")
     cur = pd.Categorical(current) if not isinstance(current, pd.Categorical) else current
-    prev_obj = np.asarray(previous, dtype=object)
-    labels = list(cur.categories) + sorted({str(v) for v in pd.unique(prev_obj[pd.notna(prev_obj)])}
-                                           - set(map(str, cur.categories)))
-    prev_codes = pd.Categorical(prev_obj, categories=labels).codes.astype("int64")
+    prev = previous.array if isinstance(previous, pd.Series) else previous
+    if not isinstance(prev, pd.Categorical):
+        prev = pd.Categorical(np.asarray(prev, dtype=object))
+    used = prev.categories[np.unique(prev.codes[prev.codes >= 0])]
+    labels = list(cur.categories) + sorted(set(map(str, used)) - set(map(str, cur.categories)))
+    prev_codes = label_codes(prev, labels)
     cur_codes = cur.codes.astype("int64")
     both = (prev_codes >= 0) & (cur_codes >= 0)
     compared = int(both.sum())

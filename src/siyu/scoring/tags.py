@@ -132,7 +132,7 @@ def build_tag_table(
         parts.append(table.filter(pc.is_valid(values)))
     if not parts:
         return TAG_HISTORY_SCHEMA.empty_table()
-    return pa.concat_tables(parts).combine_chunks()
+    return pa.concat_tables(parts)  # one chunk per tag; writers stream it in batches
 
 
 def _string_array(values: pd.Categorical | np.ndarray) -> pa.Array:
