@@ -30,6 +30,7 @@ demo: $(STAMP) ## the main job end to end on a generated world (generate, valida
 	$(SIYU) compare --config $(CONFIG) --task all
 	$(SIYU) promote --config $(CONFIG) --task all
 	$(SIYU) score --config $(CONFIG)
+	$(SIYU) tags export --config $(CONFIG) --format csv
 	$(SIYU) report --config $(CONFIG) --task churn
 
 test: $(STAMP) ## run the whole test suite (CI runs this)

@@ -11,7 +11,8 @@ import pandas as pd
 
 from siyu.explain.contributions import Contributions, to_explanation
 
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei",
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                 "Microsoft YaHei",
                  "PingFang SC", "SimHei")
 
 

@@ -202,6 +202,7 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         resolved_config=cfg.model_dump(mode="json"), manifest=manifest,
         reference_profile=reference_profile(X_tr, scores=estimator.predict_score(X_tr)), train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
+        dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
     )
     logged = log_training_run(record, cfg.tracking, nested=nested)
     test = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}

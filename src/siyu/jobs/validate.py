@@ -16,6 +16,7 @@ Invariant: clean rows + rejected rows == input rows, for events and for users.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -120,7 +121,9 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
     con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads,
                   temp_directory=paths.work_dir / "tmp" / "duckdb")
     try:
-        con.execute("SET enable_progress_bar = false")
+        # In a Jupyter kernel DuckDB refuses this setting without ipywidgets; harmless to skip.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("SET enable_progress_bar = false")
         con.execute(f"SET TimeZone = {literal(ds.timezone)}")
         events_report, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
     finally:

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.features.conftest import ev, load_events
-from tests.features.test_compiler import SPECS
+from tests.features.test_feature_compiler import SPECS
 
 from siyu.features import build_features
 
@@ -35,7 +35,7 @@ def _at_cutoff(con, rows) -> pd.DataFrame:
     return df[df["cutoff"] == pd.Timestamp(CUTOFF)].reset_index(drop=True)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(past=st.lists(_event, min_size=1, max_size=12), future=st.lists(_event, min_size=1, max_size=8),
        changed=st.lists(_event, min_size=1, max_size=8))
 def test_future_events_change_no_feature_at_the_cutoff(con, past, future, changed):
