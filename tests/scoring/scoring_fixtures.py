@@ -19,12 +19,14 @@ SEGMENTS = ["champions", "loyal", "potential", "at_risk", "hibernating"]
 
 
 def make_features(n: int, rng: np.random.Generator, *, shift: float = 0.0) -> pd.DataFrame:
-    """user_id + three numeric features + the two rule-tag columns, like siyu.features returns."""
+    """user_id + numeric features, activity recency and the two rule-tag columns, like siyu.features returns."""
     return pd.DataFrame({
         "user_id": [f"u{i:06d}" for i in range(n)],
         "days_since_last_interaction": rng.exponential(20, n) + shift * 40,
         "interaction_count_30d": rng.poisson(5, n).astype("float64") + shift * 10,
         "spend_sum_90d": rng.gamma(2.0, 50.0, n) * (1 + shift),
+        # everyone inside the churn population (activity within 30 d) unless a test says otherwise
+        "days_since_last_activity": rng.uniform(0.0, 29.0, n),
         "lifecycle_stage": pd.Categorical(rng.choice(STAGES, n), categories=STAGES),
         "rfm_segment": pd.Categorical(rng.choice(SEGMENTS, n), categories=SEGMENTS),
     })

@@ -31,6 +31,7 @@ from siyu.scoring import (
     build_tag_table,
     score_users,
     tag_counts,
+    task_populations,
 )
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,9 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     prev_wide = _previous_tags(store, cfg, previous)
     timings["read_previous"] = time.perf_counter() - clock
     reasons = deps.reasons(cfg) if deps.reasons is not None else None
-    scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons)
+    populations = task_populations(features, [cfg.task(t) for t in champions])
+    scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons,
+                         populations=populations)
     timings.update(scored.timings)
     clock = time.perf_counter()
     computed_at = _utcnow()

@@ -5,7 +5,7 @@ Pure: no file, database or MLflow access here; `siyu.jobs.scoring` does the I/O 
 """
 
 from siyu.scoring.bands import assign_bands, band_value, quantile_rank
-from siyu.scoring.compute import ChampionLike, ReasonsFn, ScoredUsers, score_users
+from siyu.scoring.compute import ChampionLike, ReasonsFn, ScoredUsers, score_users, task_populations
 from siyu.scoring.drift import feature_psi, numeric_entry, psi, score_psi, split_profile
 from siyu.scoring.guards import (
     GuardFailed,
@@ -34,4 +34,5 @@ __all__ = [
     "build_tag_table", "check_changed_share", "check_feature_drift", "check_min_users",
     "check_schema", "check_score_shift", "feature_psi", "numeric_entry", "psi", "quantile_rank",
     "reason_tags", "rule_tags", "score_psi", "score_users", "split_profile", "tag_counts",
+    "task_populations",
 ]

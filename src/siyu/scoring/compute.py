@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from siyu.config import ScoringConfig
+from siyu.config import ScoringConfig, TaskConfig
 from siyu.scoring.guards import (
     GuardFailed,
     GuardReport,
@@ -74,6 +74,50 @@ def _check_schemas(features: pd.DataFrame, champions: Mapping[str, ChampionLike]
     return results
 
 
+RECENCY_OF_ACTIVITY = "days_since_last_activity"
+
+
+def task_populations(features: pd.DataFrame, tasks: Sequence[TaskConfig]) -> dict[str, np.ndarray]:
+    """Per task, which rows of `features` belong to its population at as-of (DESIGN.md tasks).
+
+    A model only scores the users it was trained on: churn (a `population_lookback_days` task)
+    covers users with activity in the look-back window, the other tasks every known user.
+    """
+    masks: dict[str, np.ndarray] = {}
+    for task in tasks:
+        if task.population_lookback_days is None:
+            masks[task.name] = np.ones(len(features), dtype=bool)
+            continue
+        if RECENCY_OF_ACTIVITY not in features.columns:
+            raise ValueError(
+                f"task '{task.name}': its population (activity within {task.population_lookback_days} d) "
+                f"needs the feature '{RECENCY_OF_ACTIVITY}'; add {{family: recency, role: activity}} "
+                "to the feature specs")
+        recency = features[RECENCY_OF_ACTIVITY].to_numpy(dtype="float64")
+        # active in [as_of - lookback, as_of) <=> at most `lookback` days since the last activity
+        masks[task.name] = np.nan_to_num(recency, nan=np.inf) <= task.population_lookback_days
+    return masks
+
+
+def _expand(col: TagColumn, mask: np.ndarray) -> TagColumn:
+    """A tag computed on a population, spread back over every user (no tag outside it)."""
+    n = len(mask)
+    scores = None
+    if col.scores is not None:
+        scores = np.full(n, np.nan)
+        scores[mask] = col.scores
+    values = col.values
+    if isinstance(values, pd.Categorical):
+        codes = np.full(n, -1, dtype=values.codes.dtype)
+        codes[mask] = values.codes
+        values = pd.Categorical.from_codes(codes, categories=values.categories)
+    else:
+        full = np.full(n, None, dtype=object)
+        full[mask] = values
+        values = full
+    return TagColumn(col.tag, values, scores, col.model, col.model_version)
+
+
 def score_users(
     features: pd.DataFrame,
     champions: Mapping[str, ChampionLike],
@@ -82,13 +126,15 @@ def score_users(
     *,
     force: bool = False,
     reasons: ReasonsFn | None = None,
+    populations: Mapping[str, np.ndarray] | None = None,
 ) -> ScoredUsers:
     """Score every user with each task's champion and turn the scores into tags.
 
     `features`: user_id + feature columns at as-of (one row per user). `previous`: the last
     published run's tags, wide and indexed by user_id (columns `<tag>` and `<tag>_score`), for
-    hysteresis and the change / shift guards. Raises GuardFailed when a guard fails and not
-    `force` (the report is on the exception).
+    hysteresis and the change / shift guards. `populations`: per task, a boolean mask of the
+    rows it scores (`task_populations`; default every row); users outside get no tag and a NaN
+    score. Raises GuardFailed when a guard fails and not `force` (the report is on the exception).
     """
     timings: dict[str, float] = {}
     user_ids = features["user_id"].astype(str).to_numpy()
@@ -101,30 +147,38 @@ def score_users(
     results += _check_schemas(features, champions, force)
     if previous is not None:
         previous = _align_previous(previous, user_ids)
+    everyone = np.ones(len(user_ids), dtype=bool)
+    masks = {task: everyone if populations is None else np.asarray(populations.get(task, everyone), dtype=bool)
+             for task in champions}
     drift_tables, scores = [], {}
     start = time.perf_counter()
     for task, champ in champions.items():
-        X = features[list(champ.feature_names)]
+        X = features[list(champ.feature_names)][masks[task]]
         result, table = check_feature_drift(task, champ.reference_profile, X, cfg.guards)
         results.append(result)
         drift_tables.append(table)
     timings["drift"] = time.perf_counter() - start
     start = time.perf_counter()
     for task, champ in champions.items():
-        scores[task] = np.asarray(champ.predict_score(features[list(champ.feature_names)]), dtype="float64")
+        scores[task] = np.full(len(user_ids), np.nan)
+        if masks[task].any():
+            X = features[list(champ.feature_names)][masks[task]]
+            scores[task][masks[task]] = np.asarray(champ.predict_score(X), dtype="float64")
     timings["predict"] = time.perf_counter() - start
 
     start = time.perf_counter()
     columns: list[TagColumn] = []
     for band in cfg.bands:
-        champ = champions[band.task]
+        champ, mask = champions[band.task], masks[band.task]
         prev_values = _aligned(previous, band.tag)
-        col = band_tag(scores[band.task], band, model=champ.model_name,
-                       model_version=str(champ.model_version), previous=prev_values)
-        columns.append(col)
+        col = band_tag(scores[band.task][mask], band, model=champ.model_name,
+                       model_version=str(champ.model_version),
+                       previous=None if prev_values is None else prev_values[mask])
         prev_scores = _aligned(previous, f"{band.tag}_score")
         prev_scores = None if prev_scores is None else prev_scores.dropna().to_numpy(dtype="float64")
         results.append(check_score_shift(band.tag, col.scores, prev_scores, champ.reference_profile, cfg.guards))
+        col = _expand(col, mask)
+        columns.append(col)
         results.append(check_changed_share(band.tag, prev_values, col.values, cfg.guards))
     for col in rule_tags(features, cfg.rule_tags):
         columns.append(col)

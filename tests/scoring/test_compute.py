@@ -1,0 +1,41 @@
+"""Populations: each model scores only the users it was trained on (DESIGN.md tasks)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scoring_fixtures import make_features, train_champions
+
+from siyu.config import DEFAULT_TASKS, ScoringConfig, TaskConfig
+from siyu.scoring import score_users, task_populations
+
+
+def test_churn_population_is_activity_within_the_lookback_and_others_are_everyone():
+    features = pd.DataFrame({"user_id": ["a", "b", "c", "d"],
+                             "days_since_last_activity": [0.5, 30.0, 30.01, np.nan]})
+    masks = task_populations(features, DEFAULT_TASKS)
+    assert masks["churn"].tolist() == [True, True, False, False]
+    assert masks["purchase_intent"].all() and masks["ltv"].all()
+
+
+def test_population_needs_the_activity_recency_feature():
+    with pytest.raises(ValueError, match="needs the feature 'days_since_last_activity'"):
+        task_populations(pd.DataFrame({"user_id": ["a"]}),
+                         [TaskConfig(name="churn", horizon_days=30, population_lookback_days=30)])
+
+
+def test_users_outside_a_population_get_no_tag_and_bands_use_the_population_only():
+    rng = np.random.default_rng(3)
+    champions = train_champions(rng)
+    features = make_features(400, rng)
+    lapsed = np.arange(400) % 4 == 0  # a quarter silent for 40+ days: not in the churn population
+    features = features.assign(days_since_last_activity=np.where(lapsed, 45.0, features["days_since_last_activity"]))
+    populations = task_populations(features, DEFAULT_TASKS)
+    scored = score_users(features, champions, ScoringConfig(), populations=populations)
+    churn = next(c for c in scored.columns if c.tag == "churn_risk")
+    assert pd.isna(pd.Series(churn.values)[lapsed]).all()
+    assert not pd.isna(pd.Series(churn.values)[~lapsed]).any()
+    assert np.isnan(scored.scores["churn"][lapsed]).all()
+    expected = champions["churn"].predict_score(features[~lapsed])
+    np.testing.assert_allclose(scored.scores["churn"][~lapsed], expected)
+    ltv = next(c for c in scored.columns if c.tag == "ltv_tier")
+    assert not pd.isna(pd.Series(ltv.values)).any()  # ltv covers every known user
