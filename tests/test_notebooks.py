@@ -1,6 +1,5 @@
 """The notebooks run from top to bottom (executed with nbclient), so they never rot."""
 
-import importlib.util
 import os
 import sys
 import time
@@ -10,26 +9,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-JOBS = ("generate", "validate", "trainsets", "training", "scoring", "reporting")
-
-
-def _missing_jobs() -> list[str]:
-    return [f"siyu.jobs.{m}" for m in JOBS if importlib.util.find_spec(f"siyu.jobs.{m}") is None]
-
-
-def _validate_sets_duckdb_progress_bar() -> bool:
-    """DuckDB refuses `SET enable_progress_bar` inside a Jupyter kernel unless ipywidgets is
-    installed; while siyu.jobs.validate issues it, the quickstart cannot pass its validate cell."""
-    spec = importlib.util.find_spec("siyu.jobs.validate")
-    return spec is not None and "enable_progress_bar" in Path(spec.origin).read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
-    missing = _missing_jobs()
-    if missing:
-        pytest.skip(f"the quickstart calls job modules that do not exist yet: {missing}")
     import nbformat
     from nbclient import NotebookClient
 
@@ -38,9 +22,6 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's scratch project lands here
     # the kernel is the venv's own interpreter, whatever kernelspecs the machine has
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    if _validate_sets_duckdb_progress_bar():
-        pytest.xfail("siyu.jobs.validate runs `SET enable_progress_bar`, which DuckDB rejects inside Jupyter "
-                     "(needs ipywidgets); drop that statement to run the quickstart")
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()

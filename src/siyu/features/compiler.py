@@ -8,10 +8,10 @@ The design (cost grows with user-days, not with events × cutoffs):
 2. `ub`: days are folded into *bins* whose edges are every `cutoff - window` boundary of the
    run, so each user has at most one row per bin and every window of every cutoff is an exact
    union of whole bins.
-3. `cum`: running sums (max / min for timestamps) over each user's bins, in one sorted pass.
-4. `g`: per (user, cutoff) the running values as of each boundary `cutoff - offset` come from
-   one ASOF join per offset (the user's last bin before the boundary); every windowed count or
-   sum is a difference of two running values, so no per-window aggregation is needed.
+3. `ul`: per user one row of lists, the user's bins in time order and each bin column.
+4. `g`: per (user, cutoff) the number of the user's bins before each boundary `cutoff - offset`
+   is counted once; every windowed count or sum is then the sum of one contiguous slice of a
+   list, so there is no per-window aggregation and no wide hash aggregate over (user, cutoff).
 5. Distinct channels / categories: per (user, value) only the latest bin before each cutoff
    is kept and counted when it lies inside the window (no DISTINCT aggregates).
 6. RFM quintiles rank purchasers per cutoff on a narrow projection.
@@ -119,8 +119,7 @@ class _Plan:
     ud: dict[str, str] = field(default_factory=dict)  # day-level aggregate SQL -> alias
     ub: dict[str, str] = field(default_factory=dict)  # bin-level aggregate SQL -> alias
     agg: dict[str, str] = field(default_factory=dict)  # per (user, cutoff) expression -> alias
-    cum: dict[str, str] = field(default_factory=dict)  # bin column -> its running aggregate SQL
-    needs: dict[int, set[str]] = field(default_factory=dict)  # offset -> running columns read there
+    lists: set[str] = field(default_factory=set)  # bin columns gathered into per-user lists
     offsets: set[int] = field(default_factory=lambda: {0})
     pc: set[int] = field(default_factory=set)  # campaign response windows (within_days)
     gaps: bool = False
@@ -132,31 +131,30 @@ class _Plan:
             table[sql] = f"{prefix}{len(table)}"
         return table[sql]
 
-    def bin_col(self, ub_sql: str, running: str) -> str:
-        """A bin-level column and its running aggregate over the user's bins (sum, max, ...)."""
+    def bin_col(self, ub_sql: str) -> str:
+        """A bin-level column, gathered per user into a list ordered by bin."""
         b = self._add(self.ub, ub_sql, "b")
-        self.cum[b] = running.format(b=b)
+        self.lists.add(b)
         return b
 
     def day_sum(self, day_sql: str) -> str:
         """A day-level additive quantity, summed into bins; returns the bin column."""
         d = self._add(self.ud, day_sql, "d")
-        return self.bin_col(f"sum({d})", "sum({b})")
+        return self.bin_col(f"sum({d})")
 
-    def as_of(self, bin_col: str, offset: int) -> str:
-        """The running value of a bin column over the bins before `cutoff - offset` days."""
-        self.offsets.add(offset)
-        self.needs.setdefault(offset, set()).add(bin_col)
-        return f"c{offset}.{bin_col}"
+    def before(self, bin_col: str, fn: str = "list_sum") -> str:
+        """`fn` over the user's bins before the cutoff (all history)."""
+        return self._add(self.agg, f"{fn}({bin_col}[1:i_0])", "a")
 
     def window(self, bin_col: str, days: int | None, upto: int = 0) -> str:
-        """Sum of a bin column over [C - days, C - upto) (all history when days is None):
-        the difference of two running sums, so no per-window aggregation is needed."""
+        """Sum of a bin column over [C - days, C - upto) (all history when days is None).
+
+        The bins of a window are one contiguous slice of the user's sorted bin list, located
+        by counting the user's bins before each boundary (`i_<offset>`)."""
         if days is None:
-            sql = self.as_of(bin_col, 0)
-        else:
-            sql = f"coalesce({self.as_of(bin_col, upto)}, 0) - coalesce({self.as_of(bin_col, days)}, 0)"
-        return self._add(self.agg, sql, "a")
+            return self.before(bin_col)
+        self.offsets.update({days, upto})
+        return self._add(self.agg, f"coalesce(list_sum({bin_col}[i_{days} + 1:i_{upto}]), 0)", "a")
 
     def count(self, days: int | None, role: str = "any", event_type: str | None = None,
               channel: str | None = None, upto: int = 0) -> str:
@@ -168,8 +166,7 @@ class _Plan:
 
     def last_ts(self, pred: str) -> str:
         d = self._add(self.ud, f"max(CASE WHEN {pred} THEN ts END)", "d")
-        b = self.bin_col(f"max({d})", "max({b})")
-        return self._add(self.agg, self.as_of(b, 0), "a")
+        return self.before(self.bin_col(f"max({d})"), "list_max")
 
 
 def _day_count(pred: str) -> str:
@@ -219,7 +216,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         return [(spec.name, _ratio(a(recent), f"g.{prior}"))]
     if isinstance(spec, InterPurchase):
         plan.gaps = True
-        n, s, q = (plan.window(plan.bin_col(f"sum({c})", "sum({b})"), None) for c in ("gap_n", "gap_sum", "gap_sq"))
+        n, s, q = (plan.window(plan.bin_col(f"sum({c})"), None) for c in ("gap_n", "gap_sum", "gap_sq"))
         if spec.stat == "mean":
             return [(spec.name, _ratio(f"g.{s}", f"g.{n}"))]
         var = f"greatest(g.{q} - g.{s} * g.{s} / g.{n}, 0) / (g.{n} - 1)"
@@ -230,9 +227,9 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         pred = _pred("purchase")
         ts = plan._add(plan.ud, f"min(ts) FILTER (WHERE {pred})", "d")
         amt = plan._add(plan.ud, f"arg_min(amount, ts) FILTER (WHERE {pred})", "d")
-        bts = plan.bin_col(f"min({ts})", "min({b})")
-        bamt = plan.bin_col(f"arg_min({amt}, {ts})", "arg_min({b}, " + bts + ")")
-        return [(spec.name, _num("g." + plan._add(plan.agg, plan.as_of(bamt, 0), "a")))]
+        bamt = plan.bin_col(f"arg_min({amt}, {ts})")
+        first = f"list_filter({bamt}[1:i_0], lambda x: x IS NOT NULL)[1]"  # bins are in time order
+        return [(spec.name, _num("g." + plan._add(plan.agg, first, "a")))]
     if isinstance(spec, AOV):
         return [(spec.name, _ratio(f"g.{plan.amount(spec.days, 'purchase')}", f"g.{plan.count(spec.days, 'purchase')}"))]
     if isinstance(spec, RefundShare):
@@ -244,7 +241,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         return [(spec.name, _ratio(f"coalesce(g.{redeem}, 0)", f"g.{claim}"))]
     if isinstance(spec, CampaignResponse):
         plan.pc.add(spec.within_days)
-        resp = plan.window(plan.bin_col(f"sum(resp_{spec.within_days})", "sum({b})"), spec.days)
+        resp = plan.window(plan.bin_col(f"sum(resp_{spec.within_days})"), spec.days)
         if spec.stat == "count":
             return [(spec.name, _num(a(resp)))]
         return [(spec.name, _ratio(a(resp), f"g.{plan.count(spec.days, 'contact')}"))]
@@ -257,7 +254,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         else:
             act = plan._add(plan.ud, _day_count(_ACTIVITY), "d")
             isodow = WEEKDAYS.index(spec.value) + 1
-            bin_col = plan.bin_col(f"sum(CASE WHEN isodow(u.day) = {isodow} THEN {act} END)", "sum({b})")
+            bin_col = plan.bin_col(f"sum(CASE WHEN isodow(u.day) = {isodow} THEN {act} END)")
             part_alias = plan.window(bin_col, spec.days)
         return [(spec.name, _ratio(a(part_alias), f"g.{total}"))]
     if isinstance(spec, Lifecycle):
@@ -388,34 +385,30 @@ def compile_features(
         + ") u LEFT JOIN daymap m ON u.day = m.day GROUP BY ALL)"
     )
     ctes.append(_users_cte(users, specs, user_columns))
-    ctes.append(_cum_cte(plan))
     ctes.append(_population_cte(specs))
-    ctes.append(_asof_cte(plan, specs))
+    ctes.append(_lists_cte(plan, specs))
     if plan.ux:
         ctes.append(_distinct_cte(plan))
     return _final_sql(ctes, cols, specs, plan)
 
 
-def _cum_cte(plan: _Plan) -> str:
-    """Running aggregates over each user's bins (one sorted pass; bins are few per user)."""
-    cols = ", ".join(f"{sql} OVER w AS {b}" for b, sql in plan.cum.items())
-    return (
-        f"cum AS (SELECT us.uid, ub.bin, {cols} FROM ub JOIN us ON ub.user_id = us.user_id "
-        "WINDOW w AS (PARTITION BY us.uid ORDER BY ub.bin ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"
-    )
-
-
-def _asof_cte(plan: _Plan, specs: FeatureSet) -> str:
-    """Per (user, cutoff): the running values as of `cutoff - offset` for every offset, by ASOF
-    joins (the last bin before each boundary), then every windowed quantity as a difference."""
-    joins = "".join(
-        f" ASOF LEFT JOIN (SELECT uid, bin, {', '.join(sorted(cols))} FROM cum) c{w} "
-        f"ON p.uid = c{w}.uid AND p.ib_{w} > c{w}.bin"
-        for w, cols in sorted(plan.needs.items())
-    )
-    attrs = "".join(f", p.{_ident(a)}" for a in _attribute_columns(specs))
+def _lists_cte(plan: _Plan, specs: FeatureSet) -> str:
+    """Per user one row of lists (bins and every bin column, in bin order); per (user, cutoff)
+    the number of the user's bins before each boundary; then every feature input as a slice."""
+    cols = sorted(plan.lists, key=lambda b: int(b[1:]))
+    # One sorted list of structs per user (one sort), then unpacked into one list per column.
+    packed = ", ".join(["bin := bin", *(f"{b} := {b}" for b in cols)])
+    lists = ", ".join(["list_transform(s, lambda x: x.bin) AS bins", *(f"list_transform(s, lambda x: x.{b}) AS {b}" for b in cols)])
+    idx = ", ".join(f"len(list_filter(u.bins, lambda x: x < p.ib_{w})) AS i_{w}" for w in sorted(plan.offsets))
+    attrs = "".join(f", {_ident(a)}" for a in _attribute_columns(specs))
     exprs = "".join(f", {sql} AS {a}" for sql, a in plan.agg.items())
-    return f"g AS (SELECT p.user_id, p.cutoff, p.joined_at{attrs}{exprs} FROM pop p{joins})"
+    return (
+        f"ul AS (SELECT user_id, {lists} FROM (SELECT user_id, list(struct_pack({packed}) ORDER BY bin) AS s "
+        "FROM ub GROUP BY user_id)),\n"
+        f"pi AS (SELECT p.user_id, p.cutoff, p.joined_at{attrs}, {', '.join(cols) or 'NULL AS b'}, {idx} "
+        "FROM pop p LEFT JOIN ul u ON p.user_id = u.user_id),\n"
+        f"g AS (SELECT user_id, cutoff, joined_at{attrs}{exprs} FROM pi)"
+    )
 
 
 def _purchase_contact_cte(plan: _Plan) -> str:
@@ -462,30 +455,26 @@ def _attribute_columns(specs: FeatureSet) -> list[str]:
     return [s.column for s in specs if isinstance(s, Attribute)]
 
 
-# An integer surrogate key: sorting and ASOF-joining on it is several times cheaper than on strings.
-_UID = "CAST(row_number() OVER () AS BIGINT) AS uid"
-
-
 def _users_cte(users: str | None, specs: FeatureSet, user_columns: Sequence[str] | None) -> str:
     attrs = _attribute_columns(specs)
     have = set(attrs if user_columns is None else user_columns)
     first = "(SELECT user_id, min(first_ts) AS first_ts FROM ub GROUP BY user_id)"
     if users is None:
         attr_sql = "".join(f", CAST(NULL AS VARCHAR) AS {_ident(a)}" for a in attrs)
-        return f"us AS (SELECT user_id, first_ts AS joined_at{attr_sql}, {_UID} FROM {first} f)"
+        return f"us AS (SELECT user_id, first_ts AS joined_at{attr_sql} FROM {first} f)"
     attr_sql = "".join(
         f", CAST({'u.' + _ident(a) if a in have else 'NULL'} AS VARCHAR) AS {_ident(a)}" for a in attrs
     )
     # A user without a join time is known from their first event on.
     return (
         f"us AS (SELECT CAST(u.user_id AS VARCHAR) AS user_id, coalesce(CAST(u.joined_at AS TIMESTAMP), f.first_ts) "
-        f"AS joined_at{attr_sql}, {_UID} FROM {users} u LEFT JOIN {first} f ON CAST(u.user_id AS VARCHAR) = f.user_id)"
+        f"AS joined_at{attr_sql} FROM {users} u LEFT JOIN {first} f ON CAST(u.user_id AS VARCHAR) = f.user_id)"
     )
 
 
 def _population_cte(specs: FeatureSet) -> str:
     attrs = "".join(f", us.{_ident(a)}" for a in _attribute_columns(specs))
-    return f"pop AS (SELECT us.user_id, us.uid, c.*, us.joined_at{attrs} FROM us JOIN cuts c ON us.joined_at < c.cutoff)"
+    return f"pop AS (SELECT us.user_id, c.*, us.joined_at{attrs} FROM us JOIN cuts c ON us.joined_at < c.cutoff)"
 
 
 def _final_sql(ctes: list[str], cols: list[tuple[str, str]], specs: FeatureSet, plan: _Plan) -> str:

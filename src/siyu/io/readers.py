@@ -16,6 +16,7 @@ validation (rows set aside with a reason) rather than to the CSV sniffer.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,17 @@ class SourceTable:
     columns: dict[str, str]
     label: str
     malformed: str | None = None
+
+
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Switch DuckDB's own progress bar off: the CLI shows progress, the bar would garble it.
+
+    Inside Jupyter without ipywidgets DuckDB refuses any progress-bar setting; it prints no
+    bar there either, so the refusal is ignored.
+    """
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def open_source(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str) -> SourceTable:

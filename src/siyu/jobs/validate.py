@@ -40,7 +40,7 @@ from siyu.contract.mapping import (
 from siyu.contract.report import RuleOutcome, TableReport, ValidationReport
 from siyu.contract.rules import Rule, applicable, rules_for
 from siyu.io.duck import connect
-from siyu.io.readers import open_source
+from siyu.io.readers import open_source, quiet
 from siyu.io.writers import (
     commit_folder,
     discard_folder,
@@ -123,7 +123,7 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
     try:
         # In a Jupyter kernel DuckDB refuses this setting without ipywidgets; harmless to skip.
         with contextlib.suppress(duckdb.Error):
-            con.execute("SET enable_progress_bar = false")
+            quiet(con)
         con.execute(f"SET TimeZone = {literal(ds.timezone)}")
         events_report, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata as md
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -98,7 +99,10 @@ def _log_dataset(frame: pd.DataFrame | None, name: str, source: str) -> str:
         return ""
     digest = frame_digest(frame)
     schema = infer_signature(_signature_example(frame.head(200))).inputs
-    dataset = MetaDataset(resolve_dataset_source(source), name=name, digest=digest, schema=schema)
+    with warnings.catch_warnings():  # a local path matches two equivalent local source kinds
+        warnings.simplefilter("ignore", UserWarning)
+        resolved = resolve_dataset_source(source)
+    dataset = MetaDataset(resolved, name=name, digest=digest, schema=schema)
     mlflow.log_input(dataset, context="training", tags={"rows": str(len(frame))})
     return digest
 
