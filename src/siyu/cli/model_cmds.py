@@ -40,11 +40,16 @@ def _fail(exc: Exception) -> None:
 
 
 def _quiet_mlflow() -> None:
+    """Keep MLflow's and SHAP's chatter off the terminal (the summary lines are what matters)."""
     import logging
     import warnings
 
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    import mlflow  # noqa: F401 - configures its logger on import; quiet it afterwards
+
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="mlflow")
+    warnings.filterwarnings("ignore", module="shap")
 
 
 def train_cmd(

@@ -166,14 +166,22 @@ def _figures(task: str, y: np.ndarray, score: np.ndarray, estimator: SiyuEstimat
     return figs
 
 
-def _split_metrics(task: str, estimator: SiyuEstimator, data: dict, seed: int) -> dict[str, float]:
-    metrics: dict[str, float] = {}
+def _scored_splits(estimator: SiyuEstimator, data: dict, seed: int) -> dict:
+    """{split: (X, y, scores)}; train is a seeded 50k-row sample (metrics and profile stay cheap)."""
+    out = {}
     for split, (X, y) in data.items():
-        if split == "train" and len(X) > 50_000:  # a seeded sample keeps train metrics cheap
-            idx = np.random.default_rng(seed).choice(len(X), 50_000, replace=False)
+        if split == "train" and len(X) > 50_000:
+            idx = np.sort(np.random.default_rng(seed).choice(len(X), 50_000, replace=False))
             X, y = X.iloc[idx], y[idx]
+        out[split] = (X, y, estimator.predict_score(X))
+    return out
+
+
+def _split_metrics(task: str, scored: dict) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for split, (_, y, scores) in scored.items():
         try:
-            values = task_metrics(task, y, estimator.predict_score(X))
+            values = task_metrics(task, y, scores)
         except ValueError:  # e.g. one class only in a split: nothing to score there
             continue
         metrics |= {f"{split}_{k}": v for k, v in values.items()}
@@ -191,8 +199,10 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
     started = time.perf_counter()
     estimator.fit(X_tr, y_tr, X_valid=X_va, y_valid=y_va)
     seconds = time.perf_counter() - started
-    metrics = _split_metrics(task, estimator, data, cfg.training.seed) | {"fit_seconds": seconds}
-    figures = _figures(task, y_te, estimator.predict_score(X_te), estimator, X_te, cfg) if cfg.training.plots else {}
+    scored = _scored_splits(estimator, data, cfg.training.seed)
+    metrics = _split_metrics(task, scored) | {"fit_seconds": seconds}
+    figures = _figures(task, y_te, scored["test"][2], estimator, X_te, cfg) if cfg.training.plots else {}
+    X_sample, _, train_scores = scored["train"]
     tags = {"kind": "training", "git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest),
             "test_rows": str(len(X_te)), "feature_spec_hash": str(manifest.get("feature_spec_hash", "")),
             "data_digest": str(manifest.get("data_digest", "")), **(extra_tags or {})}
@@ -200,7 +210,8 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         task=task, model=model, estimator=estimator, X_example=X_te.head(5), metrics=metrics,
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.model_dump(mode="json"), manifest=manifest,
-        reference_profile=reference_profile(X_tr, scores=estimator.predict_score(X_tr)), train_frame=frame[frame["split"].astype(str) == "train"],
+        reference_profile=reference_profile(X_sample, scores=train_scores),
+        train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
     )
