@@ -14,6 +14,7 @@ from contract_world import (
     csv_config,
     parquet_rows,
     world_config,
+    write_events,
 )
 
 from siyu.contract.errors import MissingColumnsError, PiiFeatureError
@@ -72,6 +73,21 @@ def test_duplicate_keeps_the_first_valid_occurrence(tmp_path: Path) -> None:
     assert [r["ts"].hour for r in kept] == [10]
     reasons = [r["reject_reason"] for r in parquet_rows(result.rejects_events)]
     assert reasons == ["null_user_id; duplicate_event_id", "duplicate_event_id"]
+
+
+def test_duplicates_across_parquet_files_keep_the_first_file_s_row(tmp_path: Path) -> None:
+    cfg = world_config(tmp_path, GOOD_EVENTS, max_reject_rate=1.0)
+    again = ("e2", "u3", "2025-01-11 10:00:00", "msg_open", "group", None, None, None, None, None)
+    blank = [("", user, "2025-01-12 10:00:00", "msg_open", "group", None, None, None, None, None) for user in ("u1", "u2")]
+    write_events(tmp_path / "world" / "events" / "part-1.parquet", [again, *blank])
+    result = validate_dataset(cfg, as_of=AS_OF)
+    [reject] = parquet_rows(result.rejects_events)
+    assert (reject["reject_reason"], reject["source_row"]) == ("duplicate_event_id", 1)
+    assert reject["source_file"].endswith("part-1.parquet")
+    clean = parquet_rows(result.clean_events)
+    assert [r["user_id"] for r in clean if r["event_id"] == "e2"] == ["u1"]
+    assert sum(r["event_id"] is None for r in clean) == 2, "empty ids are no ids, never duplicates"
+    assert result.report.events.rows_in == len(clean) + 1 == len(GOOD_EVENTS) + 3
 
 
 def test_a_row_failing_several_rules_lists_them_all(tmp_path: Path) -> None:
@@ -211,8 +227,8 @@ def test_malformed_csv_lines_are_rejected_with_their_text(tmp_path: Path) -> Non
 def test_progress_steps_are_reported_in_order(tmp_path: Path) -> None:
     steps: list[str] = []
     validate_dataset(world_config(tmp_path, GOOD_EVENTS), as_of=AS_OF, on_step=steps.append)
-    assert steps == ["opening sources", "looking for duplicate events", "writing clean events",
-                     "writing rejected rows", "writing clean users"]
+    assert steps == ["opening sources", "looking for duplicate events", "writing rejected rows",
+                     "writing clean events", "writing clean users"]
 
 
 def test_a_failed_run_leaves_the_previous_clean_events(tmp_path: Path) -> None:

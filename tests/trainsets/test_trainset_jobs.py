@@ -62,3 +62,21 @@ def test_missing_inputs_and_bad_specs_are_clear(project, tmp_path):
         build_trainset(empty, "churn")
     with pytest.raises(FileNotFoundError, match="missing"):
         load_trainset(tmp_path / "nowhere")
+
+
+def test_all_tasks_in_one_feature_pass_equal_the_per_task_builds(project, tmp_path):
+    from siyu.jobs.trainsets import build_trainsets
+
+    alone = {}
+    for task in ("churn", "purchase_intent", "ltv"):
+        alone[task] = load_trainset(build_trainset(project, task).path)
+    together = build_trainsets(project, ["churn", "purchase_intent", "ltv"])
+    assert [s.task for s in together] == ["churn", "purchase_intent", "ltv"]
+    # The grids differ (horizons 30 / 7 / 90 d), so the shared pass covers more cutoffs than any task.
+    union = {c for s in together for v in s.cutoffs.values() for c in v}
+    assert all(len(union) > sum(map(len, s.cutoffs.values())) for s in together)
+    for summary in together:
+        df, manifest = load_trainset(summary.path)
+        df1, m1 = alone[summary.task]
+        pd.testing.assert_frame_equal(df, df1, check_exact=False, rtol=1e-12)
+        assert manifest == m1

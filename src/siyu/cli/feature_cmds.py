@@ -60,7 +60,7 @@ def trainset(
     from siyu.cli._config import config_or_exit
     from siyu.config import TASK_NAMES
     from siyu.features.specs import SpecError
-    from siyu.jobs.trainsets import build_trainset
+    from siyu.jobs.trainsets import build_trainsets
     from siyu.labels import HorizonError
     from siyu.trainsets import GridError
 
@@ -71,15 +71,15 @@ def trainset(
     tasks = [t.name for t in cfg.tasks] if task == "all" else [task]
     console = Console()
     table = Table("task", "split", "cutoffs", "rows", "label rate / mean")
-    for name in tasks:
-        try:
-            with console.status(f"building the {name} training set ..."):
-                summary = build_trainset(cfg, name)
-        except (FileNotFoundError, SpecError, HorizonError, GridError) as exc:
-            _fail(f"{name}: {exc}")
+    try:
+        with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass) ..."):
+            summaries = build_trainsets(cfg, tasks)
+    except (FileNotFoundError, SpecError, HorizonError, GridError) as exc:
+        _fail(f"{', '.join(tasks)}: {exc}")
+    for summary in summaries:
         for split, stats in summary.splits.items():
             cuts = summary.cutoffs[split]
             value = stats.get("label_rate", stats.get("label_mean"))
-            table.add_row(name, split, f"{cuts[0]}..{cuts[-1]} ({len(cuts)})", f"{stats['rows']:,}", f"{value:.4f}")
-        console.print(f"{name}: {summary.path} ({summary.n_features} features, spec {summary.feature_spec_hash})")
+            table.add_row(summary.task, split, f"{cuts[0]}..{cuts[-1]} ({len(cuts)})", f"{stats['rows']:,}", f"{value:.4f}")
+        console.print(f"{summary.task}: {summary.path} ({summary.n_features} features, spec {summary.feature_spec_hash})")
     console.print(table)

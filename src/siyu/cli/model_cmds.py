@@ -17,6 +17,9 @@ def _config(path: Path):  # noqa: ANN202 - SiyuConfig, imported lazily
     """Load the config; `MLFLOW_TRACKING_URI`, when set, replaces the configured tracking URI."""
     from siyu.cli._config import config_or_exit
 
+    # OpenMP threads that spin while waiting make LightGBM / XGBoost many times slower on a busy
+    # machine; passive waiting costs nothing when idle. Read when OpenMP loads, so set it first.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     cfg = config_or_exit(path)
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:

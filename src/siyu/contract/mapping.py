@@ -52,7 +52,7 @@ class MappedTable:
     """The SQL that maps one source into canonical columns, and what it found on the way."""
 
     table: str
-    # SELECT ... FROM <relation>: canonical typed columns, `_raw_<col>` (source text, for
+    # SELECT ... FROM <relation>: canonical typed columns, `_raw_<col>` (source value, for
     # rejects), `_given_<col>` (source value not null, for rules), row keys
     sql: str
     output_columns: tuple[str, ...]  # the clean table's columns, in order
@@ -73,7 +73,11 @@ def literal(text: str) -> str:
 
 
 def raw_name(canonical: str) -> str:
-    """The (quoted) column holding a mapped column's source value as text."""
+    """The (quoted) column holding a mapped column's source value, in the source's type.
+
+    It is cast to text only where rows are rejected: casting every row (a timestamp or a
+    number to VARCHAR) would cost a scan's worth of time for the few rows that need it.
+    """
     return quote(f"_raw_{canonical}")
 
 
@@ -192,7 +196,7 @@ def map_events(ds: DatasetConfig, columns: Mapping[str, str], relation: str, lab
     for canon in ("amount", "quantity"):
         value = _number_expr(mapped[canon], columns[mapped[canon]]) if canon in mapped else "CAST(NULL AS DOUBLE)"
         typed.append(f"{value} AS _{canon}_value")
-    raw = [f"{_text(src)} AS {raw_name(canon)}" for canon, src in mapped.items()]
+    raw = [f"{quote(src)} AS {raw_name(canon)}" for canon, src in mapped.items()]
     for canon in ("ts", "amount", "quantity"):
         raw.append(f"{quote(mapped[canon]) + ' IS NOT NULL' if canon in mapped else 'false'} AS _given_{canon}")
     extras = [quote(name) for name in ds.feature_columns]
@@ -234,7 +238,7 @@ def map_users(users: UsersConfig, timezone: str, columns: Mapping[str, str], rel
         typed.append("CAST(NULL AS VARCHAR) AS source_channel")
     typed += [f"NULLIF(trim({_text(a)}), '') AS {quote(a)}" for a in users.attributes]
     attrs = {a: a for a in users.attributes}
-    raw = [f"{_text(src)} AS {raw_name(canon)}" for canon, src in (mapped | attrs).items()]
+    raw = [f"{quote(src)} AS {raw_name(canon)}" for canon, src in (mapped | attrs).items()]
     given = f"{quote(mapped['joined_at'])} IS NOT NULL" if "joined_at" in mapped else "false"
     raw.append(f"{given} AS _given_joined_at")
     sql = f"SELECT {', '.join(typed + raw + ['_row_key', '_source_file', '_source_row'])} FROM {relation}"

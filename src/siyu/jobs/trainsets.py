@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -97,29 +98,55 @@ def load_features(path: str | Path, specs: FeatureSet) -> pd.DataFrame:
 
 def build_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     """Build `work/trainsets/<task>/{trainset.parquet, manifest.json}` on the Monday cutoff grid."""
-    task_cfg = cfg.task(task)
+    return build_trainsets(cfg, [task])[0]
+
+
+def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSummary]:
+    """Build the training sets of several tasks, with ONE feature query for the union of their
+    cutoffs (the grids share the Monday `step_days` grid, so they overlap); each task's rows,
+    labels and manifest are the same as when it is built alone."""
+    task_cfgs = [cfg.task(t) for t in tasks]
     specs = load_feature_specs(cfg.feature_specs_path)
     events, users = _inputs(cfg)
     con = _connect(cfg)
     try:
         first_event, data_end = data_bounds(con, events)
-        grid = cutoff_grid(
-            first_event, data_end, horizon_days=task_cfg.horizon_days, step_days=cfg.trainset.step_days,
-            min_history_days=cfg.trainset.min_history_days,
-        )
-        splits = split_cutoffs(grid, cfg.trainset)
-        cuts = [c for name in ("train", "valid", "test") for c in splits[name]]
-        features = build_features(con, specs, events, users, cuts)
-        labels = build_labels(con, task_cfg, events, users, cuts, data_end=data_end)
+        plans = []
+        for task_cfg in task_cfgs:
+            grid = cutoff_grid(
+                first_event, data_end, horizon_days=task_cfg.horizon_days, step_days=cfg.trainset.step_days,
+                min_history_days=cfg.trainset.min_history_days,
+            )
+            splits = split_cutoffs(grid, cfg.trainset)
+            cuts = [c for name in ("train", "valid", "test") for c in splits[name]]
+            plans.append((task_cfg, splits, cuts))
+        union = sorted({c for _, _, cuts in plans for c in cuts})
+        features = build_features(con, specs, events, users, union)
+        labelled = [
+            (task_cfg, splits, cuts, build_labels(con, task_cfg, events, users, cuts, data_end=data_end))
+            for task_cfg, splits, cuts in plans
+        ]
         digest = data_digest(con, events)
     finally:
         con.close()
-    df = assemble_trainset(features, labels, splits)
-    manifest = trainset_manifest(
-        task, task_cfg.horizon_days, df, specs, data_digest=digest, data_end=data_end, splits=splits
-    )
-    out = write_trainset(df, manifest, cfg.paths.trainsets_dir / task)
-    return _summary(task, out, manifest)
+    out = []
+    for task_cfg, splits, cuts, labels in labelled:
+        df = assemble_trainset(_task_rows(features, cuts, specs), labels, splits)
+        manifest = trainset_manifest(
+            task_cfg.name, task_cfg.horizon_days, df, specs, data_digest=digest, data_end=data_end, splits=splits
+        )
+        path = write_trainset(df, manifest, cfg.paths.trainsets_dir / task_cfg.name)
+        out.append(_summary(task_cfg.name, path, manifest))
+    return out
+
+
+def _task_rows(features: pd.DataFrame, cuts: Sequence[date], specs: FeatureSet) -> pd.DataFrame:
+    """The feature rows of one task's cutoffs, with categorical levels recomputed from them alone
+    (as a build for these cutoffs only would give)."""
+    rows = features[features["cutoff"].isin(pd.to_datetime(list(cuts)))]
+    if len(rows) == len(features):
+        return features
+    return to_feature_frame(rows.reset_index(drop=True), specs)
 
 
 def _summary(task: str, out: Path, manifest: dict[str, Any]) -> TrainsetSummary:
@@ -140,5 +167,5 @@ def latest_as_of(cfg: SiyuConfig) -> date:
         con.close()
 
 
-__all__ = ["TrainsetSummary", "build_features_at", "build_trainset", "latest_as_of", "load_feature_specs",
-           "load_features"]
+__all__ = ["TrainsetSummary", "build_features_at", "build_trainset", "build_trainsets", "latest_as_of",
+           "load_feature_specs", "load_features"]
