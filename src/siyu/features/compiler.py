@@ -376,24 +376,21 @@ def compile_features(
 
 def _lookup_cte(plan: _Plan, specs: FeatureSet) -> str:
     """Per (user, cutoff) the running totals at the user's last day before each boundary
-    `d_w`: one ASOF join per offset from a narrow integer probe, carrying only the columns
-    read at that offset, then joined on (uid, cutoff); every feature input is one lookup or
-    the difference of two."""
+    `d_w`: narrow ASOF joins on integer keys find that day (`m_w`), then hash joins on
+    (uid, day) fetch only the columns read at each offset; every feature input is one
+    lookup or the difference of two."""
     offs = sorted(plan.offsets)
-    probe = ", ".join(f"p.n_{w}" for w in offs)
-    ctes = [f"pk AS (SELECT i.uid, p.cutoff, {probe} FROM pop p JOIN ids i ON p.user_id = i.user_id)"]
-    joins = ""
-    for w in offs:
-        cols = "".join(f", r.{b}" for b in sorted(plan.reads.get(w, ()), key=lambda b: int(b[1:])))
-        ctes.append(
-            f"l{w} AS (SELECT p.uid, p.cutoff{cols} FROM pk p ASOF LEFT JOIN pre r ON p.uid = r.uid AND p.n_{w} > r.dn)"
-        )
-        joins += f" LEFT JOIN l{w} r{w} ON p.uid = r{w}.uid AND p.cutoff = r{w}.cutoff"
+    found = ", ".join(f"k{w}.dn AS m_{w}" for w in offs)
+    asof = "".join(f" ASOF LEFT JOIN keys k{w} ON p.uid = k{w}.uid AND p.n_{w} > k{w}.dn" for w in offs)
+    fetch = "".join(f" LEFT JOIN pre r{w} ON p.uid = r{w}.uid AND p.m_{w} = r{w}.dn" for w in offs)
     attrs = "".join(f", p.{_ident(a)}" for a in _attribute_columns(specs))
     exprs = "".join(f", {sql} AS {a}" for sql, a in plan.agg.items())
-    pop = "(SELECT pop.*, ids.uid FROM pop LEFT JOIN ids ON pop.user_id = ids.user_id)"
-    ctes.append(f"g AS (SELECT p.user_id, p.cutoff, p.joined_at{attrs}{exprs} FROM {pop} p{joins})")
-    return ",\n".join(ctes)
+    return (
+        "keys AS (SELECT uid, dn FROM pre),\n"
+        f"pk AS (SELECT p.*, {found} FROM (SELECT pop.*, ids.uid FROM pop LEFT JOIN ids ON pop.user_id = ids.user_id) p"
+        f"{asof}),\n"
+        f"g AS (SELECT p.user_id, p.cutoff, p.joined_at{attrs}{exprs} FROM pk p{fetch})"
+    )
 
 
 def _purchase_contact_cte(plan: _Plan) -> str:
