@@ -223,6 +223,10 @@ class GuardConfig(Frozen):
 
     psi_warn: float = Field(0.1, ge=0)
     psi_fail: float = Field(0.25, ge=0)
+    # A single feature past psi_fail (tenure in a growing user base, contact recency against the
+    # campaign calendar) is expected between retrains: the run fails only when more than this
+    # share of a model's features drift past psi_fail; fewer is a warning naming them.
+    max_drifted_share: float = Field(0.1, ge=0, le=1)
     score_shift_warn: float = Field(0.1, ge=0)
     score_shift_fail: float = Field(0.25, ge=0)  # PSI of the score distribution vs the last run / training
     max_changed_share: float = Field(0.5, ge=0, le=1)  # share of users whose tag changed since the last run

@@ -49,11 +49,23 @@ def test_feature_drift_fails_naming_the_drifted_feature():
     X = pd.DataFrame({"recency": rng.exponential(20, 3000), "spend": rng.gamma(2, 50, 3000)})
     result, table = check_feature_drift("churn", _profile(X), X.assign(recency=X["recency"] + 60), G)
     assert result.status == "fail" and result.guard == "feature_drift[churn]"
-    assert result.offenders[0].startswith("recency=") and result.value > G.psi_fail
+    assert result.offenders[0].startswith("recency=") and result.value == 0.5  # 1 of 2 features drifted
+    assert "1 of 2 feature(s) over PSI 0.25" in result.detail
     assert set(table.columns) == {"task", "feature", "kind", "psi", "status"}
     assert "feature_drift[churn]: FAIL value" in result.describe()
     ok, _ = check_feature_drift("churn", _profile(X), X, G)
     assert ok.status == "ok"
+
+
+def test_one_drifted_feature_among_many_warns_and_a_drifted_share_fails():
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({f"f{i}": rng.normal(0, 1, 2000) for i in range(20)})
+    one = X.assign(f0=X["f0"] + 5)  # e.g. tenure in a growing user base: expected between retrains
+    result, _ = check_feature_drift("ltv", _profile(X), one, G)
+    assert result.status == "warn" and result.offenders[0].startswith("f0=")
+    many = X.assign(**{f"f{i}": X[f"f{i}"] + 5 for i in range(3)})  # 3 of 20 = 15 % > 10 %
+    result, _ = check_feature_drift("ltv", _profile(X), many, G)
+    assert result.status == "fail" and result.value == pytest.approx(0.15)
 
 
 def test_feature_drift_warns_between_the_thresholds():

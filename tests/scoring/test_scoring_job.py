@@ -104,7 +104,7 @@ def test_a_drift_guard_stops_the_run_and_force_publishes_it_on_record(cfg, champ
     before = _current(cfg)
     drifted = make_deps(make_features(300, rng, shift=1.5), champions)
     with pytest.raises(GuardFailed, match=r"(?s)run r2 stopped.*feature_drift\[churn\]: FAIL value .* "
-                                          r"\(threshold 0.25\); top offenders: .*=") as info:
+                                          r"\(threshold 0.1\); top offenders: .*=") as info:
         score(cfg, AS_OF + dt.timedelta(days=7), deps=drifted, now=NOW, run_id="r2")
     assert any(r.guard == "feature_drift[churn]" and r.status == "fail" for r in info.value.results)
     pd.testing.assert_frame_equal(_current(cfg), before)

@@ -8,10 +8,11 @@ The design (cost grows with user-days, not with events × cutoffs):
 2. `pre`: running totals per user over their days, in day order (window functions, one sort):
    running sums for additive measures, running max for last timestamps, the first non-null
    value for first-purchase amounts.
-3. `g`: per (user, cutoff) the running totals as of the day before each boundary
-   `cutoff - offset` are looked up with ASOF joins (one per distinct offset); every windowed
-   count or sum over [C - w, C - u) is then `prefix(C - u) - prefix(C - w)`, so there is no
-   per-window aggregation and no wide aggregate over (user, cutoff).
+3. `g`: per (user, cutoff) the user's last day before each boundary `cutoff - offset` is found
+   with narrow ASOF joins on integer keys (dense user number, day number), and the running
+   totals of that day are fetched with hash joins; every windowed count or sum over
+   [C - w, C - u) is then `prefix(C - u) - prefix(C - w)`, so there is no per-window
+   aggregation and no wide aggregate over (user, cutoff).
 4. Distinct channels / categories: per (user, value) only the latest day before each cutoff
    is kept and counted when it lies inside the window (no DISTINCT aggregates).
 5. RFM quintiles rank purchasers per cutoff on a narrow projection.
@@ -121,7 +122,6 @@ class _Plan:
     run: dict[str, str] = field(default_factory=dict)  # running-total window SQL -> alias
     agg: dict[str, str] = field(default_factory=dict)  # per (user, cutoff) expression -> alias
     offsets: set[int] = field(default_factory=lambda: {0})
-    reads: dict[int, set[str]] = field(default_factory=dict)  # offset -> running columns it reads
     pc: set[int] = field(default_factory=set)  # campaign response windows (within_days)
     gaps: bool = False
     ux: set[str] = field(default_factory=set)
@@ -144,7 +144,6 @@ class _Plan:
 
     def before(self, run_col: str) -> str:
         """The running total over the user's days before the cutoff (all history)."""
-        self.reads.setdefault(0, set()).add(run_col)
         return self._add(self.agg, f"r0.{run_col}", "a")
 
     def window(self, run_col: str, days: int | None, upto: int = 0) -> str:
@@ -153,8 +152,6 @@ class _Plan:
         if days is None:
             return self.before(run_col)
         self.offsets.update({days, upto})
-        for w in (days, upto):
-            self.reads.setdefault(w, set()).add(run_col)
         return self._add(self.agg, f"coalesce(r{upto}.{run_col}, 0) - coalesce(r{days}.{run_col}, 0)", "a")
 
     def count(self, days: int | None, role: str = "any", event_type: str | None = None,

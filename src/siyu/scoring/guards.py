@@ -100,8 +100,9 @@ def check_schema(
 def check_feature_drift(
     task: str, profile: Mapping[str, Any] | None, X: pd.DataFrame, cfg: GuardConfig
 ) -> tuple[GuardResult, pd.DataFrame]:
-    """Largest feature PSI vs the champion's training profile, and the full drift table.
+    """Share of features drifted past `psi_fail` vs the champion's training profile, and the table.
 
+    Fails when that share exceeds `max_drifted_share`; warns when any feature passes `psi_warn`.
     The table has columns task, feature, kind, psi, status (largest PSI first).
     """
     table = feature_psi(profile or {}, X)
@@ -116,10 +117,12 @@ def check_feature_drift(
     worst = float(table["psi"].iloc[0])
     flagged = table[table["status"] != "ok"].head(cfg.top_offenders)
     offenders = tuple(f"{f}={v:.3f}" for f, v in zip(flagged["feature"], flagged["psi"], strict=True))
-    status = _status(worst, cfg.psi_warn, cfg.psi_fail)
     n_fail = int((table["status"] == "fail").sum())
-    detail = f"{n_fail} feature(s) over the fail threshold" if n_fail else ""
-    return GuardResult(f"feature_drift[{task}]", status, worst, cfg.psi_fail, offenders, detail), table
+    share = n_fail / len(table)
+    status = "fail" if share > cfg.max_drifted_share else ("warn" if worst >= cfg.psi_warn else "ok")
+    detail = (f"{n_fail} of {len(table)} feature(s) over PSI {cfg.psi_fail} (largest {worst:.3f}); "
+              f"the run stops above {cfg.max_drifted_share:.0%} of them") if n_fail else ""
+    return GuardResult(f"feature_drift[{task}]", status, share, cfg.max_drifted_share, offenders, detail), table
 
 
 def _score_bins(reference: Mapping[str, Any] | np.ndarray, scores: np.ndarray, cfg: GuardConfig) -> str:
