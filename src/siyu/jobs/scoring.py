@@ -85,20 +85,12 @@ class ScoringRunSummary:
 
 # ===================================================================== default wiring
 def _features_at(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
-    import yaml
+    """Features at as-of, also kept as `work/features/features_<as_of>.parquet` so the report and
+    `siyu explain` read the very rows this run scored instead of building them again."""
+    from siyu.jobs.trainsets import build_features_at, load_feature_specs, load_features
 
-    from siyu.features.build import build_features
-    from siyu.features.parse import parse_feature_specs
-    from siyu.io.duck import connect, parquet_glob
-
-    specs = parse_feature_specs(yaml.safe_load(Path(cfg.feature_specs_path).read_text(encoding="utf-8")))
-    users = cfg.paths.clean_users if cfg.paths.clean_users.exists() else None
-    con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads,
-                  temp_directory=cfg.paths.work_dir / "tmp")
-    try:
-        frame = build_features(con, specs, parquet_glob(cfg.paths.clean_events), users, [as_of])
-    finally:
-        con.close()
+    path = build_features_at(cfg, as_of)
+    frame = load_features(path, load_feature_specs(cfg.feature_specs_path))
     return frame.drop(columns=["cutoff"])
 
 
