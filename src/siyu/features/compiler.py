@@ -5,23 +5,22 @@ The design (cost grows with user-days, not with events × cutoffs):
 1. `ud`: the events are read once, in place, and aggregated into a compact user × local-day
    table with one column per measure the specs need (counts / amounts by role, type and
    channel, last timestamps, sessions, dayparts, ...).
-2. `pre`: running totals per user over their days, in day order (window functions, one sort):
-   running sums for additive measures, running max for last timestamps, the first non-null
-   value for first-purchase amounts.
-3. `g`: per (user, cutoff) the user's last day before each boundary `cutoff - offset` is found
-   with narrow ASOF joins on integer keys (dense user number, day number), and the running
-   totals of that day are fetched with hash joins; every windowed count or sum over
-   [C - w, C - u) is then `prefix(C - u) - prefix(C - w)`, so there is no per-window
-   aggregation and no wide aggregate over (user, cutoff).
-4. Distinct channels / categories: per (user, value) only the latest day before each cutoff
+2. `ub`: days are folded into *bins* whose edges are every `cutoff - window` boundary of the
+   run, so each user has at most one row per bin and every window of every cutoff is an exact
+   union of whole bins.
+3. `ul`: per user one row of lists, the user's bins in time order and each bin column.
+4. `g`: per (user, cutoff) the number of the user's bins before each boundary `cutoff - offset`
+   is counted once; every windowed count or sum is then the sum of one contiguous slice of a
+   list, so there is no per-window aggregation and no wide hash aggregate over (user, cutoff).
+5. Distinct channels / categories: per (user, value) only the latest bin before each cutoff
    is kept and counted when it lies inside the window (no DISTINCT aggregates).
-5. RFM quintiles rank purchasers per cutoff on a narrow projection.
+6. RFM quintiles rank purchasers per cutoff on a narrow projection.
 
-Point in time: only events with `ts < cutoff` enter a cutoff's features, because a cutoff is a
-local midnight and only days strictly before it are read. A running total at a day depends
-only on that user's earlier days, so a feature at a cutoff does not depend on which other
-cutoffs share the run, nor on events at or after it (windowed amount sums are differences of
-running sums, exact to a few ulps of the user's running total).
+Per-day quantities (active days, sessions, weekday counts) are summed from days, never
+recounted per bin, so a feature at a cutoff does not depend on which other cutoffs share the
+run (amount sums may differ in the last floating-point bit). Point in time: only events with
+`ts < cutoff` enter a cutoff's features, because every cutoff is a bin edge and only bins
+wholly before it are read.
 """
 
 from __future__ import annotations
@@ -56,7 +55,6 @@ from siyu.features.specs import (
 )
 
 _DAY_S = 86400.0
-_EPOCH = date(1970, 1, 1)  # day numbers: the heavy stages join and sort on integers
 
 
 def _q(text: str) -> str:
@@ -119,8 +117,9 @@ class _Plan:
     """Columns of each stage, deduplicated by their SQL expression."""
 
     ud: dict[str, str] = field(default_factory=dict)  # day-level aggregate SQL -> alias
-    run: dict[str, str] = field(default_factory=dict)  # running-total window SQL -> alias
+    ub: dict[str, str] = field(default_factory=dict)  # bin-level aggregate SQL -> alias
     agg: dict[str, str] = field(default_factory=dict)  # per (user, cutoff) expression -> alias
+    lists: set[str] = field(default_factory=set)  # bin columns gathered into per-user lists
     offsets: set[int] = field(default_factory=lambda: {0})
     pc: set[int] = field(default_factory=set)  # campaign response windows (within_days)
     gaps: bool = False
@@ -132,27 +131,30 @@ class _Plan:
             table[sql] = f"{prefix}{len(table)}"
         return table[sql]
 
-    def run_col(self, day_expr: str, fn: str = "sum") -> str:
-        """A running total (`sum`, `max` or `first` non-null) of a per-day expression."""
-        if fn == "first":
-            return self._add(self.run, f"first_value({day_expr} IGNORE NULLS) OVER w", "b")
-        return self._add(self.run, f"{fn}({day_expr}) OVER w", "b")
+    def bin_col(self, ub_sql: str) -> str:
+        """A bin-level column, gathered per user into a list ordered by bin."""
+        b = self._add(self.ub, ub_sql, "b")
+        self.lists.add(b)
+        return b
 
     def day_sum(self, day_sql: str) -> str:
-        """A day-level additive quantity; returns its running-sum column."""
-        return self.run_col(self._add(self.ud, day_sql, "d"))
+        """A day-level additive quantity, summed into bins; returns the bin column."""
+        d = self._add(self.ud, day_sql, "d")
+        return self.bin_col(f"sum({d})")
 
-    def before(self, run_col: str) -> str:
-        """The running total over the user's days before the cutoff (all history)."""
-        return self._add(self.agg, f"r0.{run_col}", "a")
+    def before(self, bin_col: str, fn: str = "list_sum") -> str:
+        """`fn` over the user's bins before the cutoff (all history)."""
+        return self._add(self.agg, f"{fn}({bin_col}[1:i_0])", "a")
 
-    def window(self, run_col: str, days: int | None, upto: int = 0) -> str:
-        """Sum over [C - days, C - upto) (all history when days is None): the difference of
-        two running sums, each looked up at the user's last day before its boundary."""
+    def window(self, bin_col: str, days: int | None, upto: int = 0) -> str:
+        """Sum of a bin column over [C - days, C - upto) (all history when days is None).
+
+        The bins of a window are one contiguous slice of the user's sorted bin list, located
+        by counting the user's bins before each boundary (`i_<offset>`)."""
         if days is None:
-            return self.before(run_col)
+            return self.before(bin_col)
         self.offsets.update({days, upto})
-        return self._add(self.agg, f"coalesce(r{upto}.{run_col}, 0) - coalesce(r{days}.{run_col}, 0)", "a")
+        return self._add(self.agg, f"coalesce(list_sum({bin_col}[i_{days} + 1:i_{upto}]), 0)", "a")
 
     def count(self, days: int | None, role: str = "any", event_type: str | None = None,
               channel: str | None = None, upto: int = 0) -> str:
@@ -164,7 +166,7 @@ class _Plan:
 
     def last_ts(self, pred: str) -> str:
         d = self._add(self.ud, f"max(CASE WHEN {pred} THEN ts END)", "d")
-        return self.before(self.run_col(d, "max"))
+        return self.before(self.bin_col(f"max({d})"), "list_max")
 
 
 def _day_count(pred: str) -> str:
@@ -205,7 +207,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         plan.ux.add(spec.column)
         plan.offsets.add(spec.days)
         alias = plan._add(
-            plan.dist, f"count(CASE WHEN k = {_q(spec.column)} AND day >= d_{spec.days} THEN 1 END)", "x"
+            plan.dist, f"count(CASE WHEN k = {_q(spec.column)} AND bin >= ib_{spec.days} THEN 1 END)", "x"
         )
         return [(spec.name, _num(f"coalesce(x.{alias}, 0)"))]
     if isinstance(spec, Trend):
@@ -214,7 +216,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         return [(spec.name, _ratio(a(recent), f"g.{prior}"))]
     if isinstance(spec, InterPurchase):
         plan.gaps = True
-        n, s, q = (plan.before(plan.run_col(c)) for c in ("gap_n", "gap_sum", "gap_sq"))
+        n, s, q = (plan.window(plan.bin_col(f"sum({c})"), None) for c in ("gap_n", "gap_sum", "gap_sq"))
         if spec.stat == "mean":
             return [(spec.name, _ratio(f"g.{s}", f"g.{n}"))]
         var = f"greatest(g.{q} - g.{s} * g.{s} / g.{n}, 0) / (g.{n} - 1)"
@@ -223,8 +225,11 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         return [(spec.name, _days_since("g.joined_at"))]
     if isinstance(spec, FirstPurchase):
         pred = _pred("purchase")
+        ts = plan._add(plan.ud, f"min(ts) FILTER (WHERE {pred})", "d")
         amt = plan._add(plan.ud, f"arg_min(amount, ts) FILTER (WHERE {pred})", "d")
-        return [(spec.name, _num("g." + plan.before(plan.run_col(amt, "first"))))]
+        bamt = plan.bin_col(f"arg_min({amt}, {ts})")
+        first = f"list_filter({bamt}[1:i_0], lambda x: x IS NOT NULL)[1]"  # bins are in time order
+        return [(spec.name, _num("g." + plan._add(plan.agg, first, "a")))]
     if isinstance(spec, AOV):
         return [(spec.name, _ratio(f"g.{plan.amount(spec.days, 'purchase')}", f"g.{plan.count(spec.days, 'purchase')}"))]
     if isinstance(spec, RefundShare):
@@ -236,7 +241,7 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         return [(spec.name, _ratio(f"coalesce(g.{redeem}, 0)", f"g.{claim}"))]
     if isinstance(spec, CampaignResponse):
         plan.pc.add(spec.within_days)
-        resp = plan.window(plan.run_col(f"resp_{spec.within_days}"), spec.days)
+        resp = plan.window(plan.bin_col(f"sum(resp_{spec.within_days})"), spec.days)
         if spec.stat == "count":
             return [(spec.name, _num(a(resp)))]
         return [(spec.name, _ratio(a(resp), f"g.{plan.count(spec.days, 'contact')}"))]
@@ -249,8 +254,8 @@ def _feature_sql(spec, plan: _Plan) -> list[tuple[str, str]]:  # noqa: C901 - on
         else:
             act = plan._add(plan.ud, _day_count(_ACTIVITY), "d")
             isodow = WEEKDAYS.index(spec.value) + 1
-            run = plan.run_col(f"CASE WHEN isodow(day) = {isodow} THEN {act} END")
-            part_alias = plan.window(run, spec.days)
+            bin_col = plan.bin_col(f"sum(CASE WHEN isodow(u.day) = {isodow} THEN {act} END)")
+            part_alias = plan.window(bin_col, spec.days)
         return [(spec.name, _ratio(a(part_alias), f"g.{total}"))]
     if isinstance(spec, Lifecycle):
         return [(spec.name, _lifecycle_sql(spec, plan))]
@@ -310,17 +315,33 @@ _SEGMENT_SQL = (
 )
 
 
-def _cuts_cte(cutoffs: tuple[date, ...], offsets: set[int]) -> str:
-    """Per cutoff its timestamp and, per offset w, the boundary day `d_w = cutoff - w`."""
-    cols = ["cutoff"] + [f"d_{w}" for w in sorted(offsets)] + [f"n_{w}" for w in sorted(offsets)]
+def _bounds(cutoffs: tuple[date, ...], offsets: set[int]) -> list[date]:
+    return sorted({c - timedelta(days=w) for c in cutoffs for w in offsets})
+
+
+def _cuts_cte(cutoffs: tuple[date, ...], offsets: set[int], bounds: list[date]) -> str:
+    pos = {b: i + 1 for i, b in enumerate(bounds)}
+    cols = ["cutoff"] + [f"ib_{w}" for w in sorted(offsets)]
     rows = []
     for c in cutoffs:
-        bounds = [c - timedelta(days=w) for w in sorted(offsets)]
-        vals = [f"TIMESTAMP {_q(c.isoformat())}"] + [f"DATE {_q(b.isoformat())}" for b in bounds] + [
-            str((b - _EPOCH).days) for b in bounds
-        ]
+        vals = [f"TIMESTAMP {_q(c.isoformat())}"] + [str(pos[c - timedelta(days=w)]) for w in sorted(offsets)]
         rows.append("(" + ", ".join(vals) + ")")
-    return f"cuts AS (SELECT * FROM (VALUES {', '.join(rows)}) AS t({', '.join(cols)}))"
+    return (
+        f"cuts AS (SELECT * FROM (VALUES {', '.join(rows)}) AS t({', '.join(cols)})),\n"
+        # bc: every (bin, cutoff) with the bin wholly before the cutoff (bin 0: before all bounds).
+        "bc AS (SELECT b.bin, c.* FROM (SELECT unnest(range(0, " + str(len(bounds) + 1) + ")) AS bin) b "
+        "JOIN cuts c ON b.bin < c.ib_0)"
+    )
+
+
+def _daymap_cte(bounds: list[date]) -> str:
+    values = ", ".join(f"(DATE {_q(b.isoformat())}, {i + 1})" for i, b in enumerate(bounds))
+    return (
+        f"bnd AS (SELECT * FROM (VALUES {values}) AS t(b, bin)),\n"
+        f"daymap AS (SELECT CAST(g.day AS DATE) AS day, bnd.bin FROM "
+        f"generate_series(DATE {_q(bounds[0].isoformat())}, DATE {_q(bounds[-1].isoformat())}, INTERVAL 1 DAY) g(day) "
+        f"ASOF JOIN bnd ON CAST(g.day AS DATE) >= bnd.b)"
+    )
 
 
 def compile_features(
@@ -343,50 +364,53 @@ def compile_features(
     cols: list[tuple[str, str]] = []
     for spec in specs:
         cols.extend(_feature_sql(spec, plan))
+    bounds = _bounds(cuts, plan.offsets)
     ctes = [
-        _cuts_cte(cuts, plan.offsets),
+        _cuts_cte(cuts, plan.offsets, bounds),
+        _daymap_cte(bounds),
         f"ev AS (SELECT user_id, ts, CAST(ts AS DATE) AS day, event_type, role, channel, amount, category, "
         f"session_id FROM {events} WHERE ts < TIMESTAMP {_q(cuts[-1].isoformat())})",
         "ud AS (SELECT user_id, day, " + ", ".join(f"{s} AS {a}" for s, a in plan.ud.items())
         + " FROM ev GROUP BY user_id, day)",
     ]
-    days = "ud"
+    day_tables = ["ud"]
     if plan.gaps or plan.pc:
         ctes.append(_purchase_contact_cte(plan))
-        # pcd's days are days with events, so a left join keeps every user-day exactly once.
-        days = "(SELECT * FROM ud LEFT JOIN pcd USING (user_id, day))"
-    # Integer user keys (dense, exact) and day numbers for the window sort and the ASOF joins.
-    ctes.append("ids AS (SELECT user_id, CAST(row_number() OVER () AS INTEGER) AS uid FROM (SELECT DISTINCT user_id FROM ud))")
-    run = ", ".join(f"{sql} AS {a}" for sql, a in plan.run.items()) or "NULL AS b"
+        day_tables.append("pcd")
+    ub_cols = {**plan.ub, "min(first_ts)": "first_ts"}
     ctes.append(
-        f"pre AS (SELECT i.uid, CAST(u.day - DATE {_q(_EPOCH.isoformat())} AS INTEGER) AS dn, {run} "
-        f"FROM {days} u JOIN ids i ON u.user_id = i.user_id "
-        "WINDOW w AS (PARTITION BY i.uid ORDER BY u.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"
+        "ub AS (SELECT u.user_id, coalesce(m.bin, 0) AS bin, "
+        + ", ".join(f"{s} AS {a}" for s, a in ub_cols.items())
+        + " FROM (" + " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in day_tables)
+        + ") u LEFT JOIN daymap m ON u.day = m.day GROUP BY ALL)"
     )
     ctes.append(_users_cte(users, specs, user_columns))
     ctes.append(_population_cte(specs))
-    ctes.append(_lookup_cte(plan, specs))
+    ctes.append(_lists_cte(plan, specs))
     if plan.ux:
         ctes.append(_distinct_cte(plan))
     return _final_sql(ctes, cols, specs, plan)
 
 
-def _lookup_cte(plan: _Plan, specs: FeatureSet) -> str:
-    """Per (user, cutoff) the running totals at the user's last day before each boundary
-    `d_w`: narrow ASOF joins on integer keys find that day (`m_w`), then hash joins on
-    (uid, day) fetch only the columns read at each offset; every feature input is one
-    lookup or the difference of two."""
-    offs = sorted(plan.offsets)
-    found = ", ".join(f"k{w}.dn AS m_{w}" for w in offs)
-    asof = "".join(f" ASOF LEFT JOIN keys k{w} ON p.uid = k{w}.uid AND p.n_{w} > k{w}.dn" for w in offs)
-    fetch = "".join(f" LEFT JOIN pre r{w} ON p.uid = r{w}.uid AND p.m_{w} = r{w}.dn" for w in offs)
-    attrs = "".join(f", p.{_ident(a)}" for a in _attribute_columns(specs))
+def _lists_cte(plan: _Plan, specs: FeatureSet) -> str:
+    """Per user one row of lists (bins and every bin column, in bin order); per (user, cutoff)
+    the number of the user's bins before each boundary; then every feature input as a slice."""
+    cols = sorted(plan.lists, key=lambda b: int(b[1:]))
+    # One sorted list of structs per user (one sort), then unpacked into one list per column.
+    packed = ", ".join(["bin := bin", *(f"{b} := {b}" for b in cols)])
+    lists = ", ".join(["list_transform(s, lambda x: x.bin) AS bins", *(f"list_transform(s, lambda x: x.{b}) AS {b}" for b in cols)])
+    idx = ", ".join(f"len(list_filter(u.bins, lambda x: x < p.ib_{w})) AS i_{w}" for w in sorted(plan.offsets))
+    attrs = "".join(f", {_ident(a)}" for a in _attribute_columns(specs))
     exprs = "".join(f", {sql} AS {a}" for sql, a in plan.agg.items())
     return (
-        "keys AS (SELECT uid, dn FROM pre),\n"
-        f"pk AS (SELECT p.*, {found} FROM (SELECT pop.*, ids.uid FROM pop LEFT JOIN ids ON pop.user_id = ids.user_id) p"
-        f"{asof}),\n"
-        f"g AS (SELECT p.user_id, p.cutoff, p.joined_at{attrs}{exprs} FROM pk p{fetch})"
+        # list_sort after an unordered list(): an ordered aggregate buffers and sorts every group's
+        # wide rows, sorting each small list is much cheaper; bins are unique per user and the
+        # struct's first field, so the order is the bin order.
+        f"ul AS (SELECT user_id, {lists} FROM (SELECT user_id, list_sort(list(struct_pack({packed}))) AS s "
+        "FROM ub GROUP BY user_id)),\n"
+        f"pi AS (SELECT p.user_id, p.cutoff, p.joined_at{attrs}, {', '.join(cols) or 'NULL AS b'}, {idx} "
+        "FROM pop p LEFT JOIN ul u ON p.user_id = u.user_id),\n"
+        f"g AS (SELECT user_id, cutoff, joined_at{attrs}{exprs} FROM pi)"
     )
 
 
@@ -414,17 +438,17 @@ def _purchase_contact_cte(plan: _Plan) -> str:
 
 def _distinct_cte(plan: _Plan) -> str:
     """Distinct values in a window, without DISTINCT aggregates: for each (user, value) keep
-    the latest day before each cutoff; the value is in a window iff that day is inside it."""
+    the latest bin before each cutoff; the value is in a window iff that bin is inside it."""
     parts = [
         f"SELECT user_id, {_q(col)} AS k, CAST({col} AS VARCHAR) AS v, day FROM ev WHERE {_ACTIVITY} AND {col} IS NOT NULL"
         for col in sorted(plan.ux)
     ]
     return (
         "uxd AS (" + " UNION ALL ".join(parts) + "),\n"
-        "ux AS (SELECT user_id, k, v, day, lead(day) OVER (PARTITION BY user_id, k, v ORDER BY day) AS next_day FROM "
-        "(SELECT DISTINCT user_id, k, v, day FROM uxd)),\n"
-        "uxc AS (SELECT ux.user_id, ux.k, ux.day, c.* FROM ux JOIN cuts c ON ux.day < c.d_0 "
-        "AND (ux.next_day IS NULL OR ux.next_day >= c.d_0)),\n"
+        "ux AS (SELECT user_id, k, v, bin, lead(bin) OVER (PARTITION BY user_id, k, v ORDER BY bin) AS next_bin FROM "
+        "(SELECT user_id, k, v, coalesce(m.bin, 0) AS bin FROM uxd LEFT JOIN daymap m ON uxd.day = m.day GROUP BY ALL)),\n"
+        "uxc AS (SELECT ux.user_id, ux.k, ux.bin, c.* EXCLUDE (bin) FROM ux JOIN bc c ON ux.bin = c.bin "
+        "WHERE ux.next_bin IS NULL OR ux.next_bin >= c.ib_0),\n"
         "x AS (SELECT user_id, cutoff, " + ", ".join(f"{s} AS {a}" for s, a in plan.dist.items())
         + " FROM uxc GROUP BY user_id, cutoff)"
     )
@@ -437,7 +461,7 @@ def _attribute_columns(specs: FeatureSet) -> list[str]:
 def _users_cte(users: str | None, specs: FeatureSet, user_columns: Sequence[str] | None) -> str:
     attrs = _attribute_columns(specs)
     have = set(attrs if user_columns is None else user_columns)
-    first = "(SELECT user_id, min(first_ts) AS first_ts FROM ud GROUP BY user_id)"
+    first = "(SELECT user_id, min(first_ts) AS first_ts FROM ub GROUP BY user_id)"
     if users is None:
         attr_sql = "".join(f", CAST(NULL AS VARCHAR) AS {_ident(a)}" for a in attrs)
         return f"us AS (SELECT user_id, first_ts AS joined_at{attr_sql} FROM {first} f)"
