@@ -46,14 +46,12 @@ def _band(cfg: SiyuConfig, task: str) -> BandConfig:
 
 
 def _feature_specs(cfg: SiyuConfig) -> Any:
-    import yaml
-
-    from siyu.features.parse import parse_feature_specs
+    from siyu.jobs.trainsets import load_feature_specs
 
     path = Path(cfg.feature_specs_path)
     if not path.exists():
         raise ReportInputsMissing(f"{path}: feature specs not found (feature_specs_path in the config)")
-    return parse_feature_specs(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return load_feature_specs(path)
 
 
 def feature_catalog_of(cfg: SiyuConfig) -> list[Any]:
@@ -98,15 +96,9 @@ def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str]) -> pd.Dat
 
 
 def _build_features(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
-    from siyu.features.build import build_features
-    from siyu.io.duck import connect, parquet_glob
+    from siyu.jobs.trainsets import build_features_at, load_features
 
-    users = cfg.paths.clean_users if cfg.paths.clean_users.exists() else None
-    con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
-    try:
-        return build_features(con, _feature_specs(cfg), parquet_glob(cfg.paths.clean_events), users, [as_of])
-    finally:
-        con.close()
+    return load_features(build_features_at(cfg, as_of), _feature_specs(cfg))
 
 
 def _held_out(cfg: SiyuConfig, task: str, champion: Any) -> tuple[Any, dict[str, str]]:

@@ -114,16 +114,14 @@ def _newest_event(cfg: SiyuConfig) -> dt.datetime:
 
 def _reasons_factory(cfg: SiyuConfig) -> ReasonsFn | None:
     try:
-        import yaml
-
         from siyu.explain.reasons import top_reasons
-        from siyu.features.catalog import feature_catalog
-        from siyu.features.parse import parse_feature_specs
     except ImportError as exc:
         log.warning("reason tags skipped: %s (siyu.explain.reasons.top_reasons unavailable)", exc)
         return None
-    specs = parse_feature_specs(yaml.safe_load(Path(cfg.feature_specs_path).read_text(encoding="utf-8")))
-    catalog = feature_catalog(specs)
+    from siyu.features.catalog import feature_catalog
+    from siyu.jobs.trainsets import load_feature_specs
+
+    catalog = feature_catalog(load_feature_specs(cfg.feature_specs_path))
 
     def reasons(task: str, champion: ChampionLike, X: pd.DataFrame) -> pd.DataFrame:
         return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k)
