@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from siyu.evaluation import ORACLE, add_oracle_ratio, decide_promotion, reference_profile
+from siyu.evaluation.leaderboard import ORACLE_OBSERVABLE
 
 
 def test_oracle_ratio_uses_auc_above_chance():
@@ -48,3 +49,18 @@ def test_reference_profile_shapes():
     assert spend["missing_share"] == pytest.approx(1 / 6)
     assert stage["categories"] == ["a", "b"] and stage["shares"] == pytest.approx([0.6, 0.4])
     assert profile["n_rows"] == 6 and profile["score"]["kind"] == "numeric"
+
+
+def test_observable_ratio_is_measured_against_the_observable_oracle():
+    board = pd.DataFrame({"model": ["lightgbm", ORACLE, ORACLE_OBSERVABLE, "rule"],
+                          "test_auc": [0.77, 0.90, 0.80, 0.65]})
+    out = add_oracle_ratio(board, "churn").set_index("model")
+    assert out.loc["lightgbm", "observable_ratio"] == pytest.approx(0.27 / 0.30)
+    assert out.loc["lightgbm", "oracle_ratio"] == pytest.approx(0.27 / 0.40)
+    assert out.loc[ORACLE_OBSERVABLE, "observable_ratio"] == pytest.approx(1.0)
+    assert out.loc[ORACLE, "observable_ratio"] > 1  # the hidden state is worth more than the history
+
+
+def test_without_the_observable_oracle_only_its_ratio_is_missing():
+    out = add_oracle_ratio(pd.DataFrame({"model": ["rule", ORACLE], "test_gini": [0.3, 0.6]}), "ltv")
+    assert out["observable_ratio"].isna().all() and out["oracle_ratio"].notna().all()

@@ -89,7 +89,23 @@ def test_compare_puts_the_oracle_beside_the_models(cfg):
     assert table.loc["oracle", "test_auc"] == pytest.approx(1.0)
     assert table.loc["lightgbm", "oracle_ratio"] == pytest.approx(table.loc["lightgbm", "test_auc"] * 2 - 1)
     assert "champion" in table.loc["lightgbm", "aliases"]
-    assert board.csv_path.exists() and "oracle" in board.html_path.read_text(encoding="utf-8")
+    assert board.csv_path.exists() and "oracle_observable" in board.html_path.read_text(encoding="utf-8")
+    assert table["observable_ratio"].isna().all()  # this truth file predates the observable columns
+
+
+def test_an_observable_column_adds_the_observable_oracle_row(cfg, tmp_path):
+    frame, _, _ = jobs.load_task_data(cfg, "churn")
+    test = frame[frame["split"] == "test"]
+    truth = pd.DataFrame({"user_id": test["user_id"], "cutoff": test["cutoff"], "p_churn_30d": 0.1 + 0.8 * test["label"],
+                          "p_churn_30d_observable": np.where(np.arange(len(test)) % 4 == 0, 0.5, 0.2 + 0.6 * test["label"])})
+    (tmp_path / "truth").mkdir()
+    truth.to_parquet(tmp_path / "truth" / "truth.parquet")
+    with_observable = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"world": str(tmp_path)})})
+    oracles = jobs.oracle_metrics(with_observable, "churn", frame)
+    assert set(oracles) == {"oracle", "oracle_observable"}
+    assert oracles["oracle"][0]["auc"] == pytest.approx(1.0) and oracles["oracle_observable"][0]["auc"] < 1.0
+    assert oracles["oracle_observable"][1] == len(test)
+    assert set(jobs.oracle_metrics(cfg, "churn", frame)) == {"oracle"}  # an older truth file: no observable row
 
 
 def test_train_all_skips_nothing_and_picks_the_challenger_on_valid(cfg):

@@ -67,3 +67,45 @@ def test_bad_imbalance_option_is_named(toy_data):
     X, y = toy_data["churn"]["train"]
     with pytest.raises(ValueError, match="imbalance must be"):
         LightGBMClassifier(imbalance="double", n_jobs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [LightGBMClassifier, XGBoostClassifier])
+def test_refit_keeps_out_of_sample_valid_scores_and_the_stopped_rounds(cls, toy_data):
+    data = toy_data["purchase_intent"]
+    (X, y), (Xv, yv), (Xt, _) = data["train"], data["valid"], data["test"]
+    kept = cls(n_estimators=300, learning_rate=0.2, early_stopping_rounds=10, refit=False, n_jobs=1)
+    refitted = cls(n_estimators=300, learning_rate=0.2, early_stopping_rounds=10, refit=True, n_jobs=1)
+    kept.fit(X, y, X_valid=Xv, y_valid=yv)
+    refitted.fit(X, y, X_valid=Xv, y_valid=yv)
+    assert kept.valid_scores_ is None
+    np.testing.assert_allclose(refitted.valid_scores_, kept.predict_score(Xv))
+    assert refitted.best_iteration_ == kept.best_iteration_
+    rounds = refitted.tree_model_.current_iteration() if cls is LightGBMClassifier else \
+        refitted.tree_model_.num_boosted_rounds()
+    assert rounds == refitted.best_iteration_
+    assert not np.allclose(refitted.margin(Xt), kept.margin(Xt))  # the refit saw the valid rows
+
+
+def test_no_valid_rows_means_no_refit(toy_data):
+    X, y = toy_data["churn"]["train"]
+    model = LightGBMClassifier(n_estimators=20, min_child_samples=5, refit=True, n_jobs=1).fit(X, y)
+    assert model.valid_scores_ is None
+    assert model.tree_model_.current_iteration() == 20
+
+
+def test_two_part_refit_retrains_both_parts(toy_data):
+    data = toy_data["ltv"]
+    (X, y), (Xv, yv), (Xt, _) = data["train"], data["valid"], data["test"]
+    kept = TwoPartLTV(n_estimators=50, refit=False, n_jobs=1).fit(X, y, X_valid=Xv, y_valid=yv)
+    refitted = TwoPartLTV(n_estimators=50, refit=True, n_jobs=1).fit(X, y, X_valid=Xv, y_valid=yv)
+    np.testing.assert_allclose(refitted.valid_scores_, kept.predict_score(Xv))
+    assert refitted.tree_model_ is refitted.buy_model_.tree_model_
+    assert not np.allclose(refitted.spend_model_.predict_score(Xt), kept.spend_model_.predict_score(Xt))
+    assert not np.allclose(refitted.buy_model_.margin(Xt), kept.buy_model_.margin(Xt))
+
+
+def test_leaf_size_is_capped_on_small_training_sets(toy_data):
+    X, y = toy_data["churn"]["train"]
+    model = LightGBMClassifier(n_estimators=20, min_child_samples=500, n_jobs=1).fit(X, y)
+    assert model.params_["min_child_samples"] == max(20, len(y) // 200) < 500
+    assert model.tree_model_.current_iteration() == 20  # it still grows trees

@@ -34,3 +34,12 @@ def test_best_params_stay_inside_the_space(toy_data):
     for key, value in study.best_params.items():
         assert bounds[key][0] <= value <= bounds[key][1]
     assert np.isfinite(study.best_value)
+
+
+def test_trials_are_scored_without_a_refit_on_valid(toy_data):
+    data = toy_data["churn"]
+    study = _study(data, "lightgbm", 2)
+    (X, y), (Xv, yv) = data["train"], data["valid"]
+    held_out = make_model("lightgbm", "churn", horizon_days=30, n_jobs=1).set_params(refit=False, **study.best_params)
+    held_out.fit(X, y, X_valid=Xv, y_valid=yv)
+    assert study.best_value == pytest.approx(roc_auc_score(yv, held_out.predict_score(Xv)))

@@ -141,7 +141,7 @@ def compare_cmd(
 # The terminal shows the headline columns; the CSV / HTML files carry them all.
 _TERMINAL_COLUMNS = ("model", "version", "aliases", "test_auc", "test_pr_auc", "test_log_loss", "test_ece",
                      "test_lift_at_10", "test_gini", "test_spearman", "test_top_decile_capture",
-                     "test_total_spend_error", "oracle_ratio")
+                     "test_total_spend_error", "oracle_ratio", "observable_ratio")
 
 
 def _cell(value: object) -> str:

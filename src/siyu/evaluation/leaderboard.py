@@ -1,4 +1,9 @@
-"""Leaderboard arithmetic: the headline metric per task and the share of the oracle reached."""
+"""Leaderboard arithmetic: the headline metric per task and the share of each oracle reached.
+
+Two oracles can sit on a synthetic world's leaderboard: `oracle` (the generator's truth given its
+hidden state and each user's latent traits: no model can know them) and `oracle_observable`
+(the Bayes-optimal labels given only the observed history: the real limit for a model).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 ORACLE = "oracle"
+ORACLE_OBSERVABLE = "oracle_observable"
+RATIO_COLUMNS = {ORACLE: "oracle_ratio", ORACLE_OBSERVABLE: "observable_ratio"}
 
 
 def headline_metric(task: str) -> str:
@@ -13,17 +20,21 @@ def headline_metric(task: str) -> str:
     return "gini" if task == "ltv" else "auc"
 
 
-def add_oracle_ratio(board: pd.DataFrame, task: str) -> pd.DataFrame:
-    """Add `oracle_ratio`: (AUC-0.5)/(oracle AUC-0.5), or Gini/oracle Gini for ltv.
+def _ratio(board: pd.DataFrame, col: str, reference: str, shift: float) -> pd.Series:
+    value = board.loc[board["model"] == reference, col]
+    if len(value) and pd.notna(value.iloc[0]) and float(value.iloc[0]) - shift != 0:
+        return (board[col] - shift) / (float(value.iloc[0]) - shift)
+    return pd.Series(np.nan, index=board.index)
 
-    `board` has a `model` column and `test_<metric>` columns; the oracle row is named "oracle".
-    Rows are returned best first. Without an oracle row the ratio is NaN.
+
+def add_oracle_ratio(board: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Add `oracle_ratio` and `observable_ratio`: (AUC-0.5)/(reference AUC-0.5), or Gini ratios for ltv.
+
+    `board` has a `model` column and `test_<metric>` columns; the references are the rows named
+    "oracle" (hidden state) and "oracle_observable" (observed history). Rows are returned best
+    first. A ratio is NaN when its reference row is absent.
     """
     col = f"test_{headline_metric(task)}"
-    oracle = board.loc[board["model"] == ORACLE, col]
     shift = 0.5 if task != "ltv" else 0.0
-    if len(oracle) and float(oracle.iloc[0]) - shift != 0:
-        ratio = (board[col] - shift) / (float(oracle.iloc[0]) - shift)
-    else:
-        ratio = pd.Series(np.nan, index=board.index)
-    return board.assign(oracle_ratio=ratio).sort_values(col, ascending=False, kind="stable").reset_index(drop=True)
+    ratios = {name: _ratio(board, col, reference, shift) for reference, name in RATIO_COLUMNS.items()}
+    return board.assign(**ratios).sort_values(col, ascending=False, kind="stable").reset_index(drop=True)

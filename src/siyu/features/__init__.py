@@ -1,6 +1,7 @@
-"""siyu.features: declarative point-in-time feature specs compiled into one DuckDB query."""
+"""siyu.features: declarative point-in-time feature specs, compiled into one DuckDB event scan
+and a vectorized numpy program over user-day prefix sums."""
 
-from siyu.features.build import build_features, feature_batches, feature_sql, to_feature_frame
+from siyu.features.build import build_features, feature_batches, to_feature_frame, write_features
 from siyu.features.catalog import (
     FeatureInfo,
     categorical_columns,
@@ -42,6 +43,6 @@ __all__ = [
     "FeatureInfo", "FeatureSet", "FeatureSpec", "FirstPurchase", "InterPurchase", "LIFECYCLE_STAGES",
     "Lifecycle", "RFM_SEGMENTS", "Recency", "RefundShare", "Share", "SpecError", "Tenure", "Trend",
     "Window", "build_features", "categorical_columns", "compile_features", "feature_batches",
-    "feature_catalog", "feature_sql", "feature_spec_hash", "normalize_cutoffs", "parse_feature_specs",
-    "relation_sql", "to_feature_frame",
+    "feature_catalog", "feature_spec_hash", "normalize_cutoffs", "parse_feature_specs",
+    "relation_sql", "to_feature_frame", "write_features",
 ]

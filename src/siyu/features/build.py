@@ -1,38 +1,251 @@
-"""Run the compiled feature query on a DuckDB connection: pandas for modeling, Arrow batches
-for outputs too large to hold (streamed to Parquet by the jobs layer)."""
+"""Run a feature program: DuckDB streams the narrow, sorted event codes once; the numpy engine
+turns each chunk of users into feature rows, emitted as Arrow record batches.
+
+Memory stays bounded: events arrive in chunks of whole users sized from `memory_budget`, and
+rows leave in batches. RFM scores rank users across the whole population of a cutoff, so
+when the events need more than one chunk they are ranked first, from a pass over the
+purchases and refunds only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from siyu.features import engine
 from siyu.features.catalog import categorical_columns
-from siyu.features.compiler import LIFECYCLE_STAGES, RFM_SEGMENTS, compile_features, relation_sql
-from siyu.features.specs import FeatureSet, Lifecycle
+from siyu.features.compiler import (
+    LIFECYCLE_STAGES,
+    RFM_SEGMENTS,
+    FeatureProgram,
+    RfmScore,
+    Stage,
+    UserAttr,
+    compile_features,
+    events_sql,
+    relation_sql,
+    users_sql,
+)
+from siyu.features.specs import RFM, FeatureSet, Lifecycle
 
 Cutoffs = Sequence[date | datetime | str]
+_DICT = "siyu_user_dict"
+_BYTES_PER_EVENT = 64  # event codes plus transient masks
+_BYTES_PER_USER_DAY_MEASURE = 8
 
 
-def feature_sql(
+@dataclass(frozen=True)
+class _Run:
+    program: FeatureProgram
+    events: str
+    users: pa.Table  # user_id, joined_us (filled later from first events), attributes
+    cuts_us: np.ndarray
+    memory_budget: int
+    batch_rows: int
+
+
+def _user_dict(con: duckdb.DuckDBPyConnection, program: FeatureProgram, events: str, users: str | None) -> pa.Table:
+    user_columns = None
+    if users is not None:
+        user_columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {users}").fetchall()]
+    table = con.sql(users_sql(program, users, events, user_columns)).to_arrow_table().combine_chunks()
+    return table.append_column("uidx", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+
+
+def _schema(program: FeatureProgram) -> pa.Schema:
+    cats = set(program.categorical)
+    fields = [pa.field("user_id", pa.string()), pa.field("cutoff", pa.timestamp("us"))]
+    fields += [pa.field(name, pa.string() if name in cats else pa.float64()) for name, _ in program.columns]
+    return pa.schema(fields)
+
+
+def _chunk_events(budget: int, program: FeatureProgram) -> int:
+    per_event = _BYTES_PER_EVENT + _BYTES_PER_USER_DAY_MEASURE * (len(program.measures) + len(program.lasts))
+    return max(1, budget // per_event)
+
+
+def _arrays(table: pa.Table, program: FeatureProgram, lo: int) -> engine.EventArrays:
+    col = lambda name: table.column(name).to_numpy()  # noqa: E731 - codes have no NULLs
+    amount = None
+    if program.needs_amount:
+        amount = table.column("amount").to_numpy(zero_copy_only=False).astype(np.float64)
+    return engine.EventArrays(
+        u=col("u").astype(np.int64) - lo, t=col("t").astype(np.int64), r=col("r"), et=col("et"), ch=col("ch"),
+        amount=amount, session_key=col("session_key") if program.needs_session else None,
+        keys={c: col(f"{c}_key") for c in program.distinct_columns},
+    )
+
+
+def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str) -> Iterator[tuple[int, int, pa.Table]]:
+    """(first user, end user, that user range's events) covering every user of the dictionary."""
+    limit = _chunk_events(run.memory_budget, run.program)
+    reader = con.sql(sql).to_arrow_reader(min(limit, 1_000_000))
+    n_users, lo, pending = run.users.num_rows, 0, reader.schema.empty_table()
+    try:
+        for batch in reader:
+            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
+            if pending.num_rows < limit:
+                continue
+            u = pending.column("u").to_numpy()
+            cut = int(np.searchsorted(u, u[-1]))  # the last user may continue in the next batch
+            if cut == 0:
+                continue
+            yield lo, int(u[-1]), pending.slice(0, cut)
+            lo, pending = int(u[-1]), pending.slice(cut)
+    finally:
+        reader.close()
+    yield lo, n_users, pending
+
+
+def _joined(run: _Run, lo: int, hi: int, first_t: np.ndarray) -> np.ndarray:
+    column = run.users.column("joined_us").slice(lo, hi - lo).cast(pa.int64())
+    joined = pc.fill_null(column, engine.UNKNOWN).to_numpy().astype(np.int64)
+    return np.where(joined == engine.UNKNOWN, first_t, joined)
+
+
+def _rfm_specs(program: FeatureProgram) -> list[RFM]:
+    return list(dict.fromkeys(e.spec for _, e in program.columns if isinstance(e, RfmScore)))
+
+
+def _rfm_of_chunk(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarray,
+                  spec: RFM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ctx = engine.RowContext(run.program, tables, rows, run.cuts_us, joined)
+    return engine.rfm_raw(ctx, spec)
+
+
+def _rfm_dense(con: duckdb.DuckDBPyConnection, run: _Run, specs: list[RFM]) -> dict[RFM, np.ndarray]:
+    """Per RFM spec: (n_cutoffs, n_users, 3) scores ranked over every user, from a pass over
+    purchases and refunds only."""
+    program = compile_features(FeatureSet(tuple(specs)), run.program.cutoffs)
+    sub = _Run(program, run.events, run.users, run.cuts_us, run.memory_budget, run.batch_rows)
+    sql = events_sql(program, run.events, _DICT, only_roles=("purchase", "refund"))
+    n_cuts, n_users = run.cuts_us.size, run.users.num_rows
+    raw = {s: np.full((3, n_cuts, n_users), np.nan) for s in specs}
+    for lo, hi, table in _event_chunks(con, sub, sql):
+        ev = _arrays(table, program, lo)
+        tables = engine.build_tables(program, ev, hi - lo)
+        joined = _joined(run, lo, hi, tables.first_t)
+        rows = engine.population(joined, run.cuts_us)
+        for s in specs:
+            for j, v in enumerate(_rfm_of_chunk(sub, tables, rows, joined, s)):
+                raw[s][j, rows.c, lo + rows.u] = v
+    out = {}
+    for s in specs:
+        # A user's raw inputs come from their purchases alone, so users without any are skipped
+        # here exactly as in a single pass (f == 0: no score).
+        c, u = np.nonzero(~np.isnan(raw[s][1]))
+        scores = engine.rfm_scores(raw[s][0][c, u], raw[s][1][c, u], raw[s][2][c, u], c, n_cuts)
+        dense = np.full((n_cuts, n_users, 3), np.nan)
+        dense[c, u] = scores
+        out[s] = dense
+    return out
+
+
+def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarray, lo: int,
+           rfm: dict[RFM, np.ndarray]) -> pa.RecordBatch:
+    ctx = engine.RowContext(run.program, tables, rows, run.cuts_us, joined)
+    values = engine.numeric_columns(ctx)
+    scores = {s: d[rows.c, lo + rows.u] for s, d in rfm.items()}
+    take = pa.array(lo + rows.u)
+    user_ids = run.users.column("user_id").take(take).combine_chunks()
+    arrays = [user_ids, pa.array(run.cuts_us[rows.c], type=pa.timestamp("us"))]
+    for name, e in run.program.columns:
+        if isinstance(e, Stage):
+            arrays.append(pa.array(np.array(LIFECYCLE_STAGES, dtype=object)[values[name]], type=pa.string()))
+        elif isinstance(e, RfmScore):
+            sc = scores[e.spec]
+            if e.which == "rfm_segment":
+                arrays.append(pa.array(np.array(RFM_SEGMENTS, dtype=object)[engine.rfm_segment(sc)], type=pa.string()))
+            else:
+                j = ("rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score").index(e.which)
+                arrays.append(pa.array(sc[:, j], from_pandas=True))
+        elif isinstance(e, UserAttr):
+            arrays.append(run.users.column(e.column).take(take).combine_chunks().cast(pa.string()))
+        else:
+            arrays.append(pa.array(values[name], type=pa.float64(), from_pandas=True))
+    return pa.RecordBatch.from_arrays(arrays, schema=_schema(run.program))
+
+
+def _n_events(con: duckdb.DuckDBPyConnection, run: _Run) -> int:
+    last = run.program.cutoffs[-1].isoformat()
+    return int(con.execute(f"SELECT count(*) FROM {run.events} WHERE ts < TIMESTAMP '{last}'").fetchall()[0][0])
+
+
+def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.RecordBatch]:
+    con.register(_DICT, run.users.select(["user_id", "uidx"]))
+    try:
+        specs = _rfm_specs(run.program)
+        several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
+        rfm = _rfm_dense(con, run, specs) if specs and several else {}
+        for lo, hi, table in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
+            yield from _chunk_batches(run, lo, hi, table, rfm, specs)
+    finally:
+        con.unregister(_DICT)
+
+
+def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, np.ndarray],
+                   specs: list[RFM]) -> Iterator[pa.RecordBatch]:
+    ev = _arrays(table, run.program, lo)
+    del table
+    tables = engine.build_tables(run.program, ev, hi - lo)
+    del ev
+    joined = _joined(run, lo, hi, tables.first_t)
+    rows = engine.population(joined, run.cuts_us)
+    if specs and not rfm:  # one chunk holds every user (lo == 0): rank here
+        n_cuts = run.cuts_us.size
+        rfm = {}
+        for s in specs:
+            r, f, m = _rfm_of_chunk(run, tables, rows, joined, s)
+            dense = np.full((n_cuts, hi - lo, 3), np.nan)
+            dense[rows.c, rows.u] = engine.rfm_scores(r, f, m, rows.c, n_cuts)
+            rfm[s] = dense
+    for start in range(0, len(rows), run.batch_rows):
+        yield _batch(run, tables, rows.slice(start, start + run.batch_rows), joined, lo, rfm)
+
+
+def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, batch_rows: int) -> _Run:
+    program = compile_features(specs, cutoffs)
+    events_rel = relation_sql(events)
+    users_rel = None if users is None else relation_sql(users)
+    table = _user_dict(con, program, events_rel, users_rel)
+    budget = memory_budget or _default_budget(con)
+    per_row = 8 * (len(program.columns) + len(program.offsets) + 16)
+    return _Run(program, events_rel, table, engine.cutoff_us(program.cutoffs), budget,
+                max(10_000, min(batch_rows, budget // 4 // per_row)))
+
+
+def _default_budget(con: duckdb.DuckDBPyConnection) -> int:
+    """Half of the connection's memory_limit for the engine's arrays (DuckDB keeps the rest)."""
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    num, unit = str(limit).split()[0], str(limit).split()[-1].upper()
+    scale = {"B": 1, "BYTES": 1, "KB": 1e3, "KIB": 2**10, "MB": 1e6, "MIB": 2**20, "GB": 1e9, "GIB": 2**30,
+             "TB": 1e12, "TIB": 2**40}.get(unit, 1e9)
+    return int(float(num) * scale / 2)
+
+
+def feature_batches(
     con: duckdb.DuckDBPyConnection,
     specs: FeatureSet,
     events: str | Path,
     users: str | Path | None,
     cutoffs: Cutoffs,
-) -> str:
-    """The feature query for Parquet paths or table names (see `compile_features`)."""
-    users_rel = None if users is None else relation_sql(users)
-    user_columns = None
-    if users_rel is not None:
-        user_columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {users_rel}").fetchall()]
-    return compile_features(
-        specs, events=relation_sql(events), users=users_rel, cutoffs=cutoffs, user_columns=user_columns
-    )
+    *,
+    batch_rows: int = 250_000,
+    memory_budget: int | None = None,
+) -> pa.RecordBatchReader:
+    """`user_id, cutoff, <features...>` as Arrow record batches: one row per user known before
+    each cutoff (sorted by cutoff then user within each chunk of users)."""
+    run = _prepare(con, specs, events, users, cutoffs, memory_budget=memory_budget, batch_rows=batch_rows)
+    return pa.RecordBatchReader.from_batches(_schema(run.program), _run_batches(con, run))
 
 
 def to_feature_frame(df: pd.DataFrame, specs: FeatureSet) -> pd.DataFrame:
@@ -66,19 +279,29 @@ def build_features(
     cutoffs: Cutoffs,
 ) -> pd.DataFrame:
     """`user_id, cutoff, <features...>`: one row per user known before each cutoff, sorted."""
-    sql = feature_sql(con, specs, events, users, cutoffs)
-    df = con.execute(f"SELECT * FROM ({sql}) ORDER BY cutoff, user_id").df()
+    table = feature_batches(con, specs, events, users, cutoffs).read_all()
+    df = table.to_pandas()
+    df = df.sort_values(["cutoff", "user_id"], kind="stable").reset_index(drop=True)
     return to_feature_frame(df, specs)
 
 
-def feature_batches(
+def write_features(
     con: duckdb.DuckDBPyConnection,
     specs: FeatureSet,
     events: str | Path,
     users: str | Path | None,
     cutoffs: Cutoffs,
+    path: str | Path,
     *,
-    batch_rows: int = 1_000_000,
-) -> pa.RecordBatchReader:
-    """The same rows as `build_features`, streamed as Arrow record batches (unsorted)."""
-    return con.execute(feature_sql(con, specs, events, users, cutoffs)).to_arrow_reader(batch_rows)
+    memory_budget: int | None = None,
+) -> int:
+    """Stream the feature rows into one Parquet file; returns the number of rows."""
+    reader = feature_batches(con, specs, events, users, cutoffs, memory_budget=memory_budget)
+    strings = [f.name for f in reader.schema if pa.types.is_string(f.type)]
+    n = 0
+    # Dictionary-encode only the text columns: on float features it costs more than it saves.
+    with pq.ParquetWriter(str(path), reader.schema, use_dictionary=strings, compression="snappy") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            n += batch.num_rows
+    return n

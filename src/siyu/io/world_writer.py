@@ -1,5 +1,8 @@
 """Write a synthetic world to disk: events parts, users, truth and world.json (docs/INTERFACES.md §1).
 
+The truth holds the hidden-state oracle (`p_churn_30d`, `p_purchase_7d`, `ltv_net_90d`) and the
+observable oracle (the same names with `_observable`, see `siyu.synth.observable`).
+
 The simulation hands over integer codes; here they become the strings and timestamps of the
 files, with Arrow kernels (no Python loop over rows).
 """
@@ -45,6 +48,9 @@ USERS_SCHEMA = pa.schema([
 TRUTH_SCHEMA = pa.schema([
     ("user_id", pa.string()), ("cutoff", pa.timestamp("us")), ("p_churn_30d", pa.float64()),
     ("p_purchase_7d", pa.float64()), ("ltv_net_90d", pa.float64()),
+    # The observable oracle: the same labels given only the history before the cutoff.
+    ("p_churn_30d_observable", pa.float64()), ("p_purchase_7d_observable", pa.float64()),
+    ("ltv_net_90d_observable", pa.float64()),
 ])
 # Dictionary-encode only the low-cardinality columns: trying it on ids is slow and useless.
 _DICTIONARY_COLUMNS = ["user_id", "event_type", "channel", "item_id", "category", "campaign_id"]
@@ -147,6 +153,9 @@ def truth_table(batch: TruthBatch, plan: WorldPlan, ids: pa.Array) -> pa.Table:
         pa.array(batch.p_churn_30d, pa.float64()),
         pa.array(batch.p_purchase_7d, pa.float64()),
         pa.array(batch.ltv_net_90d, pa.float64()),
+        pa.array(batch.p_churn_30d_observable, pa.float64()),
+        pa.array(batch.p_purchase_7d_observable, pa.float64()),
+        pa.array(batch.ltv_net_90d_observable, pa.float64()),
     ]
     return pa.Table.from_arrays(columns, schema=TRUTH_SCHEMA)
 

@@ -29,6 +29,7 @@ from siyu.evaluation import (
     reference_profile,
     task_metrics,
 )
+from siyu.evaluation.leaderboard import ORACLE_OBSERVABLE
 from siyu.models import (
     BINARY_TASKS,
     GBM_MODELS,
@@ -173,7 +174,9 @@ def _scored_splits(estimator: SiyuEstimator, data: dict, seed: int) -> dict:
         if split == "train" and len(X) > 50_000:
             idx = np.sort(np.random.default_rng(seed).choice(len(X), 50_000, replace=False))
             X, y = X.iloc[idx], y[idx]
-        out[split] = (X, y, estimator.predict_score(X))
+        held_out = getattr(estimator, "valid_scores_", None) if split == "valid" else None
+        # A model refitted on train + valid keeps its out-of-sample valid scores: use them.
+        out[split] = (X, y, held_out if held_out is not None and len(held_out) == len(X) else estimator.predict_score(X))
     return out
 
 
@@ -305,21 +308,30 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
 
 
 # --------------------------------------------------------------------------- compare
-def oracle_metrics(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> tuple[dict[str, float], int] | None:
-    """Metrics of the ground-truth scores on the test rows (and how many rows matched), or None
-    when the world has no truth file."""
+def oracle_metrics(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> dict[str, tuple[dict[str, float], int]]:
+    """Metrics of the ground-truth scores on the test rows, per oracle row: {"oracle": (metrics,
+    rows matched)} for the hidden-state truth and "oracle_observable" for the observable oracle
+    (`<column>_observable`, absent in older truth files). Empty when the world has no truth file."""
+    import pyarrow.parquet as pq
+
     path = cfg.paths.truth_dir / "truth.parquet"
     if not path.exists():
-        return None
+        return {}
     column = TRUTH_COLUMN[task]
-    truth = pd.read_parquet(path, columns=["user_id", "cutoff", column])
+    wanted = {ORACLE: column, ORACLE_OBSERVABLE: f"{column}_observable"}
+    present = set(pq.read_schema(path).names)
+    wanted = {name: col for name, col in wanted.items() if col in present}
+    truth = pd.read_parquet(path, columns=["user_id", "cutoff", *wanted.values()])
     test = frame.loc[frame["split"].astype(str) == "test", ["user_id", "cutoff", "label"]]
     keys = {"user_id": lambda d: d["user_id"].astype(str),
             "cutoff": lambda d: pd.to_datetime(d["cutoff"]).dt.tz_localize(None).astype("datetime64[ns]")}
     joined = test.assign(**keys).merge(truth.assign(**keys), on=["user_id", "cutoff"], how="inner")
-    if joined.empty:
-        return None
-    return task_metrics(task, joined["label"].to_numpy(float), joined[column].to_numpy(float)), len(joined)
+    out = {}
+    for name, col in wanted.items():
+        rows = joined[joined[col].notna()]
+        if not rows.empty:
+            out[name] = task_metrics(task, rows["label"].to_numpy(float), rows[col].to_numpy(float)), len(rows)
+    return out
 
 
 def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str) -> list[dict]:
@@ -347,15 +359,14 @@ LEADERBOARD_METRICS = {
 
 
 def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
-    """Leaderboard of the latest run per model on the current test cutoff, beside the oracle;
-    written to `work/reports/leaderboard_<task>.{csv,html}`."""
+    """Leaderboard of the latest run per model on the current test cutoff, beside the oracles
+    (hidden-state and observable, when the world has a truth file) with `oracle_ratio` and
+    `observable_ratio`; written to `work/reports/leaderboard_<task>.{csv,html}`."""
     frame, manifest, _ = load_task_data(cfg, task)
     cutoff = test_cutoff_of(frame, manifest)
     rows = _leaderboard_rows(cfg, task, cutoff)
-    oracle = oracle_metrics(cfg, task, frame)
-    if oracle is not None:
-        values, matched = oracle
-        rows.append({"model": ORACLE, "version": "", "aliases": f"truth rows: {matched}", "run_id": "",
+    for name, (values, matched) in oracle_metrics(cfg, task, frame).items():
+        rows.append({"model": name, "version": "", "aliases": f"truth rows: {matched}", "run_id": "",
                      **{f"test_{k}": v for k, v in values.items()}})
     wanted = LEADERBOARD_METRICS["ltv" if task == "ltv" else "binary"]
     columns = ["model", "version", "aliases", *[f"test_{m}" for m in wanted], "run_id"]
@@ -376,8 +387,13 @@ def _leaderboard_html(task: str, cutoff: str, board: pd.DataFrame) -> str:
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}</style></head><body>"
             f"<h1>Leaderboard: {html.escape(task)}</h1><p>Test cutoff {html.escape(cutoff)}. "
-            "oracle = the ground-truth probabilities (or expected spend) scored with the same metrics; "
-            "oracle_ratio = (AUC-0.5)/(oracle AUC-0.5), or Gini/oracle Gini for LTV.</p>"
+            "Two oracles from the synthetic world's truth, scored with the same metrics: "
+            "<b>oracle</b> = the exact probabilities (or expected spend) given the generator's hidden "
+            "state at the cutoff and each user's latent traits, which no model can observe; "
+            "<b>oracle_observable</b> = the Bayes-optimal prediction given only the history a model sees "
+            "(events before the cutoff and the users table), the real limit for a model. "
+            "oracle_ratio = (AUC-0.5)/(oracle AUC-0.5) and observable_ratio = (AUC-0.5)/(oracle_observable "
+            "AUC-0.5), or Gini ratios for LTV; an observable_ratio near 1 means little is left to learn.</p>"
             f"{table}</body></html>")
 
 

@@ -16,9 +16,9 @@ from siyu.config import SiyuConfig
 from siyu.features import (
     FeatureSet,
     build_features,
-    feature_sql,
     parse_feature_specs,
     to_feature_frame,
+    write_features,
 )
 from siyu.features.specs import SpecError
 from siyu.io.duck import connect
@@ -83,8 +83,7 @@ def build_features_at(cfg: SiyuConfig, as_of: date) -> Path:
     tmp = out.with_suffix(".parquet.tmp")
     con = _connect(cfg)
     try:
-        sql = feature_sql(con, specs, events, users, [as_of])
-        con.execute(f"COPY ({sql}) TO '{tmp.as_posix()}' (FORMAT parquet)")
+        write_features(con, specs, events, users, [as_of], tmp)
     finally:
         con.close()
     os.replace(tmp, out)

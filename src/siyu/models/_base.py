@@ -52,6 +52,8 @@ class SiyuEstimator(BaseEstimator):
     Subclasses implement `_fit(X, y, X_valid, y_valid, callbacks)` and `_raw_score(X)`.
     Binary models return a probability-like raw score; when `calibration` is not "none" and a
     validation set is given, a calibrator fitted on it maps raw scores to probabilities.
+    Models with `refit=True` are then refitted on train + valid (`_refit`); `valid_scores_`
+    keeps the out-of-sample valid scores of the train-only model (None without a refit).
     """
 
     binary: bool = True
@@ -76,9 +78,18 @@ class SiyuEstimator(BaseEstimator):
         self.n_features_in_ = len(X.columns)
         self._fit(X, y_arr, X_valid, yv, tuple(callbacks))
         self.calibrator_ = None
+        self.valid_scores_ = None
         method = getattr(self, "calibration", "none")
-        if self.binary and method != "none" and X_valid is not None and len(np.unique(yv)) == 2:
-            self.calibrator_ = Calibrator(method).fit(self._raw_score(X_valid), yv)
+        refit = bool(getattr(self, "refit", False)) and X_valid is not None
+        calibrate = self.binary and method != "none" and X_valid is not None and len(np.unique(yv)) == 2
+        valid_raw = self._raw_score(X_valid) if refit or calibrate else None
+        if calibrate:
+            self.calibrator_ = Calibrator(method).fit(valid_raw, yv)
+        if refit:
+            # Out-of-sample valid scores are kept before the refit sees the valid rows: they
+            # are what valid metrics and model selection must use.
+            self.valid_scores_ = valid_raw if self.calibrator_ is None else self.calibrator_.transform(valid_raw)
+            self._refit(pd.concat([X, X_valid]), np.concatenate([y_arr, yv]))
         return self
 
     def predict_score(self, X: pd.DataFrame) -> np.ndarray:
@@ -105,4 +116,8 @@ class SiyuEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:  # pragma: no cover - abstract
+        """Refit on train + valid with what early stopping chose (models with a `refit` flag)."""
         raise NotImplementedError

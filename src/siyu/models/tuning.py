@@ -95,6 +95,8 @@ def run_study(make_estimator: Callable[[], SiyuEstimator], model_name: str, spac
 
     def objective(trial: optuna.Trial) -> float:
         estimator = make_estimator().set_params(**suggest(trial, space))
+        if "refit" in estimator.get_params():  # a trial is judged on valid: a refit would see it
+            estimator.set_params(refit=False)
         estimator.fit(X_train, y_train, X_valid=X_valid, y_valid=y_valid,
                       callbacks=pruning_callbacks(trial, model_name, binary))
         trial.set_user_attr("best_iteration", int(getattr(estimator, "best_iteration_", 0)))

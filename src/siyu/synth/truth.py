@@ -24,6 +24,7 @@ truth stays exact rather than carrying a small bias.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,16 +32,26 @@ from siyu.synth.calendar import Calendar
 from siyu.synth.params import WorldParams
 from siyu.synth.population import Population
 
+if TYPE_CHECKING:
+    from siyu.synth.observable import ObservableTruth
+
 
 @dataclass(frozen=True)
 class TruthBatch:
-    """Truth rows: one per (user, cutoff) with the user joined before the cutoff."""
+    """Truth rows: one per (user, cutoff) with the user joined before the cutoff.
+
+    The `*_observable` columns are the observable oracle (`siyu.synth.observable`): the same
+    labels given only the user's history before the cutoff; NaN when it was not computed.
+    """
 
     user: np.ndarray  # int64 global user index
     cutoff_day: np.ndarray  # int32 day index of the cutoff (local midnight)
     p_churn_30d: np.ndarray
     p_purchase_7d: np.ndarray
     ltv_net_90d: np.ndarray
+    p_churn_30d_observable: np.ndarray
+    p_purchase_7d_observable: np.ndarray
+    ltv_net_90d_observable: np.ndarray
 
     def __len__(self) -> int:
         return int(self.user.size)
@@ -114,11 +125,13 @@ def chunk_truth(
     tables: LtvTables,
     expected_amount: np.ndarray,
     params: WorldParams,
+    observable: ObservableTruth | None = None,
 ) -> TruthBatch:
     """Truth rows for users lo..hi-1 at every cutoff they had joined before.
 
     `refunds` is (user, purchase_day, refund_day, amount) for every refund of these users;
-    `cutoff_state` (n, J) is each user's hidden state on each cutoff day.
+    `cutoff_state` (n, J) is each user's hidden state on each cutoff day; `observable` the
+    observable oracle of these users at every cutoff (arrays (n, J)), or None for NaN columns.
     """
     # Only cutoffs after the chunk's first join matter (users are in join order).
     first = int(np.searchsorted(cutoff_days, pop.join_day[lo:hi].min(), side="right"))
@@ -137,12 +150,20 @@ def chunk_truth(
     ltv = ltv + pending_amount
     joined = pop.join_day[users][:, None] < days[None, :]
     uu, jj = np.nonzero(joined)
+    if observable is None:
+        seen = (np.full(uu.size, np.nan),) * 3
+    else:
+        seen = tuple(col[:, first:][uu, jj] for col in (observable.p_churn_30d, observable.p_purchase_7d,
+                                                          observable.ltv_net_90d))
     return TruthBatch(
         user=users[uu].astype(np.int64),
         cutoff_day=days[jj].astype(np.int32),
         p_churn_30d=p_churn[uu, jj],
         p_purchase_7d=p_purchase[uu, jj],
         ltv_net_90d=ltv[uu, jj],
+        p_churn_30d_observable=seen[0],
+        p_purchase_7d_observable=seen[1],
+        ltv_net_90d_observable=seen[2],
     )
 
 

@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 
 from siyu.synth.calendar import Calendar, build_calendar, campaign_ids
+from siyu.synth.observable import chunk_observable, observable_model
 from siyu.synth.params import WorldParams
 from siyu.synth.population import Population, draw_population, expected_amount
 from siyu.synth.simulate import EventBatch, simulate_chunk
@@ -85,9 +86,13 @@ def plan_world(n_users: int, n_days: int, start: date, seed: int, params: WorldP
 
 
 def simulate_world(plan: WorldPlan, *, with_truth: bool = True) -> Iterator[WorldChunk]:
-    """Yield the world chunk by chunk of users, each with its events and (optionally) truth."""
+    """Yield the world chunk by chunk of users, each with its events and (optionally) truth,
+    the truth with the observable oracle's columns (`siyu.synth.observable`)."""
     size = plan.params.chunk_users
     n_users = plan.population.n_users
+    # Shared by every chunk; computed after nothing random, so the events do not change.
+    model = (observable_model(plan.calendar, plan.n_days, plan.cutoff_days, plan.ltv_tables, plan.params)
+             if with_truth else None)
     for i, chunk_seed in enumerate(plan.chunk_seeds):
         lo, hi = i * size, min((i + 1) * size, n_users)
         result = simulate_chunk(plan.population, lo, hi, plan.n_days, plan.calendar, plan.cutoff_days,
@@ -95,6 +100,7 @@ def simulate_world(plan: WorldPlan, *, with_truth: bool = True) -> Iterator[Worl
         truth = None
         if with_truth:
             refunds = (result.refund_user, result.refund_purchase_day, result.refund_day, result.refund_amount)
+            observable = chunk_observable(plan.population, lo, hi, result.events, model, plan.calendar, plan.params)
             truth = chunk_truth(plan.population, lo, hi, plan.cutoff_days, result.cutoff_state, refunds,
-                                plan.calendar, plan.ltv_tables, plan.expected_amount, plan.params)
+                                plan.calendar, plan.ltv_tables, plan.expected_amount, plan.params, observable)
         yield WorldChunk(lo=lo, hi=hi, events=result.events, truth=truth)
