@@ -227,6 +227,8 @@ def test_bad_source_name_is_an_error():
 def test_chunked_run_matches_one_chunk(con, frame):
     """A tiny memory budget splits the users into several chunks (RFM ranked in a pre-pass);
     every value is the same as in one chunk."""
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()
     table = feature_batches(con, SPECS, "events", "users", [C1, C2], memory_budget=1).read_all()
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall() == limit  # restored
     chunked = table.to_pandas().sort_values(["cutoff", "user_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(to_feature_frame(chunked, SPECS), frame)

@@ -181,7 +181,11 @@ def _n_events(con: duckdb.DuckDBPyConnection, run: _Run) -> int:
 
 
 def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.RecordBatch]:
+    limit = _memory_limit(con)
     con.register(_DICT, run.users.select(["user_id", "uidx"]))
+    # The engine's arrays live outside DuckDB: while they exist DuckDB gets what is left of
+    # the limit, so the whole build stays within the configured memory_limit.
+    con.execute(f"SET memory_limit = '{max(limit - run.memory_budget, 64 * 2**20) // 2**20}MiB'")
     try:
         specs = _rfm_specs(run.program)
         several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
@@ -190,6 +194,7 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
             yield from _chunk_batches(run, lo, hi, table, rfm, specs)
     finally:
         con.unregister(_DICT)
+        con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
 def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, np.ndarray],
@@ -223,13 +228,18 @@ def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, b
                 max(10_000, min(batch_rows, budget // 4 // per_row)))
 
 
-def _default_budget(con: duckdb.DuckDBPyConnection) -> int:
-    """Half of the connection's memory_limit for the engine's arrays (DuckDB keeps the rest)."""
+def _memory_limit(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's memory_limit in bytes."""
     limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     num, unit = str(limit).split()[0], str(limit).split()[-1].upper()
     scale = {"B": 1, "BYTES": 1, "KB": 1e3, "KIB": 2**10, "MB": 1e6, "MIB": 2**20, "GB": 1e9, "GIB": 2**30,
              "TB": 1e12, "TIB": 2**40}.get(unit, 1e9)
-    return int(float(num) * scale / 2)
+    return int(float(num) * scale)
+
+
+def _default_budget(con: duckdb.DuckDBPyConnection) -> int:
+    """Half of the connection's memory_limit for the engine's arrays (DuckDB keeps the rest)."""
+    return _memory_limit(con) // 2
 
 
 def feature_batches(

@@ -92,7 +92,9 @@ def _mask(program: FeatureProgram, ev: EventArrays, p: Pred, cache: dict) -> np.
         return cache[p]
     m = np.ones(len(ev), dtype=bool)
     if p.roles is not None:
-        m &= np.isin(ev.r, [ROLE_CODES[r] for r in p.roles])
+        lut = np.zeros(len(ROLE_CODES), dtype=bool)
+        lut[[ROLE_CODES[r] for r in p.roles]] = True
+        m &= lut[ev.r]
     if p.event_type is not None:
         m &= ev.et == program.event_types.index(p.event_type) + 1
     if p.channel is not None:
