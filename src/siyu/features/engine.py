@@ -1,11 +1,12 @@
-"""Evaluate a `FeatureProgram` on sorted event arrays (pure numpy, vectorized).
+"""Evaluate a `FeatureProgram` on sorted event arrays.
 
-Events arrive sorted by (user, time). They are grouped into user-days once; every measure
-becomes one prefix-sum array over the user-days, and every last-event time one forward-filled
-array. A (user, cutoff) row then finds, per window boundary, how many of the user's days lie
-before it (one binary search over the user-day keys) and every window of every measure is
-`prefix[i_upto] - prefix[i_days]`: two lookups, whatever the window or the number of cutoffs.
-No Python loop runs over users, events or cutoffs; the loops are over measures and columns.
+Events arrive sorted by (user, time). `kernels.day_tables` walks each user's events once and
+fills, per user-day, running sums of every measure (one row of all measures per user-day)
+and forward-filled last-event times. A (user, cutoff) row then finds, per window boundary,
+how many of the user's days lie before it (a binary search among that user's days), and
+every window of every measure is the difference of two running sums: two lookups, whatever
+the window or the number of cutoffs (`kernels.windows`). Ratios, stages, RFM scores and the
+other derived columns are numpy on top of those columns.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
-import pandas as pd
 
+from siyu.features import kernels
 from siyu.features.compiler import (
     ACTIVITY,
     LIFECYCLE_STAGES,
@@ -36,15 +37,14 @@ from siyu.features.compiler import (
     UserAttr,
     Win,
     rfm_inputs,
+    walk,
 )
 from siyu.features.specs import RFM
 
-US_PER_DAY = 86_400_000_000
-US_PER_HOUR = 3_600_000_000
+US_PER_DAY = kernels.US_PER_DAY
 AMOUNT_SCALE = 10_000
-SEGMENTED = ("gap_n", "gap_sum", "gap_sq")  # float measures: prefix sums restart at each user
-NEVER = np.iinfo(np.int64).min  # "no such event"
-UNKNOWN = np.iinfo(np.int64).max  # "join time unknown": never in the population
+NEVER = kernels.NEVER  # "no such event"
+UNKNOWN = kernels.UNKNOWN  # "join time unknown": never in the population
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -58,191 +58,126 @@ def cutoff_us(cutoffs: tuple[date, ...]) -> np.ndarray:
 class EventArrays:
     """One chunk's events, sorted by (u, t): codes as written by `compiler.events_sql`."""
 
-    u: np.ndarray  # int64 user index local to the chunk
+    u: np.ndarray  # int32 user index local to the chunk
     t: np.ndarray  # int64 microseconds since 1970-01-01, local time
-    r: np.ndarray  # role code (compiler.ROLE_CODES)
-    et: np.ndarray  # event-type code: 1 + index in program.event_types, 0 any other
-    ch: np.ndarray  # channel code: 1 + index in program.channels, 0 any other
+    r: np.ndarray  # int8 role code (compiler.ROLE_CODES)
+    et: np.ndarray  # int16 event-type code: 1 + index in program.event_types, 0 any other
+    ch: np.ndarray  # int16 channel code: 1 + index in program.channels, 0 any other
     amount: np.ndarray | None = None
-    session_key: np.ndarray | None = None
-    keys: dict[str, np.ndarray] = field(default_factory=dict)  # distinct column -> hashed value, 0 = NULL
+    session_key: np.ndarray | None = None  # uint32 hashed session, 0 = NULL
+    keys: dict[str, np.ndarray] = field(default_factory=dict)  # distinct column -> uint32 hashed value, 0 = NULL
 
     def __len__(self) -> int:
         return int(self.u.size)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tables:
-    """Per-chunk user-day tables every cutoff reads from."""
+    """Per-chunk user-day tables every cutoff reads from (see `kernels` for their layout)."""
 
-    span: int
-    day0: int
-    gkey: np.ndarray  # sorted user-day keys: u * span + (day - day0)
-    prefix: dict[Measure, np.ndarray]
-    last: dict[Pred, np.ndarray]  # per user-day: latest matching time up to that day (NEVER: none)
+    gday: np.ndarray  # per user-day: its local day number, rising within each user
+    ugroups: np.ndarray  # (n_users + 1) each user's first user-day
+    counts: np.ndarray  # (1 + user-days, count measures) int32 running sums over all user-days
+    amounts: np.ndarray  # (1 + user-days, amount measures) int64 running sums in 1/AMOUNT_SCALE
+    floats: np.ndarray  # (user-days, gap measures) float64 running sums per user
+    lasts: np.ndarray  # (user-days, lasts) latest matching time so far (NEVER: none)
+    slots: dict[Measure, tuple[int, int]]  # measure -> (table, column)
     first_t: np.ndarray  # per user: first event time (UNKNOWN: none)
     first_purchase_t: np.ndarray
     first_purchase_amount: np.ndarray
-    pairs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # column -> (pair user, pair first, pair keys)
+    pairs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # column -> (per-user start, values, days)
 
 
 # --------------------------------------------------------------------------- tables
-def _mask(program: FeatureProgram, ev: EventArrays, p: Pred, cache: dict) -> np.ndarray:
-    if p in cache:
-        return cache[p]
-    m = np.ones(len(ev), dtype=bool)
+_COUNT_KINDS = {"count": kernels.COUNT, "active": kernels.ACTIVE, "weekday": kernels.WEEKDAY,
+                "sessions": kernels.SESSIONS, "response": kernels.RESPONSE}
+_FLOAT_KINDS = {"gap_n": kernels.GAP_N, "gap_sum": kernels.GAP_SUM, "gap_sq": kernels.GAP_SQ}
+
+
+def _code_parts(program: FeatureProgram) -> tuple[int, int, dict[str, np.ndarray]]:
+    """Every event code (see `kernels`) split back into its role, type, channel and hour."""
+    n_types, n_channels = len(program.event_types) + 1, len(program.channels) + 1
+    code = np.arange(len(ROLE_CODES) * n_types * n_channels * 24)
+    parts = {"hour": code % 24, "ch": code // 24 % n_channels, "et": code // (24 * n_channels) % n_types,
+             "r": code // (24 * n_channels * n_types)}
+    return n_types, n_channels, parts
+
+
+def _matches(program: FeatureProgram, parts: dict[str, np.ndarray], p: Pred) -> np.ndarray:
+    """Per event code: whether `p` holds."""
+    m = np.ones(parts["r"].size, dtype=bool)
     if p.roles is not None:
-        lut = np.zeros(len(ROLE_CODES), dtype=bool)
-        lut[[ROLE_CODES[r] for r in p.roles]] = True
-        m &= lut[ev.r]
+        m &= np.isin(parts["r"], [ROLE_CODES[r] for r in p.roles])
     if p.event_type is not None:
-        m &= ev.et == program.event_types.index(p.event_type) + 1
+        m &= parts["et"] == program.event_types.index(p.event_type) + 1
     if p.channel is not None:
-        m &= ev.ch == program.channels.index(p.channel) + 1
+        m &= parts["ch"] == program.channels.index(p.channel) + 1
     if p.hours is not None:
-        hour = (ev.t // US_PER_HOUR) % 24
-        m &= (hour >= p.hours[0]) & (hour < p.hours[1])
-    cache[p] = m
+        m &= (parts["hour"] >= p.hours[0]) & (parts["hour"] < p.hours[1])
     return m
 
 
-def _group_sum(values: np.ndarray, gstart: np.ndarray, dtype) -> np.ndarray:
-    if gstart.size == 0:
-        return np.zeros(0, dtype=dtype)
-    return np.add.reduceat(values, gstart, dtype=dtype)
-
-
-def _purchase_gaps(ev: EventArrays) -> tuple[np.ndarray, np.ndarray]:
-    """Per event: whether it is a purchase with an earlier purchase of the same user, and the gap in days."""
-    pi = np.flatnonzero(ev.r == ROLE_CODES["purchase"])
-    has = np.zeros(len(ev), dtype=bool)
-    gap = np.zeros(len(ev), dtype=np.float64)
-    if pi.size > 1:
-        same = ev.u[pi[1:]] == ev.u[pi[:-1]]
-        at = pi[1:][same]
-        has[at] = True
-        gap[at] = (ev.t[pi[1:]] - ev.t[pi[:-1]])[same] / US_PER_DAY
-    return has, gap
-
-
-def _responses(ev: EventArrays, within_days: int, user_first: np.ndarray) -> np.ndarray:
-    """Per event: a purchase within `within_days` after the user's latest campaign contact."""
-    n = len(ev)
-    contact = np.where(ev.r == ROLE_CODES["contact"], np.arange(n), -1)
-    latest = np.maximum.accumulate(contact) if n else contact
-    ok = (ev.r == ROLE_CODES["purchase"]) & (latest >= user_first[ev.u]) & (latest >= 0)
-    lag = ev.t - ev.t[np.maximum(latest, 0)] if n else ev.t
-    return ok & (lag <= within_days * US_PER_DAY)
-
-
-def _sessions(ev: EventArrays, gid: np.ndarray, act: np.ndarray, n_groups: int) -> np.ndarray:
-    """Distinct sessions of activity events per user-day."""
-    sel = np.flatnonzero(act & (ev.session_key != 0))
-    if sel.size == 0:
-        return np.zeros(n_groups, dtype=np.int64)
-    g, k = gid[sel], ev.session_key[sel]
-    order = np.lexsort((k, g))
-    g, k = g[order], k[order]
-    first = np.ones(g.size, dtype=bool)
-    first[1:] = (g[1:] != g[:-1]) | (k[1:] != k[:-1])
-    return np.bincount(g[first], minlength=n_groups)
-
-
-def _pairs(ev: EventArrays, keys: np.ndarray, act: np.ndarray, day: np.ndarray, day0: int, span: int):
-    """Distinct (user, value, day) of activity events, sorted; per pair its user and first row."""
-    sel = np.flatnonzero(act & (keys != 0))
-    u, k, d = ev.u[sel], keys[sel], day[sel] - day0
-    order = np.lexsort((d, k, u))
-    u, k, d = u[order], k[order], d[order]
-    keep = np.ones(u.size, dtype=bool)
-    keep[1:] = (u[1:] != u[:-1]) | (k[1:] != k[:-1]) | (d[1:] != d[:-1])
-    u, k, d = u[keep], k[keep], d[keep]
-    new_pair = np.ones(u.size, dtype=bool)
-    new_pair[1:] = (u[1:] != u[:-1]) | (k[1:] != k[:-1])
-    pair = np.cumsum(new_pair) - 1
-    first = np.flatnonzero(new_pair)
-    return u[first], first, pair * span + d
+def _csr(columns: list[np.ndarray], n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ptr, idx): per event code, the columns whose predicate it matches."""
+    if not columns:
+        return np.zeros(n_codes + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    table = np.stack(columns, axis=1)
+    ptr = np.concatenate([[0], np.cumsum(table.sum(axis=1))]).astype(np.int64)
+    return ptr, np.nonzero(table)[1].astype(np.int64)
 
 
 def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tables:
-    """User-day prefix sums and forward-filled last times for every measure of `program`."""
+    """User-day running sums of every measure and forward-filled last times of `program`."""
     n = len(ev)
     day = ev.t // US_PER_DAY
-    day0 = int(day.min()) if n else 0
-    span = int(day.max() - day0 + 2) if n else 2
-    key = ev.u * span + (day - day0)
     new = np.ones(n, dtype=bool)
-    new[1:] = key[1:] != key[:-1]
-    gstart = np.flatnonzero(new)
-    gid = np.cumsum(new) - 1
-    gkey = key[gstart]
-    n_groups = gstart.size
-    gday = day[gstart]
-    user_first = np.full(n_users + 1, n, dtype=np.int64)  # first event row of each user
-    uu, fi = np.unique(ev.u, return_index=True)
-    user_first[uu] = fi
-    cache: dict = {}
-    act = _mask(program, ev, ACTIVITY, cache)
-    count_dtype = np.int32 if n < 2**31 else np.int64
-    gaps, fixed = None, None
-    prefix: dict[Measure, np.ndarray] = {}
-    for m in program.measures:
-        if m.kind == "count":
-            g = _group_sum(_mask(program, ev, m.pred, cache), gstart, count_dtype)
-        elif m.kind == "active":
-            g = (_group_sum(_mask(program, ev, m.pred, cache), gstart, count_dtype) > 0).astype(count_dtype)
-        elif m.kind == "weekday":
-            isodow = (gday + 3) % 7 + 1  # 1970-01-01 was a Thursday
-            g = np.where(isodow == m.arg, _group_sum(act, gstart, count_dtype), 0).astype(count_dtype)
-        elif m.kind == "sessions":
-            g = _sessions(ev, gid, act, n_groups).astype(count_dtype)
-        elif m.kind == "response":
-            g = _group_sum(_responses(ev, m.arg, user_first), gstart, count_dtype)
-        elif m.kind == "amount":
-            # Fixed point (1/10,000 of a currency unit): exact sums, so a user's window never
-            # depends on the rounding of other users' or other cutoffs' amounts.
-            fixed = fixed if fixed is not None else np.round(np.nan_to_num(ev.amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64)
-            g = _group_sum(np.where(_mask(program, ev, m.pred, cache), fixed, 0), gstart, np.int64)
-        else:  # gap_n / gap_sum / gap_sq
-            gaps = gaps or _purchase_gaps(ev)
-            has, gap = gaps
-            w = {"gap_n": has.astype(np.float64), "gap_sum": gap, "gap_sq": gap * gap}[m.kind]
-            g = _group_sum(w, gstart, np.float64)
-            # Per-user running sums (not one global one): a float sum never mixes users.
-            seg = pd.Series(g).groupby(gkey // span).cumsum().to_numpy()
-            prefix[m] = np.concatenate([np.zeros(1), seg])
-            continue
-        prefix[m] = np.concatenate([np.zeros(1, dtype=g.dtype), np.cumsum(g, dtype=g.dtype)])
-    group_user_first = np.searchsorted(gkey, (gkey // span) * span)
-    last = {p: _forward_last(ev.t, _mask(program, ev, p, cache), gstart, group_user_first) for p in program.lasts}
-    first_t = np.full(n_users, UNKNOWN, dtype=np.int64)
-    first_t[uu] = ev.t[fi]
-    fp_t = np.full(n_users, UNKNOWN, dtype=np.int64)
-    fp_amount = np.full(n_users, np.nan)
-    pi = np.flatnonzero(ev.r == ROLE_CODES["purchase"])
-    pu, pf = np.unique(ev.u[pi], return_index=True)
-    fp_t[pu] = ev.t[pi[pf]]
-    if ev.amount is not None:
-        fp_amount[pu] = ev.amount[pi[pf]]
-    pairs = {c: _pairs(ev, ev.keys[c], act, day, day0, span) for c in program.distinct_columns}
-    return Tables(span=span, day0=day0, gkey=gkey, prefix=prefix, last=last, first_t=first_t,
-                  first_purchase_t=fp_t, first_purchase_amount=fp_amount, pairs=pairs)
-
-
-def _forward_last(t: np.ndarray, mask: np.ndarray, gstart: np.ndarray, group_user_first: np.ndarray) -> np.ndarray:
-    """Per user-day: the latest matching time on that day or before (same user), NEVER if none."""
-    if gstart.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    day_last = np.maximum.reduceat(np.where(mask, t, NEVER), gstart)
-    idx = np.maximum.accumulate(np.where(day_last != NEVER, np.arange(gstart.size), -1))
-    ok = idx >= group_user_first
-    return np.where(ok, day_last[np.maximum(idx, 0)], NEVER)
+    new[1:] = (ev.u[1:] != ev.u[:-1]) | (day[1:] != day[:-1])
+    first = np.flatnonzero(new)
+    gstart = np.append(first, n).astype(np.int64)
+    gday = day[first]
+    ugroups = np.searchsorted(ev.u[first], np.arange(n_users + 1)).astype(np.int64)
+    n_types, n_channels, parts = _code_parts(program)
+    n_codes = parts["r"].size
+    activity = _matches(program, parts, ACTIVITY)
+    counted = [m for m in program.measures if m.kind in _COUNT_KINDS]
+    summed = [m for m in program.measures if m.kind == "amount"]
+    floated = [m for m in program.measures if m.kind in _FLOAT_KINDS]
+    c_ptr, c_idx = _csr([_matches(program, parts, ACTIVITY if m.kind == "weekday" else m.pred)
+                         if m.kind in ("count", "active", "weekday") else np.zeros(n_codes, dtype=bool)
+                         for m in counted], n_codes)
+    a_ptr, a_idx = _csr([_matches(program, parts, m.pred) for m in summed], n_codes)
+    l_ptr, l_idx = _csr([_matches(program, parts, p) for p in program.lasts], n_codes)
+    amount = ev.amount if ev.amount is not None else np.full(n, np.nan)
+    # Fixed point (1/10,000 of a currency unit): exact sums, so a user's window never depends
+    # on the rounding of other users' or other cutoffs' amounts.
+    fixed = np.round(np.nan_to_num(amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64) if summed else np.zeros(1, np.int64)
+    session_key = ev.session_key if ev.session_key is not None else np.zeros(1, dtype=np.uint32)
+    counts, amounts, floats, lasts, fp_t, fp_amount = kernels.day_tables(
+        gstart, ugroups, gday, ev.t, ev.r, ev.et, ev.ch, fixed, amount, session_key, n_types, n_channels, activity,
+        c_ptr, c_idx, np.array([_COUNT_KINDS[m.kind] for m in counted], dtype=np.int64),
+        np.array([m.arg for m in counted], dtype=np.int64), a_ptr, a_idx, len(summed), l_ptr, l_idx,
+        np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), len(program.lasts))
+    slots = {m: (kernels.COUNTS, j) for j, m in enumerate(counted)}
+    slots |= {m: (kernels.AMOUNTS, j) for j, m in enumerate(summed)}
+    slots |= {m: (kernels.FLOATS, j) for j, m in enumerate(floated)}
+    ustart = gstart[ugroups]
+    has = ustart[1:] > ustart[:-1]
+    first_t = np.where(has, ev.t[np.minimum(ustart[:-1], max(n - 1, 0))] if n else UNKNOWN, UNKNOWN)
+    pairs = {}
+    if program.distinct_columns:
+        role_act = np.zeros(len(ROLE_CODES), dtype=bool)
+        role_act[[ROLE_CODES[r] for r in ACTIVITY.roles]] = True
+        act = role_act[ev.r]
+        pairs = {c: kernels.pairs(ustart, day, ev.keys[c], act) for c in program.distinct_columns}
+    return Tables(gday=gday, ugroups=ugroups, counts=counts, amounts=amounts, floats=floats, lasts=lasts,
+                  slots=slots, first_t=first_t.astype(np.int64), first_purchase_t=fp_t,
+                  first_purchase_amount=fp_amount, pairs=pairs)
 
 
 # --------------------------------------------------------------------------- rows
 @dataclass(frozen=True)
 class Rows:
-    """(user, cutoff) rows of one chunk, sorted by cutoff then user."""
+    """(user, cutoff) rows of a block of users, sorted by cutoff then user."""
 
     u: np.ndarray
     c: np.ndarray
@@ -260,52 +195,60 @@ def population(joined_us: np.ndarray, cuts_us: np.ndarray) -> Rows:
     return Rows(u.astype(np.int64), c.astype(np.int64))
 
 
+_ALL = 1 << 40  # a window boundary before every day: "all history"
+
+
 class RowContext:
-    """Window positions of a batch of rows, computed once per boundary and shared by columns."""
+    """The columns of a batch of rows. Every window and last time `reads` needs (default: the
+    whole program) comes from one pass of `kernels.windows`; the rest is derived from them
+    column by column."""
 
     def __init__(self, program: FeatureProgram, tables: Tables, rows: Rows, cuts_us: np.ndarray,
-                 joined_us: np.ndarray) -> None:
+                 joined_us: np.ndarray, reads: tuple[Expr, ...] | None = None) -> None:
         self.program, self.tables, self.rows = program, tables, rows
         self.cut_us = cuts_us[rows.c]
         self.cut_day = self.cut_us // US_PER_DAY
         self.joined = joined_us[rows.u]
-        self._pos: dict[int | None, np.ndarray] = {}
         self._memo: dict[Expr, np.ndarray] = {}
-
-    def pos(self, days: int | None) -> np.ndarray:
-        """Per row: the number of user-days (global position) before cutoff - days (all: None)."""
-        if days not in self._pos:
-            t = self.tables
-            base = self.rows.u * t.span
-            if days is None:
-                needle = base
-            else:
-                needle = base + np.clip(self.cut_day - days - t.day0, 0, t.span - 1)
-            self._pos[days] = np.searchsorted(t.gkey, needle)
-        return self._pos[days]
+        self._last: dict[Pred, np.ndarray] = {}
+        self._reads = reads
+        self._windows_read = False
 
     def value(self, e: Expr) -> np.ndarray:
+        if isinstance(e, Win) and not self._windows_read:
+            self._read_windows()
         if e not in self._memo:
             self._memo[e] = _evaluate(self, e)
         return self._memo[e]
 
+    def last_us(self, p: Pred) -> np.ndarray:
+        """Per row: the latest event matching `p` before the cutoff (NEVER: none)."""
+        if not self._windows_read:
+            self._read_windows()
+        return self._last[p]
 
-def _window(ctx: RowContext, w: Win) -> np.ndarray:
-    p = ctx.tables.prefix[w.measure]
-    hi, lo = ctx.pos(w.upto), ctx.pos(w.days)
-    if w.measure.kind in SEGMENTED:
-        start = ctx.pos(None)
-        return np.where(hi > start, p[hi], 0.0) - np.where(lo > start, p[lo], 0.0)
-    out = (p[hi] - p[lo]).astype(np.float64)
-    return out / AMOUNT_SCALE if w.measure.kind == "amount" else out
-
-
-def _since_us(ctx: RowContext, s: Since) -> np.ndarray:
-    """Latest matching time before the cutoff (NEVER: none)."""
-    hi = ctx.pos(0)
-    has = hi > ctx.pos(None)
-    last = ctx.tables.last[s.pred]
-    return np.where(has, last[np.maximum(hi - 1, 0)] if last.size else NEVER, NEVER)
+    def _read_windows(self) -> None:
+        program, t = self.program, self.tables
+        wins, lasts = list(program.windows), list(program.lasts)
+        if self._reads is not None:
+            subs = {s for e in self._reads for s in walk(e)}
+            wins = [w for w in wins if w in subs]
+            lasts = [p for p in lasts if Since(p) in subs]
+        bounds = list(program.offsets) + [_ALL]
+        at = {d: i for i, d in enumerate(bounds)}
+        slot = [t.slots[w.measure] for w in wins]
+        out, last = kernels.windows(
+            np.argsort(self.rows.u, kind="stable"), self.rows.u, self.cut_day, t.ugroups, t.gday,
+            np.array(bounds, dtype=np.int64), t.counts, t.amounts, t.floats, t.lasts,
+            np.array([s[0] for s in slot], dtype=np.int64), np.array([s[1] for s in slot], dtype=np.int64),
+            np.array([at[w.upto] for w in wins], dtype=np.int64),
+            np.array([at[_ALL if w.days is None else w.days] for w in wins], dtype=np.int64),
+            np.array([AMOUNT_SCALE if w.measure.kind == "amount" else 1.0 for w in wins]),
+            np.array([program.lasts.index(p) for p in lasts], dtype=np.int64),
+        )
+        self._memo.update(zip(wins, out, strict=True))
+        self._last.update(zip(lasts, last, strict=True))
+        self._windows_read = True
 
 
 def _days_since(ctx: RowContext, t_us: np.ndarray) -> np.ndarray:
@@ -318,23 +261,19 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _distinct(ctx: RowContext, d: DistinctIn) -> np.ndarray:
-    """Per row: pairs (user, value) whose latest day before the cutoff lies inside the window."""
-    pair_user, pair_first, pkey = ctx.tables.pairs[d.column]
-    if pair_user.size == 0:
-        return np.zeros(len(ctx.rows))
-    t, rows = ctx.tables, ctx.rows
-    # Every pair of every row's user: rows are few per user, pairs few per user.
-    starts = np.searchsorted(pair_user, rows.u)
-    ends = np.searchsorted(pair_user, rows.u, side="right")
-    n = ends - starts
-    row_of = np.repeat(np.arange(len(rows)), n)
-    pair = np.repeat(starts - np.cumsum(n) + n, n) + np.arange(n.sum())
-    cut_off = np.clip(ctx.cut_day[row_of] - t.day0, 0, t.span - 1)
-    at = np.searchsorted(pkey, pair * t.span + cut_off) - 1
-    inside = at >= pair_first[pair]
-    last_day = pkey[np.maximum(at, 0)] - pair * t.span + t.day0
-    hit = inside & (last_day >= ctx.cut_day[row_of] - d.days)
-    return np.bincount(row_of, weights=hit, minlength=len(rows)).astype(np.float64)
+    """Per row: values whose latest day (of an activity event) before the cutoff lies in the
+    window; every window of the column is read in one pass."""
+    start, keys, days = ctx.tables.pairs[d.column]
+    wanted = [e for e in _distinct_exprs(ctx.program) if e.column == d.column]
+    out = kernels.distinct(ctx.rows.u, ctx.cut_day, start, keys, days,
+                           np.array([e.days for e in wanted], dtype=np.int64))
+    for e, values in zip(wanted, out, strict=True):
+        ctx._memo[e] = values
+    return ctx._memo[d]
+
+
+def _distinct_exprs(program: FeatureProgram) -> list[DistinctIn]:
+    return list(dict.fromkeys(e for _, e in program.columns if isinstance(e, DistinctIn)))
 
 
 def _gap_std(ctx: RowContext) -> np.ndarray:
@@ -346,7 +285,7 @@ def _gap_std(ctx: RowContext) -> np.ndarray:
 
 def _stage(ctx: RowContext, e: Stage) -> np.ndarray:
     """Lifecycle stage codes into LIFECYCLE_STAGES."""
-    last = _since_us(ctx, Since(ACTIVITY))
+    last = ctx.last_us(ACTIVITY)
     spec = e.spec
     c = ctx.cut_us
     return np.select(
@@ -359,12 +298,12 @@ def _stage(ctx: RowContext, e: Stage) -> np.ndarray:
 def _evaluate(ctx: RowContext, e: Expr) -> np.ndarray:  # noqa: C901 - one dispatch table
     t = ctx.tables
     if isinstance(e, Win):
-        return _window(ctx, e)
+        raise KeyError(f"{e!r}: not among the program's windows")
     if isinstance(e, Ratio):
         num = ctx.value(e.num)
         return _ratio(-num if e.negate else num, ctx.value(e.den))
     if isinstance(e, Since):
-        return _days_since(ctx, _since_us(ctx, e))
+        return _days_since(ctx, ctx.last_us(e.pred))
     if isinstance(e, DistinctIn):
         return _distinct(ctx, e)
     if isinstance(e, GapStd):
@@ -394,17 +333,10 @@ def rfm_raw(ctx: RowContext, spec: RFM) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _cume_rank(values: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Per element: how many of its group have a value <= its own (ties share the top), and
     the group's size: cume_dist as an exact fraction."""
-    order = np.lexsort((values, group))
-    v, g = values[order], group[order]
-    size = np.bincount(g, minlength=n_groups)
-    start = np.concatenate([[0], np.cumsum(size)[:-1]])
-    # End of each element's tie run: the next position whose (group, value) differs.
-    brk = np.ones(v.size, dtype=bool)
-    brk[:-1] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
-    run_end = np.flip(np.minimum.accumulate(np.flip(np.where(brk, np.arange(v.size), v.size))))
-    k = np.empty(v.size, dtype=np.int64)
-    k[order] = run_end + 1 - start[g]
-    return k, size[group]
+    size = np.bincount(group, minlength=n_groups)
+    order = np.argsort(group.astype(np.int32), kind="stable")
+    starts = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    return kernels.cume_rank(np.ascontiguousarray(values, dtype=np.float64), order, starts), size[group]
 
 
 def rfm_scores(r: np.ndarray, f: np.ndarray, m: np.ndarray, c: np.ndarray, n_cuts: int) -> np.ndarray:

@@ -1,0 +1,290 @@
+"""The feature engine's compiled loops (numba): one pass over each user's events that fills the
+user-day tables, and one pass over the (user, cutoff) rows that reads every window from them.
+
+Why compiled loops and not numpy: numpy evaluates one measure or one column per call, so a
+feature set of ~50 measures and ~150 columns walks the events ~50 times and the rows ~500
+times, each a full trip through memory. Here each event and each row is visited once, the
+measures and columns of one user-day or one row sit next to each other in memory, and the
+work is split across the cores by user (tables) and by row (windows).
+
+Conventions shared with `siyu.features.engine`:
+- events are sorted by (user, time); `gstart` (n_groups + 1) starts each user-day, `ugroups`
+  (n_users + 1) each user's first user-day;
+- the count and amount tables hold running sums over all user-days before each one (one
+  leading row of zeros; integers, so exact however long), and the sum over user-days
+  [lo, hi) is `tab[hi] - tab[lo]`, with no branch. The float table (purchase gaps) restarts
+  at each user so a float sum never mixes users: `tab[hi - 1] - tab[lo - 1]`, the terms at
+  or before the user's first day s taken as 0;
+- an event's *code* is ((role * n_types + type) * n_channels + channel) * 24 + hour; a lookup
+  table in CSR form (ptr, idx) lists the measures each code counts towards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+US_PER_DAY = 86_400_000_000
+US_PER_HOUR = 3_600_000_000
+NEVER = np.iinfo(np.int64).min
+UNKNOWN = np.iinfo(np.int64).max
+PURCHASE, CONTACT = 0, 3  # compiler.ROLE_CODES
+
+# Per count column: what a day holds.
+COUNT, ACTIVE, WEEKDAY, SESSIONS, RESPONSE = 0, 1, 2, 3, 4
+# Per float column.
+GAP_N, GAP_SUM, GAP_SQ = 0, 1, 2
+# Window tables.
+COUNTS, AMOUNTS, FLOATS = 0, 1, 2
+
+
+@njit(cache=True, inline="always")
+def _code(r, et, ch, t, n_types, n_channels):
+    hour = (t // US_PER_HOUR) % 24
+    return ((np.int64(r) * n_types + et) * n_channels + ch) * 24 + hour
+
+
+@njit(parallel=True, cache=True)
+def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, n_types, n_channels, act_lut,
+               c_ptr, c_idx, c_kind, c_arg, a_ptr, a_idx, n_amount, l_ptr, l_idx, f_kind, n_last):  # noqa: PLR0913
+    """Per-user running sums of every measure and forward-filled last times, per user-day.
+
+    Returns (counts int32 (G + 1, Mc) and amounts int64 (G + 1, Ma, fixed point) running
+    sums over all user-days, floats (G, Mf) running sums per user, lasts int64 (G, Ml),
+    first purchase time and amount per user)."""
+    n_groups = gstart.size - 1
+    n_users = ugroups.size - 1
+    counts = np.zeros((n_groups + 1, c_kind.size), np.int32)  # day g in row g + 1 until summed
+    amounts = np.zeros((n_groups + 1, n_amount), np.int64)
+    floats = np.zeros((n_groups, f_kind.size), np.float64)
+    lasts = np.full((n_groups, n_last), NEVER, np.int64)
+    fp_t = np.full(n_users, UNKNOWN, np.int64)
+    fp_amount = np.full(n_users, np.nan)
+    for u in prange(n_users):
+        last_contact = NEVER
+        prev_purchase = NEVER
+        for g in range(ugroups[u], ugroups[u + 1]):
+            lo, hi = gstart[g], gstart[g + 1]
+            run_end = lo
+            for i in range(lo, hi):
+                if i >= run_end:  # a new instant: its contacts come before its purchases
+                    run_end = i
+                    while run_end < hi and t[run_end] == t[i]:
+                        if r[run_end] == CONTACT:
+                            last_contact = t[i]
+                        run_end += 1
+                code = _code(r[i], et[i], ch[i], t[i], n_types, n_channels)
+                for k in range(c_ptr[code], c_ptr[code + 1]):
+                    counts[g + 1, c_idx[k]] += 1
+                for k in range(a_ptr[code], a_ptr[code + 1]):
+                    amounts[g + 1, a_idx[k]] += fixed[i]
+                for k in range(l_ptr[code], l_ptr[code + 1]):
+                    lasts[g, l_idx[k]] = t[i]  # sorted by time: the latest wins
+                if r[i] == PURCHASE:
+                    _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, c_kind, c_arg, floats,
+                              f_kind, fp_t, fp_amount)
+                    prev_purchase = t[i]
+            _day_kinds(g + 1, lo, hi, gday[g], r, session_key, act_lut, t, n_types, n_channels, et, ch, counts,
+                       c_kind, c_arg)
+            if g > ugroups[u]:  # running sums over the user's days
+                for m in range(floats.shape[1]):
+                    floats[g, m] += floats[g - 1, m]
+                for m in range(n_last):
+                    if lasts[g, m] == NEVER:
+                        lasts[g, m] = lasts[g - 1, m]
+    _running(counts)
+    _running(amounts)
+    return counts, amounts, floats, lasts, fp_t, fp_amount
+
+
+@njit(cache=True)
+def _running(tab):
+    """Each row becomes the sum of itself and every row before it (in place)."""
+    for g in range(1, tab.shape[0]):
+        for m in range(tab.shape[1]):
+            tab[g, m] += tab[g - 1, m]
+
+
+@njit(cache=True)
+def _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, c_kind, c_arg, floats, f_kind, fp_t,
+              fp_amount):
+    """A purchase's campaign responses, purchase gap and first-purchase bookkeeping."""
+    for m in range(c_kind.size):
+        if c_kind[m] == RESPONSE and last_contact != NEVER and t[i] - last_contact <= c_arg[m] * US_PER_DAY:
+            counts[g + 1, m] += 1
+    if prev_purchase != NEVER:
+        gap = (t[i] - prev_purchase) / US_PER_DAY
+        for m in range(f_kind.size):
+            floats[g, m] += 1.0 if f_kind[m] == GAP_N else (gap if f_kind[m] == GAP_SUM else gap * gap)
+    # The first purchase: among simultaneous first purchases the smallest known amount.
+    if fp_t[u] == UNKNOWN:
+        fp_t[u] = t[i]
+    if t[i] == fp_t[u] and amount[i] == amount[i] and not amount[i] >= fp_amount[u]:
+        fp_amount[u] = amount[i]
+
+
+@njit(cache=True)
+def _day_kinds(g, lo, hi, day, r, session_key, act_lut, t, n_types, n_channels, et, ch, counts, c_kind, c_arg):
+    """Turn one day's raw counts (row g of `counts`) into active flags, weekday counts and
+    distinct sessions."""
+    isodow = (day + 3) % 7 + 1  # 1970-01-01 was a Thursday
+    for m in range(c_kind.size):
+        kind = c_kind[m]
+        if kind == ACTIVE:
+            counts[g, m] = min(counts[g, m], 1)
+        elif kind == WEEKDAY and isodow != c_arg[m]:
+            counts[g, m] = 0
+        elif kind == SESSIONS:
+            n = 0
+            for i in range(lo, hi):
+                key = session_key[i]
+                if key == 0 or not act_lut[_code(r[i], et[i], ch[i], t[i], n_types, n_channels)]:
+                    continue
+                seen = False
+                for j in range(lo, i):
+                    if session_key[j] == key and act_lut[_code(r[j], et[j], ch[j], t[j], n_types, n_channels)]:
+                        seen = True
+                        break
+                if not seen:
+                    n += 1
+            counts[g, m] = n
+
+
+@njit(parallel=True, cache=True)
+def pairs(ustart, day, key, act):
+    """Per user, its distinct (value, day) pairs among activity events with a value, sorted by
+    value then day. Returns (per-user start (n_users + 1), values, days)."""
+    n_users = ustart.size - 1
+    upper = np.zeros(n_users + 1, np.int64)
+    for u in range(n_users):
+        n = 0
+        for i in range(ustart[u], ustart[u + 1]):
+            if act[i] and key[i] != 0:
+                n += 1
+        upper[u + 1] = upper[u] + n
+    keys = np.empty(upper[-1], key.dtype)
+    days = np.empty(upper[-1], np.int64)
+    size = np.zeros(n_users, np.int64)
+    for u in prange(n_users):
+        base = upper[u]
+        n = 0
+        for i in range(ustart[u], ustart[u + 1]):
+            if act[i] and key[i] != 0:
+                keys[base + n] = key[i]
+                days[base + n] = day[i]
+                n += 1
+        if n == 0:
+            continue
+        # Days rise with the events: a stable sort by value keeps them rising within a value.
+        order = np.argsort(keys[base:base + n], kind="mergesort")
+        k, d = keys[base:base + n][order], days[base:base + n][order]
+        w = 0
+        for j in range(n):
+            if j == 0 or k[j] != k[j - 1] or d[j] != d[j - 1]:
+                keys[base + w] = k[j]
+                days[base + w] = d[j]
+                w += 1
+        size[u] = w
+    start = np.zeros(n_users + 1, np.int64)
+    for u in range(n_users):
+        start[u + 1] = start[u] + size[u]
+    out_keys = np.empty(start[-1], key.dtype)
+    out_days = np.empty(start[-1], np.int64)
+    for u in prange(n_users):
+        out_keys[start[u]:start[u + 1]] = keys[upper[u]:upper[u] + size[u]]
+        out_days[start[u]:start[u + 1]] = days[upper[u]:upper[u] + size[u]]
+    return start, out_keys, out_days
+
+
+_BLOCK = 4096  # rows per parallel task
+
+
+@njit(parallel=True, cache=True)
+def windows(order, rows_u, cut_day, ugroups, gday, offsets, counts, amounts, floats, lasts, w_table, w_col,
+            w_hi, w_lo, w_div, s_col):  # noqa: PLR0913
+    """Every window column and last time of every row.
+
+    Rows are visited in `order` (by user: a user's table rows stay in cache across their
+    cutoffs) and written in place. offsets: window boundaries in days before the cutoff (a
+    boundary past every day stands for "all history"). Window w sums table `w_table[w]`
+    column `w_col[w]` over the days in [cutoff - offsets[w_lo[w]], cutoff - offsets[w_hi[w]]),
+    divided by `w_div[w]` (fixed-point amounts back to currency units). Returns (windows float64 (W, rows), last times int64 (S, rows): the
+    latest matching time before the cutoff, NEVER when none)."""
+    n = rows_u.size
+    out = np.empty((w_col.size, n), np.float64)
+    last = np.empty((s_col.size, n), np.int64)
+    at0 = 0
+    for b in range(offsets.size):
+        if offsets[b] == 0:
+            at0 = b
+    for block in prange((n + _BLOCK - 1) // _BLOCK):
+        pos = np.empty(offsets.size, np.int64)
+        for k in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
+            i = order[k]
+            u = rows_u[i]
+            s, e = ugroups[u], ugroups[u + 1]
+            for b in range(offsets.size):  # user-days before each boundary
+                limit = cut_day[i] - offsets[b]
+                lo, hi = s, e
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if gday[mid] < limit:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                pos[b] = lo
+            for w in range(w_col.size):
+                hi, lo, c = pos[w_hi[w]], pos[w_lo[w]], w_col[w]
+                if w_table[w] == COUNTS:
+                    out[w, i] = counts[hi, c] - counts[lo, c]
+                elif w_table[w] == AMOUNTS:
+                    out[w, i] = (amounts[hi, c] - amounts[lo, c]) / w_div[w]
+                else:
+                    out[w, i] = (floats[hi - 1, c] if hi > s else 0.0) - (floats[lo - 1, c] if lo > s else 0.0)
+            p0 = pos[at0]
+            for q in range(s_col.size):
+                last[q, i] = lasts[p0 - 1, s_col[q]] if p0 > s else NEVER
+    return out, last
+
+
+@njit(parallel=True, cache=True)
+def distinct(rows_u, cut_day, start, keys, days, window_days):
+    """Per row and window: values whose latest day before the cutoff lies within the window."""
+    n = rows_u.size
+    out = np.zeros((window_days.size, n), np.float64)
+    for i in prange(n):
+        u = rows_u[i]
+        j, end = start[u], start[u + 1]
+        while j < end:
+            latest = NEVER
+            k = j
+            while k < end and keys[k] == keys[j]:
+                if days[k] < cut_day[i]:
+                    latest = days[k]
+                k += 1
+            if latest != NEVER:
+                for w in range(window_days.size):
+                    if latest >= cut_day[i] - window_days[w]:
+                        out[w, i] += 1.0
+            j = k
+    return out
+
+
+@njit(parallel=True, cache=True)
+def cume_rank(values, order, starts):
+    """Per element: how many elements of its group have a value <= its own (ties share the
+    top). Groups are `order[starts[g]:starts[g + 1]]`; each is sorted on its own core."""
+    k = np.empty(values.size, np.int64)
+    for g in prange(starts.size - 1):
+        idx = order[starts[g]:starts[g + 1]]
+        v = values[idx]
+        o = np.argsort(v)
+        j = 0
+        while j < o.size:
+            end = j
+            while end + 1 < o.size and v[o[end + 1]] == v[o[j]]:
+                end += 1
+            for q in range(j, end + 1):
+                k[idx[o[q]]] = end + 1
+            j = end + 1
+    return k
