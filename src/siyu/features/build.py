@@ -59,6 +59,10 @@ def _user_dict(con: duckdb.DuckDBPyConnection, program: FeatureProgram, events: 
     if users is not None:
         user_columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {users}").fetchall()]
     table = con.sql(users_sql(program, users, events, user_columns)).to_arrow_table().combine_chunks()
+    # Plain `string` once here (DuckDB may hand over string views), not once per batch.
+    strings = [name for name in table.column_names if name != "joined_us"]
+    table = table.cast(pa.schema([pa.field(f.name, pa.string() if f.name in strings else f.type)
+                                  for f in table.schema]))
     return table.append_column("uidx", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
 
@@ -76,9 +80,10 @@ def _chunk_events(budget: int, program: FeatureProgram) -> int:
 
 def _arrays(table: pa.Table, program: FeatureProgram, lo: int) -> engine.EventArrays:
     def col(name: str, dtype) -> np.ndarray:
-        # Fresh, writable arrays of fixed dtypes: the compiled kernels then need one
-        # specialization, whether Arrow handed over one chunk (read-only) or several.
-        return np.array(table.column(name).to_numpy(zero_copy_only=False), dtype=dtype)
+        # Writable arrays of fixed dtypes: the compiled kernels then need one specialization,
+        # whether Arrow handed over one chunk (a read-only view) or several (a fresh copy).
+        a = table.column(name).to_numpy(zero_copy_only=False)
+        return a if a.flags.writeable and a.dtype == dtype else a.astype(dtype)
 
     return engine.EventArrays(
         u=col("u", np.int32) - np.int32(lo), t=col("t", np.int64), r=col("r", np.int8), et=col("et", np.int16),
@@ -98,8 +103,14 @@ def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str) -> Iterat
             pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
             if pending.num_rows < limit:
                 continue
-            u = pending.column("u").to_numpy()
-            cut = int(np.searchsorted(u, u[-1]))  # the last user may continue in the next batch
+            # Sorted by user: the last user may continue in the next batch. Look for where it
+            # starts in the newest batch, and in the whole pending table only when it fills
+            # that batch.
+            u = batch.column("u").to_numpy()
+            cut = pending.num_rows - batch.num_rows + int(np.searchsorted(u, u[-1]))
+            if u[0] == u[-1]:
+                u = pending.column("u").to_numpy()
+                cut = int(np.searchsorted(u, u[-1]))
             if cut == 0:
                 continue
             yield lo, int(u[-1]), pending.slice(0, cut)
@@ -184,8 +195,7 @@ def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarr
                 j = ("rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score").index(e.which)
                 arrays.append(_floats(sc[:, j]))
         elif isinstance(e, UserAttr):
-            column = users.column(e.column).combine_chunks()
-            arrays.append(column if column.type == pa.string() else column.cast(pa.string()))
+            arrays.append(users.column(e.column).combine_chunks())
         else:
             arrays.append(_floats(values[name]))
     return pa.RecordBatch.from_arrays(arrays, schema=_schema(run.program))

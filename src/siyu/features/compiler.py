@@ -302,7 +302,9 @@ class FeatureProgram:
 
     @property
     def categorical(self) -> tuple[str, ...]:
-        return tuple(name for name, e in self.columns if isinstance(e, CATEGORICAL))
+        """Text columns: stage, RFM segment, user attributes (the RFM scores are numbers)."""
+        return tuple(name for name, e in self.columns
+                     if isinstance(e, CATEGORICAL) and not (isinstance(e, RfmScore) and e.which != "rfm_segment"))
 
 
 def compile_features(specs: FeatureSet, cutoffs: Sequence[date | datetime | str]) -> FeatureProgram:

@@ -152,11 +152,19 @@ def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tabl
     # on the rounding of other users' or other cutoffs' amounts.
     fixed = np.round(np.nan_to_num(amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64) if summed else np.zeros(1, np.int64)
     session_key = ev.session_key if ev.session_key is not None else np.zeros(1, dtype=np.uint32)
-    counts, amounts, floats, lasts, fp_t, fp_amount = kernels.day_tables(
+    n_groups = first.size
+    counts = np.zeros((n_groups + 1, len(counted)), dtype=np.int32)
+    amounts = np.zeros((n_groups + 1, len(summed)), dtype=np.int64)
+    floats = np.zeros((n_groups, len(floated)))
+    lasts = np.full((n_groups, len(program.lasts)), NEVER, dtype=np.int64)
+    fp_t = np.full(n_users, UNKNOWN, dtype=np.int64)
+    fp_amount = np.full(n_users, np.nan)
+    kernels.day_tables(
         gstart, ugroups, gday, ev.t, ev.r, ev.et, ev.ch, fixed, amount, session_key, n_types, n_channels, activity,
         c_ptr, c_idx, np.array([_COUNT_KINDS[m.kind] for m in counted], dtype=np.int64),
-        np.array([m.arg for m in counted], dtype=np.int64), a_ptr, a_idx, len(summed), l_ptr, l_idx,
-        np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), len(program.lasts))
+        np.array([m.arg for m in counted], dtype=np.int64), a_ptr, a_idx, l_ptr, l_idx,
+        np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), counts, amounts, floats, lasts, fp_t,
+        fp_amount)
     slots = {m: (kernels.COUNTS, j) for j, m in enumerate(counted)}
     slots |= {m: (kernels.AMOUNTS, j) for j, m in enumerate(summed)}
     slots |= {m: (kernels.FLOATS, j) for j, m in enumerate(floated)}
@@ -237,14 +245,16 @@ class RowContext:
         bounds = list(program.offsets) + [_ALL]
         at = {d: i for i, d in enumerate(bounds)}
         slot = [t.slots[w.measure] for w in wins]
-        out, last = kernels.windows(
+        out = np.empty((len(wins), len(self.rows)))
+        last = np.empty((len(lasts), len(self.rows)), dtype=np.int64)
+        kernels.windows(
             np.argsort(self.rows.u, kind="stable"), self.rows.u, self.cut_day, t.ugroups, t.gday,
             np.array(bounds, dtype=np.int64), t.counts, t.amounts, t.floats, t.lasts,
             np.array([s[0] for s in slot], dtype=np.int64), np.array([s[1] for s in slot], dtype=np.int64),
             np.array([at[w.upto] for w in wins], dtype=np.int64),
             np.array([at[_ALL if w.days is None else w.days] for w in wins], dtype=np.int64),
             np.array([AMOUNT_SCALE if w.measure.kind == "amount" else 1.0 for w in wins]),
-            np.array([program.lasts.index(p) for p in lasts], dtype=np.int64),
+            np.array([program.lasts.index(p) for p in lasts], dtype=np.int64), out, last,
         )
         self._memo.update(zip(wins, out, strict=True))
         self._last.update(zip(lasts, last, strict=True))
@@ -257,7 +267,9 @@ def _days_since(ctx: RowContext, t_us: np.ndarray) -> np.ndarray:
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+        out = num / den  # NaN already where den is NaN
+    out[den == 0] = np.nan
+    return out
 
 
 def _distinct(ctx: RowContext, d: DistinctIn) -> np.ndarray:
@@ -265,8 +277,9 @@ def _distinct(ctx: RowContext, d: DistinctIn) -> np.ndarray:
     window; every window of the column is read in one pass."""
     start, keys, days = ctx.tables.pairs[d.column]
     wanted = [e for e in _distinct_exprs(ctx.program) if e.column == d.column]
-    out = kernels.distinct(ctx.rows.u, ctx.cut_day, start, keys, days,
-                           np.array([e.days for e in wanted], dtype=np.int64))
+    out = np.zeros((len(wanted), len(ctx.rows)))
+    kernels.distinct(ctx.rows.u, ctx.cut_day, start, keys, days, np.array([e.days for e in wanted], dtype=np.int64),
+                     out)
     for e, values in zip(wanted, out, strict=True):
         ctx._memo[e] = values
     return ctx._memo[d]

@@ -46,20 +46,16 @@ def _code(r, et, ch, t, n_types, n_channels):
 
 @njit(parallel=True, cache=True)
 def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, n_types, n_channels, act_lut,
-               c_ptr, c_idx, c_kind, c_arg, a_ptr, a_idx, n_amount, l_ptr, l_idx, f_kind, n_last):  # noqa: PLR0913
-    """Per-user running sums of every measure and forward-filled last times, per user-day.
+               c_ptr, c_idx, c_kind, c_arg, a_ptr, a_idx, l_ptr, l_idx, f_kind,
+               counts, amounts, floats, lasts, fp_t, fp_amount):  # noqa: PLR0913
+    """Fill the user-day tables from each user's events (the caller allocates them, zeroed;
+    `lasts` NEVER, `fp_t` UNKNOWN, `fp_amount` NaN).
 
-    Returns (counts int32 (G + 1, Mc) and amounts int64 (G + 1, Ma, fixed point) running
-    sums over all user-days, floats (G, Mf) running sums per user, lasts int64 (G, Ml),
-    first purchase time and amount per user)."""
-    n_groups = gstart.size - 1
+    counts int32 (G + 1, Mc) and amounts int64 (G + 1, Ma, fixed point) become running sums
+    over all user-days; floats (G, Mf) running sums per user; lasts (G, Ml) the latest
+    matching time so far; fp_t / fp_amount each user's first purchase."""
     n_users = ugroups.size - 1
-    counts = np.zeros((n_groups + 1, c_kind.size), np.int32)  # day g in row g + 1 until summed
-    amounts = np.zeros((n_groups + 1, n_amount), np.int64)
-    floats = np.zeros((n_groups, f_kind.size), np.float64)
-    lasts = np.full((n_groups, n_last), NEVER, np.int64)
-    fp_t = np.full(n_users, UNKNOWN, np.int64)
-    fp_amount = np.full(n_users, np.nan)
+    n_last = lasts.shape[1]
     for u in prange(n_users):
         last_contact = NEVER
         prev_purchase = NEVER
@@ -94,7 +90,6 @@ def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, 
                         lasts[g, m] = lasts[g - 1, m]
     _running(counts)
     _running(amounts)
-    return counts, amounts, floats, lasts, fp_t, fp_amount
 
 
 @njit(cache=True)
@@ -201,18 +196,18 @@ _BLOCK = 4096  # rows per parallel task
 
 @njit(parallel=True, cache=True)
 def windows(order, rows_u, cut_day, ugroups, gday, offsets, counts, amounts, floats, lasts, w_table, w_col,
-            w_hi, w_lo, w_div, s_col):  # noqa: PLR0913
+            w_hi, w_lo, w_div, s_col, out, last):  # noqa: PLR0913
     """Every window column and last time of every row.
 
     Rows are visited in `order` (by user: a user's table rows stay in cache across their
     cutoffs) and written in place. offsets: window boundaries in days before the cutoff (a
     boundary past every day stands for "all history"). Window w sums table `w_table[w]`
     column `w_col[w]` over the days in [cutoff - offsets[w_lo[w]], cutoff - offsets[w_hi[w]]),
-    divided by `w_div[w]` (fixed-point amounts back to currency units). Returns (windows float64 (W, rows), last times int64 (S, rows): the
-    latest matching time before the cutoff, NEVER when none)."""
+    divided by `w_div[w]` (fixed-point amounts back to currency units). Fills `out` (W, rows)
+    with the windows and `last` (S, rows) with the latest matching time before the cutoff,
+    NEVER when none. (The caller allocates them: numpy's large allocations get huge pages,
+    numba's do not, and first touching ~100 columns of fresh memory is much of this pass.)"""
     n = rows_u.size
-    out = np.empty((w_col.size, n), np.float64)
-    last = np.empty((s_col.size, n), np.int64)
     at0 = 0
     for b in range(offsets.size):
         if offsets[b] == 0:
@@ -244,14 +239,13 @@ def windows(order, rows_u, cut_day, ugroups, gday, offsets, counts, amounts, flo
             p0 = pos[at0]
             for q in range(s_col.size):
                 last[q, i] = lasts[p0 - 1, s_col[q]] if p0 > s else NEVER
-    return out, last
 
 
 @njit(parallel=True, cache=True)
-def distinct(rows_u, cut_day, start, keys, days, window_days):
-    """Per row and window: values whose latest day before the cutoff lies within the window."""
+def distinct(rows_u, cut_day, start, keys, days, window_days, out):
+    """Per row and window: values whose latest day before the cutoff lies within the window
+    (added into `out`, zeroed by the caller)."""
     n = rows_u.size
-    out = np.zeros((window_days.size, n), np.float64)
     for i in prange(n):
         u = rows_u[i]
         j, end = start[u], start[u + 1]
@@ -267,7 +261,6 @@ def distinct(rows_u, cut_day, start, keys, days, window_days):
                     if latest >= cut_day[i] - window_days[w]:
                         out[w, i] += 1.0
             j = k
-    return out
 
 
 @njit(parallel=True, cache=True)
