@@ -56,6 +56,8 @@ def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, 
     matching time so far; fp_t / fp_amount each user's first purchase."""
     n_users = ugroups.size - 1
     n_last = lasts.shape[1]
+    special = np.flatnonzero((c_kind == ACTIVE) | (c_kind == WEEKDAY) | (c_kind == SESSIONS))
+    responses = np.flatnonzero(c_kind == RESPONSE)
     for u in prange(n_users):
         last_contact = NEVER
         prev_purchase = NEVER
@@ -77,11 +79,11 @@ def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, 
                 for k in range(l_ptr[code], l_ptr[code + 1]):
                     lasts[g, l_idx[k]] = t[i]  # sorted by time: the latest wins
                 if r[i] == PURCHASE:
-                    _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, c_kind, c_arg, floats,
+                    _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, responses, c_arg, floats,
                               f_kind, fp_t, fp_amount)
                     prev_purchase = t[i]
             _day_kinds(g + 1, lo, hi, gday[g], r, session_key, act_lut, t, n_types, n_channels, et, ch, counts,
-                       c_kind, c_arg)
+                       c_kind, c_arg, special)
             if g > ugroups[u]:  # running sums over the user's days
                 for m in range(floats.shape[1]):
                     floats[g, m] += floats[g - 1, m]
@@ -101,11 +103,11 @@ def _running(tab):
 
 
 @njit(cache=True)
-def _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, c_kind, c_arg, floats, f_kind, fp_t,
+def _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, responses, c_arg, floats, f_kind, fp_t,
               fp_amount):
     """A purchase's campaign responses, purchase gap and first-purchase bookkeeping."""
-    for m in range(c_kind.size):
-        if c_kind[m] == RESPONSE and last_contact != NEVER and t[i] - last_contact <= c_arg[m] * US_PER_DAY:
+    for m in responses:
+        if last_contact != NEVER and t[i] - last_contact <= c_arg[m] * US_PER_DAY:
             counts[g + 1, m] += 1
     if prev_purchase != NEVER:
         gap = (t[i] - prev_purchase) / US_PER_DAY
@@ -119,11 +121,12 @@ def _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, c_kind, c
 
 
 @njit(cache=True)
-def _day_kinds(g, lo, hi, day, r, session_key, act_lut, t, n_types, n_channels, et, ch, counts, c_kind, c_arg):
+def _day_kinds(g, lo, hi, day, r, session_key, act_lut, t, n_types, n_channels, et, ch, counts, c_kind, c_arg,
+               special):
     """Turn one day's raw counts (row g of `counts`) into active flags, weekday counts and
-    distinct sessions."""
+    distinct sessions (`special`: the columns of those kinds)."""
     isodow = (day + 3) % 7 + 1  # 1970-01-01 was a Thursday
-    for m in range(c_kind.size):
+    for m in special:
         kind = c_kind[m]
         if kind == ACTIVE:
             counts[g, m] = min(counts[g, m], 1)
