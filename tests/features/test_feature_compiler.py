@@ -232,3 +232,41 @@ def test_chunked_run_matches_one_chunk(con, frame):
     assert con.execute("SELECT current_setting('memory_limit')").fetchall() == limit  # restored
     chunked = table.to_pandas().sort_values(["cutoff", "user_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(to_feature_frame(chunked, SPECS), frame)
+
+
+def test_one_thread_matches_two_and_leaves_numba_as_it_was(con, frame):
+    """The compiled passes follow the connection's `threads` and give the same values on
+    one thread as on two; numba's own setting is restored afterwards."""
+    import numba
+
+    before = numba.get_num_threads()
+    con.execute("SET threads = 1")
+    try:
+        table = feature_batches(con, SPECS, "events", "users", [C1, C2]).read_all()
+    finally:
+        con.execute("SET threads = 2")
+    assert numba.get_num_threads() == before
+    single = table.to_pandas().sort_values(["cutoff", "user_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(to_feature_frame(single, SPECS), frame)
+
+
+@pytest.mark.parametrize("contact_first", [True, False])
+def test_simultaneous_events_do_not_depend_on_their_order(con, contact_first):
+    """The event stream is sorted by (user, time) only: a contact answers a purchase at the
+    same instant, and the first purchase among simultaneous ones is the smallest amount,
+    whichever way the ties happen to come out."""
+    contact = ev("u1", "2025-03-01 12:00", "campaign_contact", "wecom")
+    purchases = [ev("u1", "2025-03-01 12:00", "purchase", "store", 80.0),
+                 ev("u1", "2025-03-01 12:00", "purchase", "store", 30.0)]
+    late = [ev("u2", "2025-03-01 12:00", "campaign_contact", "wecom"),
+            ev("u2", "2025-03-08 12:00", "purchase", "store", 10.0),  # exactly 7 days: answers
+            ev("u3", "2025-03-01 12:00", "campaign_contact", "wecom"),
+            ev("u3", "2025-03-08 12:00:00.000001", "purchase", "store", 10.0)]  # 1 µs late: does not
+    rows = ([contact] + purchases if contact_first else purchases[::-1] + [contact]) + late
+    load_events(con, rows)
+    specs = FeatureSet((CampaignResponse(30, 7, "count"), FirstPurchase()))
+    df = build_features(con, specs, "events", None, ["2025-03-10"]).set_index("user_id")
+    assert df.loc["u1", "campaign_responses_7d_after_30d"] == 2
+    assert df.loc["u1", "first_purchase_amount"] == 30.0
+    assert df.loc["u2", "campaign_responses_7d_after_30d"] == 1
+    assert df.loc["u3", "campaign_responses_7d_after_30d"] == 0

@@ -10,11 +10,13 @@ purchases and refunds only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -52,6 +54,18 @@ class _Run:
     cuts_us: np.ndarray
     memory_budget: int
     batch_rows: int
+    threads: int  # the connection's `threads`: the compiled passes use as many
+
+
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """Run numba's parallel passes on `n` threads (in the current thread only)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _user_dict(con: duckdb.DuckDBPyConnection, program: FeatureProgram, events: str, users: str | None) -> pa.Table:
@@ -140,24 +154,26 @@ def _rfm_dense(con: duckdb.DuckDBPyConnection, run: _Run, specs: list[RFM]) -> d
     """Per RFM spec: (n_cutoffs, n_users, 3) scores ranked over every user, from a pass over
     purchases and refunds only."""
     program = compile_features(FeatureSet(tuple(specs)), run.program.cutoffs)
-    sub = _Run(program, run.events, run.users, run.cuts_us, run.memory_budget, run.batch_rows)
+    sub = _Run(program, run.events, run.users, run.cuts_us, run.memory_budget, run.batch_rows, run.threads)
     sql = events_sql(program, run.events, _DICT, only_roles=("purchase", "refund"))
     n_cuts, n_users = run.cuts_us.size, run.users.num_rows
     raw = {s: np.full((3, n_cuts, n_users), np.nan) for s in specs}
     for lo, hi, table in _event_chunks(con, sub, sql):
-        ev = _arrays(table, program, lo)
-        tables = engine.build_tables(program, ev, hi - lo)
-        joined = _joined(run, lo, hi, tables.first_t)
-        rows = engine.population(joined, run.cuts_us)
-        for s in specs:
-            for j, v in enumerate(_rfm_of_chunk(sub, tables, rows, joined, s)):
-                raw[s][j, rows.c, lo + rows.u] = v
+        with _threads(run.threads):
+            ev = _arrays(table, program, lo)
+            tables = engine.build_tables(program, ev, hi - lo)
+            joined = _joined(run, lo, hi, tables.first_t)
+            rows = engine.population(joined, run.cuts_us)
+            for s in specs:
+                for j, v in enumerate(_rfm_of_chunk(sub, tables, rows, joined, s)):
+                    raw[s][j, rows.c, lo + rows.u] = v
     out = {}
     for s in specs:
         # A user's raw inputs come from their purchases alone, so users without any are skipped
         # here exactly as in a single pass (f == 0: no score).
         c, u = np.nonzero(~np.isnan(raw[s][1]))
-        scores = engine.rfm_scores(raw[s][0][c, u], raw[s][1][c, u], raw[s][2][c, u], c, n_cuts)
+        with _threads(run.threads):
+            scores = engine.rfm_scores(raw[s][0][c, u], raw[s][1][c, u], raw[s][2][c, u], c, n_cuts)
         dense = np.full((n_cuts, n_users, 3), np.nan)
         dense[c, u] = scores
         out[s] = dense
@@ -225,20 +241,21 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
 
 def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, np.ndarray],
                    specs: list[RFM]) -> Iterator[pa.RecordBatch]:
-    ev = _arrays(table, run.program, lo)
-    del table
-    tables = engine.build_tables(run.program, ev, hi - lo)
-    del ev
-    joined = _joined(run, lo, hi, tables.first_t)
-    if specs and not rfm:  # one chunk holds every user (lo == 0): rank here
-        rows = engine.population(joined, run.cuts_us)
-        n_cuts = run.cuts_us.size
-        rfm = {}
-        for s in specs:
-            r, f, m = _rfm_of_chunk(run, tables, rows, joined, s)
-            dense = np.full((n_cuts, hi - lo, 3), np.nan)
-            dense[rows.c, rows.u] = engine.rfm_scores(r, f, m, rows.c, n_cuts)
-            rfm[s] = dense
+    with _threads(run.threads):
+        ev = _arrays(table, run.program, lo)
+        del table
+        tables = engine.build_tables(run.program, ev, hi - lo)
+        del ev
+        joined = _joined(run, lo, hi, tables.first_t)
+        if specs and not rfm:  # one chunk holds every user (lo == 0): rank here
+            rows = engine.population(joined, run.cuts_us)
+            n_cuts = run.cuts_us.size
+            rfm = {}
+            for s in specs:
+                r, f, m = _rfm_of_chunk(run, tables, rows, joined, s)
+                dense = np.full((n_cuts, hi - lo, 3), np.nan)
+                dense[rows.c, rows.u] = engine.rfm_scores(r, f, m, rows.c, n_cuts)
+                rfm[s] = dense
     # A batch holds every cutoff of a block of users, so the kernel reads each user's
     # user-days once for all their cutoffs instead of once per cutoff.
     block = max(1, run.batch_rows // run.cuts_us.size)
@@ -246,7 +263,9 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
         stop = min(hi - lo, start + block)
         part = engine.population(joined[start:stop], run.cuts_us)
         if len(part):
-            yield _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm)
+            with _threads(run.threads):
+                batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm)
+            yield batch
 
 
 def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, batch_rows: int) -> _Run:
@@ -256,8 +275,9 @@ def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, b
     table = _user_dict(con, program, events_rel, users_rel)
     budget = memory_budget or _default_budget(con)
     per_row = 8 * (len(program.columns) + len(program.offsets) + 16)
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     return _Run(program, events_rel, table, engine.cutoff_us(program.cutoffs), budget,
-                max(10_000, min(batch_rows, budget // 4 // per_row)))
+                max(10_000, min(batch_rows, budget // 4 // per_row)), threads)
 
 
 def _memory_limit(con: duckdb.DuckDBPyConnection) -> int:
