@@ -270,3 +270,17 @@ def test_simultaneous_events_do_not_depend_on_their_order(con, contact_first):
     assert df.loc["u1", "first_purchase_amount"] == 30.0
     assert df.loc["u2", "campaign_responses_7d_after_30d"] == 1
     assert df.loc["u3", "campaign_responses_7d_after_30d"] == 0
+
+
+def test_sessions_of_a_very_busy_day(con):
+    """A day with more events than the pairwise path handles is counted by sorting: activity
+    sessions only, NULL sessions ignored, the same answer as on a quiet day."""
+    busy = [ev("u1", f"2025-03-03 10:{m:02d}", "msg_open", session=f"s{m % 3}") for m in range(40)]
+    busy += [ev("u1", "2025-03-03 11:00", "msg_open", session=None),
+             ev("u1", "2025-03-03 11:01", "campaign_contact", "wecom", session="contact-session")]
+    quiet = [ev("u2", "2025-03-03 10:00", "msg_open", session="a"), ev("u2", "2025-03-03 10:05", "share", session="b"),
+             ev("u2", "2025-03-03 10:09", "msg_open", session="a")]
+    load_events(con, busy + quiet)
+    df = build_features(con, FeatureSet((Distinct(7, "session"),)), "events", None, ["2025-03-10"]).set_index("user_id")
+    assert df.loc["u1", "distinct_sessions_7d"] == 3
+    assert df.loc["u2", "distinct_sessions_7d"] == 2

@@ -168,17 +168,16 @@ def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tabl
     slots = {m: (kernels.COUNTS, j) for j, m in enumerate(counted)}
     slots |= {m: (kernels.AMOUNTS, j) for j, m in enumerate(summed)}
     slots |= {m: (kernels.FLOATS, j) for j, m in enumerate(floated)}
-    ustart = gstart[ugroups]
+    ustart = gstart[ugroups]  # each user's first event
     has = ustart[1:] > ustart[:-1]
-    first_t = np.where(has, ev.t[np.minimum(ustart[:-1], max(n - 1, 0))] if n else UNKNOWN, UNKNOWN)
+    first_t = np.full(n_users, UNKNOWN, dtype=np.int64)
+    first_t[has] = ev.t[ustart[:-1][has]]
     pairs = {}
     if program.distinct_columns:
-        role_act = np.zeros(len(ROLE_CODES), dtype=bool)
-        role_act[[ROLE_CODES[r] for r in ACTIVITY.roles]] = True
-        act = role_act[ev.r]
+        act = np.isin(ev.r, [ROLE_CODES[r] for r in ACTIVITY.roles])
         pairs = {c: kernels.pairs(ustart, day, ev.keys[c], act) for c in program.distinct_columns}
     return Tables(gday=gday, ugroups=ugroups, counts=counts, amounts=amounts, floats=floats, lasts=lasts,
-                  slots=slots, first_t=first_t.astype(np.int64), first_purchase_t=fp_t,
+                  slots=slots, first_t=first_t, first_purchase_t=fp_t,
                   first_purchase_amount=fp_amount, pairs=pairs)
 
 
@@ -192,9 +191,6 @@ class Rows:
 
     def __len__(self) -> int:
         return int(self.u.size)
-
-    def slice(self, lo: int, hi: int) -> Rows:
-        return Rows(self.u[lo:hi], self.c[lo:hi])
 
 
 def population(joined_us: np.ndarray, cuts_us: np.ndarray) -> Rows:

@@ -133,19 +133,39 @@ def _day_kinds(g, lo, hi, day, r, session_key, act_lut, t, n_types, n_channels, 
         elif kind == WEEKDAY and isodow != c_arg[m]:
             counts[g, m] = 0
         elif kind == SESSIONS:
-            n = 0
-            for i in range(lo, hi):
-                key = session_key[i]
-                if key == 0 or not act_lut[_code(r[i], et[i], ch[i], t[i], n_types, n_channels)]:
-                    continue
-                seen = False
-                for j in range(lo, i):
-                    if session_key[j] == key and act_lut[_code(r[j], et[j], ch[j], t[j], n_types, n_channels)]:
-                        seen = True
-                        break
-                if not seen:
-                    n += 1
+            n = _distinct_sessions(lo, hi, r, et, ch, t, session_key, act_lut, n_types, n_channels)
             counts[g, m] = n
+
+
+@njit(cache=True)
+def _distinct_sessions(lo, hi, r, et, ch, t, session_key, act_lut, n_types, n_channels):
+    """Distinct non-null sessions among the activity events lo..hi of one user-day."""
+    if hi - lo <= 32:  # the usual day: compare pairwise, allocate nothing
+        n = 0
+        for i in range(lo, hi):
+            key = session_key[i]
+            if key == 0 or not act_lut[_code(r[i], et[i], ch[i], t[i], n_types, n_channels)]:
+                continue
+            seen = False
+            for j in range(lo, i):
+                if session_key[j] == key and act_lut[_code(r[j], et[j], ch[j], t[j], n_types, n_channels)]:
+                    seen = True
+                    break
+            if not seen:
+                n += 1
+        return n
+    keys = np.empty(hi - lo, session_key.dtype)  # a very busy day: sort instead
+    k = 0
+    for i in range(lo, hi):
+        if session_key[i] != 0 and act_lut[_code(r[i], et[i], ch[i], t[i], n_types, n_channels)]:
+            keys[k] = session_key[i]
+            k += 1
+    keys = np.sort(keys[:k])
+    n = 0
+    for i in range(k):
+        if i == 0 or keys[i] != keys[i - 1]:
+            n += 1
+    return n
 
 
 @njit(parallel=True, cache=True)
