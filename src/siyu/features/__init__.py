@@ -1,5 +1,5 @@
 """siyu.features: declarative point-in-time feature specs, compiled into one DuckDB event scan
-and a vectorized numpy program over user-day prefix sums."""
+and a program over user-day running sums, evaluated by compiled (numba) passes."""
 
 from siyu.features.build import build_features, feature_batches, to_feature_frame, write_features
 from siyu.features.catalog import (

@@ -1,5 +1,5 @@
-"""Run a feature program: DuckDB streams the narrow, sorted event codes once; the numpy engine
-turns each chunk of users into feature rows, emitted as Arrow record batches.
+"""Run a feature program: DuckDB streams the narrow, sorted event codes once; the engine turns
+each chunk of users into feature rows, emitted as Arrow record batches.
 
 Memory stays bounded: events arrive in chunks of whole users sized from `memory_budget`, and
 rows leave in batches. RFM scores rank users across the whole population of a cutoff, so

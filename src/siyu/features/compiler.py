@@ -11,8 +11,8 @@ The program has two halves:
   responses), the *last-event times* to carry forward, and one small expression per output
   column (a window of a measure, a ratio, days since, a distinct count, a stage, ...).
 
-Every window of every cutoff is then the difference of two entries of one prefix-sum array
-per measure (cost grows with user-days, not with events × cutoffs). Only events with
+Every window of every cutoff is then the difference of two running sums over the user-days
+of one measure (cost grows with user-days, not with events × cutoffs). Only events with
 `ts < cutoff` enter a cutoff's features: windows are whole local days before the cutoff,
 which is a local midnight.
 """
