@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -154,7 +154,7 @@ def _rfm_dense(con: duckdb.DuckDBPyConnection, run: _Run, specs: list[RFM]) -> d
     """Per RFM spec: (n_cutoffs, n_users, 3) scores ranked over every user, from a pass over
     purchases and refunds only."""
     program = compile_features(FeatureSet(tuple(specs)), run.program.cutoffs)
-    sub = _Run(program, run.events, run.users, run.cuts_us, run.memory_budget, run.batch_rows, run.threads)
+    sub = replace(run, program=program)
     sql = events_sql(program, run.events, _DICT, only_roles=("purchase", "refund"))
     n_cuts, n_users = run.cuts_us.size, run.users.num_rows
     raw = {s: np.full((3, n_cuts, n_users), np.nan) for s in specs}
@@ -173,11 +173,16 @@ def _rfm_dense(con: duckdb.DuckDBPyConnection, run: _Run, specs: list[RFM]) -> d
         # here exactly as in a single pass (f == 0: no score).
         c, u = np.nonzero(~np.isnan(raw[s][1]))
         with _threads(run.threads):
-            scores = engine.rfm_scores(raw[s][0][c, u], raw[s][1][c, u], raw[s][2][c, u], c, n_cuts)
-        dense = np.full((n_cuts, n_users, 3), np.nan)
-        dense[c, u] = scores
-        out[s] = dense
+            out[s] = _ranked(raw[s][0][c, u], raw[s][1][c, u], raw[s][2][c, u], c, u, n_cuts, n_users)
     return out
+
+
+def _ranked(r: np.ndarray, f: np.ndarray, m: np.ndarray, c: np.ndarray, u: np.ndarray, n_cuts: int,
+            n_users: int) -> np.ndarray:
+    """(n_cutoffs, n_users, 3) RFM scores of rows (c, u) from their raw inputs, NaN elsewhere."""
+    dense = np.full((n_cuts, n_users, 3), np.nan)
+    dense[c, u] = engine.rfm_scores(r, f, m, c, n_cuts)
+    return dense
 
 
 def _floats(values: np.ndarray) -> pa.Array:
@@ -249,13 +254,8 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
         joined = _joined(run, lo, hi, tables.first_t)
         if specs and not rfm:  # one chunk holds every user (lo == 0): rank here
             rows = engine.population(joined, run.cuts_us)
-            n_cuts = run.cuts_us.size
-            rfm = {}
-            for s in specs:
-                r, f, m = _rfm_of_chunk(run, tables, rows, joined, s)
-                dense = np.full((n_cuts, hi - lo, 3), np.nan)
-                dense[rows.c, rows.u] = engine.rfm_scores(r, f, m, rows.c, n_cuts)
-                rfm[s] = dense
+            rfm = {s: _ranked(*_rfm_of_chunk(run, tables, rows, joined, s), rows.c, rows.u, run.cuts_us.size, hi - lo)
+                   for s in specs}
     # A batch holds every cutoff of a block of users, so the kernel reads each user's
     # user-days once for all their cutoffs instead of once per cutoff.
     block = max(1, run.batch_rows // run.cuts_us.size)

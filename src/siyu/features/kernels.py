@@ -24,11 +24,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from siyu.features.compiler import ROLE_CODES
+
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
 NEVER = np.iinfo(np.int64).min
 UNKNOWN = np.iinfo(np.int64).max
-PURCHASE, CONTACT = 0, 3  # compiler.ROLE_CODES
+PURCHASE, CONTACT = ROLE_CODES["purchase"], ROLE_CODES["contact"]
 
 # Per count column: what a day holds.
 COUNT, ACTIVE, WEEKDAY, SESSIONS, RESPONSE = 0, 1, 2, 3, 4
