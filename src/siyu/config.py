@@ -151,12 +151,16 @@ DEFAULT_TASKS: tuple[TaskConfig, ...] = (
 
 
 class TrainsetConfig(Frozen):
-    """Cutoff grid and the time split. Cutoffs are Mondays 00:00 local time."""
+    """Cutoff grid and the purged time split. Cutoffs are Mondays 00:00 local time.
+
+    Each split is purged by the task's horizon (a train cutoff's label window ends by the first
+    valid cutoff, a valid one's by the first test cutoff), so the splits sit a horizon apart.
+    Several test cutoffs, so a held-out number is not one week's luck."""
 
     step_days: int = Field(14, gt=0)
     n_train_cutoffs: int = Field(8, gt=0)
     n_valid_cutoffs: int = Field(2, gt=0)
-    n_test_cutoffs: int = Field(1, gt=0)
+    n_test_cutoffs: int = Field(4, gt=0)
     min_history_days: int = Field(28, ge=0)  # the first cutoff needs this much history before it
 
 
@@ -177,10 +181,20 @@ class TrackingConfig(Frozen):
 
 
 class PromotionConfig(Frozen):
-    """A challenger becomes champion only if it beats it on the same test cutoff by `margin`."""
+    """A challenger becomes champion only if the lower 95 % bound of (challenger - champion) on
+    the test cutoffs, from a paired bootstrap over users, lies above `margin`."""
 
-    margin: float = 0.002
+    margin: float = 0.0
     metric_by_task: dict[str, str] = {"churn": "test_auc", "purchase_intent": "test_auc", "ltv": "test_gini"}
+
+    @field_validator("metric_by_task")
+    @classmethod
+    def _interval_metrics(cls, metrics: dict[str, str]) -> dict[str, str]:
+        allowed = ("test_auc", "test_pr_auc", "test_gini")
+        bad = {task: m for task, m in metrics.items() if m not in allowed}
+        if bad:
+            raise ValueError(f"promotion.metric_by_task: {bad} has no paired interval; use one of {list(allowed)}")
+        return metrics
 
 
 class TrainingConfig(Frozen):
@@ -192,6 +206,7 @@ class TrainingConfig(Frozen):
     n_jobs: int = Field(2, gt=0)
     plots: bool = True  # ROC / PR / reliability / gains / deciles / SHAP per run
     shap_sample_rows: int = Field(500, gt=0)
+    n_bootstrap: int = Field(500, ge=50)  # replicates of the bootstrap over users behind every interval
     tuning: TuningConfig = TuningConfig()
     promotion: PromotionConfig = PromotionConfig()
 

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from siyu.evaluation import ORACLE, add_oracle_ratio, decide_promotion, reference_profile
-from siyu.evaluation.leaderboard import ORACLE_OBSERVABLE
+from siyu.evaluation.intervals import Interval
+from siyu.evaluation.leaderboard import ORACLE_OBSERVABLE, leak_alarm
 
 
 def test_oracle_ratio_uses_auc_above_chance():
@@ -25,18 +26,31 @@ def test_without_oracle_the_ratio_is_missing():
     assert out["oracle_ratio"].isna().all()
 
 
-def test_gate_refuses_a_worse_or_barely_better_challenger():
-    worse = decide_promotion("test_auc", 0.70, 0.72, margin=0.002)
-    barely = decide_promotion("test_auc", 0.7210, 0.7200, margin=0.002)
-    better = decide_promotion("test_auc", 0.73, 0.72, margin=0.002)
-    assert (worse.promote, barely.promote, better.promote) == (False, False, True)
-    assert "does not beat" in worse.reason and "0.7200" in worse.reason
-    assert decide_promotion("test_auc", 0.6, None, margin=0.002).promote
+def _diff(value, low, high):
+    return Interval(value, low, high, n_boot=500)
 
 
-def test_gate_for_lower_is_better_metrics():
-    assert decide_promotion("test_log_loss", 0.30, 0.35, margin=0.01, higher_is_better=False).promote
-    assert not decide_promotion("test_log_loss", 0.35, 0.30, margin=0.01, higher_is_better=False).promote
+def test_gate_promotes_only_when_the_lower_bound_clears_the_margin():
+    worse = decide_promotion("test_auc", _diff(-0.02, -0.03, -0.01), margin=0.0)
+    unsure = decide_promotion("test_auc", _diff(0.004, -0.001, 0.009), margin=0.0)
+    better = decide_promotion("test_auc", _diff(0.01, 0.004, 0.016), margin=0.0)
+    assert (worse.promote, unsure.promote, better.promote) == (False, False, True)
+    assert "not above the margin 0" in unsure.reason and "[-0.0010, +0.0090]" in unsure.reason
+    assert "500 user resamples" in better.reason
+    assert not decide_promotion("test_auc", _diff(0.01, 0.004, 0.016), margin=0.005).promote
+    assert decide_promotion("test_auc", None, margin=0.0).promote
+
+
+def test_sorted_by_validation_with_test_beside_it_and_oracles_last():
+    board = pd.DataFrame({"model": ["rule", ORACLE, "lightgbm"], "valid_auc": [0.70, np.nan, 0.75],
+                          "test_auc": [0.74, 0.80, 0.73]})
+    assert list(add_oracle_ratio(board, "churn")["model"]) == ["lightgbm", "rule", ORACLE]
+
+
+def test_leak_alarm_only_beyond_the_interval():
+    assert leak_alarm(_diff(0.02, 0.01, 0.03)).startswith("likely leakage")
+    assert leak_alarm(_diff(0.01, -0.002, 0.02)) == ""
+    assert leak_alarm(None) == ""
 
 
 def test_reference_profile_shapes():

@@ -18,10 +18,12 @@ from siyu.config import (
     TrackingConfig,
     TrainingConfig,
 )
+from siyu.evaluation import Interval
 from siyu.jobs import training as jobs
 from siyu.models import LightGBMClassifier
 from siyu.models.synthetic import toy_manifest, toy_trainset
-from siyu.tracking import version_by_alias
+from siyu.tracking import list_versions, version_by_alias
+from siyu.trainsets import GridError
 
 
 @pytest.fixture(scope="module")
@@ -62,24 +64,57 @@ def test_gate_promotes_the_better_and_refuses_the_worse(cfg):
     weak = LightGBMClassifier(n_estimators=5, n_jobs=1, calibration="none")
     first = jobs.fit_and_log(cfg, "churn", "noise_only", weak, frame, manifest, ["noise_0"])
     decision = jobs.promote(cfg, "churn")
-    assert decision.promoted and "first champion" in decision.reason
+    assert decision.promoted and "first champion: best on validation" in decision.reason
+    assert decision.difference is None
 
     strong = jobs.train(cfg, "churn", "lightgbm").results[0]
     decision = jobs.promote(cfg, "churn")
     assert decision.promoted and decision.champion_version == first.version
-    assert "beats champion" in decision.reason
+    assert decision.difference.low > 0 and "lower bound is above the margin 0" in decision.reason
     assert version_by_alias("churn", "champion", cfg.tracking).version == strong.version
 
     jobs.fit_and_log(cfg, "churn", "noise_only", LightGBMClassifier(n_estimators=5, n_jobs=1), frame, manifest,
                      ["noise_1"])
     decision = jobs.promote(cfg, "churn")
-    assert not decision.promoted and "does not beat" in decision.reason
+    assert not decision.promoted and "not above the margin" in decision.reason
+    assert decision.difference.high < 0  # noise is clearly worse than the champion
     assert version_by_alias("churn", "champion", cfg.tracking).version == strong.version
 
     audit = _audit(cfg)
     assert list(audit["decision"]) == ["promoted", "promoted", "refused"]
+    assert audit["ci_low"].isna().tolist() == [True, False, False]
+    assert audit.loc[1, "ci_low"] > 0 and audit.loc[2, "ci_high"] < 0
     tags = MlflowClient(cfg.tracking.uri).get_model_version("siyu-churn", decision.challenger_version).tags
-    assert tags["promotion_decision"] == "refused" and "does not beat" in tags["promotion_reason"]
+    assert tags["promotion_decision"] == "refused" and "not above the margin" in tags["promotion_reason"]
+    assert float(tags["promotion_ci_high"]) < 0
+
+
+def test_the_first_champion_is_picked_on_validation_not_test(cfg, tmp_path):
+    fresh = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={
+        "uri": f"sqlite:///{tmp_path}/mlflow.db", "artifact_root": str(tmp_path / "art")})})
+    frame, manifest, _ = jobs.load_task_data(fresh, "churn")
+    jobs.fit_and_log(fresh, "churn", "lightgbm", LightGBMClassifier(n_estimators=20, n_jobs=1), frame, manifest,
+                     ["days_since_last_activity", "noise_0"])
+    jobs.fit_and_log(fresh, "churn", "noise_only", LightGBMClassifier(n_estimators=5, n_jobs=1), frame, manifest,
+                     ["noise_2"])
+    runs = {v.model: v for v in list_versions("churn", fresh.tracking)}
+    # make the noise model look best on test: the gate must still choose by validation
+    MlflowClient(fresh.tracking.uri).log_metric(runs["noise_only"].run_id, "test_auc", 0.99)
+    decision = jobs.promote(fresh, "churn")
+    assert decision.promoted and decision.challenger_version == runs["lightgbm"].version
+
+
+def test_an_old_audit_log_is_widened_not_lost(cfg, tmp_path):
+    path = tmp_path / "promotions.csv"
+    path.write_text("decided_at,registered_model,task,decision,challenger_version,champion_version,metric,"
+                    "challenger_value,champion_value,margin,reason\n,siyu-churn,churn,promoted,1,,test_auc,0.7,,0.002,"
+                    "old\n", encoding="utf-8")
+    decision = jobs.PromotionDecision(task="churn", promoted=False, challenger_version="3", champion_version="1",
+                                      metric="test_auc", challenger_value=0.71, champion_value=0.7, reason="new",
+                                      difference=Interval(0.01, -0.01, 0.03, n_boot=100))
+    jobs._append_audit(path, decision, "2026-12-02", "siyu", 0.0)
+    audit = pd.read_csv(path)
+    assert list(audit["reason"]) == ["old", "new"] and audit.loc[1, "ci_low"] == pytest.approx(-0.01)
 
 
 def test_compare_puts_the_oracle_beside_the_models(cfg):
@@ -91,6 +126,39 @@ def test_compare_puts_the_oracle_beside_the_models(cfg):
     assert "champion" in table.loc["lightgbm", "aliases"]
     assert board.csv_path.exists() and "oracle_observable" in board.html_path.read_text(encoding="utf-8")
     assert table["observable_ratio"].isna().all()  # this truth file predates the observable columns
+    models = board.table[board.table["valid_auc"].notna()]
+    assert models["valid_auc"].is_monotonic_decreasing and list(board.table["model"])[-1] == "oracle"
+    lightgbm = table.loc["lightgbm"]
+    assert lightgbm["test_auc_ci_low"] < lightgbm["test_auc"] < lightgbm["test_auc_ci_high"]
+    assert set(board.by_cutoff["model"]) >= {"lightgbm", "oracle"}
+    assert "purged by the 30-day label window" in board.html_path.read_text(encoding="utf-8")
+
+
+def test_a_model_above_the_observable_oracle_raises_the_leak_alarm(cfg, tmp_path):
+    frame, _, _ = jobs.load_task_data(cfg, "churn")
+    test = frame[frame["split"] == "test"]
+    rng = np.random.default_rng(0)
+    for name, observable in {"weak": rng.random(len(test)), "strong": 0.1 + 0.8 * test["label"]}.items():
+        (tmp_path / name / "truth").mkdir(parents=True)
+        pd.DataFrame({"user_id": test["user_id"], "cutoff": test["cutoff"], "p_churn_30d": 0.1 + 0.8 * test["label"],
+                      "p_churn_30d_observable": observable}).to_parquet(tmp_path / name / "truth" / "truth.parquet")
+    weak = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"world": str(tmp_path / "weak")})})
+    table = jobs.compare(weak, "churn").table.set_index("model")
+    assert table.loc["lightgbm", "leak_alarm"].startswith("likely leakage")  # beats a coin flip "oracle"
+    assert "likely leakage" in jobs.compare(weak, "churn").html_path.read_text(encoding="utf-8")
+    strong = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"world": str(tmp_path / "strong")})})
+    assert (jobs.compare(strong, "churn").table["leak_alarm"] == "").all()
+
+
+def test_an_unpurged_trainset_is_refused(cfg, tmp_path):
+    frame = toy_trainset("churn", n_users=50, n_cutoffs=4, horizon_days=7, rng=np.random.default_rng(1))
+    leaky = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"work": str(tmp_path)})})
+    directory = leaky.paths.trainsets_dir / "churn"
+    directory.mkdir(parents=True)
+    frame.to_parquet(directory / "trainset.parquet")
+    (directory / "manifest.json").write_text(json.dumps(toy_manifest(frame, "churn", horizon_days=30)))
+    with pytest.raises(GridError, match=r"label window reaches past the first valid cutoff .*siyu trainset"):
+        jobs.load_task_data(leaky, "churn")
 
 
 def test_an_observable_column_adds_the_observable_oracle_row(cfg, tmp_path):

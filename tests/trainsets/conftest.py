@@ -33,7 +33,7 @@ def write_clean(work: Path, seed: int = 3, n_users: int = 40, n_events: int = 30
     """Canonical clean events (two part files) and users under `work/clean/`."""
     rng = np.random.default_rng(seed)
     roles = np.array(["interaction", "purchase", "refund", "contact"])[rng.choice(4, n_events, p=[0.7, 0.15, 0.02, 0.13])]
-    ts = pd.Timestamp("2024-09-01") + pd.to_timedelta(rng.integers(0, 303 * 86400, n_events), unit="s")
+    ts = pd.Timestamp("2024-03-08") + pd.to_timedelta(rng.integers(0, 480 * 86400, n_events), unit="s")
     events = pd.DataFrame({
         "user_id": [f"u{i:03d}" for i in rng.integers(0, n_users, n_events)], "ts": ts,
         "event_type": np.where(roles == "interaction", "msg_open", np.where(roles == "contact", "campaign_contact", roles)),

@@ -80,9 +80,9 @@ def train_cmd(
                 console.print(f"  {name} {r.model}: skipped ({r.skipped})")
                 continue
             headline = "gini" if name == "ltv" else "auc"
-            console.print(f"  {name} {r.model}: v{r.version}  test_{headline}={r.metrics[headline]:.4f}  "
-                          f"fit {r.seconds:.1f}s")
-        console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger}")
+            console.print(f"  {name} {r.model}: v{r.version}  valid_{headline}={_cell(r.valid.get(headline))}  "
+                          f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s")
+        console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
 
 
 def tune_cmd(
@@ -128,26 +128,40 @@ def compare_cmd(
             board = compare(cfg, name)
         except (TrainsetMissing, ValueError, LookupError) as exc:
             _fail(exc)
-        table = Table(title=f"{name} (test cutoff {board.test_cutoff})")
+        headline = "gini" if name == "ltv" else "auc"
+        table = Table(title=f"{name} (test cutoffs {board.test_cutoff}; sorted by validation)")
         shown = [c for c in board.table.columns if c in _TERMINAL_COLUMNS]
         for col in shown:
-            table.add_column(col.removeprefix("test_"), justify="left" if col in ("model", "aliases") else "right")
+            table.add_column(col, justify="left" if col in ("model", "aliases") else "right")
+        table.add_column(f"test_{headline} [95 % CI]", justify="right")
         for _, row in board.table.iterrows():
-            table.add_row(*[_cell(row[c]) for c in shown])
+            table.add_row(*[_cell(row[c]) for c in shown], _with_interval(row, headline, prefix="test_"))
         console.print(table)
+        for _, row in board.table[board.table["leak_alarm"].astype(str) != ""].iterrows():
+            console.print(f"[bold red]  {row['model']}: {row['leak_alarm']}[/bold red]")
         console.print(f"  written: {board.csv_path}, {board.html_path}")
 
 
 # The terminal shows the headline columns; the CSV / HTML files carry them all.
-_TERMINAL_COLUMNS = ("model", "version", "aliases", "test_auc", "test_pr_auc", "test_log_loss", "test_ece",
-                     "test_lift_at_10", "test_gini", "test_spearman", "test_top_decile_capture",
+_TERMINAL_COLUMNS = ("model", "version", "aliases", "valid_auc", "valid_gini", "test_pr_auc", "test_log_loss",
+                     "test_ece", "test_lift_at_10", "test_spearman", "test_top_decile_capture",
                      "test_total_spend_error", "oracle_ratio", "observable_ratio")
 
 
 def _cell(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, float):
         return "" if value != value else f"{value:.4f}"
     return str(value)
+
+
+def _with_interval(values, metric: str, prefix: str = "") -> str:  # noqa: ANN001 - a dict or a row
+    """'0.8123 [0.8011, 0.8230]' from `<prefix><metric>` and its `_ci_low` / `_ci_high`."""
+    value, low, high = (values.get(f"{prefix}{metric}{end}") for end in ("", "_ci_low", "_ci_high"))
+    if low is None or high is None or low != low:
+        return _cell(value)
+    return f"{_cell(value)} [{low:.4f}, {high:.4f}]"
 
 
 def promote_cmd(
@@ -171,9 +185,39 @@ def promote_cmd(
         typer.secho(f"{name}: {verdict}: {decision.reason}", fg=color)
 
 
+def backtest_cmd(
+    task: TaskOpt = "churn",
+    model: Annotated[str, typer.Option("--model", help="lightgbm, xgboost, twopart, rule, logistic, glm or bgnbd")]
+    = "lightgbm",
+    folds: Annotated[int, typer.Option("--folds", min=1, help="walk-forward folds, each one test block earlier")] = 4,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Walk-forward backtest: refit the model once per fold, each purged against its own test cutoffs."""
+    from rich.console import Console
+
+    from siyu.jobs.backtest import backtest
+    from siyu.trainsets import GridError
+
+    cfg = _config(config)
+    _quiet_mlflow()
+    console = Console(width=max(Console().width, 120))
+    for name in _tasks(cfg, task):
+        try:
+            with console.status(f"{name}: backtest") as status:
+                result = backtest(cfg, name, model, folds, progress=lambda msg: status.update(msg))
+        except (GridError, FileNotFoundError, ValueError, LookupError) as exc:
+            _fail(exc)
+        headline = "gini" if name == "ltv" else "auc"
+        for _, row in result.table.iterrows():
+            console.print(f"  fold {row['fold']}: test {row['test_cutoffs']}  {row['test_rows']} rows  "
+                          f"test_{headline}={_with_interval(row, headline, prefix='test_')}")
+        console.print(f"[bold]{name}[/bold] {model}: written {result.csv_path} (MLflow run {result.run_id})")
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the `siyu` app."""
     app.command("train")(train_cmd)
     app.command("tune")(tune_cmd)
     app.command("compare")(compare_cmd)
     app.command("promote")(promote_cmd)
+    app.command("backtest")(backtest_cmd)

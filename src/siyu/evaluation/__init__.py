@@ -1,7 +1,16 @@
 """siyu.evaluation: metrics, leaderboards, reference profiles and plots (pure; figures returned)."""
 
 from siyu.evaluation.gate import GateDecision, decide_promotion
-from siyu.evaluation.leaderboard import ORACLE, ORACLE_OBSERVABLE, add_oracle_ratio, headline_metric
+from siyu.evaluation.heldout import heldout_metrics, interval_metrics, metrics_by_cutoff
+from siyu.evaluation.intervals import Interval, bootstrap_interval, paired_difference
+from siyu.evaluation.leaderboard import (
+    LEAK_WORDS,
+    ORACLE,
+    ORACLE_OBSERVABLE,
+    add_oracle_ratio,
+    headline_metric,
+    leak_alarm,
+)
 from siyu.evaluation.metrics import (
     HIGHER_IS_BETTER,
     capture_at,
@@ -16,7 +25,9 @@ from siyu.evaluation.metrics import (
 from siyu.evaluation.profile import reference_profile
 
 __all__ = [
-    "HIGHER_IS_BETTER", "ORACLE", "ORACLE_OBSERVABLE", "GateDecision", "decide_promotion", "add_oracle_ratio", "capture_at", "classification_metrics",
-    "decile_capture", "expected_calibration_error", "headline_metric", "lift_at", "normalized_gini",
-    "reference_profile", "regression_metrics", "task_metrics",
+    "HIGHER_IS_BETTER", "LEAK_WORDS", "ORACLE", "ORACLE_OBSERVABLE", "GateDecision", "Interval", "add_oracle_ratio",
+    "bootstrap_interval", "capture_at", "classification_metrics", "decide_promotion", "decile_capture",
+    "expected_calibration_error", "headline_metric", "heldout_metrics", "interval_metrics", "leak_alarm", "lift_at",
+    "metrics_by_cutoff", "normalized_gini", "paired_difference", "reference_profile", "regression_metrics",
+    "task_metrics",
 ]

@@ -1,8 +1,10 @@
-"""The promotion gate: a challenger replaces the champion only if clearly better."""
+"""The promotion gate: a challenger replaces the champion only when it is better beyond doubt."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from siyu.evaluation.intervals import Interval
 
 
 @dataclass(frozen=True)
@@ -13,13 +15,13 @@ class GateDecision:
     reason: str
 
 
-def decide_promotion(metric: str, challenger: float, champion: float | None, *, margin: float,
-                     higher_is_better: bool = True) -> GateDecision:
-    """Promote when there is no champion, or the challenger beats it by at least `margin`."""
-    if champion is None:
-        return GateDecision(True, f"no champion yet; challenger {metric}={challenger:.4f}")
-    gain = (challenger - champion) if higher_is_better else (champion - challenger)
-    verdict = "beats" if gain >= margin else "does not beat"
-    reason = (f"challenger {metric}={challenger:.4f} {verdict} champion {metric}={champion:.4f} "
-              f"by the margin {margin:g} (gain {gain:+.4f})")
-    return GateDecision(gain >= margin, reason)
+def decide_promotion(metric: str, difference: Interval | None, *, margin: float) -> GateDecision:
+    """Promote when there is no champion, or when the lower bound of the paired interval of
+    (challenger - champion) on `metric` lies above `margin`."""
+    if difference is None:
+        return GateDecision(True, "no champion yet")
+    above = difference.low > margin
+    reason = (f"{metric} challenger - champion {difference.value:+.4f}, {difference.level:.0%} interval "
+              f"[{difference.low:+.4f}, {difference.high:+.4f}] over {difference.n_boot} user resamples: "
+              f"the lower bound is {'above' if above else 'not above'} the margin {margin:g}")
+    return GateDecision(above, reason)

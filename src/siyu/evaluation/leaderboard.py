@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from siyu.evaluation.intervals import Interval
+
 ORACLE = "oracle"
 ORACLE_OBSERVABLE = "oracle_observable"
 RATIO_COLUMNS = {ORACLE: "oracle_ratio", ORACLE_OBSERVABLE: "observable_ratio"}
@@ -30,11 +32,28 @@ def _ratio(board: pd.DataFrame, col: str, reference: str, shift: float) -> pd.Se
 def add_oracle_ratio(board: pd.DataFrame, task: str) -> pd.DataFrame:
     """Add `oracle_ratio` and `observable_ratio`: (AUC-0.5)/(reference AUC-0.5), or Gini ratios for ltv.
 
-    `board` has a `model` column and `test_<metric>` columns; the references are the rows named
-    "oracle" (hidden state) and "oracle_observable" (observed history). Rows are returned best
-    first. A ratio is NaN when its reference row is absent.
+    `board` has a `model` column and `test_<metric>` columns (and `valid_<metric>` for models);
+    the references are the rows named "oracle" (hidden state) and "oracle_observable" (observed
+    history). Rows are returned best on validation first (the choice reads validation only),
+    then rows without a validation score (the oracles) by test. A ratio is NaN when its
+    reference row is absent.
     """
-    col = f"test_{headline_metric(task)}"
+    metric = headline_metric(task)
+    col = f"test_{metric}"
     shift = 0.5 if task != "ltv" else 0.0
     ratios = {name: _ratio(board, col, reference, shift) for reference, name in RATIO_COLUMNS.items()}
-    return board.assign(**ratios).sort_values(col, ascending=False, kind="stable").reset_index(drop=True)
+    keys = [k for k in (f"valid_{metric}", col) if k in board.columns]
+    return (board.assign(**ratios).sort_values(keys, ascending=False, kind="stable", na_position="last")
+            .reset_index(drop=True))
+
+
+LEAK_WORDS = "likely leakage"
+
+
+def leak_alarm(above_observable: Interval | None) -> str:
+    """'likely leakage: ...' when a model's paired interval against the observable oracle lies
+    wholly above zero (no honest model beats the Bayes-optimal use of the history), else ''."""
+    if above_observable is None or not above_observable.low > 0:
+        return ""
+    return (f"{LEAK_WORDS}: {above_observable.value:+.4f} above {ORACLE_OBSERVABLE}, "
+            f"{above_observable.level:.0%} interval [{above_observable.low:+.4f}, {above_observable.high:+.4f}]")

@@ -13,23 +13,28 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from siyu.config import SiyuConfig
 from siyu.evaluation import (
-    HIGHER_IS_BETTER,
     ORACLE,
+    ORACLE_OBSERVABLE,
+    Interval,
     add_oracle_ratio,
     decide_promotion,
     headline_metric,
+    heldout_metrics,
+    leak_alarm,
+    metrics_by_cutoff,
+    paired_difference,
     reference_profile,
     task_metrics,
 )
-from siyu.evaluation.leaderboard import ORACLE_OBSERVABLE
 from siyu.models import (
     BINARY_TASKS,
     GBM_MODELS,
@@ -38,6 +43,10 @@ from siyu.models import (
     make_model,
     models_for_task,
 )
+from siyu.trainsets import SPLITS, check_purged
+
+if TYPE_CHECKING:
+    from siyu.tracking import VersionInfo
 
 ID_COLUMNS = ("user_id", "cutoff", "split", "label")
 TRUTH_COLUMN = {"churn": "p_churn_30d", "purchase_intent": "p_purchase_7d", "ltv": "ltv_net_90d"}
@@ -54,8 +63,9 @@ class ModelResult:
     run_id: str = ""
     version: str = ""
     seconds: float = 0.0
-    metrics: dict | None = None
+    metrics: dict | None = None  # test metrics, pooled over the test cutoffs, with `<metric>_ci_low/high`
     skipped: str = ""
+    valid: dict | None = None  # validation metrics (what the choice of challenger reads)
 
 
 @dataclass(frozen=True)
@@ -84,13 +94,14 @@ class TuneResult:
 
 @dataclass(frozen=True)
 class Leaderboard:
-    """Latest run per model on the current test cutoff, plus the oracle, best first."""
+    """Latest run per model on the current test cutoffs, best on validation first, then the oracles."""
 
     task: str
     table: pd.DataFrame
     csv_path: Path
     html_path: Path
     test_cutoff: str
+    by_cutoff: pd.DataFrame  # model, cutoff, test_<headline metric>: one row per model and test cutoff
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class PromotionDecision:
     challenger_value: float
     champion_value: float | None
     reason: str
+    difference: Interval | None = None  # paired (challenger - champion) on the test cutoffs
 
 
 class TrainsetMissing(FileNotFoundError):
@@ -129,12 +141,25 @@ def load_task_data(cfg: SiyuConfig, task: str) -> tuple[pd.DataFrame, dict, list
     splits = set(frame["split"].astype(str).unique())
     if not {"train", "valid", "test"} <= splits:
         raise ValueError(f"{directory}: need splits train, valid and test; found {sorted(splits)}")
+    check_purged(_cutoffs_by_split(frame), int(manifest["horizon_days"]), where=str(directory))
     return frame, manifest, features
+
+
+def _cutoffs_by_split(frame: pd.DataFrame) -> dict[str, tuple[date, ...]]:
+    split = frame["split"].astype(str)
+    return {name: tuple(sorted(pd.Timestamp(c).date() for c in frame.loc[split == name, "cutoff"].unique()))
+            for name in SPLITS}
 
 
 def _split(frame: pd.DataFrame, features: list[str], split: str) -> tuple[pd.DataFrame, np.ndarray]:
     part = frame[frame["split"].astype(str) == split]
     return part[features], part["label"].to_numpy(dtype=float)
+
+
+def _test_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """`user_id, cutoff` of the test rows, in the order `_split(..., "test")` returns them."""
+    part = frame.loc[frame["split"].astype(str) == "test", ["user_id", "cutoff"]]
+    return part.assign(user_id=part["user_id"].astype(str)).reset_index(drop=True)
 
 
 def test_cutoff_of(frame: pd.DataFrame, manifest: dict) -> str:
@@ -180,11 +205,17 @@ def _scored_splits(estimator: SiyuEstimator, data: dict, seed: int) -> dict:
     return out
 
 
-def _split_metrics(task: str, scored: dict) -> dict[str, float]:
+def _split_metrics(task: str, scored: dict, test_users: pd.Series, cfg: SiyuConfig) -> dict[str, float]:
+    """`{split}_{metric}` for every split; the test split pooled over its cutoffs, with the
+    95 % intervals of a bootstrap over users (`test_auc_ci_low`, ...)."""
     metrics: dict[str, float] = {}
     for split, (_, y, scores) in scored.items():
         try:
-            values = task_metrics(task, y, scores)
+            if split == "test":
+                values = heldout_metrics(task, y, scores, test_users, n_boot=cfg.training.n_bootstrap,
+                                         seed=cfg.training.seed)
+            else:
+                values = task_metrics(task, y, scores)
         except ValueError:  # e.g. one class only in a split: nothing to score there
             continue
         metrics |= {f"{split}_{k}": v for k, v in values.items()}
@@ -194,7 +225,10 @@ def _split_metrics(task: str, scored: dict) -> dict[str, float]:
 def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator, frame: pd.DataFrame,
                 manifest: dict, features: list[str], *, nested: bool = False, run_name: str | None = None,
                 extra_tags: dict | None = None) -> ModelResult:
-    """Fit `estimator` on train (early stopping / calibration on valid), evaluate, log, register."""
+    """Fit `estimator` on train (early stopping / calibration on valid), evaluate, log, register.
+
+    The test cutoffs are scored once, after every choice is made: metrics pooled with intervals,
+    per cutoff, and the test rows' scores kept for the paired gate and the leak alarm."""
     from siyu.tracking import RunRecord, log_training_run
 
     data = {s: _split(frame, features, s) for s in ("train", "valid", "test")}
@@ -203,7 +237,9 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
     estimator.fit(X_tr, y_tr, X_valid=X_va, y_valid=y_va)
     seconds = time.perf_counter() - started
     scored = _scored_splits(estimator, data, cfg.training.seed)
-    metrics = _split_metrics(task, scored) | {"fit_seconds": seconds}
+    keys = _test_keys(frame)
+    metrics = _split_metrics(task, scored, keys["user_id"], cfg) | {"fit_seconds": seconds}
+    test_scores = keys.assign(label=y_te, score=scored["test"][2])
     figures = _figures(task, y_te, scored["test"][2], estimator, X_te, cfg) if cfg.training.plots else {}
     X_sample, _, train_scores = scored["train"]
     tags = {"kind": "training", "git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest),
@@ -217,14 +253,17 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
+        test_scores=test_scores,
+        test_by_cutoff=metrics_by_cutoff(task, y_te, test_scores["score"], test_scores["cutoff"]),
     )
     logged = log_training_run(record, cfg.tracking, nested=nested)
     test = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}
+    valid = {k.removeprefix("valid_"): v for k, v in metrics.items() if k.startswith("valid_")}
     return ModelResult(task=task, model=model, run_id=logged.run_id, version=logged.version,
-                       seconds=seconds, metrics=test)
+                       seconds=seconds, metrics=test, valid=valid)
 
 
-def _new_model(cfg: SiyuConfig, task: str, model: str) -> SiyuEstimator:
+def new_model(cfg: SiyuConfig, task: str, model: str) -> SiyuEstimator:
     return make_model(model, task, horizon_days=cfg.task(task).horizon_days, random_state=cfg.training.seed,
                       calibration=cfg.training.calibration, n_jobs=cfg.training.n_jobs)
 
@@ -244,7 +283,7 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     for name in names:
         say(f"{task}: training {name}")
         try:
-            results.append(fit_and_log(cfg, task, name, _new_model(cfg, task, name), frame, manifest, features))
+            results.append(fit_and_log(cfg, task, name, new_model(cfg, task, name), frame, manifest, features))
         except MissingFeatureError as exc:
             if model != "all":
                 raise
@@ -290,7 +329,7 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
                    tags={"git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest)}) as parent:
         say(f"{task}: tuning {model}, {trials} trials")
         study = run_study(
-            lambda: _new_model(cfg, task, model), model, SEARCH_SPACES[model],
+            lambda: new_model(cfg, task, model), model, SEARCH_SPACES[model],
             X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
             binary=task in BINARY_TASKS, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
             study_name=f"{task}-{model}",
@@ -299,7 +338,7 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
         pruned = sum(t.state.name == "PRUNED" for t in study.trials)
         log_study_summary(study.best_params, study.best_value, len(study.trials), pruned, f"valid_{metric}")
         say(f"{task}: refitting {model} with the best parameters")
-        best = _new_model(cfg, task, model).set_params(**study.best_params)
+        best = new_model(cfg, task, model).set_params(**study.best_params)
         result = fit_and_log(cfg, task, model, best, frame, manifest, features, nested=True,
                              run_name=f"{task}-{model}-tuned", extra_tags={"tuned": "true", "study_run_id": parent})
     return TuneResult(task=task, model=model, best_params=dict(study.best_params), best_value=float(study.best_value),
@@ -308,85 +347,156 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
 
 
 # --------------------------------------------------------------------------- compare
-def oracle_metrics(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> dict[str, tuple[dict[str, float], int]]:
-    """Metrics of the ground-truth scores on the test rows, per oracle row: {"oracle": (metrics,
-    rows matched)} for the hidden-state truth and "oracle_observable" for the observable oracle
-    (`<column>_observable`, absent in older truth files). Empty when the world has no truth file."""
+def _oracle_rows(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The test rows joined to the truth file (user_id, cutoff, label, one column per oracle) and
+    {oracle row name: truth column}; empty when the world has no truth file."""
     import pyarrow.parquet as pq
 
     path = cfg.paths.truth_dir / "truth.parquet"
     if not path.exists():
-        return {}
+        return pd.DataFrame(), {}
     column = TRUTH_COLUMN[task]
     wanted = {ORACLE: column, ORACLE_OBSERVABLE: f"{column}_observable"}
     present = set(pq.read_schema(path).names)
     wanted = {name: col for name, col in wanted.items() if col in present}
     truth = pd.read_parquet(path, columns=["user_id", "cutoff", *wanted.values()])
     test = frame.loc[frame["split"].astype(str) == "test", ["user_id", "cutoff", "label"]]
-    keys = {"user_id": lambda d: d["user_id"].astype(str),
-            "cutoff": lambda d: pd.to_datetime(d["cutoff"]).dt.tz_localize(None).astype("datetime64[ns]")}
-    joined = test.assign(**keys).merge(truth.assign(**keys), on=["user_id", "cutoff"], how="inner")
+    joined = _keyed(test).merge(_keyed(truth), on=["user_id", "cutoff"], how="inner")
+    return joined, wanted
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """`user_id` as text and `cutoff` as naive datetime64[ns], so frames from any source join."""
+    return frame.assign(user_id=frame["user_id"].astype(str),
+                        cutoff=pd.to_datetime(frame["cutoff"]).dt.tz_localize(None).astype("datetime64[ns]"))
+
+
+def oracle_metrics(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> dict[str, tuple[dict[str, float], int]]:
+    """Metrics of the ground-truth scores on the test rows, with the same intervals as the models:
+    {"oracle": (metrics, rows matched)} for the hidden-state truth and "oracle_observable" for
+    the observable oracle (`<column>_observable`, absent in older truth files). Empty when the
+    world has no truth file."""
+    joined, wanted = _oracle_rows(cfg, task, frame)
     out = {}
     for name, col in wanted.items():
         rows = joined[joined[col].notna()]
         if not rows.empty:
-            out[name] = task_metrics(task, rows["label"].to_numpy(float), rows[col].to_numpy(float)), len(rows)
+            values = heldout_metrics(task, rows["label"].to_numpy(float), rows[col].to_numpy(float), rows["user_id"],
+                                     n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
+            out[name] = values, len(rows)
     return out
 
 
-def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str) -> list[dict]:
-    from siyu.tracking import list_versions, training_runs
+def _above_observable(cfg: SiyuConfig, task: str, scores: pd.DataFrame | None, truth: pd.DataFrame,
+                      observable: str | None) -> Interval | None:
+    """Paired interval of (model - observable oracle) on the test rows both scored, or None."""
+    if scores is None or observable is None:
+        return None
+    rows = _keyed(scores).merge(truth[["user_id", "cutoff", observable]], on=["user_id", "cutoff"], how="inner")
+    rows = rows[rows[observable].notna()]
+    if rows.empty or (task != "ltv" and rows["label"].nunique() < 2):
+        return None
+    return paired_difference(headline_metric(task), rows["label"], rows["score"], rows[observable], rows["user_id"],
+                             n_boot=cfg.training.n_bootstrap, rng=np.random.default_rng(cfg.training.seed))
+
+
+def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """(one row per model: its latest run on these test cutoffs, with the leak alarm; the
+    per-cutoff headline metric of each, long format)."""
+    from siyu.tracking import list_versions, load_test_by_cutoff, load_test_scores, training_runs
 
     runs = training_runs(task, cfg.tracking, test_cutoff=test_cutoff)
     if runs.empty:
-        return []
+        return [], []
+    truth, wanted = _oracle_rows(cfg, task, frame)
+    observable = wanted.get(ORACLE_OBSERVABLE)
+    headline = headline_metric(task)
     versions = {v.run_id: v for v in list_versions(task, cfg.tracking)}
-    rows = []
+    rows, by_cutoff = [], []
     for _, run in runs.drop_duplicates("model", keep="first").iterrows():
         version = versions.get(run["run_id"])
         row = {"model": run["model"], "version": version.version if version else "",
                "aliases": ",".join(version.aliases) if version else "", "run_id": run["run_id"]}
-        row |= {k: run[k] for k in runs.columns if k.startswith("test_") and pd.notna(run[k])}
+        row |= {k: run[k] for k in runs.columns if k.startswith(("test_", "valid_")) and pd.notna(run[k])}
+        scores = load_test_scores(run["run_id"], cfg.tracking) if observable else None
+        row["leak_alarm"] = leak_alarm(_above_observable(cfg, task, scores, truth, observable))
         rows.append(row)
-    return rows
+        by_cutoff += [{"model": run["model"], "cutoff": c, f"test_{headline}": m.get(headline)}
+                      for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
+    for name, col in wanted.items():
+        rows_ = truth[truth[col].notna()]
+        per = metrics_by_cutoff(task, rows_["label"], rows_[col], rows_["cutoff"]) if not rows_.empty else {}
+        by_cutoff += [{"model": name, "cutoff": c, f"test_{headline}": m.get(headline)} for c, m in per.items()]
+    return rows, by_cutoff
 
 
 LEADERBOARD_METRICS = {
-    "binary": ("auc", "pr_auc", "log_loss", "brier", "ece", "lift_at_5", "lift_at_10", "capture_at_10",
-               "capture_at_20"),
-    "ltv": ("gini", "spearman", "mae", "rmse", "top_decile_capture", "capture_at_20", "total_spend_error"),
+    "binary": ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "pr_auc_ci_low", "pr_auc_ci_high", "log_loss", "brier",
+               "ece", "lift_at_5", "lift_at_10", "capture_at_10", "capture_at_20"),
+    "ltv": ("gini", "gini_ci_low", "gini_ci_high", "spearman", "mae", "rmse", "top_decile_capture", "capture_at_20",
+            "total_spend_error"),
 }
 
 
 def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
-    """Leaderboard of the latest run per model on the current test cutoff, beside the oracles
-    (hidden-state and observable, when the world has a truth file) with `oracle_ratio` and
-    `observable_ratio`; written to `work/reports/leaderboard_<task>.{csv,html}`."""
+    """Leaderboard of the latest run per model on the current test cutoffs, best on validation
+    first with test beside it (pooled, with 95 % intervals over users), the oracles below (when
+    the world has a truth file) with `oracle_ratio` and `observable_ratio`, and a leak alarm on
+    any model above the observable oracle beyond its interval. Written to
+    `work/reports/leaderboard_<task>.{csv,html}` and `leaderboard_<task>_by_cutoff.csv`."""
     frame, manifest, _ = load_task_data(cfg, task)
     cutoff = test_cutoff_of(frame, manifest)
-    rows = _leaderboard_rows(cfg, task, cutoff)
+    rows, by_cutoff = _leaderboard_rows(cfg, task, cutoff, frame)
     for name, (values, matched) in oracle_metrics(cfg, task, frame).items():
         rows.append({"model": name, "version": "", "aliases": f"truth rows: {matched}", "run_id": "",
                      **{f"test_{k}": v for k, v in values.items()}})
+    headline = headline_metric(task)
     wanted = LEADERBOARD_METRICS["ltv" if task == "ltv" else "binary"]
-    columns = ["model", "version", "aliases", *[f"test_{m}" for m in wanted], "run_id"]
+    columns = ["model", "version", "aliases", f"valid_{headline}", *[f"test_{m}" for m in wanted], "leak_alarm",
+               "run_id"]
     board = pd.DataFrame(rows).reindex(columns=columns) if rows else pd.DataFrame(columns=columns)
     if not board.empty:
-        board = add_oracle_ratio(board, task)
+        board = add_oracle_ratio(board, task).assign(leak_alarm=lambda b: b["leak_alarm"].fillna(""))
+    per_cutoff = pd.DataFrame(by_cutoff, columns=["model", "cutoff", f"test_{headline}"])
     reports = cfg.paths.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = reports / f"leaderboard_{task}.csv", reports / f"leaderboard_{task}.html"
     board.to_csv(csv_path, index=False)
-    html_path.write_text(_leaderboard_html(task, cutoff, board), encoding="utf-8")
-    return Leaderboard(task=task, table=board, csv_path=csv_path, html_path=html_path, test_cutoff=cutoff)
+    per_cutoff.to_csv(reports / f"leaderboard_{task}_by_cutoff.csv", index=False)
+    protocol = protocol_text(manifest, cfg.training.n_bootstrap)
+    html_path.write_text(_leaderboard_html(task, cutoff, board, per_cutoff, protocol), encoding="utf-8")
+    return Leaderboard(task=task, table=board, csv_path=csv_path, html_path=html_path, test_cutoff=cutoff,
+                       by_cutoff=per_cutoff)
 
 
-def _leaderboard_html(task: str, cutoff: str, board: pd.DataFrame) -> str:
+def protocol_text(manifest: dict, n_boot: int) -> str:
+    """One paragraph on how the held-out numbers were made: purge gaps, test cutoffs, intervals."""
+    cuts = manifest.get("cutoffs", {})
+    purge = manifest.get("purge") or {}
+    horizon = purge.get("horizon_days", manifest.get("horizon_days"))
+    test = cuts.get("test", [])
+    return (f"Splits are purged by the {horizon}-day label window: every training label ends before the first "
+            f"validation cutoff (gap {purge.get('train_valid_gap_days', '?')} d) and every validation label before "
+            f"the first test cutoff (gap {purge.get('valid_test_gap_days', '?')} d). Early stopping, calibration, "
+            f"tuning and the choice of model read validation only ({len(cuts.get('valid', []))} cutoffs); the "
+            f"{len(test)} test cutoffs ({', '.join(test)}) are scored once and reported pooled and per cutoff, "
+            f"with 95 % intervals from {n_boot} bootstrap resamples of users (a user's rows at every cutoff move "
+            "together).")
+
+
+def _leaderboard_html(task: str, cutoff: str, board: pd.DataFrame, per_cutoff: pd.DataFrame, protocol: str) -> str:
     table = board.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="", border=0)
+    wide = per_cutoff.pivot_table(index="model", columns="cutoff", values=per_cutoff.columns[-1]) \
+        if not per_cutoff.empty else per_cutoff
+    alarm = board["leak_alarm"].astype(str).str.len().gt(0).any() if "leak_alarm" in board else False
+    warning = ("<p style='color:#c00;font-weight:bold'>A model beats the observable oracle beyond its interval: "
+               "likely leakage. Look for features or labels that read past the cutoff.</p>") if alarm else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>siyu leaderboard: {html.escape(task)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}</style></head><body>"
-            f"<h1>Leaderboard: {html.escape(task)}</h1><p>Test cutoff {html.escape(cutoff)}. "
+            f"<h1>Leaderboard: {html.escape(task)}</h1>{warning}<p>Test cutoffs {html.escape(cutoff)}. "
+            f"{html.escape(protocol)} Rows are sorted by "
+            "validation; test stands beside it. "
             "Two oracles from the synthetic world's truth, scored with the same metrics: "
             "<b>oracle</b> = the exact probabilities (or expected spend) given the generator's hidden "
             "state at the cutoff and each user's latent traits, which no model can observe; "
@@ -394,66 +504,83 @@ def _leaderboard_html(task: str, cutoff: str, board: pd.DataFrame) -> str:
             "(events before the cutoff and the users table), the real limit for a model. "
             "oracle_ratio = (AUC-0.5)/(oracle AUC-0.5) and observable_ratio = (AUC-0.5)/(oracle_observable "
             "AUC-0.5), or Gini ratios for LTV; an observable_ratio near 1 means little is left to learn.</p>"
-            f"{table}</body></html>")
+            f"{table}<h2>Per test cutoff</h2>"
+            f"{wide.to_html(float_format=lambda v: f'{v:.4f}', na_rep='', border=0) if len(wide) else ''}"
+            "</body></html>")
 
 
 # --------------------------------------------------------------------------- promote
-def _metric_direction(metric: str) -> bool:
-    return HIGHER_IS_BETTER.get(metric.split("_", 1)[1] if "_" in metric else metric, True)
+def _test_scores_of(cfg: SiyuConfig, task: str, version: VersionInfo, frame: pd.DataFrame,
+                    features: list[str], cutoff: str) -> pd.DataFrame:
+    """`user_id, cutoff, label, score` of a version on the current test rows: the scores its run
+    logged when it was judged on these very rows, else the model re-scored on them."""
+    from siyu.tracking import load_test_scores, load_version_estimator
 
-
-def _rescored(cfg: SiyuConfig, task: str, version: str, metric: str) -> float:
-    """The metric of a registered version re-computed on the current test split."""
-    from siyu.tracking import load_version_estimator
-
-    frame, _, features = load_task_data(cfg, task)
+    keys = _test_keys(frame)
+    if version.tags.get("test_cutoff") == cutoff:
+        logged = load_test_scores(version.run_id, cfg.tracking)
+        if logged is not None and len(logged) == len(keys):
+            return _keyed(logged)
     X, y = _split(frame, features, "test")
-    estimator = load_version_estimator(task, version, cfg.tracking)
-    return float(task_metrics(task, y, estimator.predict_score(X))[metric.removeprefix("test_")])
+    estimator = load_version_estimator(task, version.version, cfg.tracking)
+    return _keyed(keys.assign(label=y, score=estimator.predict_score(X)))
 
 
 def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -> PromotionDecision:
-    """Move `champion` to the challenger only if it beats the champion on the same test cutoff by
-    the configured margin (no champion yet: the best version on the current test cutoff).
-    Every decision is tagged on the challenger version and appended to promotions.csv."""
+    """Move `champion` to the challenger only if the paired bootstrap over users of
+    (challenger - champion) on the test cutoffs has its lower 95 % bound above the margin. With no
+    champion yet, the validation winner among the versions judged on these test cutoffs becomes
+    champion: the test cutoffs pick nothing. Every decision, with its difference and interval,
+    is tagged on the challenger version and appended to promotions.csv."""
     from siyu.tracking import NoModelError, list_versions, set_alias, tag_version, version_by_alias
 
     promotion = cfg.training.promotion
     metric = promotion.metric_by_task.get(task, f"test_{headline_metric(task)}")
-    higher = _metric_direction(metric)
     challenger = version_by_alias(task, "challenger", cfg.tracking)
     if challenger is None:
         raise NoModelError(f"{task}: no version has the alias 'challenger'; run `siyu train --task {task}` first")
     champion = version_by_alias(task, "champion", cfg.tracking)
-    cutoff = challenger.tags.get("test_cutoff", "")
+    frame, manifest, features = load_task_data(cfg, task)
+    cutoff = test_cutoff_of(frame, manifest)
+    difference = None
     if champion is None:
+        valid_metric = "valid_" + metric.removeprefix("test_")
         same = [v for v in list_versions(task, cfg.tracking)
-                if v.tags.get("test_cutoff") == cutoff and metric in v.metrics and v.tags.get("kind") == "training"]
-        best = max(same, key=lambda v: v.metrics[metric] if higher else -v.metrics[metric])
-        gate = decide_promotion(metric, best.metrics[metric], None, margin=promotion.margin, higher_is_better=higher)
-        reason = (f"first champion: best of {len(same)} version(s) on test cutoff {cutoff}: "
-                  f"v{best.version} ({best.model}) {metric}={best.metrics[metric]:.4f}")
-        challenger, champion_value, gate_promote = best, None, gate.promote
+                if v.tags.get("test_cutoff") == cutoff and valid_metric in v.metrics and v.tags.get("kind") == "training"]
+        if not same:
+            raise NoModelError(f"{task}: no trained version was judged on test cutoffs {cutoff}; run "
+                               f"`siyu train --task {task}` on the current training set first")
+        challenger = max(same, key=lambda v: v.metrics[valid_metric])
+        gate_promote = True
+        reason = (f"first champion: best on validation of {len(same)} version(s): v{challenger.version} "
+                  f"({challenger.model}) {valid_metric}={challenger.metrics[valid_metric]:.4f}; "
+                  f"{metric}={challenger.metrics.get(metric, float('nan')):.4f} on test cutoffs {cutoff}")
     elif champion.version == challenger.version:
-        champion_value, gate_promote = champion.metrics.get(metric), False
+        gate_promote = False
         reason = f"challenger v{challenger.version} is already the champion"
     else:
-        comparable = (champion.tags.get("test_cutoff") == cutoff
-                      and champion.tags.get("test_rows") == challenger.tags.get("test_rows"))
-        champion_value = champion.metrics.get(metric) if comparable else _rescored(cfg, task, champion.version, metric)
-        challenger_value = challenger.metrics[metric] if comparable else _rescored(cfg, task, challenger.version, metric)
-        gate = decide_promotion(metric, challenger_value, champion_value, margin=promotion.margin, higher_is_better=higher)
+        ours = _test_scores_of(cfg, task, challenger, frame, features, cutoff)
+        theirs = _test_scores_of(cfg, task, champion, frame, features, cutoff)
+        both = ours.merge(theirs[["user_id", "cutoff", "score"]], on=["user_id", "cutoff"], suffixes=("", "_champion"))
+        difference = paired_difference(metric.removeprefix("test_"), both["label"], both["score"],
+                                       both["score_champion"], both["user_id"], n_boot=cfg.training.n_bootstrap,
+                                       rng=np.random.default_rng(cfg.training.seed))
+        gate = decide_promotion(metric, difference, margin=promotion.margin)
         gate_promote = gate.promote
-        note = "" if comparable else f" (both re-scored on test cutoff {cutoff})"
         reason = (f"v{challenger.version} ({challenger.model}) vs champion v{champion.version} "
-                  f"({champion.model}): {gate.reason}{note}")
-    value = challenger.metrics.get(metric, float("nan"))
-    decision = PromotionDecision(task=task, promoted=gate_promote, challenger_version=challenger.version,
-                                 champion_version=champion.version if champion else "", metric=metric,
-                                 challenger_value=float(value), champion_value=champion_value, reason=reason)
+                  f"({champion.model}) on test cutoffs {cutoff}: {gate.reason}")
+    decision = PromotionDecision(
+        task=task, promoted=gate_promote, challenger_version=challenger.version,
+        champion_version=champion.version if champion else "", metric=metric,
+        challenger_value=float(challenger.metrics.get(metric, float("nan"))),
+        champion_value=champion.metrics.get(metric) if champion else None, reason=reason, difference=difference)
     stamp = decided_at.isoformat() if decided_at else ""
+    interval_tags = {} if difference is None else {"promotion_difference": f"{difference.value:.6f}",
+                                                   "promotion_ci_low": f"{difference.low:.6f}",
+                                                   "promotion_ci_high": f"{difference.high:.6f}"}
     tag_version(task, challenger.version, {"promotion_decision": "promoted" if gate_promote else "refused",
-                                           "promotion_reason": reason, "promotion_decided_at": stamp}, cfg.tracking)
+                                           "promotion_reason": reason, "promotion_decided_at": stamp,
+                                           **interval_tags}, cfg.tracking)
     if gate_promote:
         set_alias(task, "champion", challenger.version, cfg.tracking)
     _append_audit(cfg.paths.reports_dir / "promotions.csv", decision, stamp, cfg.tracking.registry_prefix, promotion.margin)
@@ -461,21 +588,26 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
 
 
 _AUDIT_COLUMNS = ("decided_at", "registered_model", "task", "decision", "challenger_version", "champion_version",
-                  "metric", "challenger_value", "champion_value", "margin", "reason")
+                  "metric", "challenger_value", "champion_value", "margin", "difference", "ci_low", "ci_high", "reason")
 
 
 def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, margin: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.read_text(encoding="utf-8").partition("\n")[0] != ",".join(_AUDIT_COLUMNS):
+        # An audit log from before the interval columns: widen it, keeping every decision.
+        pd.read_csv(path, dtype=str).reindex(columns=list(_AUDIT_COLUMNS)).to_csv(path, index=False)
     new = not path.exists()
+    diff = d.difference
+    interval = ["", "", ""] if diff is None else [f"{diff.value:.6f}", f"{diff.low:.6f}", f"{diff.high:.6f}"]
     with path.open("a", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if new:
             writer.writerow(_AUDIT_COLUMNS)
         writer.writerow([stamp, f"{prefix}-{d.task}", d.task, "promoted" if d.promoted else "refused",
                          d.challenger_version, d.champion_version, d.metric, f"{d.challenger_value:.6f}",
-                         "" if d.champion_value is None else f"{d.champion_value:.6f}", margin, d.reason])
+                         "" if d.champion_value is None else f"{d.champion_value:.6f}", margin, *interval, d.reason])
 
 
 __all__ = ["GBM_MODELS", "Leaderboard", "ModelResult", "PromotionDecision", "TrainResult", "TrainsetMissing",
-           "TuneResult", "compare", "fit_and_log", "load_task_data", "oracle_metrics", "promote",
-           "test_cutoff_of", "train", "tune"]
+           "TuneResult", "compare", "fit_and_log", "load_task_data", "new_model", "oracle_metrics", "promote",
+           "protocol_text", "test_cutoff_of", "train", "tune"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from siyu.config import SiyuConfig
+from siyu.config import SiyuConfig, TaskConfig
 from siyu.features import (
     FeatureSet,
     build_features,
@@ -24,6 +24,7 @@ from siyu.features.specs import SpecError
 from siyu.io.duck import connect
 from siyu.labels import build_labels, data_bounds
 from siyu.trainsets import (
+    SPLITS,
     assemble_trainset,
     cutoff_grid,
     data_digest,
@@ -106,6 +107,29 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
     labels and manifest are the same as when it is built alone."""
     task_cfgs = [cfg.task(t) for t in tasks]
     specs = load_feature_specs(cfg.feature_specs_path)
+
+    def plan(task_cfg: TaskConfig, grid: list[date]) -> list[dict[str, tuple[date, ...]]]:
+        return [split_cutoffs(grid, cfg.trainset, horizon_days=task_cfg.horizon_days)]
+
+    built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan)
+    out = []
+    for task_cfg, splits, df in built:
+        manifest = trainset_manifest(
+            task_cfg.name, task_cfg.horizon_days, df, specs, data_digest=digest, data_end=data_end, splits=splits
+        )
+        path = write_trainset(df, manifest, cfg.paths.trainsets_dir / task_cfg.name)
+        out.append(_summary(task_cfg.name, path, manifest))
+    return out
+
+
+SplitPlan = Callable[[TaskConfig, list[date]], list[dict[str, tuple[date, ...]]]]
+
+
+def labelled_sets(
+    cfg: SiyuConfig, task_cfgs: Sequence[TaskConfig], specs: FeatureSet, plan: SplitPlan
+) -> tuple[list[tuple[TaskConfig, dict[str, tuple[date, ...]], pd.DataFrame]], str, date]:
+    """([(task, splits, assembled frame)] for every split `plan` gives each task on its cutoff
+    grid, data digest, data_end): one feature pass over the union of all their cutoffs."""
     events, users = _inputs(cfg)
     con = _connect(cfg)
     try:
@@ -116,9 +140,8 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
                 first_event, data_end, horizon_days=task_cfg.horizon_days, step_days=cfg.trainset.step_days,
                 min_history_days=cfg.trainset.min_history_days,
             )
-            splits = split_cutoffs(grid, cfg.trainset)
-            cuts = [c for name in ("train", "valid", "test") for c in splits[name]]
-            plans.append((task_cfg, splits, cuts))
+            plans += [(task_cfg, splits, [c for name in SPLITS for c in splits[name]])
+                      for splits in plan(task_cfg, grid)]
         union = sorted({c for _, _, cuts in plans for c in cuts})
         features = build_features(con, specs, events, users, union)
         labelled = [
@@ -128,15 +151,9 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
         digest = data_digest(con, events)
     finally:
         con.close()
-    out = []
-    for task_cfg, splits, cuts, labels in labelled:
-        df = assemble_trainset(_task_rows(features, cuts, specs), labels, splits)
-        manifest = trainset_manifest(
-            task_cfg.name, task_cfg.horizon_days, df, specs, data_digest=digest, data_end=data_end, splits=splits
-        )
-        path = write_trainset(df, manifest, cfg.paths.trainsets_dir / task_cfg.name)
-        out.append(_summary(task_cfg.name, path, manifest))
-    return out
+    built = [(task_cfg, splits, assemble_trainset(_task_rows(features, cuts, specs), labels, splits))
+             for task_cfg, splits, cuts, labels in labelled]
+    return built, digest, data_end
 
 
 def _task_rows(features: pd.DataFrame, cuts: Sequence[date], specs: FeatureSet) -> pd.DataFrame:
@@ -166,5 +183,5 @@ def latest_as_of(cfg: SiyuConfig) -> date:
         con.close()
 
 
-__all__ = ["TrainsetSummary", "build_features_at", "build_trainset", "build_trainsets", "latest_as_of",
-           "load_feature_specs", "load_features"]
+__all__ = ["TrainsetSummary", "build_features_at", "build_trainset", "build_trainsets", "labelled_sets",
+           "latest_as_of", "load_feature_specs", "load_features"]

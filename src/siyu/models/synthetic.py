@@ -14,11 +14,12 @@ _STAGES = ("new", "active", "silent", "churned")
 
 
 def toy_trainset(task: str, *, n_users: int = 400, n_cutoffs: int = 6, n_noise: int = 3,
-                 rng: np.random.Generator) -> pd.DataFrame:
+                 horizon_days: int = 30, rng: np.random.Generator) -> pd.DataFrame:
     """Columns user_id, cutoff, split, label, then numeric float features and category features.
 
-    The last cutoff is `test`, the one before `valid`, the rest `train`. `task` picks the label:
-    churn / purchase_intent (0/1) or ltv (net spend, zero-inflated).
+    The last cutoff is `test`, the one before `valid`, the rest `train` (weekly), each split
+    purged: a horizon (rounded up to whole weeks) after the split before it. `task` picks the
+    label: churn / purchase_intent (0/1) or ltv (net spend, zero-inflated).
     """
     if task not in ("churn", "purchase_intent", "ltv"):
         raise ValueError(f"toy_trainset: task must be churn, purchase_intent or ltv, got {task!r}")
@@ -28,11 +29,13 @@ def toy_trainset(task: str, *, n_users: int = 400, n_cutoffs: int = 6, n_noise: 
     value = rng.gamma(3.0, 40.0, size=n_users)  # spend per purchase
     tenure0 = rng.integers(30, 600, size=n_users).astype(float)
     channel = rng.choice(_CHANNELS, size=n_users)
+    gap = -(-horizon_days // 7)  # weeks between the splits
+    weeks = [*range(n_cutoffs - 2), n_cutoffs - 3 + gap, n_cutoffs - 3 + 2 * gap]
     frames = []
-    for k in range(n_cutoffs):
+    for k, week in enumerate(weeks):
         drift = np.exp(rng.normal(0, 0.3, size=n_users))
         lam = rate * drift
-        tenure = tenure0 + 7 * k
+        tenure = tenure0 + 7 * week
         count_365 = rng.poisson(lam * np.minimum(tenure, 365) / 7)
         count_90 = rng.binomial(count_365, np.minimum(90 / np.minimum(tenure, 365), 1))
         since_purchase = np.where(count_365 > 0, rng.exponential(7 / np.maximum(lam, 1e-3)), np.nan)
@@ -59,7 +62,7 @@ def toy_trainset(task: str, *, n_users: int = 400, n_cutoffs: int = 6, n_noise: 
         else:
             label = rng.poisson(lam * 90 / 7 * (1 - p_churn)) * value * rng.gamma(5, 0.2, n_users)
         frame = pd.DataFrame({"user_id": [f"u{i:05d}" for i in range(n_users)],
-                              "cutoff": pd.Timestamp("2025-01-06") + pd.Timedelta(weeks=k),
+                              "cutoff": pd.Timestamp("2025-01-06") + pd.Timedelta(weeks=week),
                               "split": "test" if k == n_cutoffs - 1 else "valid" if k == n_cutoffs - 2 else "train",
                               "label": label, **feats})
         frame["lifecycle_stage"] = pd.Categorical(stage, categories=_STAGES)

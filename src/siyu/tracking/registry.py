@@ -10,7 +10,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from siyu.config import TrackingConfig
-from siyu.tracking.runs import CHALLENGER, CHAMPION
+from siyu.tracking.runs import CHALLENGER, CHAMPION, TEST_BY_CUTOFF_ARTIFACT, TEST_SCORES_ARTIFACT
 from siyu.tracking.store import connect, registered_name
 
 
@@ -100,6 +100,26 @@ def load_version_estimator(task: str, version: str, cfg: TrackingConfig) -> obje
     return model.unwrap_python_model().estimator
 
 
+def load_test_scores(run_id: str, cfg: TrackingConfig) -> pd.DataFrame | None:
+    """The test rows' scores a training run logged (user_id, cutoff, label, score), or None
+    for a run logged before held-out scores were kept."""
+    connect(cfg)
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=TEST_SCORES_ARTIFACT)
+    except (MlflowException, OSError):
+        return None
+    return pd.read_parquet(path)
+
+
+def load_test_by_cutoff(run_id: str, cfg: TrackingConfig) -> dict[str, dict[str, float]]:
+    """{cutoff: metrics} of a training run's test cutoffs ({} for a run logged before them)."""
+    connect(cfg)
+    try:
+        return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/{TEST_BY_CUTOFF_ARTIFACT}"))
+    except (MlflowException, OSError):
+        return {}
+
+
 def load_champion(task: str, tracking_cfg: TrackingConfig) -> Champion:
     """Load `models:/<prefix>-<task>@champion` with its reference profile, for scoring."""
     client, _ = connect(tracking_cfg)
@@ -120,4 +140,4 @@ def load_champion(task: str, tracking_cfg: TrackingConfig) -> Champion:
 
 
 __all__ = ["CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",
-           "load_champion", "load_version_estimator", "set_alias", "tag_version", "version_by_alias"]
+           "load_champion", "load_test_by_cutoff", "load_test_scores", "load_version_estimator", "set_alias", "tag_version", "version_by_alias"]

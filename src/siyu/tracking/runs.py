@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata as md
+import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -23,6 +25,8 @@ from siyu.tracking.pyfunc import SiyuPyfuncModel
 from siyu.tracking.store import connect, registered_name
 
 CHALLENGER = "challenger"
+TEST_SCORES_ARTIFACT = "evaluation/test_scores.parquet"
+TEST_BY_CUTOFF_ARTIFACT = "evaluation/test_by_cutoff.json"
 CHAMPION = "champion"
 _REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "mlflow", "pyarrow")
 
@@ -45,6 +49,10 @@ class RunRecord:
     figures: Mapping[str, Figure] = field(default_factory=dict)
     run_name: str | None = None
     dataset_source: str = "trainset.parquet"  # where the training frame was read from
+    # Held-out evaluation: the test rows' scores (user_id, cutoff, label, score), read back by
+    # the paired gate and the leak alarm, and the metrics of each test cutoff.
+    test_scores: pd.DataFrame | None = None
+    test_by_cutoff: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,15 @@ class LoggedVersion:
     model_name: str
     version: str
     dataset_digest: str
+
+
+def _log_frame(frame: pd.DataFrame, artifact_path: str) -> None:
+    """Log a frame as a Parquet artifact at `artifact_path` (folder/name.parquet)."""
+    folder, name = artifact_path.rsplit("/", 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        frame.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=folder)
 
 
 def _requirements() -> list[str]:
@@ -120,6 +137,9 @@ def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = F
         mlflow.log_dict(dict(record.resolved_config), "config/resolved_config.json")
         mlflow.log_dict(dict(record.manifest), "trainset/manifest.json")
         mlflow.log_dict(dict(record.reference_profile), "reference_profile.json")
+        if record.test_scores is not None:
+            _log_frame(record.test_scores, TEST_SCORES_ARTIFACT)
+        mlflow.log_dict({k: dict(v) for k, v in record.test_by_cutoff.items()}, TEST_BY_CUTOFF_ARTIFACT)
         for fig_name, fig in record.figures.items():
             mlflow.log_figure(fig, f"plots/{fig_name}.png")
         example = _signature_example(record.X_example)

@@ -32,6 +32,21 @@ def training_runs(task: str, cfg: TrackingConfig, *, test_cutoff: str | None = N
     return pd.DataFrame(rows)
 
 
+def log_backtest_run(cfg: TrackingConfig, *, task: str, model: str, table: pd.DataFrame, metric: str,
+                     tags: dict[str, str]) -> str:
+    """One run for a walk-forward backtest: `metric` and its bounds per fold (step = fold), the
+    fold table as an artifact; nothing is registered. Returns the run id."""
+    _, experiment_id = connect(cfg)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"backtest-{task}-{model}") as run:
+        mlflow.set_tags({"task": task, "model": model, "kind": "backtest", **tags})
+        for _, row in table.iterrows():
+            mlflow.log_metrics({name: float(row[name]) for name in (metric, f"{metric}_ci_low", f"{metric}_ci_high")
+                                if pd.notna(row[name])}, step=int(row["fold"]))
+        mlflow.log_metric(f"{metric}_mean", float(table[metric].mean()))
+        mlflow.log_table(table, "backtest/folds.json")
+        return run.info.run_id
+
+
 @contextmanager
 def study_run(cfg: TrackingConfig, *, task: str, model: str, tags: dict[str, str]) -> Iterator[str]:
     """A parent MLflow run for an Optuna study; yields its run id (trials nest under it)."""

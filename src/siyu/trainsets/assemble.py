@@ -9,8 +9,7 @@ import pandas as pd
 
 from siyu.features.catalog import categorical_columns, feature_spec_hash
 from siyu.features.specs import FeatureSet
-
-SPLITS: tuple[str, ...] = ("train", "valid", "test")
+from siyu.trainsets.grid import SPLITS, purge_gaps
 
 
 def assemble_trainset(
@@ -68,6 +67,7 @@ def trainset_manifest(
         "data_digest": data_digest,
         "data_end": data_end.isoformat(),
         "cutoffs": {k: [c.isoformat() for c in v] for k, v in splits.items()},
+        "purge": purge_gaps(splits, horizon_days),
         "splits": split_stats(df, task),
         "features": features,
         "categorical": cats,
