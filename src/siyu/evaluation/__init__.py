@@ -23,11 +23,12 @@ from siyu.evaluation.metrics import (
     task_metrics,
 )
 from siyu.evaluation.profile import reference_profile
+from siyu.evaluation.protocol import protocol_text
 
 __all__ = [
     "HIGHER_IS_BETTER", "LEAK_WORDS", "ORACLE", "ORACLE_OBSERVABLE", "GateDecision", "Interval", "add_oracle_ratio",
     "bootstrap_interval", "capture_at", "classification_metrics", "decide_promotion", "decile_capture",
     "expected_calibration_error", "headline_metric", "heldout_metrics", "interval_metrics", "leak_alarm", "lift_at",
-    "metrics_by_cutoff", "normalized_gini", "paired_difference", "reference_profile", "regression_metrics",
+    "metrics_by_cutoff", "normalized_gini", "paired_difference", "protocol_text", "reference_profile", "regression_metrics",
     "task_metrics",
 ]

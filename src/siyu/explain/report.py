@@ -55,6 +55,7 @@ class HeldOut:
     metrics: Mapping[str, float]
     y_true: np.ndarray | None = None
     y_score: np.ndarray | None = None
+    protocol: str = ""  # how the numbers were made: purge gaps, test cutoffs, intervals (one paragraph)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Report:
     features: list[dict[str, str]]
     images: Mapping[str, str]
     held_out_period: str | None
+    protocol: str = ""
 
 
 def _b64(png: bytes) -> str:
@@ -199,9 +201,18 @@ def _example_rows(estimator: TreeEstimator, inputs: ReportInputs, features: pd.D
 
 
 def _metric_rows(held_out: HeldOut | None) -> list[dict[str, str]]:
+    """One row per metric; a metric with `<name>_ci_low` / `_ci_high` shows its interval beside it."""
     if held_out is None:
         return []
-    return [{"metric": name, "value": f"{value:.4f}"} for name, value in sorted(held_out.metrics.items())]
+    metrics = held_out.metrics
+    rows = []
+    for name, value in sorted(metrics.items()):
+        if name.endswith(("_ci_low", "_ci_high")):
+            continue
+        low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
+        shown = f"{value:.4f}" if low is None or high is None else f"{value:.4f} [{low:.4f}, {high:.4f}]"
+        rows.append({"metric": name, "value": shown})
+    return rows
 
 
 def _cell(value: Any) -> str:
@@ -264,7 +275,7 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
         metrics=_metric_rows(held), leaderboard=_leaderboard(inputs.leaderboard),
         features=[{"name": i.name, "family": i.family, "unit": i.unit, "desc": _feature_label(i, lang)}
                   for i in infos.values()],
-        images=images, held_out_period=held.period if held else None,
+        images=images, held_out_period=held.period if held else None, protocol=held.protocol if held else "",
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.config import BandConfig, SiyuConfig
+from siyu.evaluation.protocol import protocol_text
 from siyu.explain.vocab import Lang, check_lang
 
 RULE_TAGS = ("lifecycle_stage", "rfm_segment")
@@ -101,7 +102,7 @@ def _build_features(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
     return load_features(build_features_at(cfg, as_of), _feature_specs(cfg))
 
 
-def _held_out(cfg: SiyuConfig, task: str, champion: Any) -> tuple[Any, dict[str, str]]:
+def _held_out(cfg: SiyuConfig, task: str, champion: Any, lang: str) -> tuple[Any, dict[str, str]]:
     """HeldOut metrics and calibration data from the champion's run and the test split; the data window."""
     from siyu.explain.report import HeldOut
     from siyu.tracking.registry import CHAMPION, version_by_alias
@@ -110,12 +111,13 @@ def _held_out(cfg: SiyuConfig, task: str, champion: Any) -> tuple[Any, dict[str,
     metrics = {k: float(v) for k, v in (info.metrics if info else {}).items() if k.startswith("test_")}
     window: dict[str, str] = {}
     y_true = y_score = None
-    period = ""
+    period = protocol = ""
     if (cfg.paths.trainsets_dir / task / "trainset.parquet").exists():
         from siyu.jobs.training import load_task_data
 
         frame, manifest, _ = load_task_data(cfg, task)
         cutoffs = manifest.get("cutoffs", {})
+        protocol = protocol_text(manifest, cfg.training.n_bootstrap, lang)
         window = {split: _span(cutoffs.get(split, [])) for split in ("train", "valid", "test") if cutoffs.get(split)}
         if manifest.get("data_end"):
             window["data_end"] = str(manifest["data_end"])
@@ -124,7 +126,7 @@ def _held_out(cfg: SiyuConfig, task: str, champion: Any) -> tuple[Any, dict[str,
             y_true = test["label"].to_numpy()
             y_score = champion.predict_score(test[list(champion.feature_names)])
             period = window.get("test", "")
-    return HeldOut(period=period, metrics=metrics, y_true=y_true, y_score=y_score), window
+    return HeldOut(period=period, metrics=metrics, y_true=y_true, y_score=y_score, protocol=protocol), window
 
 
 def _span(values: Any) -> str:
@@ -167,7 +169,7 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
     features = features_at(cfg, as_of, list(champion.feature_names))
     features = features.assign(user_id=features["user_id"].astype(str))
     features = features[features["user_id"].isin(scored["user_id"])]
-    held_out, window = _held_out(cfg, task, champion)
+    held_out, window = _held_out(cfg, task, champion, lang)
     inputs = ReportInputs(
         model=ModelInfo(task=task, model_name=champion.model_name, model_version=str(champion.model_version),
                         run_id=champion.run_id, as_of=as_of, data_window=window),

@@ -32,6 +32,7 @@ from siyu.evaluation import (
     leak_alarm,
     metrics_by_cutoff,
     paired_difference,
+    protocol_text,
     reference_profile,
     task_metrics,
 )
@@ -463,25 +464,10 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     csv_path, html_path = reports / f"leaderboard_{task}.csv", reports / f"leaderboard_{task}.html"
     board.to_csv(csv_path, index=False)
     per_cutoff.to_csv(reports / f"leaderboard_{task}_by_cutoff.csv", index=False)
-    protocol = protocol_text(manifest, cfg.training.n_bootstrap)
+    protocol = protocol_text(manifest, cfg.training.n_bootstrap, "en")
     html_path.write_text(_leaderboard_html(task, cutoff, board, per_cutoff, protocol), encoding="utf-8")
     return Leaderboard(task=task, table=board, csv_path=csv_path, html_path=html_path, test_cutoff=cutoff,
                        by_cutoff=per_cutoff)
-
-
-def protocol_text(manifest: dict, n_boot: int) -> str:
-    """One paragraph on how the held-out numbers were made: purge gaps, test cutoffs, intervals."""
-    cuts = manifest.get("cutoffs", {})
-    purge = manifest.get("purge") or {}
-    horizon = purge.get("horizon_days", manifest.get("horizon_days"))
-    test = cuts.get("test", [])
-    return (f"Splits are purged by the {horizon}-day label window: every training label ends before the first "
-            f"validation cutoff (gap {purge.get('train_valid_gap_days', '?')} d) and every validation label before "
-            f"the first test cutoff (gap {purge.get('valid_test_gap_days', '?')} d). Early stopping, calibration, "
-            f"tuning and the choice of model read validation only ({len(cuts.get('valid', []))} cutoffs); the "
-            f"{len(test)} test cutoffs ({', '.join(test)}) are scored once and reported pooled and per cutoff, "
-            f"with 95 % intervals from {n_boot} bootstrap resamples of users (a user's rows at every cutoff move "
-            "together).")
 
 
 def _leaderboard_html(task: str, cutoff: str, board: pd.DataFrame, per_cutoff: pd.DataFrame, protocol: str) -> str:
@@ -610,4 +596,4 @@ def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, mar
 
 __all__ = ["GBM_MODELS", "Leaderboard", "ModelResult", "PromotionDecision", "TrainResult", "TrainsetMissing",
            "TuneResult", "compare", "fit_and_log", "load_task_data", "new_model", "oracle_metrics", "promote",
-           "protocol_text", "test_cutoff_of", "train", "tune"]
+           "test_cutoff_of", "train", "tune"]
