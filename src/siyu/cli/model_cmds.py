@@ -1,4 +1,4 @@
-"""CLI commands: train, tune, compare, promote."""
+"""CLI commands: train, tune, compare, promote, backtest."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def compare_cmd(
     task: TaskOpt = "all",
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Leaderboard per task (latest run per model on the test cutoff, and the oracle)."""
+    """Leaderboard per task: sorted by validation, test with 95 % intervals, the oracles and the leak alarm."""
     from rich.console import Console
     from rich.table import Table
 
@@ -168,7 +168,7 @@ def promote_cmd(
     task: TaskOpt = "all",
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Move `champion` to the challenger only if it beats the champion by the configured margin."""
+    """Move `champion` to the challenger only if the paired 95 % interval of (challenger - champion) clears the margin."""
     from datetime import UTC, datetime
 
     from siyu.jobs.training import promote
