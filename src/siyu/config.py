@@ -13,8 +13,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["purchase", "refund", "interaction", "contact"]
-TaskName = Literal["churn", "purchase_intent", "ltv"]
-TASK_NAMES: tuple[TaskName, ...] = ("churn", "purchase_intent", "ltv")
 
 
 class Frozen(BaseModel):
@@ -135,16 +133,74 @@ class DatasetConfig(Frozen):
 
 
 # --------------------------------------------------------------------------- features / tasks
+TaskLabel = Literal["no_activity", "any_activity", "any_purchase", "net_spend"]
+TaskKind = Literal["binary", "amount"]
+
+
+class PopulationRule(Frozen):
+    """Who a task scores at a cutoff: every user known before it, or (`active_within_days`) only
+    those with activity in the days before it. Compiled to SQL for the labels and to a mask over
+    the recency-of-activity feature for scoring (`siyu.labels.tasks`), from this one rule."""
+
+    active_within_days: int | None = Field(None, gt=0)
+
+
 class TaskConfig(Frozen):
-    """A prediction task: its label window and, for churn, the activity look-back."""
+    """A prediction task as data: a label over [cutoff, cutoff + horizon), its population, and
+    what follows from them (binary or amount, headline metric). A new task is one YAML entry:
+    `{name: churn_15d, horizon_days: 15, label: no_activity, population: {active_within_days: 30}}`.
 
-    name: TaskName
+    Labels: `no_activity` (churn: no activity in the horizon), `any_activity` (return),
+    `any_purchase` (purchase intent) are binary; `net_spend` (LTV) is an amount.
+    `truth_column` names the generated world's exact answer for this task, when it has one.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     horizon_days: int = Field(gt=0)
-    population_lookback_days: int | None = None  # churn: active within this many days
+    label: TaskLabel
+    population: PopulationRule = PopulationRule()
+    truth_column: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _builtin_defaults(cls, data: object) -> object:
+        """The three built-in tasks keep their short form (`{name: churn, horizon_days: 30}`)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        lookback = data.pop("population_lookback_days", None)
+        if lookback is not None and "population" not in data:
+            data["population"] = {"active_within_days": lookback}
+        builtin = _BUILTIN_TASKS.get(str(data.get("name")))
+        if builtin is not None:
+            for key, value in builtin.items():
+                data.setdefault(key, value)
+        return data
+
+    @property
+    def kind(self) -> TaskKind:
+        """binary (a 0/1 label, scored as a probability) or amount (a spend, scored as its expectation)."""
+        return "amount" if self.label == "net_spend" else "binary"
+
+    @property
+    def binary(self) -> bool:
+        return self.kind == "binary"
+
+    @property
+    def headline_metric(self) -> str:
+        """What leaderboards sort by and the gate compares: auc (binary) or gini (amount)."""
+        return "auc" if self.binary else "gini"
+
+
+# What the built-in names mean when a config gives only `name` and `horizon_days`.
+_BUILTIN_TASKS: dict[str, dict[str, object]] = {
+    "churn": {"label": "no_activity", "population": {"active_within_days": 30}, "truth_column": "p_churn_30d"},
+    "purchase_intent": {"label": "any_purchase", "truth_column": "p_purchase_7d"},
+    "ltv": {"label": "net_spend", "truth_column": "ltv_net_90d"},
+}
 
 DEFAULT_TASKS: tuple[TaskConfig, ...] = (
-    TaskConfig(name="churn", horizon_days=30, population_lookback_days=30),
+    TaskConfig(name="churn", horizon_days=30),
     TaskConfig(name="purchase_intent", horizon_days=7),
     TaskConfig(name="ltv", horizon_days=90),
 )
@@ -185,7 +241,7 @@ class PromotionConfig(Frozen):
     the test cutoffs, from a paired bootstrap over users, lies above `margin`."""
 
     margin: float = 0.0
-    metric_by_task: dict[str, str] = {"churn": "test_auc", "purchase_intent": "test_auc", "ltv": "test_gini"}
+    metric_by_task: dict[str, str] = {}  # a task not named here is judged on test_<its headline metric>
 
     @field_validator("metric_by_task")
     @classmethod
@@ -216,7 +272,7 @@ class BandConfig(Frozen):
     """Cut a score into named bands: by probability thresholds or by quantiles (high first)."""
 
     tag: str
-    task: TaskName
+    task: str  # the task whose score is cut (a configured task's name)
     labels: tuple[str, ...]
     method: Literal["threshold", "quantile"] = "threshold"
     edges: tuple[float, ...]  # descending; len(edges) == len(labels) - 1
@@ -267,7 +323,7 @@ class ScoringConfig(Frozen):
     # duckdb:///relative/path.duckdb (embedded default, DuckDB API) or any SQLAlchemy URL
     # (postgresql+psycopg://user@host/db, sqlite:///work/tags.db).
     tag_store_url: str = "duckdb:///work/tags.duckdb"
-    reason_tasks: tuple[TaskName, ...] = ("churn",)  # tasks whose top reasons become <task>_reason_1..k
+    reason_tasks: tuple[str, ...] = ("churn",)  # tasks whose top reasons become <task>_reason_1..k
     reason_bands: tuple[str, ...] = ("high",)  # only users in these bands get reasons (empty: all)
     reasons_top_k: int = Field(3, ge=0)
     lang: Literal["zh", "en"] = "zh"
@@ -340,6 +396,33 @@ class SiyuConfig(Frozen):
         if len(set(names)) != len(names):
             raise ValueError(f"tasks: each task once, got {names}")
         return tasks
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_bands_follow_tasks(cls, data: object) -> object:
+        """Default bands and reason tasks cover only the configured tasks (a project with churn
+        alone needs no LTV champion); bands a config names itself are checked after."""
+        if not isinstance(data, dict) or "tasks" not in data:
+            return data
+        names = {t.name if isinstance(t, TaskConfig) else dict(t).get("name") for t in data["tasks"]}
+        scoring = data.get("scoring") or {}
+        given = ({k: getattr(scoring, k) for k in scoring.model_fields_set} if isinstance(scoring, ScoringConfig)
+                 else dict(scoring))
+        defaults = ScoringConfig.model_fields
+        if "bands" not in given:
+            given["bands"] = tuple(b for b in defaults["bands"].default if b.task in names)
+        if "reason_tasks" not in given:
+            given["reason_tasks"] = tuple(t for t in defaults["reason_tasks"].default if t in names)
+        return {**data, "scoring": given}
+
+    @model_validator(mode="after")
+    def _bands_name_configured_tasks(self) -> SiyuConfig:
+        names = [t.name for t in self.tasks]
+        stray = [f"band '{b.tag}' -> {b.task}" for b in self.scoring.bands if b.task not in names]
+        stray += [f"reason_tasks -> {t}" for t in self.scoring.reason_tasks if t not in names]
+        if stray:
+            raise ValueError(f"scoring: {', '.join(stray)}: not a configured task; tasks: {names}")
+        return self
 
     def task(self, name: str) -> TaskConfig:
         for task in self.tasks:

@@ -69,10 +69,10 @@ def test_errors_name_the_problem():
 def test_heldout_metrics_pool_with_intervals_and_split_by_cutoff():
     y, score, users, _ = _data(900)
     cutoffs = np.tile(np.array(["2025-03-03", "2025-03-10", "2025-03-17"], dtype="datetime64[ns]"), 300)
-    pooled = heldout_metrics("churn", y, score, users, n_boot=200, seed=0)
+    pooled = heldout_metrics("binary", y, score, users, n_boot=200, seed=0)
     assert pooled["auc_ci_low"] < pooled["auc"] < pooled["auc_ci_high"]
     assert pooled["pr_auc_ci_low"] < pooled["pr_auc"] < pooled["pr_auc_ci_high"]
-    per = metrics_by_cutoff("churn", y, score, cutoffs)
+    per = metrics_by_cutoff("binary", y, score, cutoffs)
     assert list(per) == ["2025-03-03", "2025-03-10", "2025-03-17"]
     first = cutoffs == np.datetime64("2025-03-03")
     assert per["2025-03-03"]["auc"] == pytest.approx(roc_auc_score(y[first], score[first]))

@@ -11,18 +11,18 @@ from siyu.evaluation.leaderboard import ORACLE_OBSERVABLE, leak_alarm
 
 def test_oracle_ratio_uses_auc_above_chance():
     board = pd.DataFrame({"model": ["lightgbm", ORACLE, "rule"], "test_auc": [0.77, 0.80, 0.65]})
-    out = add_oracle_ratio(board, "churn")
+    out = add_oracle_ratio(board, "binary")
     assert list(out["model"]) == [ORACLE, "lightgbm", "rule"]
     assert out.set_index("model")["oracle_ratio"]["lightgbm"] == pytest.approx(0.27 / 0.30)
 
 
 def test_oracle_ratio_for_ltv_is_a_gini_ratio():
     board = pd.DataFrame({"model": ["lightgbm", ORACLE], "test_gini": [0.6, 0.8]})
-    assert add_oracle_ratio(board, "ltv").set_index("model")["oracle_ratio"]["lightgbm"] == pytest.approx(0.75)
+    assert add_oracle_ratio(board, "amount").set_index("model")["oracle_ratio"]["lightgbm"] == pytest.approx(0.75)
 
 
 def test_without_oracle_the_ratio_is_missing():
-    out = add_oracle_ratio(pd.DataFrame({"model": ["rule"], "test_auc": [0.6]}), "churn")
+    out = add_oracle_ratio(pd.DataFrame({"model": ["rule"], "test_auc": [0.6]}), "binary")
     assert out["oracle_ratio"].isna().all()
 
 
@@ -44,7 +44,7 @@ def test_gate_promotes_only_when_the_lower_bound_clears_the_margin():
 def test_sorted_by_validation_with_test_beside_it_and_oracles_last():
     board = pd.DataFrame({"model": ["rule", ORACLE, "lightgbm"], "valid_auc": [0.70, np.nan, 0.75],
                           "test_auc": [0.74, 0.80, 0.73]})
-    assert list(add_oracle_ratio(board, "churn")["model"]) == ["lightgbm", "rule", ORACLE]
+    assert list(add_oracle_ratio(board, "binary")["model"]) == ["lightgbm", "rule", ORACLE]
 
 
 def test_leak_alarm_only_beyond_the_interval():
@@ -68,7 +68,7 @@ def test_reference_profile_shapes():
 def test_observable_ratio_is_measured_against_the_observable_oracle():
     board = pd.DataFrame({"model": ["lightgbm", ORACLE, ORACLE_OBSERVABLE, "rule"],
                           "test_auc": [0.77, 0.90, 0.80, 0.65]})
-    out = add_oracle_ratio(board, "churn").set_index("model")
+    out = add_oracle_ratio(board, "binary").set_index("model")
     assert out.loc["lightgbm", "observable_ratio"] == pytest.approx(0.27 / 0.30)
     assert out.loc["lightgbm", "oracle_ratio"] == pytest.approx(0.27 / 0.40)
     assert out.loc[ORACLE_OBSERVABLE, "observable_ratio"] == pytest.approx(1.0)
@@ -76,5 +76,5 @@ def test_observable_ratio_is_measured_against_the_observable_oracle():
 
 
 def test_without_the_observable_oracle_only_its_ratio_is_missing():
-    out = add_oracle_ratio(pd.DataFrame({"model": ["rule", ORACLE], "test_gini": [0.3, 0.6]}), "ltv")
+    out = add_oracle_ratio(pd.DataFrame({"model": ["rule", ORACLE], "test_gini": [0.3, 0.6]}), "amount")
     assert out["observable_ratio"].isna().all() and out["oracle_ratio"].notna().all()

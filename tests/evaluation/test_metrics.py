@@ -64,8 +64,8 @@ def test_regression_metrics_by_hand():
 
 
 def test_task_metrics_picks_the_family():
-    assert "auc" in task_metrics("churn", Y, P)
-    assert "gini" in task_metrics("ltv", Y, P)
+    assert "auc" in task_metrics("binary", Y, P)
+    assert "gini" in task_metrics("amount", Y, P)
 
 
 def test_one_class_is_refused_with_the_class_named():

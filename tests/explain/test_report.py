@@ -37,7 +37,8 @@ def report_inputs(model, frame, catalog) -> ReportInputs:
                                 "test_pr_auc": [0.5, 0.3, 0.7]})
     return ReportInputs(
         model=ModelInfo(task="churn", model_name="siyu-churn", model_version="3", run_id="abc123",
-                        as_of="2026-03-02", data_window={"train": "2025-06-02 … 2025-09-08", "test": "2025-12-01"}),
+                        as_of="2026-03-02", data_window={"train": "2025-06-02 … 2025-09-08", "test": "2025-12-01"},
+                        label="no_activity", horizon_days=30),
         feature_names=tuple(X.columns), features=features, scored=scored, band_order=("high", "medium", "low"),
         catalog=catalog,
         tag_counts={"churn_risk": pd.Series(band).value_counts(),

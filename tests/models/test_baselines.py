@@ -21,7 +21,7 @@ def test_missing_role_lists_what_was_expected():
 def test_rule_ranks_churn_by_recency(toy_data):
     data = toy_data["churn"]
     (X, y), (Xt, _) = data["train"], data["test"]
-    rule = RecencyRule(task="churn", calibration="none").fit(X, y)
+    rule = RecencyRule(label="no_activity", calibration="none").fit(X, y)
     scores = rule.predict_score(Xt)
     rec = Xt["days_since_last_activity"].to_numpy()
     assert np.all(np.diff(scores[np.argsort(rec)]) >= 0)
@@ -30,18 +30,18 @@ def test_rule_ranks_churn_by_recency(toy_data):
 def test_bgnbd_needs_purchase_features(toy_data):
     X, y = toy_data["purchase_intent"]["train"]
     with pytest.raises(MissingFeatureError, match="purchase_count"):
-        BGNBDModel(task="purchase_intent").fit(X.drop(columns=["purchase_count_90d", "purchase_count_365d"]), y)
+        BGNBDModel(label="any_purchase").fit(X.drop(columns=["purchase_count_90d", "purchase_count_365d"]), y)
 
 
 def test_bgnbd_refuses_churn(toy_data):
     X, y = toy_data["churn"]["train"]
-    with pytest.raises(ValueError, match="purchase_intent or ltv"):
-        BGNBDModel(task="churn").fit(X, y)
+    with pytest.raises(ValueError, match="label must be any_purchase or net_spend"):
+        BGNBDModel(label="no_activity").fit(X, y)
 
 
 def test_bgnbd_purchase_probability_grows_with_the_horizon(toy_data):
     data = toy_data["purchase_intent"]
     (X, y), (Xt, _) = data["train"], data["test"]
-    week = BGNBDModel(task="purchase_intent", horizon_days=7).fit(X, y).predict_score(Xt)
-    month = BGNBDModel(task="purchase_intent", horizon_days=30).fit(X, y).predict_score(Xt)
+    week = BGNBDModel(label="any_purchase", horizon_days=7).fit(X, y).predict_score(Xt)
+    month = BGNBDModel(label="any_purchase", horizon_days=30).fit(X, y).predict_score(Xt)
     assert np.all(month >= week - 1e-12)

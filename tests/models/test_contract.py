@@ -4,14 +4,16 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from siyu.models import MODELS_BY_TASK, NotFittedError, make_model
+from siyu.config import DEFAULT_TASKS, TaskConfig
+from siyu.models import NotFittedError, make_model, models_for_task
 
-CASES = [(task, name) for task, names in MODELS_BY_TASK.items() for name in names]
+TASKS = {t.name: t for t in DEFAULT_TASKS}
+CASES = [(task.name, name) for task in DEFAULT_TASKS for name in models_for_task(task)]
 
 
 def _fit(task, name, data, seed=0):
     (X, y), (Xv, yv) = data["train"], data["valid"]
-    model = make_model(name, task, horizon_days=30, random_state=seed, n_jobs=1)
+    model = make_model(name, TASKS[task], random_state=seed, n_jobs=1)
     return model, model.fit(X, y, X_valid=Xv, y_valid=yv), data
 
 
@@ -40,7 +42,7 @@ def test_same_seed_same_scores(task, name, toy_data):
 
 @pytest.mark.parametrize(("task", "name"), CASES)
 def test_unfitted_model_says_fit_first(task, name, toy_data):
-    model = make_model(name, task, horizon_days=30)
+    model = make_model(name, TASKS[task])
     X = toy_data[task]["test"][0]
     with pytest.raises(NotFittedError, match="not fitted yet"):
         model.predict_score(X)
@@ -50,7 +52,7 @@ def test_unfitted_model_says_fit_first(task, name, toy_data):
 @pytest.mark.parametrize(("task", "name"), [CASES[0], CASES[-1]])
 def test_id_columns_in_X_are_refused(task, name, toy_frames):
     frame = toy_frames[task]
-    model = make_model(name, task, horizon_days=30)
+    model = make_model(name, TASKS[task])
     with pytest.raises(ValueError, match="non-feature columns"):
         model.fit(frame.drop(columns=["label"]), frame["label"])
 
@@ -64,9 +66,18 @@ def test_missing_feature_at_predict_is_named(toy_data):
 def test_one_class_labels_are_refused(toy_data):
     X = toy_data["churn"]["train"][0]
     with pytest.raises(ValueError, match="one class only"):
-        make_model("xgboost", "churn", horizon_days=30).fit(X, np.zeros(len(X)))
+        make_model("xgboost", TASKS["churn"]).fit(X, np.zeros(len(X)))
 
 
 def test_unknown_model_for_task_lists_the_choices():
     with pytest.raises(ValueError, match="does not apply to task 'churn'"):
-        make_model("bgnbd", "churn", horizon_days=30)
+        make_model("bgnbd", TASKS["churn"])
+
+
+def test_a_task_from_config_alone_gets_the_models_of_its_label():
+    early = TaskConfig(name="churn_15d", horizon_days=15, label="no_activity", population={"active_within_days": 30})
+    assert models_for_task(early) == models_for_task(TASKS["churn"])
+    rule = make_model("rule", early)
+    assert rule.horizon_days == 15 and rule.label == "no_activity"
+    back = TaskConfig(name="return_14d", horizon_days=14, label="any_activity")
+    assert back.binary and back.headline_metric == "auc" and "bgnbd" not in models_for_task(back)

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from siyu.config import DEFAULT_TASKS
 from siyu.models import make_model
 from siyu.models.tuning import SEARCH_SPACES, pruning_callbacks, run_study
 
 
 def _study(data, name, seed):
     (X, y), (Xv, yv) = data["train"], data["valid"]
-    return run_study(lambda: make_model(name, "churn", horizon_days=30, n_jobs=1), name, SEARCH_SPACES[name],
+    return run_study(lambda: make_model(name, DEFAULT_TASKS[0], n_jobs=1), name, SEARCH_SPACES[name],
                      X_train=X, y_train=y, X_valid=Xv, y_valid=yv, score=roc_auc_score, binary=True,
                      n_trials=3, timeout_s=None, seed=seed, study_name="t")
 
@@ -40,6 +41,6 @@ def test_trials_are_scored_without_a_refit_on_valid(toy_data):
     data = toy_data["churn"]
     study = _study(data, "lightgbm", 2)
     (X, y), (Xv, yv) = data["train"], data["valid"]
-    held_out = make_model("lightgbm", "churn", horizon_days=30, n_jobs=1).set_params(refit=False, **study.best_params)
+    held_out = make_model("lightgbm", DEFAULT_TASKS[0], n_jobs=1).set_params(refit=False, **study.best_params)
     held_out.fit(X, y, X_valid=Xv, y_valid=yv)
     assert study.best_value == pytest.approx(roc_auc_score(yv, held_out.predict_score(Xv)))

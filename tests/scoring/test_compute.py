@@ -18,7 +18,7 @@ def test_churn_population_is_activity_within_the_lookback_and_others_are_everyon
 
 
 def test_population_needs_the_activity_recency_feature():
-    with pytest.raises(ValueError, match="needs the feature 'days_since_last_activity'"):
+    with pytest.raises(ValueError, match="needs the recency of activity"):
         task_populations(pd.DataFrame({"user_id": ["a"]}),
                          [TaskConfig(name="churn", horizon_days=30, population_lookback_days=30)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,15 @@ def load_config(path: str | Path) -> SiyuConfig:
 
 
 def config_or_exit(path: str | Path) -> SiyuConfig:
-    """`load_config`, turning a ConfigError into a clear message and exit code 2."""
+    """`load_config`, turning a ConfigError into a clear message and exit code 2. Every command
+    reads its config here, so `MLFLOW_TRACKING_URI`, when set, replaces the configured tracking
+    URI for all of them (train, score, explain, report alike)."""
     try:
-        return load_config(path)
+        cfg = load_config(path)
     except ConfigError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"uri": uri})})
+    return cfg

@@ -58,15 +58,15 @@ def trainset(
     from rich.table import Table
 
     from siyu.cli._config import config_or_exit
-    from siyu.config import TASK_NAMES
     from siyu.features.specs import SpecError
     from siyu.jobs.trainsets import build_trainsets
     from siyu.labels import HorizonError
     from siyu.trainsets import GridError
 
     cfg = config_or_exit(config)
-    if task != "all" and task not in TASK_NAMES:
-        typer.secho(f"--task: expected one of {', '.join(TASK_NAMES)} or all, got {task!r}", fg=typer.colors.RED, err=True)
+    names = [t.name for t in cfg.tasks]
+    if task != "all" and task not in names:
+        typer.secho(f"--task: expected one of {', '.join(names)} or all, got {task!r}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     tasks = [t.name for t in cfg.tasks] if task == "all" else [task]
     console = Console()

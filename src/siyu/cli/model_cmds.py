@@ -9,22 +9,18 @@ from typing import Annotated
 import typer
 
 ConfigOpt = Annotated[Path, typer.Option("--config", help="project configuration (YAML)")]
-TaskOpt = Annotated[str, typer.Option("--task", help="churn, purchase_intent, ltv or all")]
+TaskOpt = Annotated[str, typer.Option("--task", help="a configured task (churn, purchase_intent, ltv, ...) or all")]
 DEFAULT_CONFIG = Path("configs/siyu.yaml")
 
 
 def _config(path: Path):  # noqa: ANN202 - SiyuConfig, imported lazily
-    """Load the config; `MLFLOW_TRACKING_URI`, when set, replaces the configured tracking URI."""
+    """Load the config (with `MLFLOW_TRACKING_URI` applied, see `config_or_exit`)."""
     from siyu.cli._config import config_or_exit
 
     # OpenMP threads that spin while waiting make LightGBM / XGBoost many times slower on a busy
     # machine; passive waiting costs nothing when idle. Read when OpenMP loads, so set it first.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    cfg = config_or_exit(path)
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"uri": uri})})
-    return cfg
+    return config_or_exit(path)
 
 
 def _tasks(cfg, task: str) -> list[str]:  # noqa: ANN001
@@ -79,7 +75,7 @@ def train_cmd(
             if r.skipped:
                 console.print(f"  {name} {r.model}: skipped ({r.skipped})")
                 continue
-            headline = "gini" if name == "ltv" else "auc"
+            headline = cfg.task(name).headline_metric
             console.print(f"  {name} {r.model}: v{r.version}  valid_{headline}={_cell(r.valid.get(headline))}  "
                           f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s")
         console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
@@ -128,7 +124,7 @@ def compare_cmd(
             board = compare(cfg, name)
         except (TrainsetMissing, ValueError, LookupError) as exc:
             _fail(exc)
-        headline = "gini" if name == "ltv" else "auc"
+        headline = cfg.task(name).headline_metric
         table = Table(title=f"{name} (test cutoffs {board.test_cutoff}; sorted by validation)")
         shown = [c for c in board.table.columns if c in _TERMINAL_COLUMNS]
         for col in shown:
@@ -207,7 +203,7 @@ def backtest_cmd(
                 result = backtest(cfg, name, model, folds, progress=lambda msg: status.update(msg))
         except (GridError, FileNotFoundError, ValueError, LookupError) as exc:
             _fail(exc)
-        headline = "gini" if name == "ltv" else "auc"
+        headline = cfg.task(name).headline_metric
         for _, row in result.table.iterrows():
             console.print(f"  fold {row['fold']}: test {row['test_cutoffs']}  {row['test_rows']} rows  "
                           f"test_{headline}={_with_interval(row, headline, prefix='test_')}")

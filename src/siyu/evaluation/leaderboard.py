@@ -17,9 +17,15 @@ ORACLE_OBSERVABLE = "oracle_observable"
 RATIO_COLUMNS = {ORACLE: "oracle_ratio", ORACLE_OBSERVABLE: "observable_ratio"}
 
 
-def headline_metric(task: str) -> str:
-    """'gini' for ltv, 'auc' for the binary tasks."""
-    return "gini" if task == "ltv" else "auc"
+def headline_metric(kind: str) -> str:
+    """'auc' for a binary task, 'gini' for an amount (LTV-like) task."""
+    return {"binary": "auc", "amount": "gini"}[_checked_kind(kind)]
+
+
+def _checked_kind(kind: str) -> str:
+    if kind not in ("binary", "amount"):
+        raise ValueError(f"task kind must be 'binary' or 'amount', got {kind!r}")
+    return kind
 
 
 def _ratio(board: pd.DataFrame, col: str, reference: str, shift: float) -> pd.Series:
@@ -29,8 +35,9 @@ def _ratio(board: pd.DataFrame, col: str, reference: str, shift: float) -> pd.Se
     return pd.Series(np.nan, index=board.index)
 
 
-def add_oracle_ratio(board: pd.DataFrame, task: str) -> pd.DataFrame:
-    """Add `oracle_ratio` and `observable_ratio`: (AUC-0.5)/(reference AUC-0.5), or Gini ratios for ltv.
+def add_oracle_ratio(board: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Add `oracle_ratio` and `observable_ratio`: (AUC-0.5)/(reference AUC-0.5), or Gini ratios
+    for an amount task.
 
     `board` has a `model` column and `test_<metric>` columns (and `valid_<metric>` for models);
     the references are the rows named "oracle" (hidden state) and "oracle_observable" (observed
@@ -38,9 +45,9 @@ def add_oracle_ratio(board: pd.DataFrame, task: str) -> pd.DataFrame:
     then rows without a validation score (the oracles) by test. A ratio is NaN when its
     reference row is absent.
     """
-    metric = headline_metric(task)
+    metric = headline_metric(kind)
     col = f"test_{metric}"
-    shift = 0.5 if task != "ltv" else 0.0
+    shift = 0.5 if kind == "binary" else 0.0
     ratios = {name: _ratio(board, col, reference, shift) for reference, name in RATIO_COLUMNS.items()}
     keys = [k for k in (f"valid_{metric}", col) if k in board.columns]
     return (board.assign(**ratios).sort_values(keys, ascending=False, kind="stable", na_position="last")

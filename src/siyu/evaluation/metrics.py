@@ -122,9 +122,11 @@ def regression_metrics(y: object, pred: object) -> dict[str, float]:
     return out
 
 
-def task_metrics(task: str, y: object, score: object) -> dict[str, float]:
-    """The metric set of a task: classification for churn / purchase_intent, regression for ltv."""
-    return regression_metrics(y, score) if task == "ltv" else classification_metrics(y, score)
+def task_metrics(kind: str, y: object, score: object) -> dict[str, float]:
+    """The metric set of a task kind: classification for 'binary', regression for 'amount'."""
+    if kind not in ("binary", "amount"):
+        raise ValueError(f"task kind must be 'binary' or 'amount', got {kind!r}")
+    return classification_metrics(y, score) if kind == "binary" else regression_metrics(y, score)
 
 
 # Direction of each headline metric, for leaderboards and the promotion gate.

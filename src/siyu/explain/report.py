@@ -32,7 +32,7 @@ from siyu.explain.reasons import (
     reasons_from_contributions,
 )
 from siyu.explain.texts import report_text
-from siyu.explain.vocab import BANDS, CATEGORY_VALUES, TAGS, TASKS, Lang, check_lang, word
+from siyu.explain.vocab import BANDS, CATEGORY_VALUES, TAGS, Lang, check_lang, task_title, word
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class ModelInfo:
     run_id: str
     as_of: str
     data_window: Mapping[str, str] = field(default_factory=dict)  # e.g. train / valid / test cutoffs
+    label: str = ""  # the task's label kind (no_activity, any_purchase, net_spend, ...): titles the report
+    horizon_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,7 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
         images["calibration"] = _b64(calibration_png(held.y_true, held.y_score, title=t["calibration"],
                                                      xlabel=t["predicted"], ylabel=t["observed"]))
     return Report(
-        lang=lang, text=text, title=f"{text['title']} · {word(TASKS, inputs.model.task, lang)}", model=inputs.model,
+        lang=lang, text=text, title=f"{text['title']} · {_task_title(inputs.model, lang)}", model=inputs.model,
         band_title=word(TAGS, inputs.band_tag, lang) if inputs.band_tag else text["band"], n_users=len(scored), bands=_band_rows(scored, inputs.band_order, lang),
         tags=_tag_rows(inputs.tag_counts, lang),
         drivers=_driver_rows(contrib, sample, infos, scored["band"].astype(str).value_counts().to_dict(),
@@ -277,6 +279,10 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
                   for i in infos.values()],
         images=images, held_out_period=held.period if held else None, protocol=held.protocol if held else "",
     )
+
+
+def _task_title(model: ModelInfo, lang: Lang) -> str:
+    return task_title(model.label, model.horizon_days, lang) if model.label else model.task
 
 
 def _environment() -> Any:

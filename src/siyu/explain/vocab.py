@@ -53,10 +53,12 @@ TAGS = MappingProxyType({
     "rfm_segment": ("RFM 分层", "RFM segment"),
 })
 
-TASKS = MappingProxyType({
-    "churn": ("流失预测 (未来 30 天)", "churn (next 30 days)"),
-    "purchase_intent": ("购买意向 (未来 7 天)", "purchase intent (next 7 days)"),
-    "ltv": ("用户生命周期价值 (未来 90 天)", "lifetime value (next 90 days)"),
+# What a task predicts, by its label kind (siyu.config.TaskLabel); the horizon is added by `task_title`.
+TASK_LABELS = MappingProxyType({
+    "no_activity": ("流失预测", "churn"),
+    "any_activity": ("回访预测", "return"),
+    "any_purchase": ("购买意向", "purchase intent"),
+    "net_spend": ("用户生命周期价值", "lifetime value"),
 })
 
 # Categorical feature -> its value vocabulary; other categoricals show their value as given.
@@ -74,6 +76,12 @@ def word(table: MappingProxyType, key: object, lang: Lang) -> str:
     if pair is None:
         return str(key)
     return pair[0] if lang == "zh" else pair[1]
+
+
+def task_title(label: str, horizon_days: int, lang: Lang) -> str:
+    """'流失预测 (未来 15 天)' / 'churn (next 15 days)': what a task predicts, over which horizon."""
+    what = word(TASK_LABELS, label, lang)
+    return f"{what} (未来 {horizon_days} 天)" if lang == "zh" else f"{what} (next {horizon_days} days)"
 
 
 def check_lang(lang: str) -> Lang:

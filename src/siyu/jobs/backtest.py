@@ -39,10 +39,11 @@ def _fold_row(cfg: SiyuConfig, task: str, model: str, fold: int, splits: dict[st
                   X_valid=part["valid"][features], y_valid=part["valid"]["label"].to_numpy(float))
     test = part["test"]
     y, score = test["label"].to_numpy(float), estimator.predict_score(test[features])
-    metric = headline_metric(task)
-    pooled = heldout_metrics(task, y, score, test["user_id"].astype(str), n_boot=cfg.training.n_bootstrap,
+    kind = cfg.task(task).kind
+    metric = headline_metric(kind)
+    pooled = heldout_metrics(kind, y, score, test["user_id"].astype(str), n_boot=cfg.training.n_bootstrap,
                              seed=cfg.training.seed)
-    per = metrics_by_cutoff(task, y, score, test["cutoff"])
+    per = metrics_by_cutoff(kind, y, score, test["cutoff"])
     return {
         "fold": fold, "test_cutoffs": ",".join(c.isoformat() for c in splits["test"]),
         "last_train_cutoff": max(splits["train"]).isoformat(), "train_rows": len(part["train"]),
@@ -76,7 +77,7 @@ def backtest(cfg: SiyuConfig, task: str, model: str, folds: int, *, progress: Pr
     reports.mkdir(parents=True, exist_ok=True)
     csv_path = reports / f"backtest_{task}_{model}.csv"
     table.to_csv(csv_path, index=False)
-    metric = f"test_{headline_metric(task)}"
+    metric = f"test_{task_cfg.headline_metric}"
     run_id = log_backtest_run(cfg.tracking, task=task, model=model, table=table, metric=metric,
                               tags={"data_digest": digest, "folds": str(folds),
                                     "horizon_days": str(task_cfg.horizon_days)})

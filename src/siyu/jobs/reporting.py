@@ -172,7 +172,8 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
     held_out, window = _held_out(cfg, task, champion, lang)
     inputs = ReportInputs(
         model=ModelInfo(task=task, model_name=champion.model_name, model_version=str(champion.model_version),
-                        run_id=champion.run_id, as_of=as_of, data_window=window),
+                        run_id=champion.run_id, as_of=as_of, data_window=window, label=cfg.task(task).label,
+                        horizon_days=cfg.task(task).horizon_days),
         feature_names=tuple(champion.feature_names), features=features, scored=scored, band_order=band.labels,
         catalog=feature_catalog_of(cfg), tag_counts=_tag_counts(view), leaderboard=_leaderboard(cfg, task),
         held_out=held_out, reasons_k=cfg.scoring.reasons_top_k or 3, band_tag=band.tag,

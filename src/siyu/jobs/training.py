@@ -37,7 +37,6 @@ from siyu.evaluation import (
     task_metrics,
 )
 from siyu.models import (
-    BINARY_TASKS,
     GBM_MODELS,
     MissingFeatureError,
     SiyuEstimator,
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
     from siyu.tracking import VersionInfo
 
 ID_COLUMNS = ("user_id", "cutoff", "split", "label")
-TRUTH_COLUMN = {"churn": "p_churn_30d", "purchase_intent": "p_purchase_7d", "ltv": "ltv_net_90d"}
 Progress = Callable[[str], None]
 
 
@@ -184,7 +182,7 @@ def _figures(task: str, y: np.ndarray, score: np.ndarray, estimator: SiyuEstimat
     from siyu.evaluation import plots
 
     figs = {"gains": plots.plot_gains(y, score), "deciles": plots.plot_deciles(y, score)}
-    if task in BINARY_TASKS:
+    if cfg.task(task).binary:
         figs |= {"roc": plots.plot_roc(y, score), "pr": plots.plot_pr(y, score),
                  "calibration": plots.plot_calibration(y, score)}
     if hasattr(estimator, "tree_model_"):
@@ -206,17 +204,17 @@ def _scored_splits(estimator: SiyuEstimator, data: dict, seed: int) -> dict:
     return out
 
 
-def _split_metrics(task: str, scored: dict, test_users: pd.Series, cfg: SiyuConfig) -> dict[str, float]:
+def _split_metrics(kind: str, scored: dict, test_users: pd.Series, cfg: SiyuConfig) -> dict[str, float]:
     """`{split}_{metric}` for every split; the test split pooled over its cutoffs, with the
     95 % intervals of a bootstrap over users (`test_auc_ci_low`, ...)."""
     metrics: dict[str, float] = {}
     for split, (_, y, scores) in scored.items():
         try:
             if split == "test":
-                values = heldout_metrics(task, y, scores, test_users, n_boot=cfg.training.n_bootstrap,
+                values = heldout_metrics(kind, y, scores, test_users, n_boot=cfg.training.n_bootstrap,
                                          seed=cfg.training.seed)
             else:
-                values = task_metrics(task, y, scores)
+                values = task_metrics(kind, y, scores)
         except ValueError:  # e.g. one class only in a split: nothing to score there
             continue
         metrics |= {f"{split}_{k}": v for k, v in values.items()}
@@ -239,7 +237,8 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
     seconds = time.perf_counter() - started
     scored = _scored_splits(estimator, data, cfg.training.seed)
     keys = _test_keys(frame)
-    metrics = _split_metrics(task, scored, keys["user_id"], cfg) | {"fit_seconds": seconds}
+    kind = cfg.task(task).kind
+    metrics = _split_metrics(kind, scored, keys["user_id"], cfg) | {"fit_seconds": seconds}
     test_scores = keys.assign(label=y_te, score=scored["test"][2])
     figures = _figures(task, y_te, scored["test"][2], estimator, X_te, cfg) if cfg.training.plots else {}
     X_sample, _, train_scores = scored["train"]
@@ -255,7 +254,7 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
         test_scores=test_scores,
-        test_by_cutoff=metrics_by_cutoff(task, y_te, test_scores["score"], test_scores["cutoff"]),
+        test_by_cutoff=metrics_by_cutoff(kind, y_te, test_scores["score"], test_scores["cutoff"]),
     )
     logged = log_training_run(record, cfg.tracking, nested=nested)
     test = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}
@@ -265,7 +264,7 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
 
 
 def new_model(cfg: SiyuConfig, task: str, model: str) -> SiyuEstimator:
-    return make_model(model, task, horizon_days=cfg.task(task).horizon_days, random_state=cfg.training.seed,
+    return make_model(model, cfg.task(task), random_state=cfg.training.seed,
                       calibration=cfg.training.calibration, n_jobs=cfg.training.n_jobs)
 
 
@@ -278,7 +277,7 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     from siyu.tracking import set_alias
 
     say = progress or (lambda _msg: None)
-    names = models_for_task(task, cfg.training.models) if model == "all" else (model,)
+    names = models_for_task(cfg.task(task), cfg.training.models) if model == "all" else (model,)
     frame, manifest, features = load_task_data(cfg, task)
     results = []
     for name in names:
@@ -300,7 +299,7 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
 def _best_on_valid(cfg: SiyuConfig, task: str, trained: list[ModelResult]) -> str:
     from siyu.tracking import list_versions
 
-    metric = f"valid_{headline_metric(task)}"
+    metric = f"valid_{cfg.task(task).headline_metric}"
     by_version = {v.version: v.metrics.get(metric, -np.inf) for v in list_versions(task, cfg.tracking)}
     return max(trained, key=lambda r: by_version.get(r.version, -np.inf)).version
 
@@ -316,14 +315,15 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
     from siyu.models.tuning import SEARCH_SPACES, run_study
     from siyu.tracking import log_study_summary, study_run, trial_callback
 
-    if model not in SEARCH_SPACES or model not in models_for_task(task):
-        tunable = [m for m in models_for_task(task) if m in SEARCH_SPACES]
+    spec = cfg.task(task)
+    if model not in SEARCH_SPACES or model not in models_for_task(spec):
+        tunable = [m for m in models_for_task(spec) if m in SEARCH_SPACES]
         raise ValueError(f"tune: model {model!r} cannot be tuned for {task!r}; choose one of {tunable}")
     say = progress or (lambda _msg: None)
     frame, manifest, features = load_task_data(cfg, task)
     (X_tr, y_tr), (X_va, y_va) = _split(frame, features, "train"), _split(frame, features, "valid")
-    metric = headline_metric(task)
-    score = normalized_gini if task == "ltv" else roc_auc_score
+    metric = spec.headline_metric
+    score = roc_auc_score if spec.binary else normalized_gini
     tuning = cfg.training.tuning
     trials = n_trials or tuning.n_trials
     with study_run(cfg.tracking, task=task, model=model,
@@ -332,7 +332,7 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
         study = run_study(
             lambda: new_model(cfg, task, model), model, SEARCH_SPACES[model],
             X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
-            binary=task in BINARY_TASKS, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
+            binary=spec.binary, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
             study_name=f"{task}-{model}",
             callbacks=[trial_callback(cfg.tracking, metric_name=f"valid_{metric}", task=task, model=model)],
         )
@@ -356,7 +356,9 @@ def _oracle_rows(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> tuple[pd.Da
     path = cfg.paths.truth_dir / "truth.parquet"
     if not path.exists():
         return pd.DataFrame(), {}
-    column = TRUTH_COLUMN[task]
+    column = cfg.task(task).truth_column
+    if column is None:
+        return pd.DataFrame(), {}
     wanted = {ORACLE: column, ORACLE_OBSERVABLE: f"{column}_observable"}
     present = set(pq.read_schema(path).names)
     wanted = {name: col for name, col in wanted.items() if col in present}
@@ -382,7 +384,7 @@ def oracle_metrics(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> dict[str,
     for name, col in wanted.items():
         rows = joined[joined[col].notna()]
         if not rows.empty:
-            values = heldout_metrics(task, rows["label"].to_numpy(float), rows[col].to_numpy(float), rows["user_id"],
+            values = heldout_metrics(cfg.task(task).kind, rows["label"].to_numpy(float), rows[col].to_numpy(float), rows["user_id"],
                                      n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
             out[name] = values, len(rows)
     return out
@@ -395,9 +397,10 @@ def _above_observable(cfg: SiyuConfig, task: str, scores: pd.DataFrame | None, t
         return None
     rows = _keyed(scores).merge(truth[["user_id", "cutoff", observable]], on=["user_id", "cutoff"], how="inner")
     rows = rows[rows[observable].notna()]
-    if rows.empty or (task != "ltv" and rows["label"].nunique() < 2):
+    spec = cfg.task(task)
+    if rows.empty or (spec.binary and rows["label"].nunique() < 2):
         return None
-    return paired_difference(headline_metric(task), rows["label"], rows["score"], rows[observable], rows["user_id"],
+    return paired_difference(spec.headline_metric, rows["label"], rows["score"], rows[observable], rows["user_id"],
                              n_boot=cfg.training.n_bootstrap, rng=np.random.default_rng(cfg.training.seed))
 
 
@@ -411,7 +414,8 @@ def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, frame: pd.Da
         return [], []
     truth, wanted = _oracle_rows(cfg, task, frame)
     observable = wanted.get(ORACLE_OBSERVABLE)
-    headline = headline_metric(task)
+    kind = cfg.task(task).kind
+    headline = headline_metric(kind)
     versions = {v.run_id: v for v in list_versions(task, cfg.tracking)}
     rows, by_cutoff = [], []
     for _, run in runs.drop_duplicates("model", keep="first").iterrows():
@@ -426,15 +430,15 @@ def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, frame: pd.Da
                       for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
     for name, col in wanted.items():
         rows_ = truth[truth[col].notna()]
-        per = metrics_by_cutoff(task, rows_["label"], rows_[col], rows_["cutoff"]) if not rows_.empty else {}
+        per = metrics_by_cutoff(kind, rows_["label"], rows_[col], rows_["cutoff"]) if not rows_.empty else {}
         by_cutoff += [{"model": name, "cutoff": c, f"test_{headline}": m.get(headline)} for c, m in per.items()]
     return rows, by_cutoff
 
 
-LEADERBOARD_METRICS = {
+LEADERBOARD_METRICS = {  # by task kind
     "binary": ("auc", "auc_ci_low", "auc_ci_high", "pr_auc", "pr_auc_ci_low", "pr_auc_ci_high", "log_loss", "brier",
                "ece", "lift_at_5", "lift_at_10", "capture_at_10", "capture_at_20"),
-    "ltv": ("gini", "gini_ci_low", "gini_ci_high", "spearman", "mae", "rmse", "top_decile_capture", "capture_at_20",
+    "amount": ("gini", "gini_ci_low", "gini_ci_high", "spearman", "mae", "rmse", "top_decile_capture", "capture_at_20",
             "total_spend_error"),
 }
 
@@ -451,13 +455,14 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     for name, (values, matched) in oracle_metrics(cfg, task, frame).items():
         rows.append({"model": name, "version": "", "aliases": f"truth rows: {matched}", "run_id": "",
                      **{f"test_{k}": v for k, v in values.items()}})
-    headline = headline_metric(task)
-    wanted = LEADERBOARD_METRICS["ltv" if task == "ltv" else "binary"]
+    kind = cfg.task(task).kind
+    headline = headline_metric(kind)
+    wanted = LEADERBOARD_METRICS[kind]
     columns = ["model", "version", "aliases", f"valid_{headline}", *[f"test_{m}" for m in wanted], "leak_alarm",
                "run_id"]
     board = pd.DataFrame(rows).reindex(columns=columns) if rows else pd.DataFrame(columns=columns)
     if not board.empty:
-        board = add_oracle_ratio(board, task).assign(leak_alarm=lambda b: b["leak_alarm"].fillna(""))
+        board = add_oracle_ratio(board, kind).assign(leak_alarm=lambda b: b["leak_alarm"].fillna(""))
     per_cutoff = pd.DataFrame(by_cutoff, columns=["model", "cutoff", f"test_{headline}"])
     reports = cfg.paths.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
@@ -521,7 +526,7 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     from siyu.tracking import NoModelError, list_versions, set_alias, tag_version, version_by_alias
 
     promotion = cfg.training.promotion
-    metric = promotion.metric_by_task.get(task, f"test_{headline_metric(task)}")
+    metric = promotion.metric_by_task.get(task, f"test_{cfg.task(task).headline_metric}")
     challenger = version_by_alias(task, "challenger", cfg.tracking)
     if challenger is None:
         raise NoModelError(f"{task}: no version has the alias 'challenger'; run `siyu train --task {task}` first")

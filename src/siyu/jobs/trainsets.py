@@ -114,9 +114,7 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
     built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan)
     out = []
     for task_cfg, splits, df in built:
-        manifest = trainset_manifest(
-            task_cfg.name, task_cfg.horizon_days, df, specs, data_digest=digest, data_end=data_end, splits=splits
-        )
+        manifest = trainset_manifest(task_cfg, df, specs, data_digest=digest, data_end=data_end, splits=splits)
         path = write_trainset(df, manifest, cfg.paths.trainsets_dir / task_cfg.name)
         out.append(_summary(task_cfg.name, path, manifest))
     return out

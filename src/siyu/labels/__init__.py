@@ -7,6 +7,8 @@ from siyu.labels.tasks import (
     data_bounds,
     label_sql,
     latest_usable_cutoff,
+    population_mask,
 )
 
-__all__ = ["HorizonError", "build_labels", "check_horizon", "data_bounds", "label_sql", "latest_usable_cutoff"]
+__all__ = ["HorizonError", "build_labels", "check_horizon", "data_bounds", "label_sql", "latest_usable_cutoff",
+           "population_mask"]

@@ -1,8 +1,11 @@
 """Labels per task (INTERFACES.md §3): populations and labels from [cutoff, cutoff + horizon).
 
-- churn: users with activity in [C - lookback, C); label 1 if no activity in [C, C + horizon).
-- purchase_intent: users known before C; label 1 if a purchase in [C, C + horizon).
-- ltv: users known before C; label = net spend (purchase + refund amounts) in [C, C + horizon).
+A task is data (`siyu.config.TaskConfig`): its population rule (every known user, or those
+active within N days) and its label kind compile here, once, to the label SQL and to the
+scoring-time population mask.
+- no_activity (churn): 1 if no activity in [C, C + horizon); any_activity: 1 if some.
+- any_purchase (purchase intent): 1 if a purchase in [C, C + horizon).
+- net_spend (LTV): net spend (purchase + refund amounts) in [C, C + horizon).
 
 Activity is `role IN ('interaction', 'purchase', 'refund')`. A cutoff is usable only when
 `C + horizon <= data_end` (the end of the data, exclusive): `check_horizon` says which are.
@@ -15,6 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from siyu.config import TaskConfig
@@ -65,12 +69,49 @@ def _cuts_values(cuts: tuple[date, ...]) -> str:
     return ", ".join(f"(TIMESTAMP '{c.isoformat()}')" for c in cuts)
 
 
+_LABELS = {  # label kind -> SQL over the horizon's sums (f.n_act, f.n_purchase, f.spend)
+    "no_activity": "CAST(coalesce(f.n_act, 0) = 0 AS DOUBLE)",
+    "any_activity": "CAST(coalesce(f.n_act, 0) > 0 AS DOUBLE)",
+    "any_purchase": "CAST(coalesce(f.n_purchase, 0) > 0 AS DOUBLE)",
+    "net_spend": "CAST(coalesce(f.spend, 0) AS DOUBLE)",
+}
+
+
+def _population_sql(task: TaskConfig, *, events: str, users: str | None) -> str:
+    """The `pop (user_id, cutoff)` CTE of a task's population rule (reads `ud` and `cuts`)."""
+    look = task.population.active_within_days
+    if look is not None:
+        return ("pop AS (SELECT DISTINCT ud.user_id, c.cutoff FROM ud JOIN cuts c "
+                f"ON ud.day < c.cutoff AND ud.day >= c.cutoff - INTERVAL {look} DAY WHERE ud.n_act > 0)")
+    if users is None:
+        known = f"(SELECT user_id, min(ts) AS joined_at FROM {events} GROUP BY user_id)"
+    else:
+        first = f"(SELECT user_id, min(ts) AS first_ts FROM {events} GROUP BY user_id)"
+        known = (
+            f"(SELECT CAST(u.user_id AS VARCHAR) AS user_id, coalesce(CAST(u.joined_at AS TIMESTAMP), f.first_ts) "
+            f"AS joined_at FROM {users} u LEFT JOIN {first} f ON CAST(u.user_id AS VARCHAR) = f.user_id)"
+        )
+    return f"pop AS (SELECT k.user_id, c.cutoff FROM {known} k JOIN cuts c ON k.joined_at < c.cutoff)"
+
+
+def population_mask(task: TaskConfig, recency_of_activity: np.ndarray | None) -> np.ndarray | None:
+    """The same population rule at scoring time, over the feature 'days since the last activity'
+    (NaN: never active): None when the rule takes every known user."""
+    look = task.population.active_within_days
+    if look is None:
+        return None
+    if recency_of_activity is None:
+        raise ValueError(f"task '{task.name}': its population (activity within {look} d) needs the recency "
+                         "of activity; add {family: recency, role: activity} to the feature specs")
+    # active on a day in [as_of - look, as_of) <=> at most `look` days since the last activity
+    return np.nan_to_num(np.asarray(recency_of_activity, dtype="float64"), nan=np.inf) <= look
+
+
 def label_sql(task: TaskConfig, *, events: str, users: str | None, cutoffs: Sequence[date]) -> str:
     """`user_id, cutoff, label` for one task (pure; `events` / `users` are FROM-clauses)."""
     cuts = normalize_cutoffs(cutoffs)
     h = task.horizon_days
-    look = task.population_lookback_days or 30
-    lo = cuts[0] - timedelta(days=look if task.name == "churn" else 0)
+    lo = cuts[0] - timedelta(days=task.population.active_within_days or 0)
     hi = cuts[-1] + timedelta(days=h)
     head = (
         f"WITH cuts AS (SELECT * FROM (VALUES {_cuts_values(cuts)}) t(cutoff)),\n"
@@ -81,28 +122,9 @@ def label_sql(task: TaskConfig, *, events: str, users: str | None, cutoffs: Sequ
         f"fut AS (SELECT ud.user_id, c.cutoff, sum(n_act) AS n_act, sum(n_purchase) AS n_purchase, sum(spend) AS spend "
         f"FROM ud JOIN cuts c ON ud.day >= c.cutoff AND ud.day < c.cutoff + INTERVAL {h} DAY GROUP BY ALL)"
     )
-    if task.name == "churn":
-        pop = (
-            "pop AS (SELECT DISTINCT ud.user_id, c.cutoff FROM ud JOIN cuts c "
-            f"ON ud.day < c.cutoff AND ud.day >= c.cutoff - INTERVAL {look} DAY WHERE ud.n_act > 0)"
-        )
-        label = "CAST(coalesce(f.n_act, 0) = 0 AS DOUBLE)"
-    else:
-        if users is None:
-            known = f"(SELECT user_id, min(ts) AS joined_at FROM {events} GROUP BY user_id)"
-        else:
-            first = f"(SELECT user_id, min(ts) AS first_ts FROM {events} GROUP BY user_id)"
-            known = (
-                f"(SELECT CAST(u.user_id AS VARCHAR) AS user_id, coalesce(CAST(u.joined_at AS TIMESTAMP), f.first_ts) "
-                f"AS joined_at FROM {users} u LEFT JOIN {first} f ON CAST(u.user_id AS VARCHAR) = f.user_id)"
-            )
-        pop = f"pop AS (SELECT k.user_id, c.cutoff FROM {known} k JOIN cuts c ON k.joined_at < c.cutoff)"
-        label = (
-            "CAST(coalesce(f.n_purchase, 0) > 0 AS DOUBLE)" if task.name == "purchase_intent"
-            else "CAST(coalesce(f.spend, 0) AS DOUBLE)"
-        )
+    pop = _population_sql(task, events=events, users=users)
     return (
-        f"{head},\n{pop}\nSELECT p.user_id, p.cutoff, {label} AS label FROM pop p "
+        f"{head},\n{pop}\nSELECT p.user_id, p.cutoff, {_LABELS[task.label]} AS label FROM pop p "
         "LEFT JOIN fut f ON p.user_id = f.user_id AND p.cutoff = f.cutoff"
     )
 
@@ -128,6 +150,6 @@ def build_labels(
     sql = label_sql(task, events=relation_sql(events), users=None if users is None else relation_sql(users), cutoffs=cuts)
     df = con.execute(f"SELECT * FROM ({sql}) ORDER BY cutoff, user_id").df()
     df = df.assign(user_id=df["user_id"].astype("string"), cutoff=pd.to_datetime(df["cutoff"]))
-    if task.name != "ltv":
+    if task.binary:
         df = df.assign(label=df["label"].astype("int64"))
     return df

@@ -22,16 +22,10 @@ from siyu.models.boosting import (
     XGBoostRegressor,
 )
 from siyu.models.calibration import Calibrator
-from siyu.models.catalog import (
-    BINARY_TASKS,
-    GBM_MODELS,
-    MODELS_BY_TASK,
-    make_model,
-    models_for_task,
-)
+from siyu.models.catalog import GBM_MODELS, MODELS_BY_LABEL, make_model, models_for_task
 
 __all__ = [
-    "BINARY_TASKS", "GBM_MODELS", "MODELS_BY_TASK", "BGNBDModel", "Calibrator", "LightGBMClassifier",
+    "GBM_MODELS", "MODELS_BY_LABEL", "BGNBDModel", "Calibrator", "LightGBMClassifier",
     "LightGBMRegressor", "LogisticBaseline", "MissingFeatureError", "NotFittedError", "RecencyRule",
     "SiyuEstimator", "TweedieGLMBaseline", "TwoPartLTV", "XGBoostClassifier", "XGBoostRegressor",
     "find_feature", "make_model", "models_for_task",

@@ -19,7 +19,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from siyu.models import btyd
 from siyu.models._base import SiyuEstimator
 
-Task = Literal["churn", "purchase_intent", "ltv"]
+Label = Literal["no_activity", "any_activity", "any_purchase", "net_spend"]  # siyu.config.TaskLabel
 
 # Which feature plays which part, by name: exact names first, then `pattern` (largest window wins).
 FEATURE_CANDIDATES: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -70,32 +70,34 @@ def find_feature(columns, role: str, *, required: bool = True,
 
 # --------------------------------------------------------------------------- rule
 class RecencyRule(SiyuEstimator):
-    """Rule baseline. churn: days since the last activity; purchase intent: recency and
-    frequency of purchases; LTV: the recent spend run-rate scaled to the horizon.
-    Binary scores are calibrated into probabilities on the validation cutoffs."""
+    """Rule baseline, by the task's label. no_activity (churn) / any_activity: days since the
+    last activity; any_purchase: recency and frequency of purchases; net_spend: the recent
+    spend run-rate scaled to the horizon. Binary scores are calibrated into probabilities on
+    the validation cutoffs."""
 
-    def __init__(self, *, task: Task = "churn", horizon_days: int = 30, calibration: str = "isotonic") -> None:
-        self.task = task
+    def __init__(self, *, label: Label = "no_activity", horizon_days: int = 30,
+                 calibration: str = "isotonic") -> None:
+        self.label = label
         self.horizon_days = horizon_days
         self.calibration = calibration
 
     @property
     def binary(self) -> bool:  # type: ignore[override]
-        return self.task != "ltv"
+        return self.label != "net_spend"
 
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        if self.task == "churn":
+        if self.label in ("no_activity", "any_activity"):
             self.inputs_ = {"recency": find_feature(X.columns, "days_since_last_activity")[0]}
-        elif self.task == "purchase_intent":
+        elif self.label == "any_purchase":
             self.inputs_ = {"recency": find_feature(X.columns, "days_since_last_purchase")[0],
                             "count": find_feature(X.columns, "purchase_count")[0]}
-        elif self.task == "ltv":
+        elif self.label == "net_spend":
             col, days = find_feature(X.columns, "net_spend", prefer_days=self.horizon_days)
             tenure = find_feature(X.columns, "tenure_days", required=False)[0]
             self.inputs_ = {"spend": col, "tenure": tenure}
             self.window_days_ = days
         else:
-            raise ValueError(f"RecencyRule: task must be churn, purchase_intent or ltv, got {self.task!r}")
+            raise ValueError(f"RecencyRule: label must be one of {list(Label.__args__)}, got {self.label!r}")
         self.fill_ = {k: float(np.nanmax(X[c].to_numpy(dtype=float))) if k == "recency" else 0.0
                       for k, c in self.inputs_.items() if c}
 
@@ -103,10 +105,11 @@ class RecencyRule(SiyuEstimator):
         return np.nan_to_num(X[self.inputs_[key]].to_numpy(dtype=float), nan=self.fill_[key])
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        if self.task == "churn":
+        if self.label in ("no_activity", "any_activity"):
             r = self._col(X, "recency")
-            return r / (1.0 + r)  # monotone in recency, in [0, 1)
-        if self.task == "purchase_intent":
+            gone = r / (1.0 + r)  # monotone in recency, in [0, 1)
+            return gone if self.label == "no_activity" else 1.0 - gone
+        if self.label == "any_purchase":
             r, n = self._col(X, "recency"), self._col(X, "count")
             rate = np.log1p(n) / np.log1p(r + 1.0)
             return rate / (1.0 + rate)
@@ -187,21 +190,21 @@ class TweedieGLMBaseline(SiyuEstimator):
 class BGNBDModel(SiyuEstimator):
     """BG/NBD (+ Gamma-Gamma for LTV) on frequency / recency / age derived from the features.
 
-    purchase_intent: P(at least one purchase in the horizon); ltv: expected purchases in the
+    any_purchase: P(at least one purchase in the horizon); net_spend: expected purchases in the
     horizon × expected spend per purchase. The probability model is not re-calibrated.
     `max_fit_rows` subsamples training rows (seeded) to keep the likelihood fit fast.
     """
 
-    def __init__(self, *, task: Task = "purchase_intent", horizon_days: int = 7,
+    def __init__(self, *, label: Label = "any_purchase", horizon_days: int = 7,
                  max_fit_rows: int = 50_000, random_state: int = 0) -> None:
-        self.task = task
+        self.label = label
         self.horizon_days = horizon_days
         self.max_fit_rows = max_fit_rows
         self.random_state = random_state
 
     @property
     def binary(self) -> bool:  # type: ignore[override]
-        return self.task != "ltv"
+        return self.label != "net_spend"
 
     def _rfm(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """Per row: x (repeat purchases), t_x and T in weeks, n purchases, m mean spend."""
@@ -222,15 +225,15 @@ class BGNBDModel(SiyuEstimator):
         return {"x": np.maximum(n - 1, 0), "t_x": t_x, "T": T, "n": n, "m": m}
 
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        if self.task not in ("purchase_intent", "ltv"):
-            raise ValueError(f"BGNBDModel: task must be purchase_intent or ltv, got {self.task!r}")
+        if self.label not in ("any_purchase", "net_spend"):
+            raise ValueError(f"BGNBDModel: label must be any_purchase or net_spend, got {self.label!r}")
         count, window = find_feature(X.columns, "purchase_count")
         self.inputs_ = {
             "count": count,
             "first": find_feature(X.columns, "days_since_first_purchase", required=False)[0],
             "tenure": find_feature(X.columns, "tenure_days", required=False)[0],
             "last": find_feature(X.columns, "days_since_last_purchase")[0],
-            "spend": find_feature(X.columns, "net_spend", required=self.task == "ltv")[0],
+            "spend": find_feature(X.columns, "net_spend", required=self.label == "net_spend")[0],
         }
         if self.inputs_["first"] is None and self.inputs_["tenure"] is None:
             raise MissingFeatureError("BGNBDModel: needs 'days_since_first_purchase' or a tenure feature "
@@ -240,12 +243,12 @@ class BGNBDModel(SiyuEstimator):
         rows = X if len(X) <= self.max_fit_rows else X.iloc[np.sort(rng.choice(len(X), self.max_fit_rows, replace=False))]
         rfm = self._rfm(rows)
         self.params_ = btyd.fit_bgnbd(rfm["x"], rfm["t_x"], rfm["T"])
-        self.spend_params_ = btyd.fit_gamma_gamma(rfm["n"], rfm["m"]) if self.task == "ltv" else None
+        self.spend_params_ = btyd.fit_gamma_gamma(rfm["n"], rfm["m"]) if self.label == "net_spend" else None
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
         rfm = self._rfm(X)
         t = self.horizon_days / 7.0
-        if self.task == "purchase_intent":
+        if self.label == "any_purchase":
             return btyd.bgnbd_p_any_purchase(self.params_, t, rfm["x"], rfm["t_x"], rfm["T"])
         purchases = btyd.bgnbd_expected_purchases(self.params_, t, rfm["x"], rfm["t_x"], rfm["T"])
         return purchases * btyd.gamma_gamma_expected_spend(self.spend_params_, rfm["n"], rfm["m"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from siyu.config import DEFAULT_TASKS
+
 _CHANNELS = ("official_account", "group", "mini_program", "wecom", "live", "app", "store")
 _STAGES = ("new", "active", "silent", "churned")
 
@@ -21,8 +23,10 @@ def toy_trainset(task: str, *, n_users: int = 400, n_cutoffs: int = 6, n_noise: 
     purged: a horizon (rounded up to whole weeks) after the split before it. `task` picks the
     label: churn / purchase_intent (0/1) or ltv (net spend, zero-inflated).
     """
-    if task not in ("churn", "purchase_intent", "ltv"):
-        raise ValueError(f"toy_trainset: task must be churn, purchase_intent or ltv, got {task!r}")
+    labels = {t.name: t.label for t in DEFAULT_TASKS}
+    if task not in labels:
+        raise ValueError(f"toy_trainset: task must be one of {list(labels)}, got {task!r}")
+    label_kind = labels[task]
     if n_cutoffs < 3:
         raise ValueError(f"toy_trainset: need at least 3 cutoffs (train, valid, test), got {n_cutoffs}")
     rate = rng.gamma(1.2, 0.15, size=n_users)  # purchases per week
@@ -55,9 +59,9 @@ def toy_trainset(task: str, *, n_users: int = 400, n_cutoffs: int = 6, n_noise: 
             feats[f"noise_{j}"] = rng.normal(size=n_users)
         p_churn = 1 / (1 + np.exp(-(np.log(since_activity + 1) - 2.5)))
         p_buy = 1 - np.exp(-lam)
-        if task == "churn":
+        if label_kind == "no_activity":
             label = rng.binomial(1, p_churn).astype(float)
-        elif task == "purchase_intent":
+        elif label_kind == "any_purchase":
             label = rng.binomial(1, p_buy).astype(float)
         else:
             label = rng.poisson(lam * 90 / 7 * (1 - p_churn)) * value * rng.gamma(5, 0.2, n_users)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.config import ScoringConfig, TaskConfig
+from siyu.labels import population_mask
 from siyu.scoring.guards import (
     GuardFailed,
     GuardReport,
@@ -78,24 +79,14 @@ RECENCY_OF_ACTIVITY = "days_since_last_activity"
 
 
 def task_populations(features: pd.DataFrame, tasks: Sequence[TaskConfig]) -> dict[str, np.ndarray]:
-    """Per task, which rows of `features` belong to its population at as-of (DESIGN.md tasks).
-
-    A model only scores the users it was trained on: churn (a `population_lookback_days` task)
-    covers users with activity in the look-back window, the other tasks every known user.
-    """
+    """Per task, which rows of `features` belong to its population at as-of: the task's own
+    population rule (`siyu.labels.population_mask`), so a model scores the users it was
+    trained on (churn: activity within the look-back; the others: every known user)."""
+    recency = features[RECENCY_OF_ACTIVITY].to_numpy(dtype="float64") if RECENCY_OF_ACTIVITY in features else None
     masks: dict[str, np.ndarray] = {}
     for task in tasks:
-        if task.population_lookback_days is None:
-            masks[task.name] = np.ones(len(features), dtype=bool)
-            continue
-        if RECENCY_OF_ACTIVITY not in features.columns:
-            raise ValueError(
-                f"task '{task.name}': its population (activity within {task.population_lookback_days} d) "
-                f"needs the feature '{RECENCY_OF_ACTIVITY}'; add {{family: recency, role: activity}} "
-                "to the feature specs")
-        recency = features[RECENCY_OF_ACTIVITY].to_numpy(dtype="float64")
-        # active in [as_of - lookback, as_of) <=> at most `lookback` days since the last activity
-        masks[task.name] = np.nan_to_num(recency, nan=np.inf) <= task.population_lookback_days
+        mask = population_mask(task, recency)
+        masks[task.name] = np.ones(len(features), dtype=bool) if mask is None else mask
     return masks
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from siyu.config import TaskConfig
 from siyu.features.catalog import categorical_columns, feature_spec_hash
 from siyu.features.specs import FeatureSet
 from siyu.trainsets.grid import SPLITS, purge_gaps
@@ -32,9 +33,9 @@ def assemble_trainset(
     )
 
 
-def split_stats(df: pd.DataFrame, task: str) -> dict[str, dict[str, float]]:
-    """Rows and label rate (classification) or label mean (ltv) per split."""
-    key = "label_mean" if task == "ltv" else "label_rate"
+def split_stats(df: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
+    """Rows and label rate (a binary task) or label mean (an amount task) per split."""
+    key = "label_rate" if kind == "binary" else "label_mean"
     out = {}
     for name in SPLITS:
         part = df.loc[df["split"] == name, "label"]
@@ -43,8 +44,7 @@ def split_stats(df: pd.DataFrame, task: str) -> dict[str, dict[str, float]]:
 
 
 def trainset_manifest(
-    task: str,
-    horizon_days: int,
+    task: TaskConfig,
     df: pd.DataFrame,
     specs: FeatureSet,
     *,
@@ -52,7 +52,8 @@ def trainset_manifest(
     data_end: date,
     splits: dict[str, tuple[date, ...]],
 ) -> dict[str, Any]:
-    """The manifest of INTERFACES.md §5 (categorical entries also list their categories)."""
+    """The manifest of INTERFACES.md §5 (categorical entries also list their categories); the task
+    travels whole (`task_spec`), so later stages read its definition, not its name."""
     cats = categorical_columns(specs)
     features = []
     for col in specs.columns:
@@ -61,14 +62,15 @@ def trainset_manifest(
             entry["categories"] = [str(c) for c in df[col].cat.categories]
         features.append(entry)
     return {
-        "task": task,
-        "horizon_days": horizon_days,
+        "task": task.name,
+        "horizon_days": task.horizon_days,
+        "task_spec": task.model_dump(mode="json"),
         "feature_spec_hash": feature_spec_hash(specs),
         "data_digest": data_digest,
         "data_end": data_end.isoformat(),
         "cutoffs": {k: [c.isoformat() for c in v] for k, v in splits.items()},
-        "purge": purge_gaps(splits, horizon_days),
-        "splits": split_stats(df, task),
+        "purge": purge_gaps(splits, task.horizon_days),
+        "splits": split_stats(df, task.kind),
         "features": features,
         "categorical": cats,
     }
