@@ -73,3 +73,17 @@ def test_empty_config_and_duplicate_names_are_errors():
     with pytest.raises(SpecError, match="reserved"):
         FeatureSet((Window(7, name="label"),))
     assert Lifecycle().name == "lifecycle_stage" and Share(30).name == "activity_share_evening_30d"
+
+
+def test_resolved_specs_round_trip_as_data_and_unions_refuse_two_definitions():
+    from siyu.features import feature_specs_data
+
+    specs = parse_feature_specs(yaml.safe_load((ROOT / "configs" / "features.yaml").read_text(encoding="utf-8")))
+    data = feature_specs_data(specs)
+    assert parse_feature_specs(data) == specs and len(data["features"]) == len(specs)
+    a = FeatureSet((Recency(role="purchase"), Window(days=30, role="purchase")))
+    b = FeatureSet((Window(days=30, role="purchase"), Window(days=7, role="purchase")))
+    assert FeatureSet.union([a, b]).columns == ("days_since_last_purchase", "purchase_count_30d", "purchase_count_7d")
+    clash = FeatureSet((Window(days=7, role="interaction", name="purchase_count_30d"),))
+    with pytest.raises(SpecError, match="'purchase_count_30d' has two definitions"):
+        FeatureSet.union([a, clash])

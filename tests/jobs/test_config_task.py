@@ -1,8 +1,10 @@
 """A task is one YAML entry: a 15-day churn early warning, defined in config alone, builds its
-training set, trains, promotes and scores through the CLI, with no code that knows its name."""
+training set, trains, promotes and scores through the CLI, with no code that knows its name.
+The feature set travels with the model: editing features.yaml afterwards changes no score."""
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -24,7 +26,7 @@ def project(tmp_path_factory):
     dataset["events"]["path"] = str(root / "world" / "events")
     dataset["users"]["source"]["path"] = str(root / "world" / "users.parquet")
     config = {
-        "dataset": dataset, "feature_specs_path": str(REPO / "configs" / "features.yaml"),
+        "dataset": dataset, "feature_specs_path": str(root / "features.yaml"),
         "paths": {"world": str(root / "world"), "work": str(root / "work")},
         "tasks": [EARLY_WARNING],
         "trainset": {"step_days": 7, "n_train_cutoffs": 6, "n_valid_cutoffs": 2, "n_test_cutoffs": 2},
@@ -34,6 +36,7 @@ def project(tmp_path_factory):
                                "edges": [0.5, 0.2]}],
                     "reason_tasks": ["churn_15d"], "tag_store_url": f"duckdb:///{root}/tags.duckdb"},
     }
+    (root / "features.yaml").write_text((REPO / "configs" / "features.yaml").read_text(encoding="utf-8"))
     path = root / "siyu.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
@@ -62,3 +65,17 @@ def test_a_config_only_task_trains_promotes_and_scores(project, monkeypatch):
     early = tags[tags["tag"] == "early_churn_risk"]
     assert len(early) > 100 and set(early["value"]) <= {"high", "medium", "low"}
     assert (tags["tag"] == "churn_15d_reason_1").any()
+
+    # Edit the feature set after promotion: the deployed champion still scores on its own specs.
+    config = yaml.safe_load(project.read_text())
+    (project.parent / "features.yaml").write_text("features:\n  - {family: recency, role: purchase}\n")
+    config["scoring"]["tag_store_url"] = f"duckdb:///{project.parent}/tags_after_edit.duckdb"
+    edited = project.parent / "edited.yaml"
+    edited.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    _run("score", "--force", "--config", str(edited))
+    store = open_tag_store(config["scoring"]["tag_store_url"])
+    again = store.read_current_view()
+    store.close()
+    before = early.set_index("user_id")["score"].sort_index()
+    after = again[again["tag"] == "early_churn_risk"].set_index("user_id")["score"].sort_index()
+    pd.testing.assert_series_equal(before, after)

@@ -182,7 +182,7 @@ def test_reason_tags_for_the_risky_users_only(cfg, champions, rng):
     features = make_features(120, rng)
     seen = {}
 
-    def reasons_for(cfg_):
+    def reasons_for(cfg_, specs):
         def reasons(task, champion, X):
             seen[task] = len(X)
             return pd.DataFrame({"reason_1": [f"{task} driver"] * len(X), "reason_2": [""] * len(X)}, index=X.index)

@@ -15,7 +15,7 @@ from siyu.features.compiler import (
     normalize_cutoffs,
     relation_sql,
 )
-from siyu.features.parse import parse_feature_specs
+from siyu.features.parse import feature_specs_data, parse_feature_specs
 from siyu.features.specs import (
     AOV,
     RFM,
@@ -43,6 +43,6 @@ __all__ = [
     "FeatureInfo", "FeatureSet", "FeatureSpec", "FirstPurchase", "InterPurchase", "LIFECYCLE_STAGES",
     "Lifecycle", "RFM_SEGMENTS", "Recency", "RefundShare", "Share", "SpecError", "Tenure", "Trend",
     "Window", "build_features", "categorical_columns", "compile_features", "feature_batches",
-    "feature_catalog", "feature_spec_hash", "normalize_cutoffs", "parse_feature_specs",
+    "feature_catalog", "feature_spec_hash", "normalize_cutoffs", "feature_specs_data", "parse_feature_specs",
     "relation_sql", "to_feature_frame", "write_features",
 ]

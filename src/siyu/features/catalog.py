@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from siyu.features.parse import feature_specs_data
 from siyu.features.specs import (
     AOV,
     RFM,
@@ -160,5 +161,5 @@ def categorical_columns(specs: FeatureSet) -> list[str]:
 
 def feature_spec_hash(specs: FeatureSet) -> str:
     """A stable sha256 (16 hex) of the specs: same specs, same hash, across runs and machines."""
-    payload = [{"family": family_of(s), "name": s.name, **spec_params(s)} for s in specs]
+    payload = feature_specs_data(specs)["features"]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

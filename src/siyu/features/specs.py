@@ -348,6 +348,19 @@ class FeatureSet:
     def columns(self) -> tuple[str, ...]:
         return tuple(c for s in self.specs for c in output_columns(s))
 
+    @staticmethod
+    def union(sets: tuple[FeatureSet, ...] | list[FeatureSet]) -> FeatureSet:
+        """Every spec of `sets` once, in first-seen order; one name with two definitions is an error
+        (e.g. two champions trained on different versions of a feature)."""
+        merged: dict[str, FeatureSpec] = {}
+        for feature_set in sets:
+            for spec in feature_set:
+                known = merged.setdefault(spec.name, spec)
+                if known != spec:
+                    raise SpecError(f"feature {spec.name!r} has two definitions: {known!r} and {spec!r}; retrain "
+                                    "the older model so every champion shares one")
+        return FeatureSet(tuple(merged.values()))
+
     def __iter__(self):
         return iter(self.specs)
 

@@ -55,11 +55,18 @@ def _feature_specs(cfg: SiyuConfig) -> Any:
     return load_feature_specs(path)
 
 
-def feature_catalog_of(cfg: SiyuConfig) -> list[Any]:
-    """The feature catalogue of the configured feature specs (`cfg.feature_specs_path`)."""
+def champion_specs(cfg: SiyuConfig, champion: Any) -> Any:
+    """The feature specs the champion was trained on (a champion from before they travelled with
+    models: the configured ones)."""
+    specs = getattr(champion, "feature_specs", None)
+    return specs if specs is not None else _feature_specs(cfg)
+
+
+def feature_catalog_of(cfg: SiyuConfig, champion: Any) -> list[Any]:
+    """The feature catalogue of the champion's own feature specs."""
     from siyu.features.catalog import feature_catalog
 
-    return feature_catalog(_feature_specs(cfg))
+    return feature_catalog(champion_specs(cfg, champion))
 
 
 def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
@@ -75,9 +82,9 @@ def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
     return view
 
 
-def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str]) -> pd.DataFrame:
+def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: Any) -> pd.DataFrame:
     """`user_id` and `feature_names` at `as_of`, read from `<work>/features/features_<as_of>.parquet`
-    when `siyu features` wrote it, else built from the clean events (as batch scoring does).
+    when scoring wrote it, else built from the clean events with `specs` (as batch scoring does).
     Only these columns are read: nothing else in the file (never PII) reaches the report."""
     from siyu.features.build import to_feature_frame
 
@@ -86,20 +93,16 @@ def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str]) -> pd.Dat
     candidates = sorted(folder.glob(f"features_{day}*.parquet")) if folder.exists() else []
     columns = ["user_id", *feature_names]
     if candidates:
-        return to_feature_frame(pd.read_parquet(candidates[-1], columns=columns), _feature_specs(cfg))
+        return to_feature_frame(pd.read_parquet(candidates[-1], columns=columns), specs)
     clean = cfg.paths.clean_events
     if not (clean.exists() and any(clean.glob("*.parquet"))):
         raise ReportInputsMissing(
             f"{folder}/features_{day}.parquet: no features at the scoring as-of date {day}, and no clean events "
             f"in {clean} to build them; run `siyu validate` then `siyu features --as-of {day}`"
         )
-    return _build_features(cfg, dt.date.fromisoformat(day))[columns]
-
-
-def _build_features(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
     from siyu.jobs.trainsets import build_features_at, load_features
 
-    return load_features(build_features_at(cfg, as_of), _feature_specs(cfg))
+    return load_features(build_features_at(cfg, dt.date.fromisoformat(day), specs), specs)[columns]
 
 
 def _held_out(cfg: SiyuConfig, task: str, champion: Any, lang: str) -> tuple[Any, dict[str, str]]:
@@ -166,7 +169,7 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
     as_of = str(tags["as_of"].iloc[0])[:10]
     scored = pd.DataFrame({"user_id": tags["user_id"].astype(str).to_numpy(), "band": tags["value"].astype(str).to_numpy(),
                            "score": tags["score"].astype(float).to_numpy()})
-    features = features_at(cfg, as_of, list(champion.feature_names))
+    features = features_at(cfg, as_of, list(champion.feature_names), champion_specs(cfg, champion))
     features = features.assign(user_id=features["user_id"].astype(str))
     features = features[features["user_id"].isin(scored["user_id"])]
     held_out, window = _held_out(cfg, task, champion, lang)
@@ -175,7 +178,7 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
                         run_id=champion.run_id, as_of=as_of, data_window=window, label=cfg.task(task).label,
                         horizon_days=cfg.task(task).horizon_days),
         feature_names=tuple(champion.feature_names), features=features, scored=scored, band_order=band.labels,
-        catalog=feature_catalog_of(cfg), tag_counts=_tag_counts(view), leaderboard=_leaderboard(cfg, task),
+        catalog=feature_catalog_of(cfg, champion), tag_counts=_tag_counts(view), leaderboard=_leaderboard(cfg, task),
         held_out=held_out, reasons_k=cfg.scoring.reasons_top_k or 3, band_tag=band.tag,
     )
     return build_report(champion.estimator, inputs, lang=lang, random_state=cfg.training.seed), champion
@@ -211,13 +214,13 @@ def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = No
     champion = load_champion(task, cfg.tracking)
     view = _current_tags(cfg)
     as_of = str(view["as_of"].iloc[0])[:10]
-    features = features_at(cfg, as_of, list(champion.feature_names))
+    features = features_at(cfg, as_of, list(champion.feature_names), champion_specs(cfg, champion))
     row = features[features["user_id"].astype(str) == str(user_id)]
     if row.empty:
         examples = features["user_id"].astype(str).head(3).tolist()
         raise KeyError(f"user '{user_id}': not among the {len(features):,} users scored as of {as_of} "
                        f"(ids look like {examples}); check the id")
-    reasons = top_reasons(champion.estimator, row[list(champion.feature_names)], feature_catalog_of(cfg),
+    reasons = top_reasons(champion.estimator, row[list(champion.feature_names)], feature_catalog_of(cfg, champion),
                           lang=lang, k=cfg.scoring.reasons_top_k or 3)
     return [r for r in reasons.iloc[0].tolist() if r]
 

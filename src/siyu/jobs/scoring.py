@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.config import SiyuConfig, TrackingConfig
+from siyu.features.specs import FeatureSet
 from siyu.io.tagstore import RunRecord, TagStore, TagStoreError, open_tag_store
 from siyu.scoring import (
     ChampionLike,
@@ -36,9 +37,9 @@ from siyu.scoring import (
 
 log = logging.getLogger(__name__)
 
-FeaturesFn = Callable[[SiyuConfig, dt.date], pd.DataFrame]
+FeaturesFn = Callable[[SiyuConfig, dt.date, FeatureSet], pd.DataFrame]  # (cfg, as_of, specs) -> features
 ChampionFn = Callable[[str, TrackingConfig], ChampionLike]
-ReasonsFactory = Callable[[SiyuConfig], ReasonsFn | None]
+ReasonsFactory = Callable[[SiyuConfig, FeatureSet], ReasonsFn | None]
 MlflowFn = Callable[[SiyuConfig, "ScoringRunSummary", "RunArtifacts"], str | None]
 
 
@@ -84,14 +85,28 @@ class ScoringRunSummary:
 
 
 # ===================================================================== default wiring
-def _features_at(cfg: SiyuConfig, as_of: dt.date) -> pd.DataFrame:
-    """Features at as-of, also kept as `work/features/features_<as_of>.parquet` so the report and
-    `siyu explain` read the very rows this run scored instead of building them again."""
-    from siyu.jobs.trainsets import build_features_at, load_feature_specs, load_features
+def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet) -> pd.DataFrame:
+    """Features `specs` at as-of, also kept as `work/features/features_<as_of>.parquet` so the
+    report and `siyu explain` read the very rows this run scored instead of building them again."""
+    from siyu.jobs.trainsets import build_features_at, load_features
 
-    path = build_features_at(cfg, as_of)
-    frame = load_features(path, load_feature_specs(cfg.feature_specs_path))
-    return frame.drop(columns=["cutoff"])
+    path = build_features_at(cfg, as_of, specs)
+    return load_features(path, specs).drop(columns=["cutoff"])
+
+
+def trained_specs(cfg: SiyuConfig, champions: Mapping[str, Any]) -> FeatureSet:
+    """The feature specs the champions were trained on (their union): scoring builds exactly
+    these, whatever `features.yaml` says today. A champion logged before specs travelled with
+    models falls back to the configured specs, with a warning."""
+    sets = [c.feature_specs for c in champions.values() if getattr(c, "feature_specs", None) is not None]
+    if len(sets) < len(champions):
+        from siyu.jobs.trainsets import load_feature_specs
+
+        older = [t for t, c in champions.items() if getattr(c, "feature_specs", None) is None]
+        log.warning("champion(s) %s carry no feature specs (trained before they travelled with the model); "
+                    "building their features from %s", older, cfg.feature_specs_path)
+        sets.append(load_feature_specs(cfg.feature_specs_path))
+    return FeatureSet.union(sets)
 
 
 def _newest_event(cfg: SiyuConfig) -> dt.datetime:
@@ -112,16 +127,15 @@ def _newest_event(cfg: SiyuConfig) -> dt.datetime:
     return newest
 
 
-def _reasons_factory(cfg: SiyuConfig) -> ReasonsFn | None:
+def _reasons_factory(cfg: SiyuConfig, specs: FeatureSet) -> ReasonsFn | None:
     try:
         from siyu.explain.reasons import top_reasons
     except ImportError as exc:
         log.warning("reason tags skipped: %s (siyu.explain.reasons.top_reasons unavailable)", exc)
         return None
     from siyu.features.catalog import feature_catalog
-    from siyu.jobs.trainsets import load_feature_specs
 
-    catalog = feature_catalog(load_feature_specs(cfg.feature_specs_path))
+    catalog = feature_catalog(specs)
 
     def reasons(task: str, champion: ChampionLike, X: pd.DataFrame) -> pd.DataFrame:
         return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k)
@@ -237,13 +251,14 @@ def _unchanged(store: TagStore, cfg: SiyuConfig, run_id: str, as_of: dt.date, do
 
 def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings, started):
     clock = time.perf_counter()
-    features = deps.features_at(cfg, as_of)
+    specs = trained_specs(cfg, champions)
+    features = deps.features_at(cfg, as_of, specs)
     timings["features"] = time.perf_counter() - clock
     clock = time.perf_counter()
     previous = store.current_run()
     prev_wide = _previous_tags(store, cfg, previous)
     timings["read_previous"] = time.perf_counter() - clock
-    reasons = deps.reasons(cfg) if deps.reasons is not None else None
+    reasons = deps.reasons(cfg, specs) if deps.reasons is not None else None
     populations = task_populations(features, [cfg.task(t) for t in champions])
     scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons,
                          populations=populations)

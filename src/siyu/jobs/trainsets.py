@@ -74,10 +74,11 @@ def _connect(cfg: SiyuConfig):
     return connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
 
 
-def build_features_at(cfg: SiyuConfig, as_of: date) -> Path:
+def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None) -> Path:
     """Write `work/features/features_<as_of>.parquet` (one row per user known before `as_of`),
-    streamed by DuckDB; read it back with `load_features`."""
-    specs = load_feature_specs(cfg.feature_specs_path)
+    streamed by DuckDB; read it back with `load_features`. `specs`: the feature set to build
+    (scoring passes its champions' own); default the configured one."""
+    specs = specs if specs is not None else load_feature_specs(cfg.feature_specs_path)
     events, users = _inputs(cfg)
     out = cfg.paths.work_dir / "features" / f"features_{as_of.isoformat()}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from siyu.config import TrackingConfig
+from siyu.features import FeatureSet, parse_feature_specs
 from siyu.tracking.runs import CHALLENGER, CHAMPION, TEST_BY_CUTOFF_ARTIFACT, TEST_SCORES_ARTIFACT
 from siyu.tracking.store import connect, registered_name
 
@@ -42,6 +43,9 @@ class Champion:
     run_id: str
     reference_profile: dict
     model: str
+    # The resolved feature specs the model was trained on (from its run's trainset manifest):
+    # scoring, reports and explain rebuild exactly these. None for a model logged before they travelled.
+    feature_specs: FeatureSet | None = None
 
     def predict_score(self, X: pd.DataFrame) -> np.ndarray:
         """Scores of the champion (probability or expected net spend), one per row."""
@@ -136,7 +140,17 @@ def load_champion(task: str, tracking_cfg: TrackingConfig) -> Champion:
     run = client.get_run(mv.run_id)
     return Champion(estimator=wrapper.estimator, feature_names=list(wrapper.feature_names), model_name=name,
                     model_version=str(mv.version), run_id=mv.run_id, reference_profile=profile,
-                    model=run.data.tags.get("model", ""))
+                    model=run.data.tags.get("model", ""), feature_specs=_trained_specs(mv.run_id))
+
+
+def _trained_specs(run_id: str) -> FeatureSet | None:
+    """The feature specs in a run's trainset manifest, or None when the run predates them."""
+    try:
+        manifest = mlflow.artifacts.load_dict(f"runs:/{run_id}/trainset/manifest.json")
+    except (MlflowException, OSError):
+        return None
+    data = manifest.get("feature_specs")
+    return parse_feature_specs(data) if data else None
 
 
 __all__ = ["CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",

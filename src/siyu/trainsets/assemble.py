@@ -9,6 +9,7 @@ import pandas as pd
 
 from siyu.config import TaskConfig
 from siyu.features.catalog import categorical_columns, feature_spec_hash
+from siyu.features.parse import feature_specs_data
 from siyu.features.specs import FeatureSet
 from siyu.trainsets.grid import SPLITS, purge_gaps
 
@@ -66,6 +67,7 @@ def trainset_manifest(
         "horizon_days": task.horizon_days,
         "task_spec": task.model_dump(mode="json"),
         "feature_spec_hash": feature_spec_hash(specs),
+        "feature_specs": feature_specs_data(specs),  # the resolved specs: scoring rebuilds exactly these
         "data_digest": data_digest,
         "data_end": data_end.isoformat(),
         "cutoffs": {k: [c.isoformat() for c in v] for k, v in splits.items()},
