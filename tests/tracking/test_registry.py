@@ -2,6 +2,7 @@
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -65,3 +66,32 @@ def test_pyfunc_names_missing_columns(tracking, fitted):
     model = mlflow.pyfunc.load_model("models:/siyu-churn@champion")
     with pytest.raises(Exception, match="tenure_days"):
         model.predict(X_test.drop(columns=["tenure_days"]))
+
+
+_WITHOUT_SIYU = """
+import importlib.util, json, sys
+# No siyu on this interpreter: drop the editable install's path entry before anything imports it.
+sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("/src")]
+assert importlib.util.find_spec("siyu") is None, "siyu is still importable"
+import mlflow, pandas as pd
+frame = pd.read_parquet(sys.argv[2])  # categoricals arrive as text, as from any feature store
+print(json.dumps(mlflow.pyfunc.load_model(sys.argv[1]).predict(frame).tolist()))
+"""
+
+
+def test_a_registered_model_predicts_where_siyu_is_not_installed(tracking, fitted, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    model, _, X_test = fitted
+    logged = log_training_run(_record(fitted), tracking)
+    local = mlflow.artifacts.download_artifacts(f"models:/siyu-churn/{logged.version}", dst_path=str(tmp_path))
+    example = X_test.head(20)
+    cats = [c for c in example.columns if isinstance(example[c].dtype, pd.CategoricalDtype)]
+    example.astype({c: "string" for c in cats}).to_parquet(tmp_path / "features.parquet")
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_SIYU, local, str(tmp_path / "features.parquet")], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    np.testing.assert_allclose(json.loads(out.stdout.strip().splitlines()[-1]), model.predict_score(example),
+                               rtol=1e-6)

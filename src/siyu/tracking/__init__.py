@@ -1,33 +1,26 @@
-"""siyu.tracking: the only MLflow code (runs, datasets, registry, champion loading, tuning runs)."""
+"""siyu.tracking: the only MLflow code (runs, datasets, registry, champion loading, tuning runs).
 
-from siyu.tracking.registry import (
-    CHALLENGER,
-    CHAMPION,
-    Champion,
-    NoModelError,
-    VersionInfo,
-    list_versions,
-    load_champion,
-    load_test_by_cutoff,
-    load_test_scores,
-    load_version_estimator,
-    set_alias,
-    tag_version,
-    version_by_alias,
-)
-from siyu.tracking.runs import LoggedVersion, RunRecord, log_training_run
-from siyu.tracking.search import (
-    log_backtest_run,
-    log_study_summary,
-    study_run,
-    training_runs,
-    trial_callback,
-)
-from siyu.tracking.store import connect, registered_name
+Exports load lazily: a registered model unpickles `siyu.tracking.pyfunc` (its wrapper) in an
+environment that has only the model's own requirements, so importing this package must not
+pull the training stack (matplotlib, the feature engine) in with it.
+"""
 
-__all__ = [
-    "CHALLENGER", "CHAMPION", "Champion", "LoggedVersion", "NoModelError", "RunRecord", "VersionInfo",
-    "connect", "list_versions", "load_champion", "load_test_by_cutoff", "load_test_scores", "load_version_estimator", "log_backtest_run", "log_training_run",
-    "log_study_summary", "registered_name", "set_alias", "study_run", "tag_version", "training_runs",
-    "trial_callback", "version_by_alias",
-]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",
+                     "load_champion", "load_test_by_cutoff", "load_test_scores", "load_version_estimator",
+                     "set_alias", "tag_version", "version_by_alias"), "siyu.tracking.registry"),
+    **dict.fromkeys(("LoggedVersion", "RunRecord", "log_training_run"), "siyu.tracking.runs"),
+    **dict.fromkeys(("log_backtest_run", "log_study_summary", "study_run", "training_runs", "trial_callback"),
+                    "siyu.tracking.search"),
+    **dict.fromkeys(("connect", "registered_name"), "siyu.tracking.store"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'siyu.tracking' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -20,6 +20,7 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
+import siyu
 from siyu.config import TrackingConfig
 from siyu.tracking.pyfunc import SiyuPyfuncModel
 from siyu.tracking.store import connect, registered_name
@@ -28,7 +29,11 @@ CHALLENGER = "challenger"
 TEST_SCORES_ARTIFACT = "evaluation/test_scores.parquet"
 TEST_BY_CUTOFF_ARTIFACT = "evaluation/test_by_cutoff.json"
 CHAMPION = "champion"
-_REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "mlflow", "pyarrow")
+# What a registered model needs to load and predict without siyu installed: siyu's own code
+# travels inside the model (`code_paths`), these are what that code imports.
+_REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "mlflow", "pyarrow",
+                 "pydantic")
+_SIYU_CODE = str(Path(siyu.__file__).resolve().parent)
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = F
         signature = _signature(example, list(categories), python_model.predict(None, example))
         info = mlflow.pyfunc.log_model(
             name="model", python_model=python_model, signature=signature, input_example=example,
-            registered_model_name=name, pip_requirements=_requirements(),
+            registered_model_name=name, pip_requirements=_requirements(), code_paths=[_SIYU_CODE],
             tags={"task": record.task, "model": record.model},
         )
         version = str(info.registered_model_version)
