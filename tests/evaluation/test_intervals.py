@@ -6,7 +6,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from siyu.evaluation import normalized_gini
 from siyu.evaluation.heldout import heldout_metrics, metrics_by_cutoff
-from siyu.evaluation.intervals import _Ranked, bootstrap_interval, paired_difference, user_weights
+from siyu.evaluation.intervals import (
+    _codes,
+    _Ranked,
+    bootstrap_interval,
+    paired_difference,
+    user_draws,
+)
 
 
 def _data(n=600, seed=0):
@@ -20,14 +26,18 @@ def _data(n=600, seed=0):
 
 def test_weighted_metrics_match_sklearn_and_repeated_rows():
     y, score, users, rng = _data()
-    w = next(user_weights(users, 1, rng))
-    ranked = _Ranked(y, score)
-    assert ranked.auc(w) == pytest.approx(roc_auc_score(y, score, sample_weight=w))
-    assert ranked.pr_auc(w) == pytest.approx(average_precision_score(y, score, sample_weight=w))
+    codes, n_users = _codes(users)
+    counts = next(user_draws(n_users, 3, rng))  # three replicates at once
+    ranked = _Ranked(y, score, codes, n_users)
+    for k in range(3):
+        w = counts[codes, k]
+        assert ranked.auc(counts)[k] == pytest.approx(roc_auc_score(y, score, sample_weight=w))
+        assert ranked.pr_auc(counts)[k] == pytest.approx(average_precision_score(y, score, sample_weight=w))
     spend = np.where(y > 0, rng.gamma(2, 50, len(y)), 0.0)
-    idx = np.repeat(np.arange(len(y)), w.astype(int))  # a weight is that many copies of the row
+    idx = np.repeat(np.arange(len(y)), counts[codes, 0].astype(int))  # a weight is that many copies of the row
     expected = normalized_gini(spend[idx], score[idx])
-    assert _Ranked(spend, score).gini(w, _Ranked(spend, spend)) == pytest.approx(expected)
+    gini = _Ranked(spend, score, codes, n_users).gini(counts, _Ranked(spend, spend, codes, n_users))
+    assert gini[0] == pytest.approx(expected)
 
 
 def test_interval_brackets_the_estimate_and_shrinks_with_more_users():

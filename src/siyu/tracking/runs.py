@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata as md
+import shutil
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -77,6 +78,11 @@ def _log_frame(frame: pd.DataFrame, artifact_path: str) -> None:
         path = Path(tmp) / name
         frame.to_parquet(path, index=False)
         mlflow.log_artifact(str(path), artifact_path=folder)
+
+
+def _siyu_code(folder: Path) -> Path:
+    """A copy of the siyu package without bytecode or compiled-kernel caches, to ship with a model."""
+    return Path(shutil.copytree(_SIYU_CODE, folder / "siyu", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")))
 
 
 def _requirements() -> list[str]:
@@ -153,11 +159,13 @@ def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = F
             if isinstance(record.X_example[c].dtype, pd.CategoricalDtype)}
         python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), categories)
         signature = _signature(example, list(categories), python_model.predict(None, example))
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=python_model, signature=signature, input_example=example,
-            registered_model_name=name, pip_requirements=_requirements(), code_paths=[_SIYU_CODE],
-            tags={"task": record.task, "model": record.model},
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            code = _siyu_code(Path(tmp))
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=python_model, signature=signature, input_example=example,
+                registered_model_name=name, pip_requirements=_requirements(), code_paths=[str(code)],
+                tags={"task": record.task, "model": record.model},
+            )
         version = str(info.registered_model_version)
     client.set_model_version_tag(name, version, "model", record.model)
     client.set_model_version_tag(name, version, "task", record.task)
