@@ -44,6 +44,7 @@ def _quiet_mlflow() -> None:
     import warnings
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # tqdm bars per artifact read
     import mlflow  # noqa: F401 - configures its logger on import; quiet it afterwards
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -129,7 +130,7 @@ def compare_cmd(
         shown = [c for c in board.table.columns if c in _TERMINAL_COLUMNS]
         for col in shown:
             table.add_column(col, justify="left" if col in ("model", "aliases") else "right")
-        table.add_column(f"test_{headline} [95 % CI]", justify="right")
+        table.add_column(f"test_{headline} [95% CI]", justify="right", no_wrap=True)
         for _, row in board.table.iterrows():
             table.add_row(*[_cell(row[c]) for c in shown], _with_interval(row, headline, prefix="test_"))
         console.print(table)
@@ -139,9 +140,8 @@ def compare_cmd(
 
 
 # The terminal shows the headline columns; the CSV / HTML files carry them all.
-_TERMINAL_COLUMNS = ("model", "version", "aliases", "valid_auc", "valid_gini", "test_pr_auc", "test_log_loss",
-                     "test_ece", "test_lift_at_10", "test_spearman", "test_top_decile_capture",
-                     "test_total_spend_error", "oracle_ratio", "observable_ratio")
+_TERMINAL_COLUMNS = ("model", "version", "aliases", "valid_auc", "valid_gini", "test_pr_auc", "test_ece",
+                     "test_lift_at_10", "test_spearman", "test_total_spend_error", "observable_ratio")
 
 
 def _cell(value: object) -> str:
