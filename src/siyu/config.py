@@ -8,9 +8,12 @@ Each section belongs to one package; the package's owner extends its section her
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from siyu.features.specs import FeatureSet
 
 Role = Literal["purchase", "refund", "interaction", "contact"]
 
@@ -266,6 +269,11 @@ class TrainingConfig(Frozen):
     tuning: TuningConfig = TuningConfig()
     promotion: PromotionConfig = PromotionConfig()
 
+    @property
+    def model_kwargs(self) -> dict[str, object]:
+        """What `siyu.models.make_model` takes from here: seed, calibration, threads."""
+        return {"random_state": self.seed, "calibration": self.calibration, "n_jobs": self.n_jobs}
+
 
 # --------------------------------------------------------------------------- scoring / tags
 class BandConfig(Frozen):
@@ -379,7 +387,10 @@ class SiyuConfig(Frozen):
     """The resolved project configuration (what `siyu` commands run with; logged to MLflow)."""
 
     dataset: DatasetConfig
-    feature_specs_path: str = "configs/features.yaml"
+    feature_specs_path: str = "configs/features.yaml"  # where the CLI reads the feature specs from
+    # The feature specs themselves (the mapping of configs/features.yaml), read once by the CLI;
+    # jobs ask `features` and never read the file.
+    feature_specs: dict[str, Any] | None = None
     paths: PathsConfig = PathsConfig()
     tasks: tuple[TaskConfig, ...] = DEFAULT_TASKS
     trainset: TrainsetConfig = TrainsetConfig()
@@ -388,6 +399,28 @@ class SiyuConfig(Frozen):
     scoring: ScoringConfig = ScoringConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it
     threads: int = 2
+
+    @field_validator("feature_specs")
+    @classmethod
+    def _specs_parse(cls, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        from siyu.features.parse import (
+            parse_feature_specs,  # here: the feature package imports config
+        )
+
+        if data is not None:
+            parse_feature_specs(data)  # a SpecError names the entry and what to fix
+        return data
+
+    @property
+    def features(self) -> FeatureSet:
+        """The configured feature set (the specs a new training set is built with)."""
+        from siyu.features.parse import parse_feature_specs
+        from siyu.features.specs import SpecError
+
+        if self.feature_specs is None:
+            raise SpecError(f"{self.feature_specs_path}: no feature specs loaded; write the file (see "
+                            "configs/features.yaml) or give `feature_specs` inline in the config")
+        return parse_feature_specs(self.feature_specs)
 
     @field_validator("tasks")
     @classmethod

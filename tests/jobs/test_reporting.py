@@ -80,7 +80,7 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "work" / "features").mkdir(parents=True)
     users.to_parquet(tmp_path / "work" / "features" / f"features_{AS_OF}.parquet")
     cfg = SiyuConfig(dataset=DatasetConfig(name="tiny", events=SourceConfig(path="events"), roles=EventRoles()),
-                     feature_specs_path=str(tmp_path / "features.yaml"), paths=PathsConfig(work=str(tmp_path / "work")),
+                     feature_specs_path=str(tmp_path / "features.yaml"), feature_specs=SPECS, paths=PathsConfig(work=str(tmp_path / "work")),
                      scoring=ScoringConfig(tag_store_url=f"duckdb:///{tmp_path / 'tags.duckdb'}"))
     _publish(cfg, users, model.predict_score(users))
     champion = Champion(estimator=model, feature_names=FEATURES, model_name="siyu-churn", model_version="4",

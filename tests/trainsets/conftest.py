@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from tests.features.conftest import con  # noqa: F401 - a pytest fixture
 
 from siyu.config import (
@@ -63,7 +64,7 @@ def project(tmp_path: Path) -> SiyuConfig:
     specs.write_text(SMALL_SPECS, encoding="utf-8")
     return SiyuConfig(
         dataset=DatasetConfig(name="tiny", events=SourceConfig(path=str(tmp_path / "raw")), roles=EventRoles()),
-        feature_specs_path=str(specs),
+        feature_specs_path=str(specs), feature_specs=yaml.safe_load(SMALL_SPECS),
         paths=PathsConfig(world=str(tmp_path / "world"), work=str(work)),
         trainset=TrainsetConfig(step_days=14, n_train_cutoffs=3, n_valid_cutoffs=1, n_test_cutoffs=1),
         memory_limit="512MB", threads=1,

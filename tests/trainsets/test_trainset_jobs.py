@@ -7,8 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from siyu.cli._config import load_feature_specs
 from siyu.features.specs import SpecError
-from siyu.jobs.trainsets import build_features_at, build_trainset, load_feature_specs, load_features
+from siyu.jobs.trainsets import build_features_at, build_trainset, load_features
 from siyu.trainsets import load_trainset, on_grid
 
 

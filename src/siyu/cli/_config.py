@@ -11,21 +11,24 @@ import yaml
 from pydantic import ValidationError
 
 from siyu.config import DatasetConfig, SiyuConfig
+from siyu.features.parse import parse_feature_specs
+from siyu.features.specs import FeatureSet, SpecError
 
 
 class ConfigError(Exception):
     """A configuration file that cannot be used, with a message a person can act on."""
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path, *, what: str = "file", hint: str = "pass --config PATH; defaults live in configs/",
+               error: type[Exception] = ConfigError) -> dict[str, Any]:
     if not path.exists():
-        raise ConfigError(f"{path}: file not found (pass --config PATH; defaults live in configs/)")
+        raise error(f"{path}: {what} not found ({hint})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise error(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        raise error(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data
 
 
@@ -48,13 +51,34 @@ def load_dataset_config(path: str | Path) -> DatasetConfig:
         raise ConfigError(_explain(path, exc)) from exc
 
 
+def load_feature_specs(path: str | Path) -> FeatureSet:
+    """Parse configs/features.yaml (or another specs file) into a FeatureSet."""
+    return parse_feature_specs(_feature_specs_data(Path(path)))
+
+
+def _feature_specs_data(path: Path) -> dict[str, Any]:
+    data = _read_yaml(path, what="feature specs file", hint="feature_specs_path in configs/siyu.yaml", error=SpecError)
+    try:
+        parse_feature_specs(data)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from exc
+    return data
+
+
 def load_config(path: str | Path) -> SiyuConfig:
-    """Parse the project YAML; `dataset:` may be inline or a path to a dataset YAML."""
+    """Parse the project YAML; `dataset:` may be inline or a path to a dataset YAML; the feature
+    specs are read from `feature_specs_path` (when that file exists) unless given inline."""
     path = Path(path)
     data = _read_yaml(path)
     dataset = data.get("dataset")
     if isinstance(dataset, str):
         data = {**data, "dataset": load_dataset_config(dataset).model_dump()}
+    specs_path = Path(data.get("feature_specs_path", SiyuConfig.model_fields["feature_specs_path"].default))
+    if data.get("feature_specs") is None and specs_path.exists():
+        try:
+            data = {**data, "feature_specs": _feature_specs_data(specs_path)}
+        except SpecError as exc:
+            raise ConfigError(str(exc)) from exc
     try:
         return SiyuConfig.model_validate(data)
     except ValidationError as exc:

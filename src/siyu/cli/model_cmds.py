@@ -43,10 +43,9 @@ def _quiet_mlflow() -> None:
     import logging
     import warnings
 
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    # MLflow configures its logger from this variable when it is first imported (in tracking/).
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # tqdm bars per artifact read
-    import mlflow  # noqa: F401 - configures its logger on import; quiet it afterwards
-
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="mlflow")
     warnings.filterwarnings("ignore", module="shap")

@@ -13,8 +13,8 @@ import pandas as pd
 
 from siyu.config import SiyuConfig, TaskConfig
 from siyu.evaluation import headline_metric, heldout_metrics, metrics_by_cutoff
-from siyu.jobs.training import new_model
-from siyu.jobs.trainsets import labelled_sets, load_feature_specs
+from siyu.io.workspace import labelled_sets
+from siyu.models import make_model
 from siyu.trainsets import walk_forward_splits
 
 Progress = Callable[[str], None]
@@ -34,7 +34,7 @@ class BacktestResult:
 def _fold_row(cfg: SiyuConfig, task: str, model: str, fold: int, splits: dict[str, tuple[date, ...]],
               frame: pd.DataFrame, features: list[str]) -> dict:
     part = {name: frame[frame["split"].astype(str) == name] for name in ("train", "valid", "test")}
-    estimator = new_model(cfg, task, model)
+    estimator = make_model(model, cfg.task(task), **cfg.training.model_kwargs)
     estimator.fit(part["train"][features], part["train"]["label"].to_numpy(float),
                   X_valid=part["valid"][features], y_valid=part["valid"]["label"].to_numpy(float))
     test = part["test"]
@@ -61,7 +61,7 @@ def backtest(cfg: SiyuConfig, task: str, model: str, folds: int, *, progress: Pr
 
     say = progress or (lambda _msg: None)
     task_cfg = cfg.task(task)
-    specs = load_feature_specs(cfg.feature_specs_path)
+    specs = cfg.features
 
     def plan(t: TaskConfig, grid: list[date]) -> list[dict[str, tuple[date, ...]]]:
         return walk_forward_splits(grid, cfg.trainset, horizon_days=t.horizon_days, folds=folds)

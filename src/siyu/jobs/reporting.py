@@ -47,12 +47,9 @@ def _band(cfg: SiyuConfig, task: str) -> BandConfig:
 
 
 def _feature_specs(cfg: SiyuConfig) -> Any:
-    from siyu.jobs.trainsets import load_feature_specs
-
-    path = Path(cfg.feature_specs_path)
-    if not path.exists():
-        raise ReportInputsMissing(f"{path}: feature specs not found (feature_specs_path in the config)")
-    return load_feature_specs(path)
+    if cfg.feature_specs is None:
+        raise ReportInputsMissing(f"{cfg.feature_specs_path}: feature specs not found (feature_specs_path in the config)")
+    return cfg.features
 
 
 def champion_specs(cfg: SiyuConfig, champion: Any) -> Any:
@@ -100,7 +97,7 @@ def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: An
             f"{folder}/features_{day}.parquet: no features at the scoring as-of date {day}, and no clean events "
             f"in {clean} to build them; run `siyu validate` then `siyu features --as-of {day}`"
         )
-    from siyu.jobs.trainsets import build_features_at, load_features
+    from siyu.io.workspace import build_features_at, load_features
 
     return load_features(build_features_at(cfg, dt.date.fromisoformat(day), specs), specs)[columns]
 
@@ -116,7 +113,7 @@ def _held_out(cfg: SiyuConfig, task: str, champion: Any, lang: str) -> tuple[Any
     y_true = y_score = None
     period = protocol = ""
     if (cfg.paths.trainsets_dir / task / "trainset.parquet").exists():
-        from siyu.jobs.training import load_task_data
+        from siyu.io.workspace import load_task_data
 
         frame, manifest, _ = load_task_data(cfg, task)
         cutoffs = manifest.get("cutoffs", {})

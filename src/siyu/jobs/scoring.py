@@ -88,7 +88,7 @@ class ScoringRunSummary:
 def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet) -> pd.DataFrame:
     """Features `specs` at as-of, also kept as `work/features/features_<as_of>.parquet` so the
     report and `siyu explain` read the very rows this run scored instead of building them again."""
-    from siyu.jobs.trainsets import build_features_at, load_features
+    from siyu.io.workspace import build_features_at, load_features
 
     path = build_features_at(cfg, as_of, specs)
     return load_features(path, specs).drop(columns=["cutoff"])
@@ -100,12 +100,10 @@ def trained_specs(cfg: SiyuConfig, champions: Mapping[str, Any]) -> FeatureSet:
     models falls back to the configured specs, with a warning."""
     sets = [c.feature_specs for c in champions.values() if getattr(c, "feature_specs", None) is not None]
     if len(sets) < len(champions):
-        from siyu.jobs.trainsets import load_feature_specs
-
         older = [t for t, c in champions.items() if getattr(c, "feature_specs", None) is None]
         log.warning("champion(s) %s carry no feature specs (trained before they travelled with the model); "
                     "building their features from %s", older, cfg.feature_specs_path)
-        sets.append(load_feature_specs(cfg.feature_specs_path))
+        sets.append(cfg.features)
     return FeatureSet.union(sets)
 
 
@@ -314,28 +312,15 @@ def _replace(summary: ScoringRunSummary, **changes: Any) -> ScoringRunSummary:
 
 def log_scoring_run(cfg: SiyuConfig, summary: ScoringRunSummary, artifacts: RunArtifacts) -> str:
     """One MLflow run in `cfg.scoring.experiment`: counts per tag value, score histograms, drift."""
-    from mlflow.entities import Metric, Param
-
     from siyu.scoring.runlog import scoring_run_log
-    from siyu.tracking import connect
+    from siyu.tracking.scoring_runs import log_scoring_payload
 
     payload = scoring_run_log(
         run_id=summary.run_id, as_of=summary.as_of.isoformat(), forced=summary.forced, counts=summary.counts,
         model_versions=summary.model_versions, timings=summary.timings, scores=artifacts.scores,
         band_edges=artifacts.band_edges, drift=artifacts.drift,
         guards_json=json.dumps(_guard_dicts(summary.guards), indent=2, default=str))
-    client, experiment_id = connect(cfg.tracking.model_copy(update={"experiment": cfg.scoring.experiment}))
-    run = client.create_run(experiment_id, run_name=f"score-{summary.as_of}", tags=payload.tags)
-    rid = run.info.run_id
-    stamp = int(time.time() * 1000)
-    client.log_batch(rid, metrics=[Metric(k, v, stamp, 0) for k, v in payload.metrics.items()],
-                     params=[Param(k, v) for k, v in payload.params.items()])
-    for path, fig in payload.figures.items():
-        client.log_figure(rid, fig, path)
-    for path, text in payload.texts.items():
-        client.log_text(rid, text, path)
-    client.set_terminated(rid)
-    return rid
+    return log_scoring_payload(cfg.tracking, cfg.scoring.experiment, f"score-{summary.as_of}", payload)
 
 
 # ===================================================================== export, rollback

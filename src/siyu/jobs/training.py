@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from siyu.evaluation import (
     reference_profile,
     task_metrics,
 )
+from siyu.io.workspace import TrainsetMissing, load_task_data
 from siyu.models import (
     GBM_MODELS,
     MissingFeatureError,
@@ -43,12 +44,10 @@ from siyu.models import (
     make_model,
     models_for_task,
 )
-from siyu.trainsets import SPLITS, check_purged
 
 if TYPE_CHECKING:
     from siyu.tracking import VersionInfo
 
-ID_COLUMNS = ("user_id", "cutoff", "split", "label")
 Progress = Callable[[str], None]
 
 
@@ -116,38 +115,6 @@ class PromotionDecision:
     champion_value: float | None
     reason: str
     difference: Interval | None = None  # paired (challenger - champion) on the test cutoffs
-
-
-class TrainsetMissing(FileNotFoundError):
-    """The task's training set has not been built."""
-
-
-# --------------------------------------------------------------------------- inputs
-def load_task_data(cfg: SiyuConfig, task: str) -> tuple[pd.DataFrame, dict, list[str]]:
-    """(training set, manifest, feature names) of `task`, checked for the three splits."""
-    from siyu.trainsets import load_trainset
-
-    directory = cfg.paths.trainsets_dir / task
-    if not (directory / "trainset.parquet").exists():
-        raise TrainsetMissing(
-            f"{directory}/trainset.parquet: not found; build it first with `siyu trainset --task {task}`"
-        )
-    frame, manifest = load_trainset(directory)
-    features = [f["name"] for f in manifest.get("features", [])] or [c for c in frame.columns if c not in ID_COLUMNS]
-    missing = [c for c in (*ID_COLUMNS, *features) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{directory}: trainset lacks columns {missing[:5]} (manifest lists them)")
-    splits = set(frame["split"].astype(str).unique())
-    if not {"train", "valid", "test"} <= splits:
-        raise ValueError(f"{directory}: need splits train, valid and test; found {sorted(splits)}")
-    check_purged(_cutoffs_by_split(frame), int(manifest["horizon_days"]), where=str(directory))
-    return frame, manifest, features
-
-
-def _cutoffs_by_split(frame: pd.DataFrame) -> dict[str, tuple[date, ...]]:
-    split = frame["split"].astype(str)
-    return {name: tuple(sorted(pd.Timestamp(c).date() for c in frame.loc[split == name, "cutoff"].unique()))
-            for name in SPLITS}
 
 
 def _split(frame: pd.DataFrame, features: list[str], split: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -263,9 +230,8 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
                        seconds=seconds, metrics=test, valid=valid)
 
 
-def new_model(cfg: SiyuConfig, task: str, model: str) -> SiyuEstimator:
-    return make_model(model, cfg.task(task), random_state=cfg.training.seed,
-                      calibration=cfg.training.calibration, n_jobs=cfg.training.n_jobs)
+def _new_model(cfg: SiyuConfig, task: str, model: str) -> SiyuEstimator:
+    return make_model(model, cfg.task(task), **cfg.training.model_kwargs)
 
 
 def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None = None) -> TrainResult:
@@ -283,7 +249,7 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     for name in names:
         say(f"{task}: training {name}")
         try:
-            results.append(fit_and_log(cfg, task, name, new_model(cfg, task, name), frame, manifest, features))
+            results.append(fit_and_log(cfg, task, name, _new_model(cfg, task, name), frame, manifest, features))
         except MissingFeatureError as exc:
             if model != "all":
                 raise
@@ -330,7 +296,7 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
                    tags={"git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest)}) as parent:
         say(f"{task}: tuning {model}, {trials} trials")
         study = run_study(
-            lambda: new_model(cfg, task, model), model, SEARCH_SPACES[model],
+            lambda: _new_model(cfg, task, model), model, SEARCH_SPACES[model],
             X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
             binary=spec.binary, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
             study_name=f"{task}-{model}",
@@ -339,7 +305,7 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
         pruned = sum(t.state.name == "PRUNED" for t in study.trials)
         log_study_summary(study.best_params, study.best_value, len(study.trials), pruned, f"valid_{metric}")
         say(f"{task}: refitting {model} with the best parameters")
-        best = new_model(cfg, task, model).set_params(**study.best_params)
+        best = _new_model(cfg, task, model).set_params(**study.best_params)
         result = fit_and_log(cfg, task, model, best, frame, manifest, features, nested=True,
                              run_name=f"{task}-{model}-tuned", extra_tags={"tuned": "true", "study_run_id": parent})
     return TuneResult(task=task, model=model, best_params=dict(study.best_params), best_value=float(study.best_value),
@@ -600,5 +566,5 @@ def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, mar
 
 
 __all__ = ["GBM_MODELS", "Leaderboard", "ModelResult", "PromotionDecision", "TrainResult", "TrainsetMissing",
-           "TuneResult", "compare", "fit_and_log", "load_task_data", "new_model", "oracle_metrics", "promote",
+           "TuneResult", "compare", "fit_and_log", "load_task_data", "oracle_metrics", "promote",
            "test_cutoff_of", "train", "tune"]

@@ -1,0 +1,144 @@
+"""The work folder as the stages share it: clean inputs, features at an as-of date, training
+sets read back for a task, and features + labels for many cutoff plans in one pass. Jobs call
+these; no job imports another."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from siyu.config import SiyuConfig, TaskConfig
+from siyu.features import FeatureSet, build_features, to_feature_frame, write_features
+from siyu.io.duck import connect
+from siyu.labels import build_labels, data_bounds
+from siyu.trainsets import (
+    SPLITS,
+    assemble_trainset,
+    check_purged,
+    cutoff_grid,
+    data_digest,
+    load_trainset,
+)
+
+ID_COLUMNS = ("user_id", "cutoff", "split", "label")
+
+
+def clean_inputs(cfg: SiyuConfig) -> tuple[Path, Path | None]:
+    events = cfg.paths.clean_events
+    if not events.exists():
+        raise FileNotFoundError(f"{events}: no clean events; run `siyu validate --config ...` first")
+    users = cfg.paths.clean_users
+    return events, (users if users.exists() else None)
+
+
+def connect_work(cfg: SiyuConfig):
+    return connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
+
+
+def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None) -> Path:
+    """Write `work/features/features_<as_of>.parquet` (one row per user known before `as_of`),
+    streamed by DuckDB; read it back with `load_features`. `specs`: the feature set to build
+    (scoring passes its champions' own); default the configured one."""
+    specs = specs if specs is not None else cfg.features
+    events, users = clean_inputs(cfg)
+    out = cfg.paths.work_dir / "features" / f"features_{as_of.isoformat()}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".parquet.tmp")
+    con = connect_work(cfg)
+    try:
+        write_features(con, specs, events, users, [as_of], tmp)
+    finally:
+        con.close()
+    os.replace(tmp, out)
+    return out
+
+
+def load_features(path: str | Path, specs: FeatureSet) -> pd.DataFrame:
+    """A features file written by `build_features_at`, with categoricals and float64 restored."""
+    return to_feature_frame(pd.read_parquet(path), specs)
+
+
+SplitPlan = Callable[[TaskConfig, list[date]], list[dict[str, tuple[date, ...]]]]
+
+
+def labelled_sets(
+    cfg: SiyuConfig, task_cfgs: Sequence[TaskConfig], specs: FeatureSet, plan: SplitPlan
+) -> tuple[list[tuple[TaskConfig, dict[str, tuple[date, ...]], pd.DataFrame]], str, date]:
+    """([(task, splits, assembled frame)] for every split `plan` gives each task on its cutoff
+    grid, data digest, data_end): one feature pass over the union of all their cutoffs."""
+    events, users = clean_inputs(cfg)
+    con = connect_work(cfg)
+    try:
+        first_event, data_end = data_bounds(con, events)
+        plans = []
+        for task_cfg in task_cfgs:
+            grid = cutoff_grid(
+                first_event, data_end, horizon_days=task_cfg.horizon_days, step_days=cfg.trainset.step_days,
+                min_history_days=cfg.trainset.min_history_days,
+            )
+            plans += [(task_cfg, splits, [c for name in SPLITS for c in splits[name]])
+                      for splits in plan(task_cfg, grid)]
+        union = sorted({c for _, _, cuts in plans for c in cuts})
+        features = build_features(con, specs, events, users, union)
+        labelled = [
+            (task_cfg, splits, cuts, build_labels(con, task_cfg, events, users, cuts, data_end=data_end))
+            for task_cfg, splits, cuts in plans
+        ]
+        digest = data_digest(con, events)
+    finally:
+        con.close()
+    built = [(task_cfg, splits, assemble_trainset(_task_rows(features, cuts, specs), labels, splits))
+             for task_cfg, splits, cuts, labels in labelled]
+    return built, digest, data_end
+
+
+def _task_rows(features: pd.DataFrame, cuts: Sequence[date], specs: FeatureSet) -> pd.DataFrame:
+    """The feature rows of one task's cutoffs, with categorical levels recomputed from them alone
+    (as a build for these cutoffs only would give)."""
+    rows = features[features["cutoff"].isin(pd.to_datetime(list(cuts)))]
+    if len(rows) == len(features):
+        return features
+    return to_feature_frame(rows.reset_index(drop=True), specs)
+
+
+def latest_as_of(cfg: SiyuConfig) -> date:
+    """The day after the last clean event: the natural as-of date for scoring."""
+    events, _ = clean_inputs(cfg)
+    con = connect_work(cfg)
+    try:
+        return data_bounds(con, events)[1]
+    finally:
+        con.close()
+
+
+class TrainsetMissing(FileNotFoundError):
+    """The task's training set has not been built."""
+
+
+def load_task_data(cfg: SiyuConfig, task: str) -> tuple[pd.DataFrame, dict, list[str]]:
+    """(training set, manifest, feature names) of `task`, checked for the three splits and the purge."""
+    directory = cfg.paths.trainsets_dir / task
+    if not (directory / "trainset.parquet").exists():
+        raise TrainsetMissing(
+            f"{directory}/trainset.parquet: not found; build it first with `siyu trainset --task {task}`"
+        )
+    frame, manifest = load_trainset(directory)
+    features = [f["name"] for f in manifest.get("features", [])] or [c for c in frame.columns if c not in ID_COLUMNS]
+    missing = [c for c in (*ID_COLUMNS, *features) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{directory}: trainset lacks columns {missing[:5]} (manifest lists them)")
+    splits = set(frame["split"].astype(str).unique())
+    if not {"train", "valid", "test"} <= splits:
+        raise ValueError(f"{directory}: need splits train, valid and test; found {sorted(splits)}")
+    check_purged(_cutoffs_by_split(frame), int(manifest["horizon_days"]), where=str(directory))
+    return frame, manifest, features
+
+
+def _cutoffs_by_split(frame: pd.DataFrame) -> dict[str, tuple[date, ...]]:
+    split = frame["split"].astype(str)
+    return {name: tuple(sorted(pd.Timestamp(c).date() for c in frame.loc[split == name, "cutoff"].unique()))
+            for name in SPLITS}
