@@ -159,7 +159,7 @@ def _figures(task: str, y: np.ndarray, score: np.ndarray, estimator: SiyuEstimat
 
 
 def _scored_splits(estimator: SiyuEstimator, data: dict, seed: int) -> dict:
-    """{split: (X, y, scores)}; train is a seeded 50k-row sample (metrics and profile stay cheap)."""
+    """{split: (X, y, scores)}; train is a seeded 50k-row sample (its metrics stay cheap)."""
     out = {}
     for split, (X, y) in data.items():
         if split == "train" and len(X) > 50_000:
@@ -208,7 +208,9 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
     metrics = _split_metrics(kind, scored, keys["user_id"], cfg) | {"fit_seconds": seconds}
     test_scores = keys.assign(label=y_te, score=scored["test"][2])
     figures = _figures(task, y_te, scored["test"][2], estimator, X_te, cfg) if cfg.training.plots else {}
-    X_sample, _, train_scores = scored["train"]
+    # The drift guard compares scoring with the latest rows the model was judged on: the last test
+    # cutoff is the nearest to any as-of (purged training rows of a 90-day task are months older).
+    latest = (keys["cutoff"] == keys["cutoff"].max()).to_numpy()
     tags = {"kind": "training", "git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest),
             "test_rows": str(len(X_te)), "feature_spec_hash": str(manifest.get("feature_spec_hash", "")),
             "data_digest": str(manifest.get("data_digest", "")), **(extra_tags or {})}
@@ -216,7 +218,7 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         task=task, model=model, estimator=estimator, X_example=X_te.head(5), metrics=metrics,
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.model_dump(mode="json"), manifest=manifest,
-        reference_profile=reference_profile(X_sample, scores=train_scores),
+        reference_profile=reference_profile(X_te[latest], scores=scored["test"][2][latest]),
         train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
