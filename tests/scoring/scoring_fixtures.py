@@ -10,10 +10,14 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from siyu.config import DatasetConfig, EventRoles, ScoringConfig, SiyuConfig, SourceConfig
+from siyu.features import FeatureSet, Recency, Window
 from siyu.jobs.scoring import ScoringDeps
 from siyu.scoring.drift import numeric_entry
 
 NUMERIC = ["days_since_last_interaction", "interaction_count_30d", "spend_sum_90d"]
+# The specs the tiny champions were "trained" on: how scoring finds the recency of activity.
+SPECS = FeatureSet((Recency(role="activity"), Recency(role="interaction"), Window(30, role="interaction"),
+                    Window(90, agg="sum", role="spend", name="spend_sum_90d")))
 STAGES = ["potential", "new", "active", "silent", "churned"]
 SEGMENTS = ["champions", "loyal", "potential", "at_risk", "hibernating"]
 
@@ -42,6 +46,7 @@ class TinyChampion:
     model_version: str
     run_id: str
     reference_profile: dict = field(default_factory=dict)
+    feature_specs: FeatureSet = field(default_factory=lambda: SPECS)
 
     def predict_score(self, X: pd.DataFrame) -> np.ndarray:
         Xm = X[self.feature_names].to_numpy(dtype="float64")

@@ -12,7 +12,7 @@ from siyu.scoring import score_users, task_populations
 def test_churn_population_is_activity_within_the_lookback_and_others_are_everyone():
     features = pd.DataFrame({"user_id": ["a", "b", "c", "d"],
                              "days_since_last_activity": [0.5, 30.0, 30.01, np.nan]})
-    masks = task_populations(features, DEFAULT_TASKS)
+    masks = task_populations(features, DEFAULT_TASKS, "days_since_last_activity")
     assert masks["churn"].tolist() == [True, True, False, False]
     assert masks["purchase_intent"].all() and masks["ltv"].all()
 
@@ -20,7 +20,7 @@ def test_churn_population_is_activity_within_the_lookback_and_others_are_everyon
 def test_population_needs_the_activity_recency_feature():
     with pytest.raises(ValueError, match="needs the recency of activity"):
         task_populations(pd.DataFrame({"user_id": ["a"]}),
-                         [TaskConfig(name="churn", horizon_days=30, population_lookback_days=30)])
+                         [TaskConfig(name="churn", horizon_days=30, population_lookback_days=30)], None)
 
 
 def test_users_outside_a_population_get_no_tag_and_bands_use_the_population_only():
@@ -29,7 +29,7 @@ def test_users_outside_a_population_get_no_tag_and_bands_use_the_population_only
     features = make_features(400, rng)
     lapsed = np.arange(400) % 4 == 0  # a quarter silent for 40+ days: not in the churn population
     features = features.assign(days_since_last_activity=np.where(lapsed, 45.0, features["days_since_last_activity"]))
-    populations = task_populations(features, DEFAULT_TASKS)
+    populations = task_populations(features, DEFAULT_TASKS, "days_since_last_activity")
     scored = score_users(features, champions, ScoringConfig(), populations=populations)
     churn = next(c for c in scored.columns if c.tag == "churn_risk")
     assert pd.isna(pd.Series(churn.values)[lapsed]).all()

@@ -348,6 +348,12 @@ class FeatureSet:
     def columns(self) -> tuple[str, ...]:
         return tuple(c for s in self.specs for c in output_columns(s))
 
+    def recency_of(self, role: str) -> str | None:
+        """The column of days since the last event of `role` (any type, any channel), if the set has one:
+        how a stage finds e.g. the recency of activity without knowing its name."""
+        return next((s.name for s in self.specs if isinstance(s, Recency) and s.role == role
+                     and s.event_type is None and s.channel is None), None)
+
     @staticmethod
     def union(sets: tuple[FeatureSet, ...] | list[FeatureSet]) -> FeatureSet:
         """Every spec of `sets` once, in first-seen order; one name with two definitions is an error

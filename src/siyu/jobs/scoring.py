@@ -257,7 +257,7 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     prev_wide = _previous_tags(store, cfg, previous)
     timings["read_previous"] = time.perf_counter() - clock
     reasons = deps.reasons(cfg, specs) if deps.reasons is not None else None
-    populations = task_populations(features, [cfg.task(t) for t in champions])
+    populations = task_populations(features, [cfg.task(t) for t in champions], specs.recency_of("activity"))
     scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons,
                          populations=populations)
     timings.update(scored.timings)

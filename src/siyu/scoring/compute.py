@@ -75,14 +75,15 @@ def _check_schemas(features: pd.DataFrame, champions: Mapping[str, ChampionLike]
     return results
 
 
-RECENCY_OF_ACTIVITY = "days_since_last_activity"
-
-
-def task_populations(features: pd.DataFrame, tasks: Sequence[TaskConfig]) -> dict[str, np.ndarray]:
+def task_populations(features: pd.DataFrame, tasks: Sequence[TaskConfig],
+                     recency_of_activity: str | None) -> dict[str, np.ndarray]:
     """Per task, which rows of `features` belong to its population at as-of: the task's own
     population rule (`siyu.labels.population_mask`), so a model scores the users it was
-    trained on (churn: activity within the look-back; the others: every known user)."""
-    recency = features[RECENCY_OF_ACTIVITY].to_numpy(dtype="float64") if RECENCY_OF_ACTIVITY in features else None
+    trained on (churn: activity within the look-back; the others: every known user).
+    `recency_of_activity` names the feature of days since the last activity, as the feature
+    set says (`FeatureSet.recency_of("activity")`); None when it has none."""
+    present = recency_of_activity is not None and recency_of_activity in features
+    recency = features[recency_of_activity].to_numpy(dtype="float64") if present else None
     masks: dict[str, np.ndarray] = {}
     for task in tasks:
         mask = population_mask(task, recency)
