@@ -1,6 +1,7 @@
 """Baselines find their inputs by name and say which feature is missing."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from siyu.models import BGNBDModel, MissingFeatureError, RecencyRule, find_feature
@@ -45,3 +46,24 @@ def test_bgnbd_purchase_probability_grows_with_the_horizon(toy_data):
     week = BGNBDModel(label="any_purchase", horizon_days=7).fit(X, y).predict_score(Xt)
     month = BGNBDModel(label="any_purchase", horizon_days=30).fit(X, y).predict_score(Xt)
     assert np.all(month >= week - 1e-12)
+
+
+def test_baselines_ask_the_feature_specs_which_column_plays_which_part():
+    from siyu.features import FeatureSet, Recency, Tenure, Window
+
+    rng = np.random.default_rng(0)
+    n = 400
+    X = pd.DataFrame({"quiet_days": rng.exponential(20, n), "buys_60": rng.poisson(1, n).astype(float),
+                      "buys_400": rng.poisson(3, n).astype(float), "last_buy_days": rng.exponential(40, n),
+                      "member_days": rng.uniform(100, 600, n)})
+    y = (X["quiet_days"] + rng.normal(0, 5, n) > 20).astype(float)
+    with pytest.raises(MissingFeatureError, match="days_since_last_activity"):
+        RecencyRule(label="no_activity", calibration="none").fit(X, y)  # nothing by the usual names
+    specs = FeatureSet((Recency(role="activity", name="quiet_days"), Window(60, role="purchase", name="buys_60"),
+                        Window(400, role="purchase", name="buys_400"), Recency(role="purchase", name="last_buy_days"),
+                        Tenure(name="member_days")))
+    rule = RecencyRule(label="no_activity", calibration="none", inputs=specs.roles()).fit(X, y)
+    assert rule.inputs_ == {"recency": "quiet_days"}
+    bgnbd = BGNBDModel(label="any_purchase", inputs=specs.roles()).fit(X, (X["buys_60"] > 0).astype(float))
+    assert bgnbd.inputs_["count"] == "buys_400" and bgnbd.inputs_["tenure"] == "member_days"
+    assert np.isfinite(bgnbd.predict_score(X)).all()

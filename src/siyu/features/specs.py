@@ -354,6 +354,26 @@ class FeatureSet:
         return next((s.name for s in self.specs if isinstance(s, Recency) and s.role == role
                      and s.event_type is None and s.channel is None), None)
 
+    def roles(self) -> dict[str, tuple[tuple[str, int | None], ...]]:
+        """What plays each part a baseline needs, as (column, window days or None for lifetime),
+        in preference order: asked of the specs, so any naming works."""
+        recency = {r: self.recency_of(r) for r in ("activity", "interaction", "any", "purchase")}
+
+        def windows(agg: str, *roles: str) -> tuple[tuple[str, int | None], ...]:
+            return tuple((s.name, s.days) for role in roles for s in self.specs
+                         if isinstance(s, Window) and s.agg == agg and s.role == role
+                         and s.event_type is None and s.channel is None)
+
+        return {
+            "days_since_last_activity": tuple((recency[r], None) for r in ("activity", "interaction", "any")
+                                              if recency[r]),
+            "days_since_last_purchase": ((recency["purchase"], None),) if recency["purchase"] else (),
+            "days_since_first_purchase": (),
+            "tenure_days": tuple((s.name, None) for s in self.specs if isinstance(s, Tenure)),
+            "purchase_count": windows("count", "purchase"),
+            "net_spend": windows("sum", "spend") or windows("sum", "purchase"),
+        }
+
     @staticmethod
     def union(sets: tuple[FeatureSet, ...] | list[FeatureSet]) -> FeatureSet:
         """Every spec of `sets` once, in first-seen order; one name with two definitions is an error

@@ -13,6 +13,7 @@ import pandas as pd
 
 from siyu.config import SiyuConfig, TaskConfig
 from siyu.evaluation import headline_metric, heldout_metrics, metrics_by_cutoff
+from siyu.features import FeatureSet
 from siyu.io.workspace import labelled_sets
 from siyu.models import make_model
 from siyu.trainsets import walk_forward_splits
@@ -32,9 +33,10 @@ class BacktestResult:
 
 
 def _fold_row(cfg: SiyuConfig, task: str, model: str, fold: int, splits: dict[str, tuple[date, ...]],
-              frame: pd.DataFrame, features: list[str]) -> dict:
+              frame: pd.DataFrame, specs: FeatureSet) -> dict:
+    features = list(specs.columns)
     part = {name: frame[frame["split"].astype(str) == name] for name in ("train", "valid", "test")}
-    estimator = make_model(model, cfg.task(task), **cfg.training.model_kwargs)
+    estimator = make_model(model, cfg.task(task), inputs=specs.roles(), **cfg.training.model_kwargs)
     estimator.fit(part["train"][features], part["train"]["label"].to_numpy(float),
                   X_valid=part["valid"][features], y_valid=part["valid"]["label"].to_numpy(float))
     test = part["test"]
@@ -71,7 +73,7 @@ def backtest(cfg: SiyuConfig, task: str, model: str, folds: int, *, progress: Pr
     rows = []
     for k, (_, splits, frame) in enumerate(built, start=1):
         say(f"{task}: fold {k} of {folds}: fitting {model}")
-        rows.append(_fold_row(cfg, task, model, k, splits, frame, list(specs.columns)))
+        rows.append(_fold_row(cfg, task, model, k, splits, frame, specs))
     table = pd.DataFrame(rows)
     reports = cfg.paths.reports_dir
     reports.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ from siyu.evaluation import (
     reference_profile,
     task_metrics,
 )
+from siyu.features import parse_feature_specs
 from siyu.io.workspace import TrainsetMissing, load_task_data
 from siyu.models import (
     GBM_MODELS,
@@ -232,8 +233,11 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
                        seconds=seconds, metrics=test, valid=valid)
 
 
-def _new_model(cfg: SiyuConfig, task: str, model: str) -> SiyuEstimator:
-    return make_model(model, cfg.task(task), **cfg.training.model_kwargs)
+def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict) -> SiyuEstimator:
+    """A fresh `model` whose baselines ask the training set's feature specs which column plays which part."""
+    specs = manifest.get("feature_specs")
+    inputs = parse_feature_specs(specs).roles() if specs else None  # older training sets: found by name
+    return make_model(model, cfg.task(task), inputs=inputs, **cfg.training.model_kwargs)
 
 
 def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None = None) -> TrainResult:
@@ -251,7 +255,7 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     for name in names:
         say(f"{task}: training {name}")
         try:
-            results.append(fit_and_log(cfg, task, name, _new_model(cfg, task, name), frame, manifest, features))
+            results.append(fit_and_log(cfg, task, name, _new_model(cfg, task, name, manifest), frame, manifest, features))
         except MissingFeatureError as exc:
             if model != "all":
                 raise
@@ -298,7 +302,7 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
                    tags={"git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest)}) as parent:
         say(f"{task}: tuning {model}, {trials} trials")
         study = run_study(
-            lambda: _new_model(cfg, task, model), model, SEARCH_SPACES[model],
+            lambda: _new_model(cfg, task, model, manifest), model, SEARCH_SPACES[model],
             X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
             binary=spec.binary, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
             study_name=f"{task}-{model}",
@@ -307,7 +311,7 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
         pruned = sum(t.state.name == "PRUNED" for t in study.trials)
         log_study_summary(study.best_params, study.best_value, len(study.trials), pruned, f"valid_{metric}")
         say(f"{task}: refitting {model} with the best parameters")
-        best = _new_model(cfg, task, model).set_params(**study.best_params)
+        best = _new_model(cfg, task, model, manifest).set_params(**study.best_params)
         result = fit_and_log(cfg, task, model, best, frame, manifest, features, nested=True,
                              run_name=f"{task}-{model}-tuned", extra_tags={"tuned": "true", "study_run_id": parent})
     return TuneResult(task=task, model=model, best_params=dict(study.best_params), best_value=float(study.best_value),

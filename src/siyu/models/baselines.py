@@ -1,11 +1,14 @@
 """Baselines with the same interface as the boosters: a recency / RFM rule, a logistic (or
-Tweedie GLM) pipeline, and BG/NBD + Gamma-Gamma. Input columns are found by name in the
-feature set (see `FEATURE_CANDIDATES`), so any feature catalog that carries them works.
+Tweedie GLM) pipeline, and BG/NBD + Gamma-Gamma. The columns that play each part (recency of
+activity, purchase count, tenure, ...) come from the training set's feature specs
+(`inputs`, from `FeatureSet.roles()`); a frame without specs falls back to names
+(`FEATURE_CANDIDATES`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -41,24 +44,37 @@ class MissingFeatureError(ValueError):
     """A baseline needs a feature (by role) that the training set does not carry."""
 
 
-def find_feature(columns, role: str, *, required: bool = True,
-                 prefer_days: int | None = None) -> tuple[str | None, int | None]:
+# The feature set's own answer (`FeatureSet.roles()`): per role, (column, window days or None).
+Inputs = Mapping[str, Sequence[tuple[str, int | None]]]
+
+
+def find_feature(columns, role: str, *, required: bool = True, prefer_days: int | None = None,
+                 inputs: Inputs | None = None) -> tuple[str | None, int | None]:
     """(column name, window in days or None for lifetime) that plays `role` among `columns`.
 
-    Among windowed columns the largest window wins, or with `prefer_days` the smallest window
-    covering it (a run-rate over about the horizon).
+    With `inputs` (what the training set's feature specs say plays each role) the columns are
+    asked, not guessed; without, they are found by name (`FEATURE_CANDIDATES`). A lifetime
+    column wins; among windowed columns the largest window, or with `prefer_days` the
+    smallest window covering it (a run-rate over about the horizon).
     """
     names, pattern = FEATURE_CANDIDATES[role]
     cols = list(columns)
-    for name in names:
-        if name in cols:
-            return name, None
-    if pattern:
-        windows = [(int(m.group(1)), c) for c in cols if (m := re.match(pattern, c))]
-        if windows:
-            covering = sorted(w for w in windows if prefer_days is not None and w[0] >= prefer_days)
-            days, col = covering[0] if covering else max(windows)
-            return col, days
+    if inputs is not None:
+        offered = [(c, d) for c, d in inputs.get(role, ()) if c in cols]
+        lifetime = [(c, None) for c, d in offered if d is None]
+        windows = [(d, c) for c, d in offered if d is not None]
+    else:
+        lifetime = [(n, None) for n in names if n in cols]
+        windows = [(int(m.group(1)), c) for c in cols if pattern and (m := re.match(pattern, c))]
+    if lifetime:
+        return lifetime[0]
+    if windows:
+        covering = sorted(w for w in windows if prefer_days is not None and w[0] >= prefer_days)
+        days, col = covering[0] if covering else max(windows)
+        return col, days
+    if inputs is not None and required:
+        raise MissingFeatureError(f"feature for '{role}' not found: the feature specs offer "
+                                  f"{[c for c, _ in inputs.get(role, ())] or 'none'}; add one to the specs")
     if required:
         raise MissingFeatureError(
             f"feature for '{role}' not found: expected one of {list(names)}"
@@ -76,10 +92,11 @@ class RecencyRule(SiyuEstimator):
     the validation cutoffs."""
 
     def __init__(self, *, label: Label = "no_activity", horizon_days: int = 30,
-                 calibration: str = "isotonic") -> None:
+                 calibration: str = "isotonic", inputs: Inputs | None = None) -> None:
         self.label = label
         self.horizon_days = horizon_days
         self.calibration = calibration
+        self.inputs = inputs
 
     @property
     def binary(self) -> bool:  # type: ignore[override]
@@ -87,13 +104,13 @@ class RecencyRule(SiyuEstimator):
 
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
         if self.label in ("no_activity", "any_activity"):
-            self.inputs_ = {"recency": find_feature(X.columns, "days_since_last_activity")[0]}
+            self.inputs_ = {"recency": find_feature(X.columns, "days_since_last_activity", inputs=self.inputs)[0]}
         elif self.label == "any_purchase":
-            self.inputs_ = {"recency": find_feature(X.columns, "days_since_last_purchase")[0],
-                            "count": find_feature(X.columns, "purchase_count")[0]}
+            self.inputs_ = {"recency": find_feature(X.columns, "days_since_last_purchase", inputs=self.inputs)[0],
+                            "count": find_feature(X.columns, "purchase_count", inputs=self.inputs)[0]}
         elif self.label == "net_spend":
-            col, days = find_feature(X.columns, "net_spend", prefer_days=self.horizon_days)
-            tenure = find_feature(X.columns, "tenure_days", required=False)[0]
+            col, days = find_feature(X.columns, "net_spend", prefer_days=self.horizon_days, inputs=self.inputs)
+            tenure = find_feature(X.columns, "tenure_days", required=False, inputs=self.inputs)[0]
             self.inputs_ = {"spend": col, "tenure": tenure}
             self.window_days_ = days
         else:
@@ -196,11 +213,12 @@ class BGNBDModel(SiyuEstimator):
     """
 
     def __init__(self, *, label: Label = "any_purchase", horizon_days: int = 7,
-                 max_fit_rows: int = 50_000, random_state: int = 0) -> None:
+                 max_fit_rows: int = 50_000, random_state: int = 0, inputs: Inputs | None = None) -> None:
         self.label = label
         self.horizon_days = horizon_days
         self.max_fit_rows = max_fit_rows
         self.random_state = random_state
+        self.inputs = inputs
 
     @property
     def binary(self) -> bool:  # type: ignore[override]
@@ -227,13 +245,14 @@ class BGNBDModel(SiyuEstimator):
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
         if self.label not in ("any_purchase", "net_spend"):
             raise ValueError(f"BGNBDModel: label must be any_purchase or net_spend, got {self.label!r}")
-        count, window = find_feature(X.columns, "purchase_count")
+        ask = self.inputs
+        count, window = find_feature(X.columns, "purchase_count", inputs=ask)
         self.inputs_ = {
             "count": count,
-            "first": find_feature(X.columns, "days_since_first_purchase", required=False)[0],
-            "tenure": find_feature(X.columns, "tenure_days", required=False)[0],
-            "last": find_feature(X.columns, "days_since_last_purchase")[0],
-            "spend": find_feature(X.columns, "net_spend", required=self.label == "net_spend")[0],
+            "first": find_feature(X.columns, "days_since_first_purchase", required=False, inputs=ask)[0],
+            "tenure": find_feature(X.columns, "tenure_days", required=False, inputs=ask)[0],
+            "last": find_feature(X.columns, "days_since_last_purchase", inputs=ask)[0],
+            "spend": find_feature(X.columns, "net_spend", required=self.label == "net_spend", inputs=ask)[0],
         }
         if self.inputs_["first"] is None and self.inputs_["tenure"] is None:
             raise MissingFeatureError("BGNBDModel: needs 'days_since_first_purchase' or a tenure feature "

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from siyu.config import TaskConfig
 from siyu.models._base import SiyuEstimator
-from siyu.models.baselines import BGNBDModel, LogisticBaseline, RecencyRule, TweedieGLMBaseline
+from siyu.models.baselines import (
+    BGNBDModel,
+    Inputs,
+    LogisticBaseline,
+    RecencyRule,
+    TweedieGLMBaseline,
+)
 from siyu.models.boosting import (
     LightGBMClassifier,
     LightGBMRegressor,
@@ -31,8 +37,9 @@ def models_for_task(task: TaskConfig, wanted: tuple[str, ...] | None = None) -> 
 
 
 def make_model(name: str, task: TaskConfig, *, random_state: int = 0, calibration: str = "isotonic",
-               n_jobs: int = 2) -> SiyuEstimator:
-    """A fresh, unfitted estimator `name` for `task` with siyu's default hyperparameters."""
+               n_jobs: int = 2, inputs: Inputs | None = None) -> SiyuEstimator:
+    """A fresh, unfitted estimator `name` for `task` with siyu's default hyperparameters;
+    `inputs` (`FeatureSet.roles()`) tells the baselines which columns play which part."""
     if name not in models_for_task(task):
         raise ValueError(
             f"model {name!r} does not apply to task {task.name!r} (label {task.label}); "
@@ -49,9 +56,10 @@ def make_model(name: str, task: TaskConfig, *, random_state: int = 0, calibratio
     if name == "twopart":
         return TwoPartLTV(n_jobs=n_jobs, random_state=random_state)
     if name == "rule":
-        return RecencyRule(label=task.label, horizon_days=task.horizon_days, calibration=calibration)
+        return RecencyRule(label=task.label, horizon_days=task.horizon_days, calibration=calibration,
+                           inputs=inputs)
     if name == "logistic":
         return LogisticBaseline(random_state=random_state)
     if name == "glm":
         return TweedieGLMBaseline()
-    return BGNBDModel(label=task.label, horizon_days=task.horizon_days, random_state=random_state)
+    return BGNBDModel(label=task.label, horizon_days=task.horizon_days, random_state=random_state, inputs=inputs)
