@@ -9,6 +9,7 @@ from siyu.evaluation.leaderboard import (
     ORACLE_OBSERVABLE,
     add_oracle_ratio,
     headline_metric,
+    leaderboard_html,
     leak_alarm,
 )
 from siyu.evaluation.metrics import (
@@ -28,7 +29,7 @@ from siyu.evaluation.protocol import protocol_text
 __all__ = [
     "HIGHER_IS_BETTER", "LEAK_WORDS", "ORACLE", "ORACLE_OBSERVABLE", "GateDecision", "Interval", "add_oracle_ratio",
     "bootstrap_interval", "capture_at", "classification_metrics", "decide_promotion", "decile_capture",
-    "expected_calibration_error", "headline_metric", "heldout_metrics", "interval_metrics", "leak_alarm", "lift_at",
+    "expected_calibration_error", "headline_metric", "heldout_metrics", "interval_metrics", "leak_alarm", "leaderboard_html", "lift_at",
     "metrics_by_cutoff", "normalized_gini", "paired_difference", "protocol_text", "reference_profile", "regression_metrics",
     "task_metrics",
 ]

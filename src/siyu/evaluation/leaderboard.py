@@ -7,6 +7,8 @@ hidden state and each user's latent traits: no model can know them) and `oracle_
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
@@ -64,3 +66,29 @@ def leak_alarm(above_observable: Interval | None) -> str:
         return ""
     return (f"{LEAK_WORDS}: {above_observable.value:+.4f} above {ORACLE_OBSERVABLE}, "
             f"{above_observable.level:.0%} interval [{above_observable.low:+.4f}, {above_observable.high:+.4f}]")
+
+
+def leaderboard_html(task: str, cutoff: str, board: pd.DataFrame, per_cutoff: pd.DataFrame, protocol: str) -> str:
+    """The leaderboard as one offline HTML page: the protocol, the board, the leak warning, per cutoff."""
+    table = board.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="", border=0)
+    wide = per_cutoff.pivot_table(index="model", columns="cutoff", values=per_cutoff.columns[-1]) \
+        if not per_cutoff.empty else per_cutoff
+    alarm = board["leak_alarm"].astype(str).str.len().gt(0).any() if "leak_alarm" in board else False
+    warning = ("<p style='color:#c00;font-weight:bold'>A model beats the observable oracle beyond its interval: "
+               "likely leakage. Look for features or labels that read past the cutoff.</p>") if alarm else ""
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>siyu leaderboard: {html.escape(task)}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}</style></head><body>"
+            f"<h1>Leaderboard: {html.escape(task)}</h1>{warning}<p>Test cutoffs {html.escape(cutoff)}. "
+            f"{html.escape(protocol)} Rows are sorted by "
+            "validation; test stands beside it. "
+            "Two oracles from the synthetic world's truth, scored with the same metrics: "
+            "<b>oracle</b> = the exact probabilities (or expected spend) given the generator's hidden "
+            "state at the cutoff and each user's latent traits, which no model can observe; "
+            "<b>oracle_observable</b> = the Bayes-optimal prediction given only the history a model sees "
+            "(events before the cutoff and the users table), the real limit for a model. "
+            "oracle_ratio = (AUC-0.5)/(oracle AUC-0.5) and observable_ratio = (AUC-0.5)/(oracle_observable "
+            "AUC-0.5), or Gini ratios for LTV; an observable_ratio near 1 means little is left to learn.</p>"
+            f"{table}<h2>Per test cutoff</h2>"
+            f"{wide.to_html(float_format=lambda v: f'{v:.4f}', na_rep='', border=0) if len(wide) else ''}"
+            "</body></html>")

@@ -7,8 +7,6 @@ Each job reads the task's training set (`work/trainsets/<task>/`), calls the pur
 
 from __future__ import annotations
 
-import csv
-import html
 import subprocess
 import time
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from siyu.evaluation import (
     decide_promotion,
     headline_metric,
     heldout_metrics,
+    leaderboard_html,
     leak_alarm,
     metrics_by_cutoff,
     paired_difference,
@@ -37,6 +36,7 @@ from siyu.evaluation import (
     task_metrics,
 )
 from siyu.features import parse_feature_specs
+from siyu.io.audit import append_promotion
 from siyu.io.workspace import TrainsetMissing, load_task_data
 from siyu.models import (
     GBM_MODELS,
@@ -442,34 +442,9 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     board.to_csv(csv_path, index=False)
     per_cutoff.to_csv(reports / f"leaderboard_{task}_by_cutoff.csv", index=False)
     protocol = protocol_text(manifest, cfg.training.n_bootstrap, "en")
-    html_path.write_text(_leaderboard_html(task, cutoff, board, per_cutoff, protocol), encoding="utf-8")
+    html_path.write_text(leaderboard_html(task, cutoff, board, per_cutoff, protocol), encoding="utf-8")
     return Leaderboard(task=task, table=board, csv_path=csv_path, html_path=html_path, test_cutoff=cutoff,
                        by_cutoff=per_cutoff)
-
-
-def _leaderboard_html(task: str, cutoff: str, board: pd.DataFrame, per_cutoff: pd.DataFrame, protocol: str) -> str:
-    table = board.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="", border=0)
-    wide = per_cutoff.pivot_table(index="model", columns="cutoff", values=per_cutoff.columns[-1]) \
-        if not per_cutoff.empty else per_cutoff
-    alarm = board["leak_alarm"].astype(str).str.len().gt(0).any() if "leak_alarm" in board else False
-    warning = ("<p style='color:#c00;font-weight:bold'>A model beats the observable oracle beyond its interval: "
-               "likely leakage. Look for features or labels that read past the cutoff.</p>") if alarm else ""
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>siyu leaderboard: {html.escape(task)}</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}</style></head><body>"
-            f"<h1>Leaderboard: {html.escape(task)}</h1>{warning}<p>Test cutoffs {html.escape(cutoff)}. "
-            f"{html.escape(protocol)} Rows are sorted by "
-            "validation; test stands beside it. "
-            "Two oracles from the synthetic world's truth, scored with the same metrics: "
-            "<b>oracle</b> = the exact probabilities (or expected spend) given the generator's hidden "
-            "state at the cutoff and each user's latent traits, which no model can observe; "
-            "<b>oracle_observable</b> = the Bayes-optimal prediction given only the history a model sees "
-            "(events before the cutoff and the users table), the real limit for a model. "
-            "oracle_ratio = (AUC-0.5)/(oracle AUC-0.5) and observable_ratio = (AUC-0.5)/(oracle_observable "
-            "AUC-0.5), or Gini ratios for LTV; an observable_ratio near 1 means little is left to learn.</p>"
-            f"{table}<h2>Per test cutoff</h2>"
-            f"{wide.to_html(float_format=lambda v: f'{v:.4f}', na_rep='', border=0) if len(wide) else ''}"
-            "</body></html>")
 
 
 # --------------------------------------------------------------------------- promote
@@ -550,25 +525,16 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     return decision
 
 
-_AUDIT_COLUMNS = ("decided_at", "registered_model", "task", "decision", "challenger_version", "champion_version",
-                  "metric", "challenger_value", "champion_value", "margin", "difference", "ci_low", "ci_high", "reason")
-
-
 def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, margin: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.read_text(encoding="utf-8").partition("\n")[0] != ",".join(_AUDIT_COLUMNS):
-        # An audit log from before the interval columns: widen it, keeping every decision.
-        pd.read_csv(path, dtype=str).reindex(columns=list(_AUDIT_COLUMNS)).to_csv(path, index=False)
-    new = not path.exists()
     diff = d.difference
-    interval = ["", "", ""] if diff is None else [f"{diff.value:.6f}", f"{diff.low:.6f}", f"{diff.high:.6f}"]
-    with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        if new:
-            writer.writerow(_AUDIT_COLUMNS)
-        writer.writerow([stamp, f"{prefix}-{d.task}", d.task, "promoted" if d.promoted else "refused",
-                         d.challenger_version, d.champion_version, d.metric, f"{d.challenger_value:.6f}",
-                         "" if d.champion_value is None else f"{d.champion_value:.6f}", margin, *interval, d.reason])
+    append_promotion(path, {
+        "decided_at": stamp, "registered_model": f"{prefix}-{d.task}", "task": d.task,
+        "decision": "promoted" if d.promoted else "refused", "challenger_version": d.challenger_version,
+        "champion_version": d.champion_version, "metric": d.metric, "challenger_value": f"{d.challenger_value:.6f}",
+        "champion_value": "" if d.champion_value is None else f"{d.champion_value:.6f}", "margin": margin,
+        "difference": "" if diff is None else f"{diff.value:.6f}", "ci_low": "" if diff is None else f"{diff.low:.6f}",
+        "ci_high": "" if diff is None else f"{diff.high:.6f}", "reason": d.reason,
+    })
 
 
 __all__ = ["GBM_MODELS", "Leaderboard", "ModelResult", "PromotionDecision", "TrainResult", "TrainsetMissing",
