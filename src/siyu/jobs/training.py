@@ -351,13 +351,17 @@ def oracle_metrics(cfg: SiyuConfig, task: str, frame: pd.DataFrame) -> dict[str,
     {"oracle": (metrics, rows matched)} for the hidden-state truth and "oracle_observable" for
     the observable oracle (`<column>_observable`, absent in older truth files). Empty when the
     world has no truth file."""
-    joined, wanted = _oracle_rows(cfg, task, frame)
+    return _oracle_values(cfg, task, *_oracle_rows(cfg, task, frame))
+
+
+def _oracle_values(cfg: SiyuConfig, task: str, joined: pd.DataFrame,
+                   wanted: dict[str, str]) -> dict[str, tuple[dict[str, float], int]]:
     out = {}
     for name, col in wanted.items():
         rows = joined[joined[col].notna()]
         if not rows.empty:
-            values = heldout_metrics(cfg.task(task).kind, rows["label"].to_numpy(float), rows[col].to_numpy(float), rows["user_id"],
-                                     n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
+            values = heldout_metrics(cfg.task(task).kind, rows["label"].to_numpy(float), rows[col].to_numpy(float),
+                                     rows["user_id"], n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
             out[name] = values, len(rows)
     return out
 
@@ -376,15 +380,15 @@ def _above_observable(cfg: SiyuConfig, task: str, scores: pd.DataFrame | None, t
                              n_boot=cfg.training.n_bootstrap, rng=np.random.default_rng(cfg.training.seed))
 
 
-def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, truth: pd.DataFrame,
+                      wanted: dict[str, str]) -> tuple[list[dict], list[dict]]:
     """(one row per model: its latest run on these test cutoffs, with the leak alarm; the
-    per-cutoff headline metric of each, long format)."""
+    per-cutoff headline metric of each model and oracle, long format)."""
     from siyu.tracking import list_versions, load_test_by_cutoff, load_test_scores, training_runs
 
     runs = training_runs(task, cfg.tracking, test_cutoff=test_cutoff)
     if runs.empty:
         return [], []
-    truth, wanted = _oracle_rows(cfg, task, frame)
     observable = wanted.get(ORACLE_OBSERVABLE)
     kind = cfg.task(task).kind
     headline = headline_metric(kind)
@@ -401,8 +405,8 @@ def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, frame: pd.Da
         by_cutoff += [{"model": run["model"], "cutoff": c, f"test_{headline}": m.get(headline)}
                       for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
     for name, col in wanted.items():
-        rows_ = truth[truth[col].notna()]
-        per = metrics_by_cutoff(kind, rows_["label"], rows_[col], rows_["cutoff"]) if not rows_.empty else {}
+        known = truth[truth[col].notna()]
+        per = metrics_by_cutoff(kind, known["label"], known[col], known["cutoff"]) if not known.empty else {}
         by_cutoff += [{"model": name, "cutoff": c, f"test_{headline}": m.get(headline)} for c, m in per.items()]
     return rows, by_cutoff
 
@@ -423,8 +427,9 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     `work/reports/leaderboard_<task>.{csv,html}` and `leaderboard_<task>_by_cutoff.csv`."""
     frame, manifest, _ = load_task_data(cfg, task)
     cutoff = test_cutoff_of(frame, manifest)
-    rows, by_cutoff = _leaderboard_rows(cfg, task, cutoff, frame)
-    for name, (values, matched) in oracle_metrics(cfg, task, frame).items():
+    truth, wanted = _oracle_rows(cfg, task, frame)  # read once: model rows, oracle rows and the alarm
+    rows, by_cutoff = _leaderboard_rows(cfg, task, cutoff, truth, wanted)
+    for name, (values, matched) in _oracle_values(cfg, task, truth, wanted).items():
         rows.append({"model": name, "version": "", "aliases": f"truth rows: {matched}", "run_id": "",
                      **{f"test_{k}": v for k, v in values.items()}})
     kind = cfg.task(task).kind
