@@ -403,9 +403,8 @@ class SiyuConfig(Frozen):
     @field_validator("feature_specs")
     @classmethod
     def _specs_parse(cls, data: dict[str, Any] | None) -> dict[str, Any] | None:
-        from siyu.features.parse import (
-            parse_feature_specs,  # here: the feature package imports config
-        )
+        # Imported here, not at the top: the feature package imports this module.
+        from siyu.features.parse import parse_feature_specs
 
         if data is not None:
             parse_feature_specs(data)  # a SpecError names the entry and what to fix
