@@ -38,6 +38,15 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1) from exc
 
 
+def _with_status(console, label: str, run, errors: tuple[type[Exception], ...]):  # noqa: ANN001, ANN202
+    """`run(progress)` under a spinner that shows its progress lines; an expected error exits 1."""
+    try:
+        with console.status(label) as status:
+            return run(lambda msg: status.update(msg))
+    except errors as exc:
+        _fail(exc)
+
+
 def _quiet_mlflow() -> None:
     """Keep MLflow's and SHAP's chatter off the terminal (the summary lines are what matters)."""
     import logging
@@ -66,11 +75,8 @@ def train_cmd(
     _quiet_mlflow()
     console = Console()
     for name in _tasks(cfg, task):
-        try:
-            with console.status(f"{name}: training") as status:
-                result = train(cfg, name, model, progress=lambda msg: status.update(msg))
-        except (TrainsetMissing, ValueError, LookupError) as exc:
-            _fail(exc)
+        result = _with_status(console, f"{name}: training", lambda say, name=name: train(cfg, name, model, progress=say),
+                              (TrainsetMissing, ValueError, LookupError))
         for r in result.results:
             if r.skipped:
                 console.print(f"  {name} {r.model}: skipped ({r.skipped})")
@@ -96,11 +102,9 @@ def tune_cmd(
     _quiet_mlflow()
     console = Console()
     for name in _tasks(cfg, task):
-        try:
-            with console.status(f"{name}: tuning {model}") as status:
-                result = tune(cfg, name, model, n_trials, progress=lambda msg: status.update(msg))
-        except (TrainsetMissing, ValueError, LookupError) as exc:
-            _fail(exc)
+        result = _with_status(console, f"{name}: tuning {model}",
+                              lambda say, name=name: tune(cfg, name, model, n_trials, progress=say),
+                              (TrainsetMissing, ValueError, LookupError))
         console.print(f"[bold]{name}[/bold] {model}: best {result.metric}={result.best_value:.4f} after "
                       f"{result.n_trials} trials ({result.n_pruned} pruned); refit registered as v{result.version}")
         console.print(f"  best parameters: {result.best_params}")
@@ -197,11 +201,9 @@ def backtest_cmd(
     _quiet_mlflow()
     console = Console(width=max(Console().width, 120))
     for name in _tasks(cfg, task):
-        try:
-            with console.status(f"{name}: backtest") as status:
-                result = backtest(cfg, name, model, folds, progress=lambda msg: status.update(msg))
-        except (GridError, FileNotFoundError, ValueError, LookupError) as exc:
-            _fail(exc)
+        result = _with_status(console, f"{name}: backtest",
+                              lambda say, name=name: backtest(cfg, name, model, folds, progress=say),
+                              (GridError, FileNotFoundError, ValueError, LookupError))
         headline = cfg.task(name).headline_metric
         for _, row in result.table.iterrows():
             console.print(f"  fold {row['fold']}: test {row['test_cutoffs']}  {row['test_rows']} rows  "
