@@ -28,6 +28,7 @@ ID_COLUMNS = ("user_id", "cutoff", "split", "label")
 
 
 def clean_inputs(cfg: SiyuConfig) -> tuple[Path, Path | None]:
+    """(clean events folder, clean users file or None) that `siyu validate` wrote."""
     events = cfg.paths.clean_events
     if not events.exists():
         raise FileNotFoundError(f"{events}: no clean events; run `siyu validate --config ...` first")
@@ -35,7 +36,8 @@ def clean_inputs(cfg: SiyuConfig) -> tuple[Path, Path | None]:
     return events, (users if users.exists() else None)
 
 
-def connect_work(cfg: SiyuConfig):
+def connect_work(cfg: SiyuConfig):  # noqa: ANN201 - a DuckDB connection
+    """A DuckDB connection with the project's memory limit and threads, spilling under work/tmp."""
     return connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
 
 
