@@ -76,18 +76,56 @@ class _TreeMixin:
         return pd.DataFrame(cols, index=X.index)
 
 
+# --------------------------------------------------------------------------- heads
+class _BinaryHead:
+    """A probability head, one implementation for both libraries: optional class weighting,
+    early stopping on valid, a refit for the early-stopped rounds, the logistic link."""
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        params = {**self._params(len(y)), "scale_pos_weight": _pos_weight(y, self.imbalance)}
+        self.tree_model_ = self._train(params, X, y, X_valid, y_valid, callbacks)
+        self.best_iteration_ = self._rounds(self.tree_model_)
+
+    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        self._refit_booster(X, y)
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.margin(X)))
+
+
+class _TweedieHead:
+    """A zero-inflated spend head (Tweedie, log link), one implementation for both libraries:
+    negative labels (net refunds) are clipped to 0 for fitting."""
+
+    binary = False
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        params = {**self._params(len(y)), **self._tweedie_params()}
+        yv = None if y_valid is None else np.clip(y_valid, 0, None)
+        self.tree_model_ = self._train(params, X, np.clip(y, 0, None), X_valid, yv, callbacks)
+        self.best_iteration_ = self._rounds(self.tree_model_)
+
+    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        self._refit_booster(X, np.clip(y, 0, None))
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return np.exp(self.margin(X))
+
+
 # --------------------------------------------------------------------------- LightGBM
 class _LightGBMBase(_TreeMixin, SiyuEstimator):
     _objective: str = "binary"
     _metric: str = "auc"
 
-    def _params(self, y: np.ndarray) -> dict:
+    def _params(self, n_rows: int) -> dict:
         params = {
             "objective": self._objective, "metric": self._metric, "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "min_child_samples": _leaf_rows(self.min_child_samples, len(y)),
+            "num_leaves": self.num_leaves, "min_child_samples": _leaf_rows(self.min_child_samples, n_rows),
             "subsample": self.subsample, "subsample_freq": 1 if self.subsample < 1 else 0,
             "colsample_bytree": self.colsample_bytree, "reg_lambda": self.reg_lambda,
-            "num_threads": _threads(self.n_jobs, len(y)), "seed": self.random_state, "deterministic": True,
+            "num_threads": _threads(self.n_jobs, n_rows), "seed": self.random_state, "deterministic": True,
             "force_row_wise": True, "verbosity": -1, "max_bin": self.max_bin,
         }
         return params
@@ -106,6 +144,10 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
             booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
         return booster
 
+    @staticmethod
+    def _rounds(booster: lgb.Booster) -> int:
+        return booster.current_iteration()
+
     def _refit_booster(self, X: pd.DataFrame, y: np.ndarray) -> None:
         """Retrain on (X, y) for the early-stopped number of rounds, with the same parameters."""
         train = lgb.Dataset(self.model_input(X), label=y, free_raw_data=True)
@@ -115,8 +157,11 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
         """Raw margin (log-odds for classifiers, log expected spend for Tweedie)."""
         return np.asarray(self.tree_model_.predict(self.model_input(X), raw_score=True), dtype=float)
 
+    def _tweedie_params(self) -> dict:
+        return {"tweedie_variance_power": self.tweedie_variance_power}
 
-class LightGBMClassifier(_LightGBMBase):
+
+class LightGBMClassifier(_BinaryHead, _LightGBMBase):
     """LightGBM binary classifier: early stopping on valid AUC, refit on train + valid, calibration.
 
     Defaults are regularized (small trees with large leaves, half the columns per tree, 50
@@ -145,23 +190,11 @@ class LightGBMClassifier(_LightGBMBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        self._learn_schema(X)
-        params = {**self._params(y), "scale_pos_weight": _pos_weight(y, self.imbalance)}
-        self.tree_model_ = self._train(params, X, y, X_valid, y_valid, callbacks)
-        self.best_iteration_ = self.tree_model_.current_iteration()
-
-    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        self._refit_booster(X, y)
-
-    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.margin(X)))
 
 
-class LightGBMRegressor(_LightGBMBase):
+class LightGBMRegressor(_TweedieHead, _LightGBMBase):
     """LightGBM Tweedie regressor for zero-inflated net spend (negative labels clipped to 0)."""
 
-    binary = False
     _objective = "tweedie"
     _metric = "tweedie"
 
@@ -184,18 +217,6 @@ class LightGBMRegressor(_LightGBMBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        self._learn_schema(X)
-        params = {**self._params(y), "tweedie_variance_power": self.tweedie_variance_power}
-        yv = None if y_valid is None else np.clip(y_valid, 0, None)
-        self.tree_model_ = self._train(params, X, np.clip(y, 0, None), X_valid, yv, callbacks)
-        self.best_iteration_ = self.tree_model_.current_iteration()
-
-    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        self._refit_booster(X, np.clip(y, 0, None))
-
-    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        return np.exp(self.margin(X))
 
 
 # --------------------------------------------------------------------------- XGBoost
@@ -227,6 +248,14 @@ class _XGBoostBase(_TreeMixin, SiyuEstimator):
             booster = booster[: booster.best_iteration + 1]
         return booster
 
+    @staticmethod
+    def _rounds(booster: xgb.Booster) -> int:
+        return booster.num_boosted_rounds()
+
+    def _tweedie_params(self) -> dict:
+        power = self.tweedie_variance_power
+        return {"tweedie_variance_power": power, "eval_metric": f"tweedie-nloglik@{power}"}
+
     def _refit_booster(self, X: pd.DataFrame, y: np.ndarray) -> None:
         """Retrain on (X, y) for the early-stopped number of rounds, with the same parameters."""
         self.tree_model_ = xgb.train(self.params_, self._dmatrix(X, y), num_boost_round=max(1, self.best_iteration_))
@@ -236,7 +265,7 @@ class _XGBoostBase(_TreeMixin, SiyuEstimator):
         return np.asarray(self.tree_model_.predict(self._dmatrix(X), output_margin=True), dtype=float)
 
 
-class XGBoostClassifier(_XGBoostBase):
+class XGBoostClassifier(_BinaryHead, _XGBoostBase):
     """XGBoost binary classifier: early stopping on valid AUC, refit on train + valid, calibration.
 
     Regularized like `LightGBMClassifier`: shallow trees (depth 4, at most 16 leaves), leaves
@@ -262,23 +291,11 @@ class XGBoostClassifier(_XGBoostBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        self._learn_schema(X)
-        params = {**self._params(len(y)), "scale_pos_weight": _pos_weight(y, self.imbalance)}
-        self.tree_model_ = self._train(params, X, y, X_valid, y_valid, callbacks)
-        self.best_iteration_ = self.tree_model_.num_boosted_rounds()
-
-    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        self._refit_booster(X, y)
-
-    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.margin(X)))
 
 
-class XGBoostRegressor(_XGBoostBase):
+class XGBoostRegressor(_TweedieHead, _XGBoostBase):
     """XGBoost Tweedie regressor for zero-inflated net spend (negative labels clipped to 0)."""
 
-    binary = False
     _objective = "reg:tweedie"
     _metric = "tweedie-nloglik@1.5"
 
@@ -301,19 +318,6 @@ class XGBoostRegressor(_XGBoostBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        self._learn_schema(X)
-        power = self.tweedie_variance_power
-        params = {**self._params(len(y)), "tweedie_variance_power": power, "eval_metric": f"tweedie-nloglik@{power}"}
-        yv = None if y_valid is None else np.clip(y_valid, 0, None)
-        self.tree_model_ = self._train(params, X, np.clip(y, 0, None), X_valid, yv, callbacks)
-        self.best_iteration_ = self.tree_model_.num_boosted_rounds()
-
-    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        self._refit_booster(X, np.clip(y, 0, None))
-
-    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        return np.exp(self.margin(X))
 
 
 # --------------------------------------------------------------------------- two-part LTV
@@ -380,8 +384,8 @@ class _GammaSpend(LightGBMRegressor):
 
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
         self._learn_schema(X)
-        self.tree_model_ = self._train(self._params(y), X, y, X_valid, y_valid, callbacks)
-        self.best_iteration_ = self.tree_model_.current_iteration()
+        self.tree_model_ = self._train(self._params(len(y)), X, y, X_valid, y_valid, callbacks)
+        self.best_iteration_ = self._rounds(self.tree_model_)
 
     def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         self._refit_booster(X, y)
