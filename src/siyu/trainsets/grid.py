@@ -50,8 +50,12 @@ def split_cutoffs(grid: list[date], cfg: TrainsetConfig, *, horizon_days: int) -
     cutoffs whose label window ends by the first test cutoff; train (up to `n_train_cutoffs`,
     at least one) those whose label window ends by the first valid cutoff."""
     span = f"{grid[0].isoformat()}..{grid[-1].isoformat()}" if grid else "none"
-    advice = (f"use a longer history, fewer trainset.n_valid_cutoffs / n_test_cutoffs, or a shorter "
-              f"horizon (every split is purged by the task's {horizon_days}-day label window)")
+    need = (cfg.n_test_cutoffs + cfg.n_valid_cutoffs - 2) * cfg.step_days + 2 * horizon_days
+    have = (grid[-1] - grid[0]).days if grid else 0
+    advice = (f"a purged split needs cutoffs spanning at least {need} days ({cfg.n_test_cutoffs} test and "
+              f"{cfg.n_valid_cutoffs} valid cutoffs {cfg.step_days} d apart, two {horizon_days}-day gaps, one "
+              f"train cutoff), this grid spans {have}; use a longer history, fewer trainset.n_valid_cutoffs / "
+              "n_test_cutoffs, or a shorter horizon")
     if len(grid) < cfg.n_test_cutoffs:
         raise GridError(f"cutoff grid: {len(grid)} usable cutoff(s) ({span}), need {cfg.n_test_cutoffs} test "
                         f"cutoff(s) alone; {advice}")
