@@ -78,3 +78,9 @@ def test_observable_ratio_is_measured_against_the_observable_oracle():
 def test_without_the_observable_oracle_only_its_ratio_is_missing():
     out = add_oracle_ratio(pd.DataFrame({"model": ["rule", ORACLE], "test_gini": [0.3, 0.6]}), "amount")
     assert out["observable_ratio"].isna().all() and out["oracle_ratio"].notna().all()
+
+
+def test_the_validation_winner_ignores_everything_but_validation():
+    from siyu.evaluation import validation_winner
+
+    assert validation_winner({"3": 0.81, "2": 0.84, "1": 0.84}) == "2"  # ties: the first given

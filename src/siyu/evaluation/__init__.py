@@ -1,6 +1,6 @@
 """siyu.evaluation: metrics, leaderboards, reference profiles and plots (pure; figures returned)."""
 
-from siyu.evaluation.gate import GateDecision, decide_promotion
+from siyu.evaluation.gate import GateDecision, decide_promotion, validation_winner
 from siyu.evaluation.heldout import heldout_metrics, interval_metrics, metrics_by_cutoff
 from siyu.evaluation.intervals import Interval, bootstrap_interval, paired_difference
 from siyu.evaluation.leaderboard import (
@@ -31,5 +31,5 @@ __all__ = [
     "bootstrap_interval", "capture_at", "classification_metrics", "decide_promotion", "decile_capture",
     "expected_calibration_error", "headline_metric", "heldout_metrics", "interval_metrics", "leak_alarm", "leaderboard_html", "lift_at",
     "metrics_by_cutoff", "normalized_gini", "paired_difference", "protocol_text", "reference_profile", "regression_metrics",
-    "task_metrics",
+    "task_metrics", "validation_winner",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from siyu.evaluation.intervals import Interval
@@ -13,6 +14,12 @@ class GateDecision:
 
     promote: bool
     reason: str
+
+
+def validation_winner(valid_scores: Mapping[str, float]) -> str:
+    """The candidate with the best validation score (ties: the first given). This is how a
+    challenger and a first champion are chosen: the test cutoffs pick nothing."""
+    return max(valid_scores, key=lambda key: valid_scores[key])
 
 
 def decide_promotion(metric: str, difference: Interval | None, *, margin: float) -> GateDecision:

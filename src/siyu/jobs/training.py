@@ -34,6 +34,7 @@ from siyu.evaluation import (
     protocol_text,
     reference_profile,
     task_metrics,
+    validation_winner,
 )
 from siyu.features import parse_feature_specs
 from siyu.io.audit import append_promotion
@@ -273,7 +274,7 @@ def _best_on_valid(cfg: SiyuConfig, task: str, trained: list[ModelResult]) -> st
 
     metric = f"valid_{cfg.task(task).headline_metric}"
     by_version = {v.version: v.metrics.get(metric, -np.inf) for v in list_versions(task, cfg.tracking)}
-    return max(trained, key=lambda r: by_version.get(r.version, -np.inf)).version
+    return validation_winner({r.version: by_version.get(r.version, -np.inf) for r in trained})
 
 
 # --------------------------------------------------------------------------- tune
@@ -493,7 +494,8 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
         if not same:
             raise NoModelError(f"{task}: no trained version was judged on test cutoffs {cutoff}; run "
                                f"`siyu train --task {task}` on the current training set first")
-        challenger = max(same, key=lambda v: v.metrics[valid_metric])
+        winner = validation_winner({v.version: v.metrics[valid_metric] for v in same})
+        challenger = next(v for v in same if v.version == winner)
         gate_promote = True
         reason = (f"first champion: best on validation of {len(same)} version(s): v{challenger.version} "
                   f"({challenger.model}) {valid_metric}={challenger.metrics[valid_metric]:.4f}; "
