@@ -4,10 +4,12 @@ these; no job imports another."""
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +27,7 @@ from siyu.trainsets import (
 )
 
 ID_COLUMNS = ("user_id", "cutoff", "split", "label")
+log = logging.getLogger(__name__)
 
 
 def clean_inputs(cfg: SiyuConfig) -> tuple[Path, Path | None]:
@@ -144,3 +147,16 @@ def _cutoffs_by_split(frame: pd.DataFrame) -> dict[str, tuple[date, ...]]:
     split = frame["split"].astype(str)
     return {name: tuple(sorted(pd.Timestamp(c).date() for c in frame.loc[split == name, "cutoff"].unique()))
             for name in SPLITS}
+
+
+def trained_specs(cfg: SiyuConfig, champions: Mapping[str, Any]) -> FeatureSet:
+    """The feature specs the champions were trained on (their union): scoring builds exactly
+    these, whatever `features.yaml` says today. A champion logged before specs travelled with
+    models falls back to the configured specs, with a warning."""
+    sets = [c.feature_specs for c in champions.values() if getattr(c, "feature_specs", None) is not None]
+    if len(sets) < len(champions):
+        older = [t for t, c in champions.items() if getattr(c, "feature_specs", None) is None]
+        log.warning("champion(s) %s carry no feature specs (trained before they travelled with the model); "
+                    "building their features from %s", older, cfg.feature_specs_path)
+        sets.append(cfg.features)
+    return FeatureSet.union(sets)

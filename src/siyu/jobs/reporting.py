@@ -46,17 +46,11 @@ def _band(cfg: SiyuConfig, task: str) -> BandConfig:
     return band
 
 
-def _feature_specs(cfg: SiyuConfig) -> Any:
-    if cfg.feature_specs is None:
-        raise ReportInputsMissing(f"{cfg.feature_specs_path}: feature specs not found (feature_specs_path in the config)")
-    return cfg.features
-
-
 def champion_specs(cfg: SiyuConfig, champion: Any) -> Any:
-    """The feature specs the champion was trained on (a champion from before they travelled with
-    models: the configured ones)."""
-    specs = getattr(champion, "feature_specs", None)
-    return specs if specs is not None else _feature_specs(cfg)
+    """The feature specs the champion was trained on (as scoring builds them)."""
+    from siyu.io.workspace import trained_specs
+
+    return trained_specs(cfg, {getattr(champion, "model_name", "champion"): champion})
 
 
 def feature_catalog_of(cfg: SiyuConfig, champion: Any) -> list[Any]:

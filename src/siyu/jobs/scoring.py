@@ -24,6 +24,7 @@ import pandas as pd
 from siyu.config import SiyuConfig, TrackingConfig
 from siyu.features.specs import FeatureSet
 from siyu.io.tagstore import RunRecord, TagStore, TagStoreError, open_tag_store
+from siyu.io.workspace import trained_specs
 from siyu.scoring import (
     ChampionLike,
     GuardFailed,
@@ -92,19 +93,6 @@ def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet) -> pd.DataF
 
     path = build_features_at(cfg, as_of, specs)
     return load_features(path, specs).drop(columns=["cutoff"])
-
-
-def trained_specs(cfg: SiyuConfig, champions: Mapping[str, Any]) -> FeatureSet:
-    """The feature specs the champions were trained on (their union): scoring builds exactly
-    these, whatever `features.yaml` says today. A champion logged before specs travelled with
-    models falls back to the configured specs, with a warning."""
-    sets = [c.feature_specs for c in champions.values() if getattr(c, "feature_specs", None) is not None]
-    if len(sets) < len(champions):
-        older = [t for t, c in champions.items() if getattr(c, "feature_specs", None) is None]
-        log.warning("champion(s) %s carry no feature specs (trained before they travelled with the model); "
-                    "building their features from %s", older, cfg.feature_specs_path)
-        sets.append(cfg.features)
-    return FeatureSet.union(sets)
 
 
 def _newest_event(cfg: SiyuConfig) -> dt.datetime:
