@@ -25,32 +25,31 @@ from datetime import date, datetime
 from pathlib import Path
 
 from siyu.contract.schema import ROLES
-from siyu.features.specs import (
-    AOV,
-    DAYPARTS,
-    RFM,
-    WEEKDAYS,
-    ActiveDays,
-    Attribute,
-    CampaignResponse,
-    CouponRate,
-    Distinct,
-    FeatureSet,
-    FirstPurchase,
-    InterPurchase,
-    Lifecycle,
-    Recency,
-    RefundShare,
-    Share,
-    SpecError,
-    Tenure,
-    Trend,
-    Window,
-    roles_of,
+from siyu.features.families.lifecycle import LIFECYCLE_STAGES
+from siyu.features.families.rfm import RFM_SEGMENTS
+from siyu.features.family import SpecError
+from siyu.features.plan import (
+    ACTIVITY,
+    DistinctIn,
+    Expr,
+    FirstAmount,
+    GapStd,
+    Measure,
+    Pred,
+    Ratio,
+    RfmScore,
+    Since,
+    Stage,
+    TenureDays,
+    UserAttr,
+    Win,
+    pred,
+    rfm_inputs,
+    stage_inputs,
+    walk,
 )
+from siyu.features.specs import FeatureSet
 
-RFM_SEGMENTS: tuple[str, ...] = ("champions", "loyal", "potential", "at_risk", "promising", "hibernating", "no_purchase")
-LIFECYCLE_STAGES: tuple[str, ...] = ("potential", "new", "active", "silent", "churned")
 ROLE_CODES: dict[str, int] = {r: i for i, r in enumerate(ROLES)}
 
 
@@ -88,201 +87,6 @@ def normalize_cutoffs(cutoffs: Sequence[date | datetime | str]) -> tuple[date, .
     return tuple(sorted(out))
 
 
-# --------------------------------------------------------------------------- the plan
-@dataclass(frozen=True)
-class Pred:
-    """An event predicate: roles (None: every role), an event type, a channel, an hour range."""
-
-    roles: tuple[str, ...] | None = None
-    event_type: str | None = None
-    channel: str | None = None
-    hours: tuple[int, int] | None = None
-
-
-def pred(role: str = "any", event_type: str | None = None, channel: str | None = None,
-         hours: tuple[int, int] | None = None) -> Pred:
-    return Pred(None if role == "any" else roles_of(role), event_type, channel, hours)
-
-
-ACTIVITY = pred("activity")
-
-
-@dataclass(frozen=True)
-class Measure:
-    """A per-user-day quantity, summed over the days of a window.
-
-    kind: ``count`` / ``amount`` of events matching `pred`; ``active`` (1 on a day with a
-    matching event); ``sessions`` (distinct sessions of activity events that day);
-    ``weekday`` (activity events on a day whose ISO weekday is `arg`); ``gap_n`` /
-    ``gap_sum`` / ``gap_sq`` (gaps in days between consecutive purchases, booked on the later
-    purchase); ``response`` (purchases within `arg` days after the latest campaign contact).
-    """
-
-    kind: str
-    pred: Pred = Pred()
-    arg: int = 0
-
-
-@dataclass(frozen=True)
-class Win:
-    """Sum of a measure over [cutoff - days, cutoff - upto) days; all history when days is None."""
-
-    measure: Measure
-    days: int | None
-    upto: int = 0
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """num / den, NaN when den is 0 (or NaN); `negate` flips the numerator's sign."""
-
-    num: Win
-    den: Win
-    negate: bool = False
-
-
-@dataclass(frozen=True)
-class Since:
-    """Days from the latest matching event before the cutoff to the cutoff (NaN: none)."""
-
-    pred: Pred
-
-
-@dataclass(frozen=True)
-class DistinctIn:
-    """Distinct non-null values of `column` (channel / category) among activity events in the window."""
-
-    column: str
-    days: int
-
-
-@dataclass(frozen=True)
-class GapStd:
-    """Sample standard deviation of the purchase gaps before the cutoff (NaN below two gaps)."""
-
-
-@dataclass(frozen=True)
-class TenureDays:
-    """Days from the join time to the cutoff."""
-
-
-@dataclass(frozen=True)
-class FirstAmount:
-    """Amount of the user's first purchase before the cutoff."""
-
-
-@dataclass(frozen=True)
-class Stage:
-    """Lifecycle stage at the cutoff."""
-
-    spec: Lifecycle
-
-
-@dataclass(frozen=True)
-class RfmScore:
-    """One RFM output column (`which`: recency / frequency / monetary score, or segment)."""
-
-    spec: RFM
-    which: str
-
-
-@dataclass(frozen=True)
-class UserAttr:
-    """A users-table column, as a categorical."""
-
-    column: str
-
-
-Expr = Win | Ratio | Since | DistinctIn | GapStd | TenureDays | FirstAmount | Stage | RfmScore | UserAttr
-CATEGORICAL = (Stage, RfmScore, UserAttr)
-
-
-def _count(days: int | None, role: str = "any", event_type: str | None = None, channel: str | None = None,
-           upto: int = 0) -> Win:
-    return Win(Measure("count", pred(role, event_type, channel)), days, upto)
-
-
-def _amount(days: int | None, role: str) -> Win:
-    return Win(Measure("amount", pred(role)), days)
-
-
-def _exprs(spec) -> list[tuple[str, Expr]]:  # noqa: C901 - one dispatch table
-    """(column, expression) for one spec."""
-    if isinstance(spec, Recency):
-        return [(spec.name, Since(pred(spec.role, spec.event_type, spec.channel)))]
-    if isinstance(spec, Window):
-        kind = "count" if spec.agg == "count" else "amount"
-        return [(spec.name, Win(Measure(kind, pred(spec.role, spec.event_type, spec.channel)), spec.days))]
-    if isinstance(spec, ActiveDays):
-        return [(spec.name, Win(Measure("active", pred(spec.role)), spec.days))]
-    if isinstance(spec, Distinct):
-        if spec.column == "session":
-            return [(spec.name, Win(Measure("sessions", ACTIVITY), spec.days))]
-        return [(spec.name, DistinctIn(spec.column, spec.days))]
-    if isinstance(spec, Trend):
-        recent = _count(spec.days, spec.role)
-        prior = _count(2 * spec.days, spec.role, upto=spec.days)
-        return [(spec.name, Ratio(recent, prior))]
-    if isinstance(spec, InterPurchase):
-        if spec.stat == "mean":
-            return [(spec.name, Ratio(Win(Measure("gap_sum"), None), Win(Measure("gap_n"), None)))]
-        return [(spec.name, GapStd())]
-    if isinstance(spec, Tenure):
-        return [(spec.name, TenureDays())]
-    if isinstance(spec, FirstPurchase):
-        return [(spec.name, FirstAmount())]
-    if isinstance(spec, AOV):
-        return [(spec.name, Ratio(_amount(spec.days, "purchase"), _count(spec.days, "purchase")))]
-    if isinstance(spec, RefundShare):
-        return [(spec.name, Ratio(_amount(spec.days, "refund"), _amount(spec.days, "purchase"), negate=True))]
-    if isinstance(spec, CouponRate):
-        return [(spec.name, Ratio(_count(spec.days, event_type=spec.redeem_type),
-                                  _count(spec.days, event_type=spec.claim_type)))]
-    if isinstance(spec, CampaignResponse):
-        resp = Win(Measure("response", arg=spec.within_days), spec.days)
-        if spec.stat == "count":
-            return [(spec.name, resp)]
-        return [(spec.name, Ratio(resp, _count(spec.days, "contact")))]
-    if isinstance(spec, Share):
-        total = _count(spec.days, "activity")
-        if spec.kind == "daypart":
-            part = Win(Measure("count", pred("activity", hours=DAYPARTS[spec.value])), spec.days)
-        else:
-            part = Win(Measure("weekday", ACTIVITY, WEEKDAYS.index(spec.value) + 1), spec.days)
-        return [(spec.name, Ratio(part, total))]
-    if isinstance(spec, Lifecycle):
-        return [(spec.name, Stage(spec))]
-    if isinstance(spec, RFM):
-        return [(c, RfmScore(spec, c)) for c in ("rfm_recency_score", "rfm_frequency_score",
-                                                 "rfm_monetary_score", "rfm_segment")]
-    if isinstance(spec, Attribute):
-        return [(spec.name, UserAttr(spec.column))]
-    raise SpecError(f"no compiler for spec {spec!r}")
-
-
-def rfm_inputs(spec: RFM) -> tuple[Since, Win, Win]:
-    """RFM raw inputs: days since the last purchase, purchases, net spend (within spec.days)."""
-    return Since(pred("purchase")), _count(spec.days, "purchase"), _amount(spec.days, "spend")
-
-
-def stage_inputs() -> Since:
-    return Since(ACTIVITY)
-
-
-def walk(expr: Expr):
-    """Every sub-expression an expression reads (itself included)."""
-    yield expr
-    if isinstance(expr, Ratio):
-        yield expr.num
-        yield expr.den
-    elif isinstance(expr, GapStd):
-        yield from (Win(Measure(k), None) for k in ("gap_n", "gap_sum", "gap_sq"))
-    elif isinstance(expr, RfmScore):
-        yield from rfm_inputs(expr.spec)
-    elif isinstance(expr, Stage):
-        yield stage_inputs()
-
-
 @dataclass(frozen=True)
 class FeatureProgram:
     """Everything the engine and the event query need for one feature set and cutoffs."""
@@ -299,18 +103,13 @@ class FeatureProgram:
     attributes: tuple[str, ...]
     needs_amount: bool
     needs_session: bool
-
-    @property
-    def categorical(self) -> tuple[str, ...]:
-        """Text columns: stage, RFM segment, user attributes (the RFM scores are numbers)."""
-        return tuple(name for name, e in self.columns
-                     if isinstance(e, CATEGORICAL) and not (isinstance(e, RfmScore) and e.which != "rfm_segment"))
+    categorical: tuple[str, ...] = ()  # text columns, as the families describe them
 
 
 def compile_features(specs: FeatureSet, cutoffs: Sequence[date | datetime | str]) -> FeatureProgram:
     """The program computing `specs` at `cutoffs` (validated: local midnights, at least one)."""
     cuts = normalize_cutoffs(cutoffs)
-    columns = tuple(col for spec in specs for col in _exprs(spec))
+    columns = tuple(col for spec in specs for col in spec.compile())
     subs = [s for _, e in columns for s in walk(e)]
     wins = [s for s in subs if isinstance(s, Win)]
     measures = tuple(dict.fromkeys(w.measure for w in wins))
@@ -332,6 +131,7 @@ def compile_features(specs: FeatureSet, cutoffs: Sequence[date | datetime | str]
         attributes=tuple(dict.fromkeys(e.column for _, e in columns if isinstance(e, UserAttr))),
         needs_amount=bool(kinds & {"amount"}) or any(isinstance(e, FirstAmount) for _, e in columns),
         needs_session="sessions" in kinds,
+        categorical=tuple(c.name for spec in specs for c in spec.describe() if c.dtype == "categorical"),
     )
 
 
@@ -403,7 +203,7 @@ def _ident(name: str) -> str:
 
 
 __all__ = [
-    "ACTIVITY", "CATEGORICAL", "LIFECYCLE_STAGES", "RFM_SEGMENTS", "ROLE_CODES", "DistinctIn", "Expr",
+    "ACTIVITY", "LIFECYCLE_STAGES", "RFM_SEGMENTS", "ROLE_CODES", "DistinctIn", "Expr",
     "FeatureProgram", "FirstAmount", "GapStd", "Measure", "Pred", "Ratio", "RfmScore", "Since", "Stage",
     "TenureDays", "UserAttr", "Win", "compile_features", "events_sql", "normalize_cutoffs", "pred",
     "relation_sql", "rfm_inputs", "stage_inputs", "users_sql", "walk",

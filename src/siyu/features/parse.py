@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from siyu.features.specs import FAMILIES, FeatureSet, FeatureSpec, SpecError, family_of, spec_params
+from siyu.features.specs import FAMILIES, FeatureSet, FeatureSpec, SpecError, family_of
 
 
 def _expand(entry: Mapping[str, Any], where: str) -> list[FeatureSpec]:
@@ -43,7 +43,7 @@ def _expand(entry: Mapping[str, Any], where: str) -> list[FeatureSpec]:
 def feature_specs_data(specs: FeatureSet) -> dict[str, list[dict[str, Any]]]:
     """The resolved specs as plain data, one entry per spec with its name:
     `parse_feature_specs(feature_specs_data(s)) == s`. This is what travels with a model."""
-    return {"features": [{"family": family_of(s), "name": s.name, **spec_params(s)} for s in specs]}
+    return {"features": [{"family": family_of(s), "name": s.name, **s.params()} for s in specs]}
 
 
 def parse_feature_specs(data: Mapping[str, Any]) -> FeatureSet:

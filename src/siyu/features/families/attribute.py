@@ -1,0 +1,31 @@
+"""A users-table column as a categorical feature."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from siyu.features.family import Column, Family, SpecError, family, set_name
+from siyu.features.plan import UserAttr
+from siyu.features.words import ATTRIBUTES_ZH
+
+
+@family("attribute")
+@dataclass(frozen=True)
+class Attribute(Family):
+    """A users-table column as a categorical feature (source_channel or a declared attribute)."""
+
+    column: str
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.column.isidentifier():
+            raise SpecError(f"Attribute: column must be a plain column name, got {self.column!r}")
+        set_name(self, self.column)
+
+    def compile(self):
+        return [(self.name, UserAttr(self.column))]
+
+    def describe(self):
+        zh = ATTRIBUTES_ZH.get(self.column, self.column)
+        return [Column(self.name, "categorical", "category", f"用户属性:{zh}",
+                       f"user attribute: {self.column.replace('_', ' ')}")]
