@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
+    from siyu.contract.profile import DataProfile
     from siyu.features.specs import FeatureSet
+    from siyu.features.vocabulary import ResolvedFeatures
 
 Role = Literal["purchase", "refund", "interaction", "contact"]
 
@@ -404,22 +406,34 @@ class SiyuConfig(Frozen):
     @classmethod
     def _specs_parse(cls, data: dict[str, Any] | None) -> dict[str, Any] | None:
         # Imported here, not at the top: the feature package imports this module.
-        from siyu.features.parse import parse_feature_specs
+        from siyu.features.vocabulary import resolve_feature_specs
 
         if data is not None:
-            parse_feature_specs(data)  # a SpecError names the entry and what to fix
+            resolve_feature_specs(data, None)  # a SpecError names the entry and what to fix
         return data
 
-    @property
-    def features(self) -> FeatureSet:
-        """The configured feature set (the specs a new training set is built with)."""
-        from siyu.features.parse import parse_feature_specs
+    def features_for(self, profile: DataProfile | None) -> ResolvedFeatures:
+        """The configured feature set resolved against a dataset's profile: vocabulary selectors
+        become the data's own names and specs the data cannot feed are left out, with reasons."""
         from siyu.features.specs import SpecError
+        from siyu.features.vocabulary import resolve_feature_specs
 
         if self.feature_specs is None:
             raise SpecError(f"{self.feature_specs_path}: no feature specs loaded; write the file (see "
                             "configs/features.yaml) or give `feature_specs` inline in the config")
-        return parse_feature_specs(self.feature_specs)
+        return resolve_feature_specs(self.feature_specs, profile)
+
+    @property
+    def features(self) -> FeatureSet:
+        """The configured feature set as written (no selectors resolved, nothing left out): for
+        configs that name everything; jobs resolve it with `siyu.io.workspace.feature_set`."""
+        from siyu.features.specs import SpecError
+        from siyu.features.vocabulary import has_selectors
+
+        if self.feature_specs is not None and has_selectors(self.feature_specs):
+            raise SpecError(f"{self.feature_specs_path}: the specs use vocabulary selectors (each / top); "
+                            "they are resolved against the data profile (siyu.io.workspace.feature_set)")
+        return self.features_for(None).specs
 
     @field_validator("tasks")
     @classmethod

@@ -7,7 +7,13 @@ from dataclasses import MISSING, dataclass, fields
 
 import pytest
 
-from siyu.features import FeatureSet, compile_features, feature_catalog, feature_specs_data, parse_feature_specs
+from siyu.features import (
+    FeatureSet,
+    compile_features,
+    feature_catalog,
+    feature_specs_data,
+    parse_feature_specs,
+)
 from siyu.features.family import FAMILIES, Column, Family, SpecError, family
 from siyu.features.plan import Ratio, count
 

@@ -42,9 +42,14 @@ def write_clean(work: Path, seed: int = 3, n_users: int = 40, n_events: int = 30
         "amount": np.where(roles == "purchase", 50.0, np.where(roles == "refund", -10.0, np.nan)),
         "item_id": None, "category": None, "session_id": None, "event_id": [f"e{i}" for i in range(n_events)],
     })
+    # Half the users fall silent at different times, so churn labels hold both classes in every split.
+    last = pd.Timestamp("2024-06-01") + pd.to_timedelta(rng.integers(0, 420, n_users), unit="D")
+    last = last.where(np.arange(n_users) % 2 == 0, pd.Timestamp("2026-01-01"))
+    events = events[events["ts"].to_numpy() < last[events["user_id"].str[1:].astype(int)].to_numpy()]
+    events = events.reset_index(drop=True)
     clean = work / "clean" / "events"
     clean.mkdir(parents=True)
-    half = n_events // 2
+    half = len(events) // 2
     events.iloc[:half].to_parquet(clean / "part-0.parquet", index=False)
     events.iloc[half:].to_parquet(clean / "part-1.parquet", index=False)
     users = pd.DataFrame({

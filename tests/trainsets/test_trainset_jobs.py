@@ -41,7 +41,7 @@ def test_rebuild_is_identical_and_digest_is_stable(project):
     df1, m1 = load_trainset(first.path)
     df2, m2 = load_trainset(build_trainset(project, "purchase_intent").path)
     pd.testing.assert_frame_equal(df1, df2)
-    assert m1 == m2 and m1["data_digest"].startswith("n=3000;")
+    assert m1 == m2 and m1["data_digest"].startswith("n=2422;")
 
 
 def test_features_at_as_of(project):

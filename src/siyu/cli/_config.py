@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from siyu.config import DatasetConfig, SiyuConfig
 from siyu.features.parse import parse_feature_specs
 from siyu.features.specs import FeatureSet, SpecError
+from siyu.features.vocabulary import resolve_feature_specs
 
 
 class ConfigError(Exception):
@@ -52,14 +53,14 @@ def load_dataset_config(path: str | Path) -> DatasetConfig:
 
 
 def load_feature_specs(path: str | Path) -> FeatureSet:
-    """Parse configs/features.yaml (or another specs file) into a FeatureSet."""
+    """Parse configs/features.yaml (or another specs file, naming every value: no selectors) into a FeatureSet."""
     return parse_feature_specs(_feature_specs_data(Path(path)))
 
 
 def _feature_specs_data(path: Path) -> dict[str, Any]:
     data = _read_yaml(path, what="feature specs file", hint="feature_specs_path in configs/siyu.yaml", error=SpecError)
     try:
-        parse_feature_specs(data)
+        resolve_feature_specs(data, None)
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from exc
     return data

@@ -59,9 +59,9 @@ def trainset(
 
     from siyu.cli._config import config_or_exit
     from siyu.features.specs import SpecError
-    from siyu.jobs.trainsets import build_trainsets
+    from siyu.jobs.trainsets import TaskUnsupported, build_trainsets, supported_tasks
     from siyu.labels import HorizonError
-    from siyu.trainsets import GridError
+    from siyu.trainsets import GridError, LabelError
 
     cfg = config_or_exit(config)
     names = [t.name for t in cfg.tasks]
@@ -72,9 +72,15 @@ def trainset(
     console = Console()
     table = Table("task", "split", "cutoffs", "rows", "label rate / mean")
     try:
+        if task == "all":  # `all` means every task the data can label; the others are named, not fatal
+            tasks, skipped = supported_tasks(cfg, tasks)
+            for reason in skipped.values():
+                console.print(f"[yellow]skipped[/yellow] {reason}")
+            if not tasks:
+                _fail("no configured task can be labelled from this data (see above)")
         with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass) ..."):
             summaries = build_trainsets(cfg, tasks)
-    except (FileNotFoundError, SpecError, HorizonError, GridError) as exc:
+    except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported) as exc:
         _fail(f"{', '.join(tasks)}: {exc}")
     for summary in summaries:
         for split, stats in summary.splits.items():
@@ -82,4 +88,17 @@ def trainset(
             value = stats.get("label_rate", stats.get("label_mean"))
             table.add_row(summary.task, split, f"{cuts[0]}..{cuts[-1]} ({len(cuts)})", f"{stats['rows']:,}", f"{value:.4f}")
         console.print(f"{summary.task}: {summary.path} ({summary.n_features} features, spec {summary.feature_spec_hash})")
+        _print_left_out(console, summary)
     console.print(table)
+
+
+def _print_left_out(console, summary) -> None:  # noqa: ANN001 - rich Console, TrainsetSummary
+    """What the training set does not hold, one line each (all of it is in its manifest.json)."""
+    for title, items in (("left out (the data cannot feed them)", summary.omitted),
+                         ("dropped (empty or constant in the training rows)", summary.dropped)):
+        if items:
+            console.print(f"  {len(items)} feature(s) {title}:")
+            for item in items[:12]:
+                console.print(f"    {item.name}: {item.reason}", markup=False)
+            if len(items) > 12:
+                console.print(f"    ... and {len(items) - 12} more in {summary.path}/manifest.json")

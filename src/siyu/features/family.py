@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 from siyu.contract.schema import ACTIVITY_ROLES, ROLES
 
 if TYPE_CHECKING:
+    from siyu.contract.profile import DataProfile
     from siyu.features.plan import Expr
 
 ROLE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -54,6 +55,10 @@ class Family:
     def describe(self) -> list[Column]:
         """One `Column` per output column, in the order of `compile`."""
         raise NotImplementedError
+
+    def lacks(self, profile: DataProfile) -> str | None:
+        """Why the data cannot feed this spec (one line), or None when it can."""
+        return None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -104,3 +109,23 @@ def subject(role: str, event_type: str | None, channel: str | None) -> str:
     """The name part for what a spec counts: `wecom_contact`, `msg_open`, `event`."""
     parts = [p for p in (channel, event_type, None if role == "any" else role) if p]
     return "_".join(parts) if parts else "event"
+
+
+def lacking(profile: DataProfile, role: str = "any", event_type: str | None = None, channel: str | None = None,
+            *, money: bool = False) -> str | None:
+    """Why the profiled data has no events for a role / event type / channel filter (or no amounts
+    when `money`), or None when it has."""
+    roles = roles_of(role)
+    if event_type is not None:
+        info = profile.event_types.get(event_type)
+        if info is None:
+            return f"event type {event_type!r} does not occur in the data"
+        if info["role"] not in roles:
+            return f"event type {event_type!r} has role {info['role']!r}, not {role!r}"
+    elif profile.rows_of(roles) == 0:
+        return f"the data has no {role} events"
+    if channel is not None and channel not in profile.channels_of(roles):
+        return f"the data has no {role} events on channel {channel!r}"
+    if money and not profile.has_money():
+        return "the data has no amounts (map `columns.amount` in the dataset config)"
+    return None

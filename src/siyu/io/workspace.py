@@ -4,6 +4,7 @@ these; no job imports another."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -14,8 +15,11 @@ from typing import Any
 import pandas as pd
 
 from siyu.config import SiyuConfig, TaskConfig
-from siyu.features import FeatureSet, build_features, to_feature_frame, write_features
+from siyu.contract.profile import DataProfile, profile_from_rows, profile_sql
+from siyu.features import FeatureSet, build_features, relation_sql, to_feature_frame, write_features
+from siyu.features.vocabulary import ResolvedFeatures
 from siyu.io.duck import connect
+from siyu.io.writers import write_json
 from siyu.labels import build_labels, data_bounds
 from siyu.trainsets import (
     SPLITS,
@@ -44,11 +48,69 @@ def connect_work(cfg: SiyuConfig):  # noqa: ANN201 - a DuckDB connection
     return connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
 
 
+def profile_clean(con, events: Path, users: Path | None) -> DataProfile:  # noqa: ANN001 - DuckDB
+    """Profile the clean events (and the users' attribute columns) on `con`."""
+    queries = profile_sql(relation_sql(events))
+    totals = con.execute(queries["totals"]).fetchone()
+    types = con.execute(queries["types"]).fetchall()
+    channels = con.execute(queries["channels"]).fetchall()
+    attributes: dict[str, int] = {}
+    if users is not None:
+        rel = relation_sql(users)
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+        attrs = [n for n in names if n not in ("user_id", "joined_at")]
+        if attrs:
+            counts = con.execute("SELECT " + ", ".join(f'count(DISTINCT "{a}")' for a in attrs)
+                                 + f" FROM {rel}").fetchone()
+            attributes = dict(zip(attrs, (int(c) for c in counts), strict=True))
+    return profile_from_rows(totals, types, channels, attributes)
+
+
+def profile_path(cfg: SiyuConfig) -> Path:
+    return cfg.paths.reports_dir / "profile.json"
+
+
+def write_profile(cfg: SiyuConfig, con=None) -> DataProfile:  # noqa: ANN001 - DuckDB
+    """Profile the clean files and write `work/reports/profile.json` (what `siyu validate` does)."""
+    events, users = clean_inputs(cfg)
+    own = con is None
+    con = connect_work(cfg) if own else con
+    try:
+        profile = profile_clean(con, events, users)
+    finally:
+        if own:
+            con.close()
+    write_json(profile.to_dict(), profile_path(cfg))
+    return profile
+
+
+def data_profile(cfg: SiyuConfig) -> DataProfile:
+    """The clean data's profile: `work/reports/profile.json` when it is newer than the clean
+    events, else profiled now (and written)."""
+    path = profile_path(cfg)
+    events, _ = clean_inputs(cfg)
+    newest = max((f.stat().st_mtime for f in events.glob("*.parquet")), default=0.0)
+    if path.exists() and path.stat().st_mtime >= newest:
+        return DataProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    return write_profile(cfg)
+
+
+def feature_set(cfg: SiyuConfig) -> ResolvedFeatures:
+    """The configured feature specs resolved against the clean data: selectors become the data's
+    own vocabulary, specs it cannot feed are left out with a reason. Before `siyu validate` has
+    written clean data, the specs as configured (selectors only checked)."""
+    try:
+        profile = data_profile(cfg)
+    except FileNotFoundError:
+        profile = None
+    return cfg.features_for(profile)
+
+
 def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None) -> Path:
     """Write `work/features/features_<as_of>.parquet` (one row per user known before `as_of`),
     streamed by DuckDB; read it back with `load_features`. `specs`: the feature set to build
     (scoring passes its champions' own); default the configured one."""
-    specs = specs if specs is not None else cfg.features
+    specs = specs if specs is not None else feature_set(cfg).specs
     events, users = clean_inputs(cfg)
     out = cfg.paths.work_dir / "features" / f"features_{as_of.isoformat()}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -158,5 +220,5 @@ def trained_specs(cfg: SiyuConfig, champions: Mapping[str, Any]) -> FeatureSet:
         older = [t for t, c in champions.items() if getattr(c, "feature_specs", None) is None]
         log.warning("champion(s) %s carry no feature specs (trained before they travelled with the model); "
                     "building their features from %s", older, cfg.feature_specs_path)
-        sets.append(cfg.features)
+        sets.append(feature_set(cfg).specs)
     return FeatureSet.union(sets)

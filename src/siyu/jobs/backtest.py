@@ -14,9 +14,9 @@ import pandas as pd
 from siyu.config import SiyuConfig, TaskConfig
 from siyu.evaluation import headline_metric, heldout_metrics, metrics_by_cutoff
 from siyu.features import FeatureSet
-from siyu.io.workspace import labelled_sets
+from siyu.io.workspace import feature_set, labelled_sets
 from siyu.models import make_model
-from siyu.trainsets import walk_forward_splits
+from siyu.trainsets import screen_columns, walk_forward_splits
 
 Progress = Callable[[str], None]
 
@@ -34,7 +34,7 @@ class BacktestResult:
 
 def _fold_row(cfg: SiyuConfig, task: str, model: str, fold: int, splits: dict[str, tuple[date, ...]],
               frame: pd.DataFrame, specs: FeatureSet) -> dict:
-    features = list(specs.columns)
+    features, _ = screen_columns(frame, specs.columns)  # as the training set keeps them, fold by fold
     part = {name: frame[frame["split"].astype(str) == name] for name in ("train", "valid", "test")}
     estimator = make_model(model, cfg.task(task), inputs=specs.roles(), **cfg.training.model_kwargs)
     estimator.fit(part["train"][features], part["train"]["label"].to_numpy(float),
@@ -63,7 +63,7 @@ def backtest(cfg: SiyuConfig, task: str, model: str, folds: int, *, progress: Pr
 
     say = progress or (lambda _msg: None)
     task_cfg = cfg.task(task)
-    specs = cfg.features
+    specs = feature_set(cfg).specs
 
     def plan(t: TaskConfig, grid: list[date]) -> list[dict[str, tuple[date, ...]]]:
         return walk_forward_splits(grid, cfg.trainset, horizon_days=t.horizon_days, folds=folds)

@@ -46,6 +46,7 @@ from siyu.contract.mapping import (
 from siyu.contract.report import TableReport, ValidationReport
 from siyu.io.duck import connect
 from siyu.io.readers import open_source, quiet
+from siyu.io.workspace import write_profile
 from siyu.io.writers import (
     commit_folder,
     discard_folder,
@@ -97,6 +98,9 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
             quiet(con)
         con.execute(f"SET TimeZone = {literal(ds.timezone)}")
         events_report, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
+        if not failed:
+            (on_step or (lambda _: None))("profiling the clean data")
+            write_profile(cfg, con)
     finally:
         con.close()
     report = ValidationReport(

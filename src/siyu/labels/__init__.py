@@ -8,7 +8,8 @@ from siyu.labels.tasks import (
     label_sql,
     latest_usable_cutoff,
     population_mask,
+    task_lacks,
 )
 
 __all__ = ["HorizonError", "build_labels", "check_horizon", "data_bounds", "label_sql", "latest_usable_cutoff",
-           "population_mask"]
+           "population_mask", "task_lacks"]

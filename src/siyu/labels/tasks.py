@@ -22,10 +22,22 @@ import numpy as np
 import pandas as pd
 
 from siyu.config import TaskConfig
+from siyu.contract.profile import DataProfile
 from siyu.contract.schema import ACTIVITY_ROLES
 from siyu.features.compiler import normalize_cutoffs, relation_sql
 
 _ACTIVITY = "role IN (" + ", ".join(f"'{r}'" for r in ACTIVITY_ROLES) + ")"
+
+
+def task_lacks(task: TaskConfig, profile: DataProfile) -> str | None:
+    """Why the profiled data cannot give this task a label (one line), or None when it can."""
+    if task.label == "net_spend" and not profile.has_money():
+        return f"{task.name} sums amounts: the data has none; map `columns.amount` in the dataset config"
+    if task.label == "any_purchase" and not profile.roles.get("purchase"):
+        return f"{task.name} needs purchases: no event type is mapped to role purchase (`roles.purchase`)"
+    if task.label in ("no_activity", "any_activity") and not profile.rows_of(ACTIVITY_ROLES):
+        return f"{task.name} needs activity: no interaction, purchase or refund events in the data"
+    return None
 
 
 class HorizonError(ValueError):

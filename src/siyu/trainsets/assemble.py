@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ from siyu.config import TaskConfig
 from siyu.features.catalog import categorical_columns, feature_spec_hash
 from siyu.features.parse import feature_specs_data
 from siyu.features.specs import FeatureSet
+from siyu.features.vocabulary import Omission
 from siyu.trainsets.grid import SPLITS, purge_gaps
 
 
@@ -52,12 +54,17 @@ def trainset_manifest(
     data_digest: str,
     data_end: date,
     splits: dict[str, tuple[date, ...]],
+    omitted: Sequence[Omission] = (),
+    dropped: Sequence[Omission] = (),
 ) -> dict[str, Any]:
     """The manifest of INTERFACES.md §5 (categorical entries also list their categories); the task
-    travels whole (`task_spec`), so later stages read its definition, not its name."""
+    travels whole (`task_spec`), so later stages read its definition, not its name. `omitted`:
+    specs the data could not feed; `dropped`: columns empty or constant in the training rows
+    (the frame no longer holds them; `specs` are those with a column left)."""
     cats = categorical_columns(specs)
+    gone = {o.name for o in dropped}
     features = []
-    for col in specs.columns:
+    for col in (c for c in specs.columns if c not in gone):
         entry: dict[str, Any] = {"name": col, "dtype": "categorical" if col in cats else "numeric"}
         if col in cats:
             entry["categories"] = [str(c) for c in df[col].cat.categories]
@@ -74,5 +81,7 @@ def trainset_manifest(
         "purge": purge_gaps(splits, task.horizon_days),
         "splits": split_stats(df, task.kind),
         "features": features,
-        "categorical": cats,
+        "categorical": [c for c in cats if c not in gone],
+        "omitted_features": [{"name": o.name, "reason": o.reason} for o in omitted],
+        "dropped_features": [{"name": o.name, "reason": o.reason} for o in dropped],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, check_days, family, roles_of, set_name
+from siyu.features.family import Column, Family, check_days, family, lacking, roles_of, set_name
 from siyu.features.plan import Measure, Win, pred
 from siyu.features.words import ROLES_EN, ROLES_ZH
 
@@ -29,3 +29,6 @@ class ActiveDays(Family):
     def describe(self):
         return [Column(self.name, "numeric", "count", f"近{self.days}天活跃天数({ROLES_ZH[self.role]})",
                        f"days with {ROLES_EN[self.role]} in the last {self.days} days")]
+
+    def lacks(self, profile):
+        return lacking(profile, self.role)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, check_days, family, set_name
+from siyu.features.family import Column, Family, check_days, family, lacking, set_name
 from siyu.features.plan import Ratio, amount, count
 
 
@@ -26,3 +26,6 @@ class AOV(Family):
     def describe(self):
         return [Column(self.name, "numeric", "amount", f"近{self.days}天客单价",
                        f"average order value (AOV) in the last {self.days} days")]
+
+    def lacks(self, profile):
+        return lacking(profile, "purchase", money=True)

@@ -29,3 +29,8 @@ class Attribute(Family):
         zh = ATTRIBUTES_ZH.get(self.column, self.column)
         return [Column(self.name, "categorical", "category", f"用户属性:{zh}",
                        f"user attribute: {self.column.replace('_', ' ')}")]
+
+    def lacks(self, profile):
+        if not profile.attributes.get(self.column):
+            return f"the users table has no values in column {self.column!r}"
+        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from siyu.features.family import Column, Family, SpecError, check_days, family, set_name
+from siyu.features.family import Column, Family, SpecError, check_days, family, lacking, set_name
 from siyu.features.plan import Measure, Ratio, Win, count
 
 
@@ -44,3 +44,6 @@ class CampaignResponse(Family):
                            f"purchases within {self.within_days} days after a campaign contact, last {self.days} days")]
         return [Column(self.name, "numeric", "ratio", f"近{self.days}天营销响应率",
                        f"campaign response rate in the last {self.days} days")]
+
+    def lacks(self, profile):
+        return lacking(profile, "contact") or lacking(profile, "purchase")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, check_days, family, set_name
+from siyu.features.family import Column, Family, check_days, family, lacking, set_name
 from siyu.features.plan import Ratio, count
 
 
@@ -29,3 +29,6 @@ class CouponRate(Family):
     def describe(self):
         return [Column(self.name, "numeric", "ratio", f"近{self.days}天用券率(用券/领券)",
                        f"coupon redemption rate in the last {self.days} days")]
+
+    def lacks(self, profile):
+        return lacking(profile, event_type=self.claim_type) or lacking(profile, event_type=self.redeem_type)

@@ -38,3 +38,11 @@ class Distinct(Family):
     def describe(self):
         return [Column(self.name, "numeric", "count", f"近{self.days}天不同{_ZH[self.column]}数",
                        f"distinct {self.column}s of activity in the last {self.days} days")]
+
+    def lacks(self, profile):
+        if self.column == "session":
+            return None if profile.sessions else "the data has no session ids (map `columns.session_id`)"
+        if self.column == "category":
+            return None if profile.categories else "the data has no categories (map `columns.category`)"
+        channels = profile.channels_of(("interaction", "purchase", "refund"))
+        return None if len(channels) > 1 else f"activity happens on {len(channels)} channel(s): nothing to count"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, family
+from siyu.features.family import Column, Family, family, lacking
 from siyu.features.plan import FirstAmount
 
 
@@ -20,3 +20,6 @@ class FirstPurchase(Family):
 
     def describe(self):
         return [Column(self.name, "numeric", "amount", "首单金额", "amount of the first purchase")]
+
+    def lacks(self, profile):
+        return lacking(profile, "purchase", money=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from siyu.features.family import Column, Family, SpecError, family, set_name
+from siyu.features.family import Column, Family, SpecError, family, lacking, set_name
 from siyu.features.plan import GapStd, Measure, Ratio, Win
 
 
@@ -31,3 +31,6 @@ class InterPurchase(Family):
         zh = "平均" if self.stat == "mean" else "标准差"
         return [Column(self.name, "numeric", "days", f"复购间隔天数{zh}",
                        f"{self.stat} days between consecutive purchases")]
+
+    def lacks(self, profile):
+        return lacking(profile, "purchase")

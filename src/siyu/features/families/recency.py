@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, family, roles_of, set_name, subject
+from siyu.features.family import Column, Family, family, lacking, roles_of, set_name, subject
 from siyu.features.plan import Since, pred
 from siyu.features.words import what
 
@@ -29,3 +29,6 @@ class Recency(Family):
     def describe(self):
         zh, en = what(self.role, self.event_type, self.channel)
         return [Column(self.name, "numeric", "days", f"距最近一次{zh}的天数", f"days since the last {en}")]
+
+    def lacks(self, profile):
+        return lacking(profile, self.role, self.event_type, self.channel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, check_days, family, set_name
+from siyu.features.family import Column, Family, check_days, family, lacking, set_name
 from siyu.features.plan import Ratio, amount
 
 
@@ -27,3 +27,6 @@ class RefundShare(Family):
     def describe(self):
         return [Column(self.name, "numeric", "ratio", f"近{self.days}天退款金额占比",
                        f"refunded share of purchase amount, last {self.days} days")]
+
+    def lacks(self, profile):
+        return lacking(profile, "refund", money=True) or lacking(profile, "purchase")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, check_days, family
+from siyu.features.family import Column, Family, check_days, family, lacking
 from siyu.features.plan import RfmScore
 
 RFM_COLUMNS: tuple[str, ...] = ("rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score", "rfm_segment")
@@ -36,3 +36,6 @@ class RFM(Family):
         return [Column(c, "categorical" if c == "rfm_segment" else "numeric",
                        "category" if c == "rfm_segment" else "count", z, e)
                 for c, z, e in zip(RFM_COLUMNS, _ZH, _EN, strict=True)]
+
+    def lacks(self, profile):
+        return lacking(profile, "purchase")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from siyu.features.family import Column, Family, SpecError, check_days, family, set_name
+from siyu.features.family import Column, Family, SpecError, check_days, family, lacking, set_name
 from siyu.features.plan import ACTIVITY, Measure, Ratio, Win, count, pred
 
 DAYPARTS: dict[str, tuple[int, int]] = {
@@ -55,3 +55,6 @@ class Share(Family):
             zh, en = WEEKDAYS_ZH[self.value], WEEKDAYS_EN[self.value]
         return [Column(self.name, "numeric", "share", f"近{self.days}天{zh}活跃占比",
                        f"share of activity in {en}, last {self.days} days")]
+
+    def lacks(self, profile):
+        return lacking(profile, "activity")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siyu.features.family import Column, Family, check_days, family, roles_of, set_name
+from siyu.features.family import Column, Family, check_days, family, lacking, roles_of, set_name
 from siyu.features.plan import Ratio, count
 from siyu.features.words import ROLES_EN, ROLES_ZH
 
@@ -30,3 +30,6 @@ class Trend(Family):
         return [Column(self.name, "numeric", "ratio",
                        f"近{self.days}天与之前{self.days}天{ROLES_ZH[self.role]}次数之比",
                        f"{ROLES_EN[self.role]} in the last {self.days} days / the {self.days} days before")]
+
+    def lacks(self, profile):
+        return lacking(profile, self.role)

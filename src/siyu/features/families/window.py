@@ -11,6 +11,7 @@ from siyu.features.family import (
     SpecError,
     check_days,
     family,
+    lacking,
     roles_of,
     set_name,
     subject,
@@ -50,3 +51,6 @@ class Window(Family):
                            f"number of {en} in the last {self.days} days")]
         return [Column(self.name, "numeric", "amount", f"近{self.days}天{zh}金额",
                        f"amount of {en} in the last {self.days} days")]
+
+    def lacks(self, profile):
+        return lacking(profile, self.role, self.event_type, self.channel, money=self.agg == "sum")

@@ -1,0 +1,84 @@
+"""The data profile: what a clean EventLog holds (roles, event types, channels, categories,
+sessions, money, user attributes), so feature specs can be resolved against the brand's own
+vocabulary and families whose inputs are absent left out with a reason.
+
+`profile_sql` / `profile_from_rows` are pure; `siyu validate` runs them on the clean files and
+writes `work/reports/profile.json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from siyu.contract.schema import ROLES
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """Counts of what the clean events and users hold. Mappings are ordered by rows, most first."""
+
+    events: int = 0
+    users: int = 0
+    roles: dict[str, int] = field(default_factory=dict)  # role -> rows
+    event_types: dict[str, dict[str, Any]] = field(default_factory=dict)  # type -> {role, rows}
+    channels: dict[str, dict[str, int]] = field(default_factory=dict)  # channel -> {role: rows}
+    categories: int = 0  # distinct non-null categories
+    sessions: int = 0  # rows with a session id
+    amounts: int = 0  # purchase / refund rows with an amount
+    attributes: dict[str, int] = field(default_factory=dict)  # users-table column -> distinct non-null values
+
+    def rows_of(self, roles: tuple[str, ...]) -> int:
+        return sum(self.roles.get(r, 0) for r in roles)
+
+    def has_money(self) -> bool:
+        return self.amounts > 0
+
+    def event_types_of(self, roles: tuple[str, ...]) -> list[str]:
+        """Event types whose role is among `roles`, most rows first."""
+        return [t for t, v in self.event_types.items() if v["role"] in roles]
+
+    def channels_of(self, roles: tuple[str, ...]) -> list[str]:
+        """Channels with events of `roles`, most rows first."""
+        counts = {c: sum(n for r, n in by_role.items() if r in roles) for c, by_role in self.channels.items()}
+        return [c for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n > 0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataProfile:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def profile_sql(events: str) -> dict[str, str]:
+    """The queries a profile is made of, over a clean events relation."""
+    return {
+        "totals": (f"SELECT count(*), count(DISTINCT user_id), count(DISTINCT category), count(session_id), "
+                   f"count(amount) FILTER (WHERE role IN ('purchase', 'refund')) FROM {events}"),
+        "types": (f"SELECT event_type, role, count(*) AS n FROM {events} GROUP BY ALL "
+                  "ORDER BY n DESC, event_type"),
+        "channels": (f"SELECT channel, role, count(*) AS n FROM {events} WHERE channel IS NOT NULL "
+                     "GROUP BY ALL ORDER BY channel, role"),
+    }
+
+
+def profile_from_rows(totals: tuple, types: list[tuple], channels: list[tuple],
+                      attributes: dict[str, int]) -> DataProfile:
+    """A profile from the rows of `profile_sql`'s queries and the users' attribute cardinalities."""
+    roles: dict[str, int] = dict.fromkeys(ROLES, 0)
+    event_types: dict[str, dict[str, Any]] = {}
+    for event_type, role, n in types:
+        roles[role] = roles.get(role, 0) + int(n)
+        if event_type is not None:
+            event_types[str(event_type)] = {"role": str(role), "rows": int(n)}
+    by_channel: dict[str, dict[str, int]] = {}
+    for channel, role, n in channels:
+        by_channel.setdefault(str(channel), {})[str(role)] = int(n)
+    order = sorted(by_channel, key=lambda c: (-sum(by_channel[c].values()), c))
+    return DataProfile(
+        events=int(totals[0]), users=int(totals[1]), roles={r: n for r, n in roles.items() if n},
+        event_types=event_types, channels={c: by_channel[c] for c in order},
+        categories=int(totals[2]), sessions=int(totals[3]), amounts=int(totals[4]), attributes=dict(attributes),
+    )
