@@ -99,11 +99,14 @@ def _duck_code(data: Path, specs_yaml: str, cutoffs: list[str], memory_limit: st
 import time, yaml
 import pyarrow as pa, pyarrow.parquet as pq
 from siyu.io.duck import connect
-from siyu.features.parse import parse_feature_specs
+from siyu.features.vocabulary import resolve_feature_specs
 from siyu.features import feature_batches
-specs = parse_feature_specs(yaml.safe_load({specs_yaml!r}))
+from siyu.io.workspace import profile_clean
+from pathlib import Path
 con = connect(memory_limit={memory_limit!r}, threads=2, temp_directory={str(data / 'tmp')!r})
 con.execute("SET enable_progress_bar = false")
+profile = profile_clean(con, Path({str(data / 'events.parquet')!r}), Path({str(data / 'users.parquet')!r}))
+specs = resolve_feature_specs(yaml.safe_load({specs_yaml!r}), profile).specs
 t0 = time.perf_counter()
 reader = feature_batches(con, specs, {str(data / 'events.parquet')!r}, {str(data / 'users.parquet')!r}, {cutoffs!r})
 strings = [f.name for f in reader.schema if pa.types.is_string(f.type)]

@@ -228,7 +228,8 @@ def test_progress_steps_are_reported_in_order(tmp_path: Path) -> None:
     steps: list[str] = []
     validate_dataset(world_config(tmp_path, GOOD_EVENTS), as_of=AS_OF, on_step=steps.append)
     assert steps == ["opening sources", "looking for duplicate events", "writing rejected rows",
-                     "writing clean events", "writing clean users"]
+                     "writing clean events", "writing clean users", "profiling the clean data"]
+    assert (tmp_path / "work" / "reports" / "profile.json").exists()
 
 
 def test_a_failed_run_leaves_the_previous_clean_events(tmp_path: Path) -> None:

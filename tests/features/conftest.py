@@ -51,3 +51,29 @@ def con():
     c = connect(memory_limit="512MB", threads=1)
     yield c
     c.close()
+
+
+def demo_profile():
+    """A data profile with the synthetic world's vocabulary (every channel carries every role)."""
+    from siyu.contract.profile import DataProfile
+    from siyu.synth.params import CHANNELS, INTERACTION_TYPES
+
+    types = {t: {"role": "interaction", "rows": 100 - i} for i, t in enumerate(INTERACTION_TYPES)}
+    types |= {"purchase": {"role": "purchase", "rows": 50}, "refund": {"role": "refund", "rows": 5},
+              "campaign_contact": {"role": "contact", "rows": 20}}
+    roles = {"interaction": 1000, "purchase": 50, "refund": 5, "contact": 20}
+    return DataProfile(events=1075, users=10, roles=roles, event_types=types,
+                       channels={c: dict(roles) for c in CHANNELS}, categories=5, sessions=100, amounts=55,
+                       attributes={"source_channel": 7, "member_level": 4, "region": 4, "age_band": 5})
+
+
+def default_specs():
+    """configs/features.yaml resolved against the synthetic world's vocabulary."""
+    from pathlib import Path
+
+    import yaml
+
+    from siyu.features.vocabulary import resolve_feature_specs
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "features.yaml"
+    return resolve_feature_specs(yaml.safe_load(path.read_text(encoding="utf-8")), demo_profile()).specs

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from tests.features.conftest import default_specs
 
 from siyu.features import (
     FeatureSet,
     Window,
     feature_catalog,
     feature_spec_hash,
-    parse_feature_specs,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default() -> FeatureSet:
-    return parse_feature_specs(yaml.safe_load((ROOT / "configs" / "features.yaml").read_text(encoding="utf-8")))
+    return default_specs()
 
 
 def test_catalog_covers_every_column_with_both_languages():

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import yaml
+from tests.features.conftest import default_specs
 
 from siyu.features import FeatureSet, Recency, SpecError, Window, parse_feature_specs
 from siyu.features.specs import Distinct, Lifecycle, Share
@@ -38,7 +38,7 @@ def test_list_parameters_expand_into_their_product():
 
 
 def test_default_config_is_a_few_hundred_features_at_most():
-    fs = parse_feature_specs(yaml.safe_load((ROOT / "configs" / "features.yaml").read_text(encoding="utf-8")))
+    fs = default_specs()
     assert 100 <= len(fs.columns) <= 300
     families = {type(s).__name__ for s in fs}
     assert len(families) == 16  # every family is in the default set
@@ -78,7 +78,7 @@ def test_empty_config_and_duplicate_names_are_errors():
 def test_resolved_specs_round_trip_as_data_and_unions_refuse_two_definitions():
     from siyu.features import feature_specs_data
 
-    specs = parse_feature_specs(yaml.safe_load((ROOT / "configs" / "features.yaml").read_text(encoding="utf-8")))
+    specs = default_specs()
     data = feature_specs_data(specs)
     assert parse_feature_specs(data) == specs and len(data["features"]) == len(specs)
     a = FeatureSet((Recency(role="purchase"), Window(days=30, role="purchase")))

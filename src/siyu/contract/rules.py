@@ -75,7 +75,7 @@ EVENT_RULES: tuple[Rule, ...] = (
          "ts > {as_of}", requires=("as_of",)),
     Rule("purchase_without_amount", "events", "error", "row", "amount",
          "amount: {count} purchase rows without an amount; written to {rejects}",
-         "role = 'purchase' AND NOT _given_amount"),
+         "role = 'purchase' AND NOT _given_amount", requires=("amount",)),
     Rule("negative_amount", "events", "error", "row", "amount",
          "amount: {count} rows with a negative amount on a non-refund event (e.g. {examples}); "
          "written to {rejects}",
