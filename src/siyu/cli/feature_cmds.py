@@ -59,7 +59,8 @@ def trainset(
 
     from siyu.cli._config import config_or_exit
     from siyu.features.specs import SpecError
-    from siyu.jobs.trainsets import TaskUnsupported, build_trainsets, supported_tasks
+    from siyu.io.workspace import supported_tasks
+    from siyu.jobs.trainsets import TaskUnsupported, build_trainsets
     from siyu.labels import HorizonError
     from siyu.trainsets import GridError, LabelError
 

@@ -23,9 +23,16 @@ def _config(path: Path):  # noqa: ANN202 - SiyuConfig, imported lazily
     return config_or_exit(path)
 
 
-def _tasks(cfg, task: str) -> list[str]:  # noqa: ANN001
+def _tasks(cfg, task: str, console=None) -> list[str]:  # noqa: ANN001
+    """The tasks a command runs on. `all`: every configured task the data can label (the others
+    are named once, with the reason, when a console is given)."""
     names = [t.name for t in cfg.tasks]
     if task == "all":
+        from siyu.io.workspace import supported_tasks
+
+        names, skipped = supported_tasks(cfg, names)
+        for reason in skipped.values() if console is not None else ():
+            console.print(f"[yellow]skipped[/yellow] {reason}")
         return names
     if task not in names:
         typer.secho(f"--task: expected one of {[*names, 'all']}, got {task!r}", fg=typer.colors.RED, err=True)
@@ -74,17 +81,27 @@ def train_cmd(
     cfg = _config(config)
     _quiet_mlflow()
     console = Console()
-    for name in _tasks(cfg, task):
+    failed: list[str] = []
+    for name in _tasks(cfg, task, console):
         result = _with_status(console, f"{name}: training", lambda say, name=name: train(cfg, name, model, progress=say),
                               (TrainsetMissing, ValueError, LookupError))
         for r in result.results:
             if r.skipped:
                 console.print(f"  {name} {r.model}: skipped ({r.skipped})")
                 continue
+            if r.failed:
+                console.print(f"  [red]{name} {r.model}: failed[/red] ({r.failed})", markup=True)
+                failed.append(f"{name} {r.model}")
+                continue
             headline = cfg.task(name).headline_metric
             console.print(f"  {name} {r.model}: v{r.version}  valid_{headline}={_cell(r.valid.get(headline))}  "
                           f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s")
-        console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
+        if result.challenger:
+            console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
+    if failed:
+        typer.secho(f"{len(failed)} model(s) failed: {', '.join(failed)} (the others are registered; "
+                    "the log above says why)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 
 
 def tune_cmd(
@@ -101,7 +118,7 @@ def tune_cmd(
     cfg = _config(config)
     _quiet_mlflow()
     console = Console()
-    for name in _tasks(cfg, task):
+    for name in _tasks(cfg, task, console):
         result = _with_status(console, f"{name}: tuning {model}",
                               lambda say, name=name: tune(cfg, name, model, n_trials, progress=say),
                               (TrainsetMissing, ValueError, LookupError))
@@ -123,7 +140,7 @@ def compare_cmd(
     cfg = _config(config)
     _quiet_mlflow()
     console = Console(width=max(Console().width, 120))
-    for name in _tasks(cfg, task):
+    for name in _tasks(cfg, task, console):
         try:
             board = compare(cfg, name)
         except (TrainsetMissing, ValueError, LookupError) as exc:
@@ -200,7 +217,7 @@ def backtest_cmd(
     cfg = _config(config)
     _quiet_mlflow()
     console = Console(width=max(Console().width, 120))
-    for name in _tasks(cfg, task):
+    for name in _tasks(cfg, task, console):
         result = _with_status(console, f"{name}: backtest",
                               lambda say, name=name: backtest(cfg, name, model, folds, progress=say),
                               (GridError, FileNotFoundError, ValueError, LookupError))

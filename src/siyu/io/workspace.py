@@ -20,7 +20,7 @@ from siyu.features import FeatureSet, build_features, relation_sql, to_feature_f
 from siyu.features.vocabulary import ResolvedFeatures
 from siyu.io.duck import connect
 from siyu.io.writers import write_json
-from siyu.labels import build_labels, data_bounds
+from siyu.labels import build_labels, data_bounds, task_lacks
 from siyu.trainsets import (
     SPLITS,
     assemble_trainset,
@@ -104,6 +104,17 @@ def feature_set(cfg: SiyuConfig) -> ResolvedFeatures:
     except FileNotFoundError:
         profile = None
     return cfg.features_for(profile)
+
+
+def supported_tasks(cfg: SiyuConfig, tasks: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """(tasks the clean data can label, {task: why not} for the others, e.g. LTV without amounts).
+    Without clean data yet, every task (the command that needs the data says so)."""
+    try:
+        profile = data_profile(cfg)
+    except FileNotFoundError:
+        return list(tasks), {}
+    why = {t: r for t in tasks if (r := task_lacks(cfg.task(t), profile))}
+    return [t for t in tasks if t not in why], why
 
 
 def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None) -> Path:

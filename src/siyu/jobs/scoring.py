@@ -24,7 +24,7 @@ import pandas as pd
 from siyu.config import SiyuConfig, TrackingConfig
 from siyu.features.specs import FeatureSet
 from siyu.io.tagstore import RunRecord, TagStore, TagStoreError, open_tag_store
-from siyu.io.workspace import trained_specs
+from siyu.io.workspace import supported_tasks, trained_specs
 from siyu.scoring import (
     ChampionLike,
     GuardFailed,
@@ -194,8 +194,10 @@ def score(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     as_of = as_of or default_as_of(deps.newest_event(cfg))
-    champions = {task: deps.load_champion(task, cfg.tracking)
-                 for task in dict.fromkeys(b.task for b in cfg.scoring.bands)}
+    tasks, unsupported = supported_tasks(cfg, list(dict.fromkeys(b.task for b in cfg.scoring.bands)))
+    for reason in unsupported.values():
+        log.warning("not scored: %s", reason)
+    champions = {task: deps.load_champion(task, cfg.tracking) for task in tasks}
     timings["load_models"] = time.perf_counter() - clock
     versions = _model_versions(champions)
     key = run_key(as_of, versions, cfg)

@@ -7,6 +7,7 @@ Each job reads the task's training set (`work/trainsets/<task>/`), calls the pur
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import time
 from collections.abc import Callable
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 
+log = logging.getLogger(__name__)
+
 
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class ModelResult:
     seconds: float = 0.0
     metrics: dict | None = None  # test metrics, pooled over the test cutoffs, with `<metric>_ci_low/high`
     skipped: str = ""
+    failed: str = ""  # `train --model all` goes on past a failing model and names it here
     valid: dict | None = None  # validation metrics (what the choice of challenger reads)
 
 
@@ -261,6 +265,11 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
             if model != "all":
                 raise
             results.append(ModelResult(task=task, model=name, skipped=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - `all` trains every model and reports each failure
+            if model != "all":
+                raise
+            log.exception("%s %s failed", task, name)
+            results.append(ModelResult(task=task, model=name, failed=f"{type(exc).__name__}: {exc}"))
     trained = [r for r in results if r.version]
     challenger = trained[-1].version if trained else ""
     if len(trained) > 1:

@@ -13,13 +13,12 @@ from siyu.config import SiyuConfig, TaskConfig
 from siyu.features.vocabulary import Omission
 from siyu.io.workspace import (
     build_features_at,
-    data_profile,
     feature_set,
     labelled_sets,
     latest_as_of,
     load_features,
+    supported_tasks,
 )
-from siyu.labels import task_lacks
 from siyu.trainsets import (
     check_label,
     prune_specs,
@@ -52,13 +51,6 @@ class TaskUnsupported(ValueError):
 def build_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     """Build `work/trainsets/<task>/{trainset.parquet, manifest.json}` on the Monday cutoff grid."""
     return build_trainsets(cfg, [task])[0]
-
-
-def supported_tasks(cfg: SiyuConfig, tasks: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """(tasks the clean data can label, {task: why not} for the others)."""
-    profile = data_profile(cfg)
-    why = {t: r for t in tasks if (r := task_lacks(cfg.task(t), profile))}
-    return [t for t in tasks if t not in why], why
 
 
 def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSummary]:
