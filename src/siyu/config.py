@@ -324,8 +324,12 @@ class GuardConfig(Frozen):
 
 class ScoringConfig(Frozen):
     bands: tuple[BandConfig, ...] = (
-        BandConfig(tag="churn_risk", task="churn", labels=("high", "medium", "low"), edges=(0.5, 0.2), hysteresis=0.02),
-        BandConfig(tag="purchase_intent", task="purchase_intent", labels=("hot", "warm", "cold"), edges=(0.3, 0.1), hysteresis=0.02),
+        # Cut on each run's score quantiles by default, so any base rate (a 97 % churn log, a 1 %
+        # purchase log) spreads users over the bands; fixed probability edges are `method: threshold`.
+        BandConfig(tag="churn_risk", task="churn", labels=("high", "medium", "low"), method="quantile",
+                   edges=(0.8, 0.5), hysteresis=0.02),
+        BandConfig(tag="purchase_intent", task="purchase_intent", labels=("hot", "warm", "cold"), method="quantile",
+                   edges=(0.9, 0.7), hysteresis=0.02),
         BandConfig(tag="ltv_tier", task="ltv", labels=("A", "B", "C", "D"), method="quantile", edges=(0.9, 0.7, 0.4), hysteresis=0.02),
     )
     rule_tags: tuple[str, ...] = ("lifecycle_stage", "rfm_segment")  # feature columns copied as tags
