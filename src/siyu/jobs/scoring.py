@@ -197,6 +197,11 @@ def score(
     tasks, unsupported = supported_tasks(cfg, list(dict.fromkeys(b.task for b in cfg.scoring.bands)))
     for reason in unsupported.values():
         log.warning("not scored: %s", reason)
+    if unsupported:  # the run (bands, reasons, guards, exports) then knows only the tasks it scores
+        scoring = cfg.scoring.model_copy(update={
+            "bands": tuple(b for b in cfg.scoring.bands if b.task in tasks),
+            "reason_tasks": tuple(t for t in cfg.scoring.reason_tasks if t in tasks)})
+        cfg = cfg.model_copy(update={"scoring": scoring})
     champions = {task: deps.load_champion(task, cfg.tracking) for task in tasks}
     timings["load_models"] = time.perf_counter() - clock
     versions = _model_versions(champions)
