@@ -153,7 +153,8 @@ def _linear_preprocessor(X: pd.DataFrame) -> ColumnTransformer:
     return ColumnTransformer([("num", numeric, nums), ("cat", categorical, cats)])
 
 
-def _as_object_categories(X: pd.DataFrame) -> pd.DataFrame:
+def as_model_input(X: pd.DataFrame) -> pd.DataFrame:
+    """What a linear pipeline sees: categoricals as plain strings, missing as '__missing__'."""
     cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     return X.assign(**{c: X[c].astype(object).where(X[c].notna(), "__missing__").astype(str) for c in cats})
 
@@ -175,10 +176,10 @@ class LogisticBaseline(SiyuEstimator):
             # Newton-Cholesky: a few exact steps, fast for ~200 columns and 100k+ rows
             ("model", LogisticRegression(C=self.C, max_iter=self.max_iter, solver="newton-cholesky",
                                          random_state=self.random_state)),
-        ]).fit(_as_object_categories(X), y)
+        ]).fit(as_model_input(X), y)
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        return self.pipeline_.predict_proba(_as_object_categories(X))[:, 1]
+        return self.pipeline_.predict_proba(as_model_input(X))[:, 1]
 
 
 class TweedieGLMBaseline(SiyuEstimator):
@@ -196,11 +197,11 @@ class TweedieGLMBaseline(SiyuEstimator):
             ("prep", _linear_preprocessor(X)),
             ("model", TweedieRegressor(power=self.power, alpha=self.alpha, link="log", max_iter=self.max_iter,
                                         solver="newton-cholesky")),
-        ]).fit(_as_object_categories(X), np.clip(y, 0, None))
+        ]).fit(as_model_input(X), np.clip(y, 0, None))
         self.max_score_ = float(np.max(y)) * 10 if len(y) else np.inf
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        return np.clip(self.pipeline_.predict(_as_object_categories(X)), 0, self.max_score_)
+        return np.clip(self.pipeline_.predict(as_model_input(X)), 0, self.max_score_)
 
 
 # --------------------------------------------------------------------------- BG/NBD
