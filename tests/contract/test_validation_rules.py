@@ -243,3 +243,23 @@ def test_a_failed_run_leaves_the_previous_clean_events(tmp_path: Path) -> None:
     assert parquet_rows(tmp_path / "work" / "clean" / "events") == before
     assert len(parquet_rows(tmp_path / "work" / "rejects" / "events.parquet")) == 1
     assert not (tmp_path / "work" / "clean" / ".events.tmp").exists()
+
+
+def test_unknown_user_share_is_of_the_clean_users_and_never_above_100(tmp_path: Path) -> None:
+    strangers = [(f"e{9 + i}", f"x{i}", "2025-01-11 10:00:00", "msg_open", "app", None, None, None, None, None)
+                 for i in range(8)]
+    result = _users_case(tmp_path, GOOD_USERS[:1], [*GOOD_EVENTS, *strangers])
+    [unknown] = [o for o in result.report.users.outcomes if o.rule == "unknown_user"]
+    users = result.report.users
+    assert unknown.count == users.rows_added and users.rows_added > users.rows_in
+    assert 0 < unknown.share <= 1 and unknown.share == pytest.approx(unknown.count / (users.rows_clean + users.rows_added))
+
+
+def test_a_join_time_the_config_leaves_unmapped_is_no_warning(tmp_path: Path) -> None:
+    cfg = world_config(tmp_path, GOOD_EVENTS, GOOD_USERS, max_reject_rate=1.0)
+    users = cfg.dataset.users.model_copy(update={"joined_at": None})
+    result = validate_dataset(cfg.model_copy(update={"dataset": cfg.dataset.model_copy(update={"users": users})}),
+                              as_of=AS_OF)
+    assert not [o for o in result.report.users.outcomes if o.rule == "joined_at_missing"]
+    u1 = next(r for r in parquet_rows(result.clean_users) if r["user_id"] == "u1")
+    assert u1["joined_at"].isoformat() == "2025-01-06T09:00:00"  # the first event, as the config asks

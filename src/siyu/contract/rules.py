@@ -110,7 +110,7 @@ USER_RULES: tuple[Rule, ...] = (
          "{rejects} with their raw text", requires=("malformed",)),
     Rule("joined_at_missing", "users", "warning", "row", "joined_at",
          "joined_at: {count} users without a join time; set to their first event",
-         "NOT _given_joined_at"),
+         "NOT _given_joined_at", requires=("joined_at",)),  # `joined_at: null` in the config says it already
     Rule("unknown_user", "users", "warning", "reference", "user_id",
          "user_id: {count} users have events but no row in the users table (e.g. {examples}); "
          "added with joined_at = their first event",
