@@ -39,6 +39,7 @@ class ColumnMap(Frozen):
     category: str | None = "category"
     session_id: str | None = "session_id"
     event_id: str | None = "event_id"
+    order_id: str | None = None  # order / basket id: the lines of one order count as one purchase
     quantity: str | None = None  # units in the row; only used when `amount_per_unit` is true
     # False: `amount` is the row's total (what a receipt says). True: `amount` holds a unit
     # price and the canonical amount is quantity × unit price (a null quantity counts as 1).
@@ -112,18 +113,55 @@ class UsersConfig(Frozen):
     pii: tuple[str, ...] = ()  # never features, never logged, never in reports
 
 
+class EventSource(Frozen):
+    """Another events source unioned into the one EventLog (orders, coupon redemptions, campaign
+    contacts, ... kept apart by the brand): its own file, format and column map, validated on
+    its own with its own rejects file."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    events: SourceConfig
+    columns: ColumnMap = ColumnMap()
+    default_event_type: str | None = None  # the event type of every row when the source has no such column
+
+
+class ItemsConfig(Frozen):
+    """An optional item table: fills `category` from `item_id` where an event carries none."""
+
+    source: SourceConfig
+    item_id: str = "item_id"
+    category: str = "category"
+
+
 class DatasetConfig(Frozen):
     """An interaction history mapped into siyu's event contract by configuration alone."""
 
     name: str
     events: SourceConfig
     columns: ColumnMap = ColumnMap()
+    more_events: tuple[EventSource, ...] = ()  # further sources, unioned with `events`
     roles: EventRoles
     users: UsersConfig | None = None
+    items: ItemsConfig | None = None
     timezone: str = "Asia/Shanghai"
     pii: tuple[str, ...] = ()  # PII columns of the events source, if any
     feature_columns: tuple[str, ...] = ()  # extra source columns offered as features (PII checked)
     max_reject_rate: float = Field(0.01, ge=0, le=1)
+
+    @field_validator("more_events")
+    @classmethod
+    def _unique_sources(cls, sources: tuple[EventSource, ...]) -> tuple[EventSource, ...]:
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names) or "events" in names:
+            raise ValueError(f"more_events: each source needs its own name (not 'events'), got {names}")
+        return sources
+
+    def source_view(self, source: EventSource) -> DatasetConfig:
+        """This dataset as one of its further sources sees it: that source's file and columns, the
+        shared roles (its default event type first), no extra feature columns."""
+        roles = self.roles.model_copy(update={"default_event_type": source.default_event_type
+                                              or self.roles.default_event_type})
+        return self.model_copy(update={"events": source.events, "columns": source.columns, "roles": roles,
+                                       "feature_columns": (), "more_events": ()})
 
     @field_validator("timezone")
     @classmethod

@@ -66,7 +66,7 @@ def print_report(console: Console, report: ValidationReport) -> None:
     console.print(f"[bold]dataset[/bold] {report.dataset}  as of {report.as_of or '-'} "
                   f"({report.timezone})  [{style}]{report.status}[/{style}]  "
                   f"max reject rate {report.max_reject_rate:.2%}")
-    for table in (report.events, report.users):
+    for table in report.tables:
         _print_table(console, table)
 
 

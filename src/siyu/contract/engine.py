@@ -205,9 +205,13 @@ def _source_value_columns(checked: CheckedTable) -> list[str]:
     return [f"CAST({raw_name(canon)} AS VARCHAR) AS {quote(canon)}" for canon, _ in checked.mapped.source_names]
 
 
-def clean_rows_sql(con: duckdb.DuckDBPyConnection, checked: CheckedTable) -> str:
-    """Every mapped row but the rejected ones, in canonical columns."""
-    columns = ", ".join(quote(c) for c in checked.mapped.output_columns)
+def clean_rows_sql(con: duckdb.DuckDBPyConnection, checked: CheckedTable,
+                   columns_out: tuple[str, ...] | None = None) -> str:
+    """Every mapped row but the rejected ones, in canonical columns (`columns_out`: these, NULL
+    where this table lacks one, so several event sources union into one EventLog)."""
+    have = set(checked.mapped.output_columns)
+    columns = ", ".join(quote(c) if c in have else f"CAST(NULL AS VARCHAR) AS {quote(c)}"
+                        for c in (columns_out or checked.mapped.output_columns))
     rejected = f"{checked.name}_rejected"
     if con.execute(f"SELECT count(*) FROM {rejected}").fetchall()[0][0] == 0:
         return f"SELECT {columns} FROM {checked.name}_mapped"
@@ -278,9 +282,8 @@ def table_report(con: duckdb.DuckDBPyConnection, checked: CheckedTable, clean: P
         expected = as_of.isoformat(sep=" ") if rule.name == "ts_after_as_of" and as_of else checked.mapped.ts_expected
         outcomes.append(_outcome(rule, checked.counts.get(rule.name, 0), checked.rows_in,
                                  checked.examples.get(rule.name, []), rejects, expected))
+    # Clean rows are what the job wrote and checked against rows in minus rejected, on the files.
     rows_clean = checked.rows_in - checked.rows_rejected
-    if not failed and checked.name == "events":
-        rows_clean = parquet_rows(con, clean)
     return TableReport(checked.name, checked.source, checked.rows_in, rows_clean, checked.rows_rejected,
                        "" if failed else clean.as_posix(), rejects.as_posix(), tuple(outcomes))
 
@@ -311,14 +314,14 @@ def users_report(con: duckdb.DuckDBPyConnection, users: CheckedTable | None, out
 
 def summary(report: ValidationReport) -> str:
     lines = []
-    for table in (report.events, report.users):
+    for table in report.tables:
         lines.append(
             f"{table.table}: {table.rows_in:,} rows in, {table.rows_clean:,} clean, "
             f"{table.rows_rejected:,} rejected ({table.reject_rate:.2%})"
             + (f", {table.rows_added:,} derived from events" if table.rows_added else ""))
         lines += [f"  [{o.severity}] {o.message}" for o in table.failing()]
     if report.status == "failed":
-        worst = max((report.events, report.users), key=lambda t: t.reject_rate)
+        worst = max(report.tables, key=lambda t: t.reject_rate)
         head = (f"validation failed: {worst.table} reject rate {worst.reject_rate:.2%} is above "
                 f"max_reject_rate {report.max_reject_rate:.2%}; fix the source or the column "
                 "mapping (or raise max_reject_rate in the dataset config). Clean data not written; "

@@ -58,14 +58,21 @@ class ValidationReport:
     status: str  # 'passed' | 'failed'
     summary: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    more_events: tuple[TableReport, ...] = ()  # one per further events source
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def tables(self) -> tuple[TableReport, ...]:
+        return (self.events, *self.more_events, self.users)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (what `work/reports/validation.json` holds)."""
         out = asdict(self)
         for name in ("events", "users"):
             out[name]["reject_rate"] = getattr(self, name).reject_rate
+        for entry, table in zip(out["more_events"], self.more_events, strict=True):
+            entry["reject_rate"] = table.reject_rate
         return out

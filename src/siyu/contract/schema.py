@@ -43,6 +43,7 @@ EVENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("category", "VARCHAR", False, "item category"),
     ColumnSpec("session_id", "VARCHAR", False, "session, when the source has one"),
     ColumnSpec("event_id", "VARCHAR", False, "unique event id; duplicates are removed and counted"),
+    ColumnSpec("order_id", "VARCHAR", False, "order / basket id: the lines of one order are one purchase"),
 )
 
 USER_BASE_COLUMNS: tuple[ColumnSpec, ...] = (

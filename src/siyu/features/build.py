@@ -34,6 +34,7 @@ from siyu.features.compiler import (
     UserAttr,
     compile_features,
     events_sql,
+    orders_sql,
     relation_sql,
     rfm_inputs,
     users_sql,
@@ -270,7 +271,7 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
 
 def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, batch_rows: int) -> _Run:
     program = compile_features(specs, cutoffs)
-    events_rel = relation_sql(events)
+    events_rel = _as_orders(con, relation_sql(events))
     users_rel = None if users is None else relation_sql(users)
     table = _user_dict(con, program, events_rel, users_rel)
     budget = memory_budget or _default_budget(con)
@@ -278,6 +279,16 @@ def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, b
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     return _Run(program, events_rel, table, engine.cutoff_us(program.cutoffs), budget,
                 max(10_000, min(batch_rows, budget // 4 // per_row)), threads)
+
+
+def _as_orders(con: duckdb.DuckDBPyConnection, events: str) -> str:
+    """`events`, with each order's lines as one event when the log carries order ids."""
+    columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {events}").fetchall()}
+    if "order_id" not in columns:  # a log validated before order ids were part of the contract
+        return events
+    if con.execute(f"SELECT count(order_id) FROM {events}").fetchall()[0][0] == 0:
+        return events
+    return f"({orders_sql(events)})"
 
 
 def _memory_limit(con: duckdb.DuckDBPyConnection) -> int:

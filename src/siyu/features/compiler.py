@@ -177,6 +177,21 @@ def events_sql(program: FeatureProgram, events: str, user_dict: str, only_roles:
     )
 
 
+def orders_sql(events: str) -> str:
+    """The events with each order as one event: the purchase (or refund) lines of one user and
+    order id become one row at the first line's time, with the lines' summed amount and the
+    order's most frequent category, so purchase counts, gaps and RFM frequency count orders,
+    not product lines. Rows without an order id pass unchanged."""
+    cols = "user_id, ts, event_type, role, channel, amount, item_id, category, session_id, event_id, order_id"
+    lines = "order_id IS NOT NULL AND role IN ('purchase', 'refund')"
+    return (
+        f"SELECT {cols} FROM {events} WHERE NOT ({lines}) "
+        f"UNION ALL SELECT user_id, min(ts), arg_min(event_type, ts), role, arg_min(channel, ts), sum(amount), "
+        f"CAST(NULL AS VARCHAR), mode(category), arg_min(session_id, ts), min(event_id), order_id "
+        f"FROM {events} WHERE {lines} GROUP BY user_id, order_id, role"
+    )
+
+
 def users_sql(program: FeatureProgram, users: str | None, events: str, user_columns: Sequence[str] | None) -> str:
     """The user dictionary, sorted by user_id: `user_id, joined_us` (NULL: the first event
     stands for the join time) and the attribute columns (NULL where the table lacks them).
@@ -204,7 +219,7 @@ def _ident(name: str) -> str:
 
 __all__ = [
     "ACTIVITY", "LIFECYCLE_STAGES", "RFM_SEGMENTS", "ROLE_CODES", "DistinctIn", "Expr",
-    "FeatureProgram", "FirstAmount", "GapStd", "Measure", "Pred", "Ratio", "RfmScore", "Since", "Stage",
+    "FeatureProgram", "FirstAmount", "orders_sql", "GapStd", "Measure", "Pred", "Ratio", "RfmScore", "Since", "Stage",
     "TenureDays", "UserAttr", "Win", "compile_features", "events_sql", "normalize_cutoffs", "pred",
     "relation_sql", "rfm_inputs", "stage_inputs", "users_sql", "walk",
 ]

@@ -51,7 +51,7 @@ def connect_work(cfg: SiyuConfig):  # noqa: ANN201 - a DuckDB connection
 def profile_clean(con, events: Path, users: Path | None) -> DataProfile:  # noqa: ANN001 - DuckDB
     """Profile the clean events (and the users' attribute columns) on `con`."""
     queries = profile_sql(relation_sql(events))
-    totals = con.execute(queries["totals"]).fetchone()
+    totals = con.execute(queries["totals"]).fetchall()[0]
     types = con.execute(queries["types"]).fetchall()
     channels = con.execute(queries["channels"]).fetchall()
     attributes: dict[str, int] = {}
@@ -61,7 +61,7 @@ def profile_clean(con, events: Path, users: Path | None) -> DataProfile:  # noqa
         attrs = [n for n in names if n not in ("user_id", "joined_at")]
         if attrs:
             counts = con.execute("SELECT " + ", ".join(f'count(DISTINCT "{a}")' for a in attrs)
-                                 + f" FROM {rel}").fetchone()
+                                 + f" FROM {rel}").fetchall()[0]
             attributes = dict(zip(attrs, (int(c) for c in counts), strict=True))
     return profile_from_rows(totals, types, channels, attributes)
 

@@ -42,6 +42,7 @@ from siyu.contract.mapping import (
     literal,
     map_events,
     map_users,
+    quote,
 )
 from siyu.contract.report import TableReport, ValidationReport
 from siyu.io.duck import connect
@@ -97,7 +98,7 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
         with contextlib.suppress(duckdb.Error):
             quiet(con)
         con.execute(f"SET TimeZone = {literal(ds.timezone)}")
-        events_report, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
+        events_reports, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
         if not failed:
             (on_step or (lambda _: None))("profiling the clean data")
             write_profile(cfg, con)
@@ -106,7 +107,8 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
     report = ValidationReport(
         dataset=ds.name, as_of=as_of_local.isoformat(sep=" ") if as_of_local else None,
         timezone=ds.timezone, max_reject_rate=ds.max_reject_rate,
-        events=events_report, users=users_report, status="failed" if failed else "passed")
+        events=events_reports[0], more_events=tuple(events_reports[1:]), users=users_report,
+        status="failed" if failed else "passed")
     report = replace(report, summary=summary(report))
     write_json(report.to_dict(), out["report"])
     if failed:
@@ -116,17 +118,22 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
 
 
 def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | None,
-         out: dict[str, Path], step: Callable[[str], None]) -> tuple[TableReport, TableReport, bool]:
+         out: dict[str, Path], step: Callable[[str], None]) -> tuple[list[TableReport], TableReport, bool]:
     """Open, map, check and split both tables; returns their reports and whether the run failed.
 
     Rejects are written first (from the small suspects table): past the reject threshold the
     clean events are not written at all, and the previous ones stay.
     """
     step("opening sources")
-    events_src = open_source(con, ds.events, "events")
-    events_map = map_events(ds, events_src.columns, events_src.relation, events_src.label)
+    sources = [("events", ds, out["rejects_events"])] + [
+        (f"events_{src.name}", ds.source_view(src), out["rejects_events"].with_name(f"events_{src.name}.parquet"))
+        for src in ds.more_events]
+    opened = []
+    for name, view, rejects in sources:  # every source opened and mapped first: schema errors before any row
+        src = open_source(con, view.events, name)
+        opened.append((name, view, rejects, src, map_events(view, src.columns, src.relation, src.label)))
     users: CheckedTable | None = None
-    if ds.users is not None:  # open both sources first: schema errors before any row is read
+    if ds.users is not None:
         users_src = open_source(con, ds.users.source, "users")
         users_map = map_users(ds.users, ds.timezone, users_src.columns, users_src.relation, users_src.label)
         users = prepare(con, "users", users_src.label, users_map, None, dup_key="user_id",
@@ -134,34 +141,60 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
         users = _split_rejects(con, users, out["rejects_users"])
     else:
         write_parquet_file(con, EMPTY_USER_REJECTS_SQL, out["rejects_users"])
-    step("looking for duplicate events")
-    events = prepare(con, "events", events_src.label, events_map, as_of, dup_key="event_id",
-                      malformed=events_src.malformed)
-    step("writing rejected rows")
-    events = _split_rejects(con, events, out["rejects_events"])
-    failed = over_threshold(events, ds.max_reject_rate) or (
+    checked: list[CheckedTable] = []
+    for name, _, rejects, src, mapped in opened:
+        step("looking for duplicate events" + ("" if name == "events" else f" ({name})"))
+        table = prepare(con, name, src.label, mapped, as_of, dup_key="event_id", malformed=src.malformed)
+        step("writing rejected rows" + ("" if name == "events" else f" ({name})"))
+        checked.append(_split_rejects(con, table, rejects))
+    failed = any(over_threshold(t, ds.max_reject_rate) for t in checked) or (
         users is not None and over_threshold(users, ds.max_reject_rate))
     if failed:  # the clean events are not replaced: no need to write them
-        events = count_warnings(con, events, f"SELECT * FROM {events.view} WHERE NOT ({events.error_sql})")
+        checked = [count_warnings(con, t, f"SELECT * FROM {t.view} WHERE NOT ({t.error_sql})") for t in checked]
     else:
         step("writing clean events")
-        staged = stage_parquet_folder(con, clean_rows_sql(con, events), out["clean_events"])
+        columns = checked[0].mapped.output_columns
+        union = " UNION ALL ".join(f"({clean_rows_sql(con, t, columns)})" for t in checked)
+        if ds.items is not None:
+            union = _with_item_categories(con, ds, union)
+        staged = stage_parquet_folder(con, union, out["clean_events"])
         clean_rows = parquet_rows(con, staged)
-        if clean_rows != events.rows_in - events.rows_rejected:  # the invariant, checked on the files
+        expected = sum(t.rows_in - t.rows_rejected for t in checked)
+        if clean_rows != expected:  # the invariant, checked on the files
             discard_folder(staged)
-            raise RuntimeError(f"events: {clean_rows} clean + {events.rows_rejected} rejected rows "
-                               f"written for {events.rows_in} input rows")
+            raise RuntimeError(f"events: {clean_rows} clean rows written for {expected} input rows not rejected "
+                               f"({sum(t.rows_in for t in checked)} in)")
         commit_folder(staged, out["clean_events"])
-        clean_glob = literal((out["clean_events"] / "*.parquet").as_posix())
-        events = count_warnings(con, events, f"SELECT * FROM read_parquet({clean_glob})")
+        if len(checked) == 1:  # the written file is the one source's kept rows: count there
+            clean_glob = literal((out["clean_events"] / "*.parquet").as_posix())
+            checked = [count_warnings(con, checked[0], f"SELECT * FROM read_parquet({clean_glob})")]
+        else:
+            checked = [count_warnings(con, t, f"SELECT * FROM {t.view} WHERE NOT ({t.error_sql})") for t in checked]
     if users is not None:
         users = count_warnings(con, users, f"SELECT * FROM {users.view} WHERE NOT ({users.error_sql})")
     added: tuple[int, list[dict[str, Any]]] = (0, [])
     if not failed:
         step("writing clean users")
         added = _write_clean_users(con, users, out["clean_events"], out["clean_users"])
-    events_report = table_report(con, events, out["clean_events"], out["rejects_events"], failed, as_of)
-    return events_report, users_report(con, users, out, failed, *added), failed
+    reports = [table_report(con, t, out["clean_events"], rejects, failed, as_of)
+               for t, (_, _, rejects, _, _) in zip(checked, opened, strict=True)]
+    return reports, users_report(con, users, out, failed, *added), failed
+
+
+def _with_item_categories(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, union: str) -> str:
+    """The clean events with `category` filled from the item table where an event has none (one
+    category per item: the first listed), rows unchanged in number."""
+    items = ds.items
+    src = open_source(con, items.source, "items")
+    missing = [c for c in (items.item_id, items.category) if c not in src.columns]
+    if missing:
+        raise ValueError(f"items source {src.label}: no column(s) {missing}; columns are {sorted(src.columns)[:12]}; "
+                         "fix items.item_id / items.category in the dataset config")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE item_categories AS SELECT CAST({quote(items.item_id)} AS VARCHAR) "
+                f"AS _item, any_value(NULLIF(trim(CAST({quote(items.category)} AS VARCHAR)), '')) AS _category "
+                f"FROM {src.relation} WHERE {quote(items.item_id)} IS NOT NULL GROUP BY 1")
+    return (f"SELECT e.* REPLACE (coalesce(e.category, i._category) AS category) FROM ({union}) e "
+            "LEFT JOIN item_categories i ON e.item_id = i._item")
 
 
 def _split_rejects(con: duckdb.DuckDBPyConnection, checked: CheckedTable, path: Path) -> CheckedTable:
