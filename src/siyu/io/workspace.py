@@ -8,7 +8,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,10 @@ from siyu.features import FeatureSet, build_features, relation_sql, to_feature_f
 from siyu.features.vocabulary import ResolvedFeatures
 from siyu.io.duck import connect
 from siyu.io.writers import write_json
-from siyu.labels import build_labels, data_bounds, task_lacks
+from siyu.labels import build_labels, data_bounds, population_mask, task_lacks
 from siyu.trainsets import (
+    CURRENT_FILE,
+    GRID_ORIGIN,
     SPLITS,
     assemble_trainset,
     check_purged,
@@ -143,11 +145,21 @@ def load_features(path: str | Path, specs: FeatureSet) -> pd.DataFrame:
 SplitPlan = Callable[[TaskConfig, list[date]], list[dict[str, tuple[date, ...]]]]
 
 
+def current_cutoff(cfg: SiyuConfig, data_end: date) -> date:
+    """The newest grid cutoff the data reaches (no label window needed): where a model trained
+    now would first be applied."""
+    return data_end - timedelta(days=(data_end - GRID_ORIGIN).days % cfg.trainset.step_days)
+
+
 def labelled_sets(
-    cfg: SiyuConfig, task_cfgs: Sequence[TaskConfig], specs: FeatureSet, plan: SplitPlan
+    cfg: SiyuConfig, task_cfgs: Sequence[TaskConfig], specs: FeatureSet, plan: SplitPlan,
+    current: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[list[tuple[TaskConfig, dict[str, tuple[date, ...]], pd.DataFrame]], str, date]:
     """([(task, splits, assembled frame)] for every split `plan` gives each task on its cutoff
-    grid, data digest, data_end): one feature pass over the union of all their cutoffs."""
+    grid, data digest, data_end): one feature pass over the union of all their cutoffs.
+
+    `current`, when given, receives per task its population's feature rows at the current cutoff
+    (`current_cutoff`, unlabelled), from the same pass."""
     events, users = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
@@ -160,8 +172,9 @@ def labelled_sets(
             )
             plans += [(task_cfg, splits, [c for name in SPLITS for c in splits[name]])
                       for splits in plan(task_cfg, grid)]
-        union = sorted({c for _, _, cuts in plans for c in cuts})
-        features = build_features(con, specs, events, users, union)
+        union = {c for _, _, cuts in plans for c in cuts}
+        now = current_cutoff(cfg, data_end)
+        features = build_features(con, specs, events, users, sorted(union | ({now} if current is not None else set())))
         labelled = [
             (task_cfg, splits, cuts, build_labels(con, task_cfg, events, users, cuts, data_end=data_end))
             for task_cfg, splits, cuts in plans
@@ -169,9 +182,32 @@ def labelled_sets(
         digest = data_digest(con, events)
     finally:
         con.close()
+    if current is not None:
+        rows = _task_rows(features, [now], specs)
+        recency = specs.recency_of("activity")
+        for task_cfg in task_cfgs:
+            mask = population_mask(task_cfg, rows[recency].to_numpy(dtype="float64") if recency in rows else None)
+            current[task_cfg.name] = rows if mask is None else rows[mask].reset_index(drop=True)
+        features = features[features["cutoff"] != pd.Timestamp(now)] if now not in union else features
     built = [(task_cfg, splits, assemble_trainset(_task_rows(features, cuts, specs), labels, splits))
              for task_cfg, splits, cuts, labels in labelled]
     return built, digest, data_end
+
+
+def load_current_rows(cfg: SiyuConfig, task: str, features: Sequence[str]) -> pd.DataFrame | None:
+    """The task population's features at the current cutoff, saved beside its training set (None
+    for a training set built before they were)."""
+    path = cfg.paths.trainsets_dir / task / CURRENT_FILE
+    if not path.exists():
+        return None
+    frame = pd.read_parquet(path)
+    _, manifest = load_trainset(cfg.paths.trainsets_dir / task)
+    cats = {f["name"]: f.get("categories") for f in manifest["features"] if f["dtype"] == "categorical"}
+    for col, levels in cats.items():
+        if col in frame:
+            frame[col] = pd.Categorical(frame[col].astype(object), categories=levels)
+    missing = [c for c in features if c not in frame]
+    return None if missing else frame[list(features)]
 
 
 def _task_rows(features: pd.DataFrame, cuts: Sequence[date], specs: FeatureSet) -> pd.DataFrame:

@@ -39,7 +39,7 @@ from siyu.evaluation import (
 )
 from siyu.features import parse_feature_specs
 from siyu.io.audit import append_promotion
-from siyu.io.workspace import TrainsetMissing, load_task_data
+from siyu.io.workspace import TrainsetMissing, load_current_rows, load_task_data
 from siyu.models import (
     GBM_MODELS,
     MissingFeatureError,
@@ -214,9 +214,16 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
     metrics = _split_metrics(kind, scored, keys["user_id"], cfg) | {"fit_seconds": seconds}
     test_scores = keys.assign(label=y_te, score=scored["test"][2])
     figures = _figures(task, y_te, scored["test"][2], estimator, X_te, cfg) if cfg.training.plots else {}
-    # The drift guard compares scoring with the latest rows the model was judged on: the last test
-    # cutoff is the nearest to any as-of (purged training rows of a 90-day task are months older).
+    # The drift guards compare a scoring run with the task's population at the newest cutoff the
+    # data reaches (what the model is first applied to, same population rule), scored by this
+    # model; a training set without those rows falls back to the last test cutoff, the nearest
+    # labelled rows (a 90-day task's are three months older than its first scoring run).
     latest = (keys["cutoff"] == keys["cutoff"].max()).to_numpy()
+    current = load_current_rows(cfg, task, features)
+    if current is not None and len(current):
+        profile = reference_profile(current, scores=np.asarray(estimator.predict_score(current), dtype="float64"))
+    else:
+        profile = reference_profile(X_te[latest], scores=scored["test"][2][latest])
     tags = {"kind": "training", "git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest),
             "test_rows": str(len(X_te)), "feature_spec_hash": str(manifest.get("feature_spec_hash", "")),
             "data_digest": str(manifest.get("data_digest", "")), **(extra_tags or {})}
@@ -224,7 +231,7 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         task=task, model=model, estimator=estimator, X_example=X_te.head(5), metrics=metrics,
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.model_dump(mode="json"), manifest=manifest,
-        reference_profile=reference_profile(X_te[latest], scores=scored["test"][2][latest]),
+        reference_profile=profile,
         train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),

@@ -25,6 +25,7 @@ from siyu.trainsets import (
     screen_columns,
     split_cutoffs,
     trainset_manifest,
+    write_current,
     write_trainset,
 )
 
@@ -71,7 +72,8 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
     def plan(task_cfg: TaskConfig, grid: list[date]) -> list[dict[str, tuple[date, ...]]]:
         return [split_cutoffs(grid, cfg.trainset, horizon_days=task_cfg.horizon_days)]
 
-    built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan)
+    current: dict = {}
+    built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan, current=current)
     out = []
     screened = []
     for task_cfg, splits, df in built:  # every label is checked before anything is written
@@ -83,6 +85,9 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
                                      data_digest=digest, data_end=data_end, splits=splits,
                                      omitted=resolved.omitted, dropped=dropped)
         path = write_trainset(df, manifest, cfg.paths.trainsets_dir / task_cfg.name)
+        now = current[task_cfg.name]
+        write_current(now[["user_id", "cutoff", *[c for c in df.columns if c in now and c not in ("user_id", "cutoff")]]],
+                      path)
         out.append(_summary(task_cfg.name, path, manifest, resolved.omitted, tuple(dropped)))
     return out
 

@@ -13,10 +13,16 @@ from siyu.trainsets.grid import (
     walk_forward_splits,
 )
 from siyu.trainsets.screen import LabelError, check_label, prune_specs, screen_columns
-from siyu.trainsets.store import data_digest, load_trainset, write_trainset
+from siyu.trainsets.store import (
+    CURRENT_FILE,
+    data_digest,
+    load_trainset,
+    write_current,
+    write_trainset,
+)
 
 __all__ = [
-    "GRID_ORIGIN", "GridError", "LabelError", "SPLITS", "check_label", "prune_specs", "screen_columns", "assemble_trainset", "check_purged", "cutoff_grid", "data_digest",
+    "CURRENT_FILE", "GRID_ORIGIN", "GridError", "LabelError", "SPLITS", "check_label", "prune_specs", "screen_columns", "assemble_trainset", "check_purged", "cutoff_grid", "data_digest",
     "load_trainset", "on_grid", "purge_gaps", "split_cutoffs", "split_stats", "trainset_manifest",
-    "walk_forward_splits", "write_trainset",
+    "walk_forward_splits", "write_current", "write_trainset",
 ]

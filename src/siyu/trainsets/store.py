@@ -28,6 +28,18 @@ def data_digest(con: duckdb.DuckDBPyConnection, events: str | Path) -> str:
     return f"n={n};min={lo};max={hi};h={int(h or 0):x}"
 
 
+CURRENT_FILE = "current.parquet"  # the population's features at the newest cutoff, unlabelled
+
+
+def write_current(df: pd.DataFrame, out_dir: Path) -> Path:
+    """Write the current-cutoff rows beside the training set (atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / (CURRENT_FILE + ".tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, out_dir / CURRENT_FILE)
+    return out_dir / CURRENT_FILE
+
+
 def write_trainset(df: pd.DataFrame, manifest: dict[str, Any], out_dir: Path) -> Path:
     """Write both files atomically (temporary names, then rename); returns the folder."""
     out_dir.mkdir(parents=True, exist_ok=True)
