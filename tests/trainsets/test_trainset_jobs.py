@@ -81,3 +81,18 @@ def test_all_tasks_in_one_feature_pass_equal_the_per_task_builds(project, tmp_pa
         df1, m1 = alone[summary.task]
         pd.testing.assert_frame_equal(df, df1, check_exact=False, rtol=1e-12)
         assert manifest == m1
+
+
+def test_current_rows_are_the_population_at_the_newest_cutoff(project):
+    import pandas as pd
+
+    from siyu.io.workspace import current_cutoff
+
+    path = build_trainset(project, "purchase_intent").path
+    frame, manifest = load_trainset(path)
+    now = pd.read_parquet(path / "current.parquet")
+    assert now["cutoff"].nunique() == 1
+    cut = now["cutoff"].iloc[0]
+    assert cut >= frame["cutoff"].max() and cut.date() == current_cutoff(project, pd.Timestamp("2025-07-01").date())
+    assert list(now.columns) == [c for c in frame.columns if c not in ("split", "label")]
+    assert now["user_id"].is_unique and len(now) > 0

@@ -186,7 +186,10 @@ def labelled_sets(
         rows = _task_rows(features, [now], specs)
         recency = specs.recency_of("activity")
         for task_cfg in task_cfgs:
-            mask = population_mask(task_cfg, rows[recency].to_numpy(dtype="float64") if recency in rows else None)
+            try:
+                mask = population_mask(task_cfg, rows[recency].to_numpy(dtype="float64") if recency in rows else None)
+            except ValueError:  # the specs cannot say who is in the population: the caller falls back
+                continue
             current[task_cfg.name] = rows if mask is None else rows[mask].reset_index(drop=True)
         features = features[features["cutoff"] != pd.Timestamp(now)] if now not in union else features
     built = [(task_cfg, splits, assemble_trainset(_task_rows(features, cuts, specs), labels, splits))

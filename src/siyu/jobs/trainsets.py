@@ -20,6 +20,7 @@ from siyu.io.workspace import (
     supported_tasks,
 )
 from siyu.trainsets import (
+    CURRENT_FILE,
     check_label,
     prune_specs,
     screen_columns,
@@ -85,9 +86,12 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
                                      data_digest=digest, data_end=data_end, splits=splits,
                                      omitted=resolved.omitted, dropped=dropped)
         path = write_trainset(df, manifest, cfg.paths.trainsets_dir / task_cfg.name)
-        now = current[task_cfg.name]
-        write_current(now[["user_id", "cutoff", *[c for c in df.columns if c in now and c not in ("user_id", "cutoff")]]],
-                      path)
+        now = current.get(task_cfg.name)
+        if now is not None:
+            keep = [c for c in df.columns if c in now and c not in ("user_id", "cutoff")]
+            write_current(now[["user_id", "cutoff", *keep]], path)
+        else:
+            (path / CURRENT_FILE).unlink(missing_ok=True)
         out.append(_summary(task_cfg.name, path, manifest, resolved.omitted, tuple(dropped)))
     return out
 
