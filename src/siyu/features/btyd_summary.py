@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.features.compiler import normalize_cutoffs, relation_sql
-
-BTYD_COLUMNS: tuple[str, ...] = ("btyd_x", "btyd_t_x_days", "btyd_T_days", "btyd_spend_mean")
+from siyu.models.btyd import SUMMARY_COLUMNS as BTYD_COLUMNS
 ORDER_COLUMN = "order_id"
 
 

@@ -20,6 +20,12 @@ from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1
 
 
+# The calibration summary columns a model reads (built by `siyu.features.btyd_summary`):
+# repeat purchases, days first -> last purchase, days first purchase -> last observed day,
+# mean spend per purchase (all purchases, the first included).
+SUMMARY_COLUMNS: tuple[str, ...] = ("btyd_x", "btyd_t_x_days", "btyd_T_days", "btyd_spend_mean")
+
+
 @dataclass(frozen=True)
 class BGNBDParams:
     """Purchase rate λ ~ Gamma(r, α) (shape, rate); dropout p ~ Beta(a, b)."""
