@@ -26,6 +26,7 @@ import pandas as pd
 
 from siyu.features.compiler import normalize_cutoffs, relation_sql
 from siyu.models.btyd import SUMMARY_COLUMNS as BTYD_COLUMNS
+
 ORDER_COLUMN = "order_id"
 
 

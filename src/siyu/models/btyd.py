@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit, gammaln, hyp2f1
-
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 # The calibration summary columns a model reads (built by `siyu.features.btyd_summary`):
 # repeat purchases, days first -> last purchase, days first purchase -> last observed day,
@@ -80,8 +79,6 @@ def bgnbd_log_likelihood(params: BGNBDParams, x, t_x, T) -> np.ndarray:
 
 def _bgnbd_nll_and_grad(theta: np.ndarray, x, t_x, T, w) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood over log-parameters, and its exact gradient."""
-    from scipy.special import digamma
-
     r, alpha, a, b = np.exp(theta)
     rep = x > 0
     log_at, log_ax = np.log(alpha + T), np.log(alpha + t_x)
@@ -182,8 +179,6 @@ def gamma_gamma_log_likelihood(params: GammaGammaParams, n, m) -> np.ndarray:
 
 
 def _gamma_gamma_nll_and_grad(theta: np.ndarray, n, m, w) -> tuple[float, np.ndarray]:
-    from scipy.special import digamma
-
     p, q, g = np.exp(theta)
     ll = gamma_gamma_log_likelihood(GammaGammaParams(p, q, g), n, m)
     d_p = n * (digamma(p * n + q) - digamma(p * n) + np.log(m) + np.log(n) - np.log(g + n * m))
