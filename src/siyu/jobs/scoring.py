@@ -124,7 +124,8 @@ def _reasons_factory(cfg: SiyuConfig, specs: FeatureSet) -> ReasonsFn | None:
     catalog = feature_catalog(specs)
 
     def reasons(task: str, champion: ChampionLike, X: pd.DataFrame) -> pd.DataFrame:
-        return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k)
+        return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k,
+                           currency=cfg.dataset.currency)
 
     return reasons
 
