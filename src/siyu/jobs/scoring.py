@@ -255,7 +255,7 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     reasons = deps.reasons(cfg, specs) if deps.reasons is not None else None
     populations = task_populations(features, [cfg.task(t) for t in champions], specs.recency_of("activity"))
     scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons,
-                         populations=populations)
+                         populations=populations, as_of=as_of)
     timings.update(scored.timings)
     clock = time.perf_counter()
     computed_at = _utcnow()

@@ -37,13 +37,14 @@ from siyu.evaluation import (
     task_metrics,
     validation_winner,
 )
-from siyu.features import parse_feature_specs
+from siyu.features import Tenure, parse_feature_specs
 from siyu.io.audit import append_promotion
 from siyu.io.workspace import TrainsetMissing, load_task_data
 from siyu.models import (
     GBM_MODELS,
     MissingFeatureError,
     SiyuEstimator,
+    btyd,
     make_model,
     models_for_task,
 )
@@ -194,6 +195,14 @@ def _split_metrics(kind: str, scored: dict, test_users: pd.Series, cfg: SiyuConf
     return metrics
 
 
+def _aging_features(manifest: dict, features: list[str]) -> list[str]:
+    """The features that grow by one day per day for every user (tenure, a customer's BTYD age):
+    the drift guard takes the elapsed days off them instead of calling a closed cohort drifted."""
+    specs = manifest.get("feature_specs")
+    tenure = {s.name for s in parse_feature_specs(specs) if isinstance(s, Tenure)} if specs else set()
+    return [f for f in features if f in tenure or f == btyd.SUMMARY_COLUMNS[2]]
+
+
 def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator, frame: pd.DataFrame,
                 manifest: dict, features: list[str], *, nested: bool = False, run_name: str | None = None,
                 extra_tags: dict | None = None) -> ModelResult:
@@ -224,7 +233,8 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         task=task, model=model, estimator=estimator, X_example=X_te.head(5), metrics=metrics,
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.model_dump(mode="json"), manifest=manifest,
-        reference_profile=reference_profile(X_te[latest], scores=scored["test"][2][latest]),
+        reference_profile=reference_profile(X_te[latest], scores=scored["test"][2][latest],
+                                            cutoff=keys["cutoff"].max(), aging=_aging_features(manifest, features)),
         train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
