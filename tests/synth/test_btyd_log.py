@@ -48,3 +48,18 @@ def test_the_log_is_transactions_only_and_starts_with_each_first_purchase():
     with pytest.raises(ValueError, match="acquisition_days"):
         bgnbd_transaction_log(TRUE, SPEND, customers=5, start=date(2025, 1, 6), days=30, acquisition_days=40,
                               rng=np.random.default_rng(0))
+
+
+def test_the_seasonal_log_ends_customers_after_small_baskets_more_often():
+    from siyu.synth.btyd import seasonal_dropout_log
+
+    log = seasonal_dropout_log(customers=3000, start=date(2025, 1, 6), days=540, acquisition_days=90,
+                               rng=np.random.default_rng(3))
+    assert set(log["role"]) == {"purchase"} and log["user_id"].nunique() == 3000
+    last = log.sort_values("ts").groupby("user_id").tail(1)
+    ended = last["ts"] < np.datetime64("2026-01-01")  # quiet for the last half year: most likely gone
+    small = last["amount"] < log["amount"].median()
+    assert ended[small].mean() > ended[~small].mean() + 0.05
+    gaps = log.sort_values(["user_id", "ts"]).groupby("user_id")["ts"].diff().dt.total_seconds().dropna()
+    per_user_cv = gaps.groupby(log.sort_values(["user_id", "ts"])["user_id"]).agg(lambda g: g.std() / g.mean())
+    assert per_user_cv.median() < 0.8  # regular rhythms: a Poisson process would give about 1
