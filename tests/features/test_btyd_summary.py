@@ -102,3 +102,10 @@ def test_purchases_at_or_after_the_cutoff_change_no_summary_at_it(past, future):
     base = _summaries(_events(_rows(past, True)), [CUTOFF.date()])
     with_future = _summaries(_events(_rows(past, True) + _rows(future, False)), [CUTOFF.date()])
     pd.testing.assert_frame_equal(base, with_future)
+
+
+def test_every_summary_column_is_described_for_the_catalogue():
+    from siyu.features.btyd_summary import BTYD_DESCRIPTIONS
+
+    assert tuple(BTYD_DESCRIPTIONS) == BTYD_COLUMNS
+    assert all(unit in ("count", "days", "amount") and zh and en for unit, zh, en in BTYD_DESCRIPTIONS.values())
