@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siyu.models import BGNBDModel, MissingFeatureError, RecencyRule, find_feature
+from siyu.models import BGNBDModel, MissingFeatureError, RecencyRule, btyd, find_feature
 
 
 def test_find_feature_prefers_exact_names_then_windows():
@@ -111,3 +111,18 @@ def test_bgnbd_names_an_unknown_score():
                       "btyd_spend_mean": [5.0] * 20})
     with pytest.raises(ValueError, match="score must be 'auto' or one of"):
         BGNBDModel(label="any_purchase", score="median").fit(X, np.r_[np.zeros(10), np.ones(10)])
+
+
+def test_a_bgnbd_pickled_before_event_summaries_still_scores_in_its_weeks(toy_data):
+    """Older champions were fitted on every row in weeks, without today's attributes."""
+    data = toy_data["purchase_intent"]
+    (X, y), (Xt, _) = data["train"], data["test"]
+    model = BGNBDModel(label="any_purchase", horizon_days=7, score="p_any").fit(X, y)
+    now = model.predict_score(Xt)
+    old = BGNBDModel(label="any_purchase", horizon_days=7)
+    old.__dict__.update({k: v for k, v in model.__dict__.items()
+                         if k not in ("source_", "score_", "non_buyer_score_", "alive_scale_", "valid_auc_")})
+    old.params_ = btyd.BGNBDParams(model.params_.r, model.params_.alpha / 7.0, model.params_.a, model.params_.b)
+    scored = old.predict_score(Xt)
+    buyers = Xt[old.inputs_["count"]].fillna(0).to_numpy() >= 1
+    assert scored[buyers] == pytest.approx(now[buyers], rel=1e-6)  # α in weeks: the same model

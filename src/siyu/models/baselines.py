@@ -239,13 +239,17 @@ class BGNBDModel(SiyuEstimator):
 
     def _summary(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """Per row: buyer (a purchase before the cutoff), x, t_x, T (days), n purchases, m mean spend."""
-        if self.source_ == "events":
+        if getattr(self, "source_", "features") == "events":
             x, t_x, T, m = (X[c].to_numpy(dtype=float) for c in btyd.SUMMARY_COLUMNS)
             buyer = ~np.isnan(x)
             x, t_x, T = (np.where(buyer, v, 0.0) for v in (x, t_x, T))
             return {"buyer": buyer, "x": x, "t_x": np.minimum(t_x, T), "T": T, "n": np.where(buyer, x + 1, 0.0),
                     "m": np.where(buyer, m, np.nan)}
-        return self._summary_from_features(X)
+        s = self._summary_from_features(X)
+        if not hasattr(self, "non_buyer_score_"):
+            # A model pickled before summaries came from the events: it fitted on every row, in weeks.
+            s = s | {"buyer": np.ones(len(X), dtype=bool), "t_x": s["t_x"] / 7.0, "T": s["T"] / 7.0}
+        return s
 
     def _summary_from_features(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         cols = self.inputs_
@@ -319,22 +323,26 @@ class BGNBDModel(SiyuEstimator):
             self.score_ = max(BTYD_SCORES, key=lambda k: self.valid_auc_[k])  # ties keep the first
 
     def _binary_score(self, s: dict[str, np.ndarray], kind: str) -> np.ndarray:
-        t, args = float(self.horizon_days), (s["x"], s["t_x"], s["T"])
+        t, args = self._horizon(), (s["x"], s["t_x"], s["T"])
         if kind == "p_any":
             score = btyd.bgnbd_p_any_purchase(self.params_, t, *args)
         elif kind == "expected":
             score = -np.expm1(-btyd.bgnbd_expected_purchases(self.params_, t, *args))
         else:
             score = np.clip(btyd.bgnbd_p_alive(self.params_, *args) * self.alive_scale_, 0.0, 1.0)
-        return np.where(s["buyer"], score, self.non_buyer_score_)
+        return np.where(s["buyer"], score, getattr(self, "non_buyer_score_", 0.0))
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
         s = self._summary(X)
         if self.label == "any_purchase":
-            return self._binary_score(s, self.score_)
-        purchases = btyd.bgnbd_expected_purchases(self.params_, float(self.horizon_days), s["x"], s["t_x"], s["T"])
+            return self._binary_score(s, getattr(self, "score_", "p_any"))
+        purchases = btyd.bgnbd_expected_purchases(self.params_, self._horizon(), s["x"], s["t_x"], s["T"])
         spend = purchases * btyd.gamma_gamma_expected_spend(self.spend_params_, s["n"], s["m"])
-        return np.where(s["buyer"], spend, self.non_buyer_score_)
+        return np.where(s["buyer"], spend, getattr(self, "non_buyer_score_", 0.0))
+
+    def _horizon(self) -> float:
+        """The horizon in the fit's time unit: days (weeks for a model pickled before)."""
+        return float(self.horizon_days) / (1.0 if hasattr(self, "non_buyer_score_") else 7.0)
 
 
 def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
