@@ -147,3 +147,28 @@ def test_p_any_purchase_lies_between_p_alive_bounds_and_grows_with_the_horizon(c
     short, long = btyd.bgnbd_p_any_purchase(params, 4.0, *args), btyd.bgnbd_p_any_purchase(params, 39.0, *args)
     assert (long >= short).all()
     assert (long <= btyd.bgnbd_p_alive(params, *args) + 1e-12).all()
+
+
+def test_a_homogeneous_population_fits_at_the_limit_and_still_predicts():
+    """One purchase rate and one dropout probability for all: r, α (and a, b) run to their bound
+    with finite ratios, and the predictions stay finite and sensible."""
+    rng = np.random.default_rng(8)
+    n, T = 3000, np.full(3000, 60.0)
+    lam, p = 0.05, 0.2
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        now = rng.exponential(1 / lam)
+        while now <= T[i]:
+            x[i], t_x[i] = x[i] + 1, now
+            if rng.random() < p:
+                break
+            now += rng.exponential(1 / lam)
+    fitted = btyd.fit_bgnbd(x, t_x, T)
+    assert fitted.r / fitted.alpha == pytest.approx(lam, rel=0.15)
+    expected = btyd.bgnbd_expected_purchases(fitted, 30.0, x, t_x, T)
+    assert np.isfinite(expected).all() and expected.max() <= 30 * lam * 1.01
+
+
+def test_no_repeat_purchase_at_all_is_named():
+    with pytest.raises(ValueError, match="no customer has a repeat purchase"):
+        btyd.fit_bgnbd(np.zeros(20), np.zeros(20), np.full(20, 30.0))

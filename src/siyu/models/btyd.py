@@ -57,6 +57,9 @@ def _check_rfm(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, t_x, T
 
 
+_LOG_BOUND = 15.0  # parameters within e^±15 (the homogeneous limits lie beyond)
+
+
 def _check_weights(weights, n: int) -> np.ndarray:
     if weights is None:
         return np.ones(n)
@@ -100,17 +103,24 @@ def _bgnbd_nll_and_grad(theta: np.ndarray, x, t_x, T, w) -> tuple[float, np.ndar
 
 
 def fit_bgnbd(x, t_x, T, *, weights=None, init: BGNBDParams | None = None) -> BGNBDParams:
-    """Maximum-likelihood BG/NBD parameters: BFGS with the exact gradient, on log-parameters."""
+    """Maximum-likelihood BG/NBD parameters: L-BFGS-B with the exact gradient, on log-parameters."""
     x, t_x, T = _check_rfm(x, t_x, T)
     w = _check_weights(weights, len(x))
+    if not (w[x > 0] > 0).any():
+        raise ValueError("BG/NBD: no customer has a repeat purchase, so the dropout process cannot be fitted; "
+                         "use a longer history or another baseline")
     start = init or BGNBDParams(r=1.0, alpha=max(float(np.average(T, weights=w)), 1e-3), a=1.0, b=1.0)
     theta0 = np.log([start.r, start.alpha, start.a, start.b])
-    res = minimize(_bgnbd_nll_and_grad, theta0, args=(x, t_x, T, w), jac=True, method="BFGS",
-                   options={"gtol": 1e-10, "maxiter": 2000})
-    if not np.isfinite(res.fun) or not np.all(np.isfinite(res.x)) or np.abs(res.jac).max() > 1e-5:
-        raise RuntimeError(f"BG/NBD: the likelihood fit did not converge ({res.message}); "
-                           f"params {np.exp(res.x).round(4).tolist()}")
-    return BGNBDParams(*np.exp(res.x).tolist())
+    with np.errstate(all="ignore"):
+        res = minimize(_bgnbd_nll_and_grad, theta0, args=(x, t_x, T, w), jac=True, method="L-BFGS-B",
+                       bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
+                       options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
+    params = np.exp(res.x)
+    if not np.isfinite(res.fun):
+        raise RuntimeError(f"BG/NBD: the likelihood fit did not converge ({res.message}); params {params.tolist()}")
+    # A bound reached is the homogeneous limit (r, α -> ∞ with r/α fixed: one purchase rate for
+    # all; a, b -> ∞ with a/(a+b) fixed: one dropout probability): still a BG/NBD, kept as is.
+    return BGNBDParams(*params.tolist())
 
 
 def bgnbd_p_alive(params: BGNBDParams, x, t_x, T) -> np.ndarray:
@@ -198,9 +208,10 @@ def fit_gamma_gamma(n, m, *, weights=None) -> GammaGammaParams:
         raise ValueError(f"Gamma-Gamma: need at least 10 customers with purchases and positive spend, got {int(keep.sum())}")
     n, m, w = n[keep], m[keep], w[keep]
     theta0 = np.log([1.0, 2.0, float(np.average(m, weights=w))])
-    res = minimize(_gamma_gamma_nll_and_grad, theta0, args=(n, m, w), jac=True, method="BFGS",
-                   options={"gtol": 1e-10, "maxiter": 2000})
-    if not np.isfinite(res.fun) or np.abs(res.jac).max() > 1e-5:
+    with np.errstate(all="ignore"):
+        res = minimize(_gamma_gamma_nll_and_grad, theta0, args=(n, m, w), jac=True, method="L-BFGS-B",
+                       bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 3, options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
+    if not np.isfinite(res.fun):
         raise RuntimeError(f"Gamma-Gamma: the likelihood fit did not converge ({res.message})")
     params = GammaGammaParams(*np.exp(res.x).tolist())
     if params.q <= 1:
