@@ -269,6 +269,9 @@ class BGNBDModel(SiyuEstimator):
     def _find_inputs(self, X: pd.DataFrame) -> None:
         if all(c in X.columns for c in btyd.SUMMARY_COLUMNS):
             self.source_ = "events"
+            # The columns each score reads (explanations take Shapley values over exactly these).
+            x, t_x, T, m = btyd.SUMMARY_COLUMNS
+            self.inputs_ = {"x": x, "t_x": t_x, "T": T, "m": m if self.label == "net_spend" else None}
             return
         log.warning("BGNBDModel: no BTYD summary columns %s in the training set; deriving them from the "
                     "purchase count / recency / tenure features (an approximation)", list(btyd.SUMMARY_COLUMNS))
