@@ -84,3 +84,17 @@ def test_the_validation_winner_ignores_everything_but_validation():
     from siyu.evaluation import validation_winner
 
     assert validation_winner({"3": 0.81, "2": 0.84, "1": 0.84}) == "2"  # ties: the first given
+
+
+def test_on_orders_alone_only_a_model_that_beats_bgnbd_beyond_its_interval_may_be_champion():
+    from siyu.evaluation import decide_against_btyd, transactions_only
+
+    assert transactions_only(["purchase"]) and transactions_only(["purchase", "refund"])
+    assert not transactions_only(["purchase", "interaction"]) and not transactions_only(["refund"])
+    tie = decide_against_btyd("test_auc", "lightgbm", _diff(0.004, -0.001, 0.008), margin=0.0)
+    win = decide_against_btyd("test_auc", "lightgbm", _diff(0.02, 0.01, 0.03), margin=0.0)
+    assert (tie.promote, win.promote) == (False, True)
+    assert "lightgbm does not beat BG/NBD" in tie.reason and "[-0.0010, +0.0080]" in tie.reason
+    assert decide_against_btyd("test_auc", "bgnbd", None, margin=0.0).promote
+    unknown = decide_against_btyd("test_auc", "lightgbm", None, margin=0.0)
+    assert not unknown.promote and "siyu train --model bgnbd" in unknown.reason

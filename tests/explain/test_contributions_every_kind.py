@@ -63,3 +63,35 @@ def test_contributions_add_up_to_the_margin(task, model, method):
 def test_a_model_with_nothing_to_explain_says_so():
     with pytest.raises(TypeError, match="tree_model_"):
         contribution_method(object())
+
+
+@pytest.mark.parametrize("task", ["purchase_intent", "ltv"])
+def test_bgnbd_on_event_summaries_is_explained_over_them(task):
+    from datetime import date
+
+    import duckdb
+    import pandas as pd
+
+    from siyu.features.btyd_summary import BTYD_COLUMNS, btyd_summaries
+    from siyu.models.btyd import BGNBDParams, GammaGammaParams
+    from siyu.synth.btyd import bgnbd_transaction_log
+
+    log = bgnbd_transaction_log(BGNBDParams(0.8, 40.0, 0.6, 2.5), GammaGammaParams(6.0, 4.0, 150.0), customers=600,
+                                start=date(2025, 1, 6), days=300, acquisition_days=120, rng=np.random.default_rng(4))
+    con = duckdb.connect()
+    con.register("events", log)
+    rows = btyd_summaries(con, "events", pd.date_range("2025-06-02", periods=3, freq="28D").date.tolist())
+    X = rows[list(BTYD_COLUMNS)].assign(noise=np.random.default_rng(0).normal(size=len(rows)))
+    y = np.random.default_rng(1).binomial(1, 0.3, len(rows)).astype(float)
+    if task == "ltv":
+        y = y * 100.0
+    est = make_model("bgnbd", TASKS[task]).fit(X, y)
+    assert contribution_method(est) == "inputs"
+    contrib = shap_contributions(est, X.head(40))
+    used = set(contrib.values.columns[(contrib.values != 0).any()])
+    assert used <= set(BTYD_COLUMNS) and "btyd_x" in used
+    assert ("btyd_spend_mean" in used) == (task == "ltv")
+    score = est.predict_score(X.head(40))
+    expected = np.log(np.clip(score, 1e-6, 1 - 1e-6) / (1 - np.clip(score, 1e-6, 1 - 1e-6))) if est.binary \
+        else np.log1p(score)
+    np.testing.assert_allclose(contrib.margin, expected, rtol=1e-9, atol=1e-9)

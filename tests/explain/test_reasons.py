@@ -6,6 +6,7 @@ from siyu.explain.contributions import Contributions, shap_contributions
 from siyu.explain.reasons import (
     REASON_TEMPLATES,
     ReasonTemplate,
+    format_value,
     reasons_from_contributions,
     sentences,
     top_driver_positions,
@@ -158,3 +159,23 @@ def test_real_catalogue_families_read_naturally(info_cls):
     assert sentences(active, pd.Series([3.0]), "zh")[0] == "近30天活跃天数(活跃行为): 3 天"
     assert sentences(active, pd.Series([0.0]), "en")[0] == "Days with activity events in the last 30 days: 0"
     assert sentences(distinct, pd.Series([2.0]), "zh")[0] == "近30天不同触点渠道数: 2 个"
+
+
+def test_amounts_are_shown_in_the_dataset_currency(catalog):
+    by = {i.name: i for i in catalog}
+    assert sentences(by["spend_sum_90d"], pd.Series([89.5]), "en", currency="$")[0] == "Spend, last 90 days: $89.50"
+    assert format_value(by["spend_sum_90d"], 1250.0, "zh", with_unit=True, currency="€") == "€1,250"
+    contrib = Contributions(SHAP, np.zeros(3), USERS)
+    out = reasons_from_contributions(contrib, USERS, catalog, lang="en", k=3, currency="HKD ")
+    assert out.loc["U1", "reason_3"] == "Spend, last 90 days: HKD 1,250"
+
+
+def test_a_currency_with_braces_is_refused():
+    from pydantic import ValidationError
+
+    from siyu.config import DatasetConfig
+
+    base = {"name": "t", "events": {"path": "x.csv"}, "roles": {"purchase": ["purchase"]}}
+    assert DatasetConfig.model_validate(base).currency == "¥"
+    with pytest.raises(ValidationError, match="currency"):
+        DatasetConfig.model_validate({**base, "currency": "{x}"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from tests.features.conftest import ev, load_events, load_users
@@ -175,9 +176,22 @@ def test_lifecycle_stages(frame):
 def test_rfm_quintiles_among_purchasers(frame):
     got = {u: tuple(_row(frame, u, C1)[["rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score"]])
            for u in ("u1", "u5", "u6")}
-    assert got == {"u1": (5, 5, 5), "u5": (4, 4, 4), "u6": (2, 4, 2)}
+    # u5 and u6 bought once each: tied at the bottom of frequency (rank 1 of 3 -> score 2)
+    assert got == {"u1": (5, 5, 5), "u5": (4, 2, 4), "u6": (2, 2, 2)}
     segments = {u: _row(frame, u, C1)["rfm_segment"] for u in ("u1", "u5", "u6", "u4")}
-    assert segments == {"u1": "champions", "u5": "champions", "u6": "hibernating", "u4": "no_purchase"}
+    assert segments == {"u1": "champions", "u5": "potential", "u6": "hibernating", "u4": "no_purchase"}
+
+
+def test_one_time_buyers_never_reach_the_top_frequency_quintile():
+    """An orders log where most buyers bought once: their tie scores low, not high."""
+    from siyu.features.engine import rfm_scores
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    freq = np.where(rng.random(n) < 0.65, 1.0, rng.integers(2, 9, n).astype(float))
+    scores = rfm_scores(rng.uniform(0, 300, n), freq, rng.gamma(2.0, 50.0, n), np.zeros(n, dtype=np.int64), 1)
+    assert set(scores[freq == 1, 1]) == {1.0}
+    assert scores[freq == freq.max(), 1].min() == 5.0
 
 
 def test_attributes_are_categoricals_and_missing_columns_are_nan(frame):

@@ -198,3 +198,65 @@ def test_study_logs_trials_as_nested_runs(cfg):
 def test_tune_refuses_a_baseline(cfg):
     with pytest.raises(ValueError, match="cannot be tuned"):
         jobs.tune(cfg, "churn", "rule", n_trials=1)
+
+
+@pytest.fixture(scope="module")
+def orders_cfg(tmp_path_factory):
+    """An order history alone (purchases only): the transaction-only gate applies."""
+    root = tmp_path_factory.mktemp("orders")
+    previous = mlflow.get_tracking_uri()
+    config = SiyuConfig(
+        dataset=DatasetConfig(name="orders", events=SourceConfig(path="unused"),
+                              roles=EventRoles(purchase=("purchase",), default_event_type="purchase")),
+        paths=PathsConfig(world=str(root / "world"), work=str(root / "work")),
+        tracking=TrackingConfig(uri=f"sqlite:///{root}/mlflow.db", artifact_root=str(root / "mlartifacts")),
+        training=TrainingConfig(plots=False, n_jobs=1, n_bootstrap=200),
+    )
+    frame = toy_trainset("purchase_intent", n_users=300, n_cutoffs=4, rng=np.random.default_rng(5))
+    directory = config.paths.trainsets_dir / "purchase_intent"
+    directory.mkdir(parents=True)
+    frame.to_parquet(directory / "trainset.parquet")
+    (directory / "manifest.json").write_text(json.dumps(toy_manifest(frame, "purchase_intent")), encoding="utf-8")
+    yield config
+    mlflow.set_tracking_uri(previous)
+
+
+def test_on_orders_alone_a_booster_that_does_not_beat_bgnbd_leaves_it_champion(orders_cfg):
+    cfg = orders_cfg
+    frame, manifest, features = jobs.load_task_data(cfg, "purchase_intent")
+    bgnbd = jobs.fit_and_log(cfg, "purchase_intent", "bgnbd", jobs._new_model(cfg, "purchase_intent", "bgnbd", manifest),
+                             frame, manifest, features)
+    noise = jobs.fit_and_log(cfg, "purchase_intent", "lightgbm",
+                             LightGBMClassifier(n_estimators=5, n_jobs=1, calibration="none"), frame, manifest,
+                             ["noise_0"])
+    # the noise booster wins validation: the first champion would be it, were it not for the gate
+    MlflowClient(cfg.tracking.uri).log_metric(noise.run_id, "valid_auc", 0.99)
+    decision = jobs.promote(cfg, "purchase_intent")
+    assert decision.promoted and decision.challenger_version == bgnbd.version
+    assert "BG/NBD v" in decision.reason and "does not beat BG/NBD" in decision.reason
+    assert version_by_alias("purchase_intent", "champion", cfg.tracking).version == bgnbd.version
+
+    board = jobs.compare(cfg, "purchase_intent").table.set_index("model")
+    assert board.loc["lightgbm", "gate"] == "does not beat BG/NBD: BG/NBD stays champion"
+    low, high = (float(v) for v in board.loc["lightgbm", "vs_bgnbd"].split("[")[1].rstrip("]").split(","))
+    assert low < 0 and board.loc["bgnbd", "gate"] == "baseline"
+
+    noise_again = jobs.fit_and_log(cfg, "purchase_intent", "xgboost",
+                                   LightGBMClassifier(n_estimators=5, n_jobs=1, calibration="none"), frame, manifest,
+                                   ["noise_1"])
+    from siyu.tracking import set_alias
+
+    set_alias("purchase_intent", "challenger", noise_again.version, cfg.tracking)
+    refused = jobs.promote(cfg, "purchase_intent")
+    assert not refused.promoted and refused.difference.low <= 0
+
+
+def test_the_transaction_only_gate_needs_a_bgnbd_to_compare_with(orders_cfg, tmp_path):
+    cfg = orders_cfg.model_copy(update={"tracking": orders_cfg.tracking.model_copy(update={
+        "uri": f"sqlite:///{tmp_path}/mlflow.db", "artifact_root": str(tmp_path / "art")})})
+    frame, manifest, features = jobs.load_task_data(cfg, "purchase_intent")
+    jobs.fit_and_log(cfg, "purchase_intent", "lightgbm", LightGBMClassifier(n_estimators=20, n_jobs=1), frame,
+                     manifest, features)
+    decision = jobs.promote(cfg, "purchase_intent")
+    assert not decision.promoted and "no BG/NBD was judged on them" in decision.reason
+    assert version_by_alias("purchase_intent", "champion", cfg.tracking) is None

@@ -33,3 +33,16 @@ def test_unknown_method_is_named(overconfident):
 def test_transform_before_fit_says_so():
     with pytest.raises(RuntimeError, match="not fitted"):
         Calibrator().transform(np.array([0.5]))
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_probabilities_keep_a_floor_set_by_the_validation_rows(method):
+    """A lowest block without any event says about one in 2n, not the 1e-6 bound of the fit."""
+    rng = np.random.default_rng(1)
+    raw = rng.uniform(0, 1, 4000)
+    y = (rng.uniform(0, 1, 4000) < np.where(raw < 0.3, 0.0, raw)).astype(float)
+    cal = Calibrator(method).fit(raw, y)
+    low = cal.transform(np.array([0.0, 0.01]))
+    assert (low >= cal.floor_ - 1e-7).all()
+    assert cal.floor_ > 1e-4
+    assert cal.transform(np.array([1.0]))[0] < 1.0

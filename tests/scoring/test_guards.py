@@ -131,3 +131,26 @@ def test_broken_profile_is_reported():
     X = pd.DataFrame({"spend": [1.0, 2.0]})
     with pytest.raises(ValueError, match="reference profile of 'spend': 1 edges need 2 shares"):
         feature_psi({"features": {"spend": {"kind": "numeric", "edges": [1.0], "shares": [1.0]}}}, X)
+
+
+def test_a_closed_cohort_growing_older_is_not_drift_but_a_changed_mix_is():
+    """Tenure grows one day per day for everyone: net of the elapsed days it has not moved."""
+    from datetime import date
+
+    from siyu.evaluation import reference_profile
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"tenure_days": rng.uniform(30, 400, 3000), "spend": rng.gamma(2, 50, 3000)})
+    profile = reference_profile(X, cutoff=date(2025, 3, 3), aging=["tenure_days"])
+    assert profile["cutoff"] == "2025-03-03" and profile["features"]["tenure_days"]["ages"] is True
+    later = X.assign(tenure_days=X["tenure_days"] + 120)
+    ok, table = check_feature_drift("ltv", profile, later, G, as_of=date(2025, 7, 1))
+    assert ok.status == "ok" and table.set_index("feature").loc["tenure_days", "psi"] < 0.01
+    naive, _ = check_feature_drift("ltv", _profile(X), later, G)
+    assert naive.status == "fail"  # what the guard said before tenure was known to age
+    newcomers = later.assign(tenure_days=np.where(np.arange(3000) < 1500, rng.uniform(0, 20, 3000),
+                                                  later["tenure_days"]))
+    moved, _ = check_feature_drift("ltv", profile, newcomers, G, as_of=date(2025, 7, 1))
+    assert moved.offenders[0].startswith("tenure_days=")
+    unknown, table = check_feature_drift("ltv", profile, later, G)  # no as-of: the aging feature is skipped
+    assert "tenure_days" not in set(table["feature"]) and unknown.status == "ok"

@@ -59,11 +59,11 @@ class ReasonTemplate:
 
     def __post_init__(self) -> None:
         names = set(_PLACEHOLDER.findall(self.zh)) | set(_PLACEHOLDER.findall(self.en))
-        unknown = names - {"desc", "value", "days", "channel"}
+        unknown = names - {"desc", "value", "days", "channel", "currency"}
         if unknown:
             raise ValueError(
                 f"reason template {self.zh!r}: unknown placeholder(s) {sorted(unknown)}; "
-                "use {desc}, {value}, {days} or {channel}"
+                "use {desc}, {value}, {days}, {channel} or {currency}"
             )
         object.__setattr__(self, "fields", frozenset(names))
 
@@ -81,7 +81,7 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate("count", "{desc}: 0 次 (一次也没有)", "{desc}: none", when="zero"),
     ReasonTemplate("count", "{desc}: {value} 次", "{desc}: {value}"),
     ReasonTemplate("amount", "{desc}: 无消费", "{desc}: no spend", when="missing"),
-    ReasonTemplate("amount", "{desc}: ¥{value}", "{desc}: ¥{value}"),
+    ReasonTemplate("amount", "{desc}: {currency}{value}", "{desc}: {currency}{value}"),
     ReasonTemplate("ratio", "{desc}: 暂无", "{desc}: not available", when="missing"),
     ReasonTemplate("ratio", "{desc}: {value}", "{desc}: {value}"),
     ReasonTemplate("share", "{desc}: 暂无", "{desc}: not available", when="missing"),
@@ -106,19 +106,20 @@ _NUMERIC_FORMAT = {"days": lambda x: f"{x:,.0f}", "count": _number, "amount": _a
                    "ratio": lambda x: f"{x:.2f}", "share": lambda x: f"{x:.0%}"}
 
 
-_UNIT_WORDS = {"days": ("{} 天", "{} days"), "count": ("{} 次", "{}"), "amount": ("¥{}", "¥{}")}
+_UNIT_WORDS = {"days": ("{} 天", "{} days"), "count": ("{} 次", "{}"), "amount": ("{currency}{}", "{currency}{}")}
 _FAMILY_UNIT_WORDS = {"active_days": ("{} 天", "{} days"), "distinct": ("{} 个", "{}"), "rfm": ("{} 分", "{} of 5")}
 
 
-def format_value(info: FeatureInfoLike, value: Any, lang: Lang, *, with_unit: bool = False) -> str:
+def format_value(info: FeatureInfoLike, value: Any, lang: Lang, *, with_unit: bool = False,
+                 currency: str = "¥") -> str:
     """A user's value of one feature in words: '41', '1,250', '35%', '沉默用户' / 'silent'
-    (with its unit, '41 天' / '¥1,250', when `with_unit`)."""
+    (with its unit, '41 天' / '¥1,250' in the dataset's `currency`, when `with_unit`)."""
     if info.dtype == "categorical" or info.unit == "category":
         return word(CATEGORY_VALUES.get(info.name, {}), value, lang)  # type: ignore[arg-type]
     text = _NUMERIC_FORMAT.get(info.unit, _number)(float(value))
     words = _FAMILY_UNIT_WORDS.get(info.family) or _UNIT_WORDS.get(info.unit)
     if with_unit and words:
-        return words[0 if lang == "zh" else 1].format(text)
+        return words[0 if lang == "zh" else 1].replace("{currency}", currency).format(text)
     return text
 
 
@@ -132,9 +133,9 @@ def _value_kind(info: FeatureInfoLike, values: pd.Series) -> np.ndarray:
     return kind
 
 
-def _fill(info: FeatureInfoLike, lang: Lang) -> dict[str, str]:
+def _fill(info: FeatureInfoLike, lang: Lang, currency: str) -> dict[str, str]:
     params = dict(info.params or {})
-    fills = {"desc": info.desc_zh if lang == "zh" else info.desc_en}
+    fills = {"desc": info.desc_zh if lang == "zh" else info.desc_en, "currency": currency}
     days = params.get("window_days", params.get("days"))
     if days is not None and not (isinstance(days, float) and math.isnan(days)):
         fills["days"] = str(int(days))
@@ -160,12 +161,13 @@ def _template_for(info: FeatureInfoLike, kind: str, fills: Mapping[str, str],
 
 
 def sentences(info: FeatureInfoLike, values: pd.Series, lang: Lang,
-              templates: Sequence[ReasonTemplate] = REASON_TEMPLATES) -> np.ndarray:
-    """One reason sentence per value of one feature (formatting each distinct value once)."""
+              templates: Sequence[ReasonTemplate] = REASON_TEMPLATES, *, currency: str = "¥") -> np.ndarray:
+    """One reason sentence per value of one feature (formatting each distinct value once);
+    amounts are shown in the dataset's `currency`."""
     lang = check_lang(lang)
     values = values.reset_index(drop=True)
     kinds = _value_kind(info, values)
-    fills = _fill(info, lang)
+    fills = _fill(info, lang, currency)
     out = np.empty(len(values), dtype=object)
     for kind in ("missing", "zero", "any"):
         rows = np.flatnonzero(kinds == kind)
@@ -217,7 +219,8 @@ def top_driver_positions(values: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
 
 def reasons_from_contributions(contrib: Contributions, raw: pd.DataFrame, catalog: Iterable[FeatureInfoLike],
                                *, lang: Lang = "zh", k: int = 3,
-                               templates: Sequence[ReasonTemplate] = REASON_TEMPLATES) -> pd.DataFrame:
+                               templates: Sequence[ReasonTemplate] = REASON_TEMPLATES,
+                               currency: str = "¥") -> pd.DataFrame:
     """Columns `reason_1..reason_k` ('' when fewer drivers push the score up), index of `contrib`.
 
     `raw` holds the users' own values (columns the model saw, or their raw form before encoding).
@@ -234,24 +237,25 @@ def reasons_from_contributions(contrib: Contributions, raw: pd.DataFrame, catalo
             rows = np.flatnonzero(positive[:, rank] & (idx[:, rank] == j))
             name = features[j]
             column = raw[name] if name in raw.columns else contrib.data[name]
-            out[rows, rank] = sentences(infos[name], column.iloc[rows], lang, templates)
+            out[rows, rank] = sentences(infos[name], column.iloc[rows], lang, templates, currency=currency)
     return pd.DataFrame(out, index=contrib.values.index, columns=[f"reason_{i}" for i in range(1, k + 1)])
 
 
 def top_reasons(estimator: TreeEstimator, X: pd.DataFrame, catalog: Iterable[FeatureInfoLike], *,
                 lang: Lang = "zh", k: int = 3, templates: Sequence[ReasonTemplate] = REASON_TEMPLATES,
-                batch_rows: int = DEFAULT_BATCH_ROWS) -> pd.DataFrame:
+                batch_rows: int = DEFAULT_BATCH_ROWS, currency: str = "¥") -> pd.DataFrame:
     """Top-k reasons per user (INTERFACES.md §7): columns `reason_1..reason_k`, index of `X`.
 
     Each reason is a feature whose SHAP value pushes this user's score up, largest first, said
-    as a sentence with the user's own value. Computed in row batches (memory stays bounded).
+    as a sentence with the user's own value (money in `currency`). Computed in row batches (memory stays bounded).
     """
     catalog = list(catalog)
     parts, start = [], 0
     for contrib in iter_contributions(estimator, X, batch_rows=batch_rows):
         raw = X.iloc[start : start + len(contrib.values)]
         start += len(contrib.values)
-        part = reasons_from_contributions(contrib, raw, catalog, lang=lang, k=k, templates=templates)
+        part = reasons_from_contributions(contrib, raw, catalog, lang=lang, k=k, templates=templates,
+                                          currency=currency)
         parts.append(part.set_axis(raw.index))
     if not parts:
         return pd.DataFrame({f"reason_{i}": pd.Series([], dtype=object) for i in range(1, k + 1)}, index=X.index)

@@ -76,6 +76,7 @@ class ReportInputs:
     held_out: HeldOut | None = None
     reasons_k: int = 3
     band_tag: str = ""  # e.g. churn_risk; names the bands in the report
+    currency: str = "¥"  # the dataset's (DatasetConfig.currency): how amounts are shown
 
 
 @dataclass(frozen=True)
@@ -136,12 +137,12 @@ def _shap_sample(users: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd
     return pd.concat(parts)
 
 
-def _typical(info: FeatureInfoLike, values: pd.Series, lang: Lang) -> str:
+def _typical(info: FeatureInfoLike, values: pd.Series, lang: Lang, currency: str) -> str:
     if values.dropna().empty:
         return "–"
     if info.dtype == "categorical" or info.unit == "category":
         return format_value(info, values.mode(dropna=True).iloc[0], lang)
-    return format_value(info, float(values.median()), lang, with_unit=True)
+    return format_value(info, float(values.median()), lang, with_unit=True, currency=currency)
 
 
 def _feature_label(info: FeatureInfoLike, lang: Lang) -> str:
@@ -167,7 +168,8 @@ def _tag_rows(tag_counts: Mapping[str, pd.Series], lang: Lang) -> list[dict[str,
 
 
 def _driver_rows(contrib: Contributions, sample: pd.DataFrame, infos: Mapping[str, FeatureInfoLike],
-                 band_sizes: Mapping[str, int], order: Sequence[str], lang: Lang, top_n: int) -> list[dict[str, Any]]:
+                 band_sizes: Mapping[str, int], order: Sequence[str], lang: Lang, top_n: int,
+                 currency: str) -> list[dict[str, Any]]:
     bands = pd.Series(sample["band"].astype(str).to_numpy(), index=contrib.values.index)
     drivers = segment_drivers(contrib, bands, top_n=top_n)
     out = []
@@ -176,8 +178,8 @@ def _driver_rows(contrib: Contributions, sample: pd.DataFrame, infos: Mapping[st
         in_band = (bands == band).to_numpy()
         out.append({"band": band, "label": word(BANDS, band, lang), "users": int(band_sizes.get(band, 0)), "features": [
             {"feature": _feature_label(infos[f], lang), "mean_shap": f"{v:+.3f}",
-             "typical": _typical(infos[f], contrib.data[f][in_band], lang),
-             "typical_all": _typical(infos[f], contrib.data[f], lang)}
+             "typical": _typical(infos[f], contrib.data[f][in_band], lang, currency),
+             "typical_all": _typical(infos[f], contrib.data[f], lang, currency)}
             for f, v in zip(rows["feature"], rows["mean_shap"], strict=True)]})
     return out
 
@@ -195,7 +197,8 @@ def _example_rows(estimator: TreeEstimator, inputs: ReportInputs, features: pd.D
     examples = pd.concat(picked)
     names = list(inputs.feature_names)
     contrib = shap_contributions(estimator, examples[names])
-    reasons = reasons_from_contributions(contrib, examples[names], inputs.catalog, lang=lang, k=inputs.reasons_k)
+    reasons = reasons_from_contributions(contrib, examples[names], inputs.catalog, lang=lang, k=inputs.reasons_k,
+                                         currency=inputs.currency)
     return [{"user_id": str(u), "band": word(BANDS, b, lang), "score": f"{s:.3f}",
              "reasons": [r for r in reasons.iloc[i].tolist() if r]}
             for i, (u, b, s) in enumerate(zip(examples["user_id"], examples["band"].astype(str), examples["score"],
@@ -270,7 +273,7 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
         band_title=word(TAGS, inputs.band_tag, lang) if inputs.band_tag else text["band"], n_users=len(scored), bands=_band_rows(scored, inputs.band_order, lang),
         tags=_tag_rows(inputs.tag_counts, lang),
         drivers=_driver_rows(contrib, sample, infos, scored["band"].astype(str).value_counts().to_dict(),
-                             inputs.band_order, lang, top_n=5),
+                             inputs.band_order, lang, top_n=5, currency=inputs.currency),
         examples=_example_rows(estimator, inputs, users, lang, examples_per_band, rng),
         importance=[{"feature": _feature_label(infos[f], lang), "name": f, "mean_abs_shap": f"{v:.3f}",
                      "share": f"{s:.1%}"} for f, v, s in importance.head(top_features).itertuples(index=False)],

@@ -339,25 +339,28 @@ def rfm_raw(ctx: RowContext, spec: RFM) -> tuple[np.ndarray, np.ndarray, np.ndar
     return ctx.value(since), ctx.value(freq), ctx.value(money)
 
 
-def _cume_rank(values: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per element: how many of its group have a value <= its own (ties share the top), and
-    the group's size: cume_dist as an exact fraction."""
+def _min_rank(values: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per element: its rank in its group with ties at the lowest rank they share (1 + how many
+    have a smaller value), and the group's size."""
     size = np.bincount(group, minlength=n_groups)
     order = np.argsort(group.astype(np.int32), kind="stable")
     starts = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
-    return kernels.cume_rank(np.ascontiguousarray(values, dtype=np.float64), order, starts), size[group]
+    return kernels.min_rank(np.ascontiguousarray(values, dtype=np.float64), order, starts), size[group]
 
 
 def rfm_scores(r: np.ndarray, f: np.ndarray, m: np.ndarray, c: np.ndarray, n_cuts: int) -> np.ndarray:
     """(n, 3) quintile scores 1..5 among purchasers (f > 0) of each cutoff; NaN for the others.
 
-    ceil(5 * cume_dist): recency ranks descending days (recent is high), F and M ascending."""
+    ceil(5 * rank / n) with tied values at their lowest shared rank: recency ranks descending
+    days (recent is high), F and M ascending. Ties share the bottom, not the top, so a mass of
+    equal values (most buyers bought once) scores low: with ties at the top, 65 % one-time
+    buyers of an orders log all scored 4 or 5 on frequency and became "champions"."""
     out = np.full((r.size, 3), np.nan)
     buyers = np.flatnonzero(f > 0)
     if buyers.size:
         cb = c[buyers]
         for j, v in enumerate((-r[buyers], f[buyers], m[buyers])):
-            k, n = _cume_rank(v, cb, n_cuts)
+            k, n = _min_rank(v, cb, n_cuts)
             out[buyers, j] = (5 * k + n - 1) // n  # ceil(5 k / n) in integers
     return out
 

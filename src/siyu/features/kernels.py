@@ -289,9 +289,9 @@ def distinct(rows_u, cut_day, start, keys, days, window_days, out):
 
 
 @njit(parallel=True, cache=True)
-def cume_rank(values, order, starts):
-    """Per element: how many elements of its group have a value <= its own (ties share the
-    top). Groups are `order[starts[g]:starts[g + 1]]`; each is sorted on its own core."""
+def min_rank(values, order, starts):
+    """Per element: 1 + how many elements of its group have a value < its own (ties share the
+    lowest rank). Groups are `order[starts[g]:starts[g + 1]]`; each is sorted on its own core."""
     k = np.empty(values.size, np.int64)
     for g in prange(starts.size - 1):
         idx = order[starts[g]:starts[g + 1]]
@@ -303,6 +303,6 @@ def cume_rank(values, order, starts):
             while end + 1 < o.size and v[o[end + 1]] == v[o[j]]:
                 end += 1
             for q in range(j, end + 1):
-                k[idx[o[q]]] = end + 1
+                k[idx[o[q]]] = j + 1
             j = end + 1
     return k

@@ -197,9 +197,9 @@ def labelled_sets(
     return built, digest, data_end
 
 
-def load_current_rows(cfg: SiyuConfig, task: str, features: Sequence[str]) -> pd.DataFrame | None:
-    """The task population's features at the current cutoff, saved beside its training set (None
-    for a training set built before they were)."""
+def load_current_rows(cfg: SiyuConfig, task: str, features: Sequence[str]) -> tuple[date, pd.DataFrame] | None:
+    """(current cutoff, the task population's features there), saved beside its training set
+    (None for a training set built before they were, or without rows)."""
     path = cfg.paths.trainsets_dir / task / CURRENT_FILE
     if not path.exists():
         return None
@@ -210,7 +210,9 @@ def load_current_rows(cfg: SiyuConfig, task: str, features: Sequence[str]) -> pd
         if col in frame:
             frame[col] = pd.Categorical(frame[col].astype(object), categories=levels)
     missing = [c for c in features if c not in frame]
-    return None if missing else frame[list(features)]
+    if missing or frame.empty:
+        return None
+    return pd.Timestamp(frame["cutoff"].iloc[0]).date(), frame[list(features)]
 
 
 def _task_rows(features: pd.DataFrame, cuts: Sequence[date], specs: FeatureSet) -> pd.DataFrame:

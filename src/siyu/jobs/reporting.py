@@ -171,6 +171,7 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
         feature_names=tuple(champion.feature_names), features=features, scored=scored, band_order=band.labels,
         catalog=feature_catalog_of(cfg, champion), tag_counts=_tag_counts(view), leaderboard=_leaderboard(cfg, task),
         held_out=held_out, reasons_k=cfg.scoring.reasons_top_k or 3, band_tag=band.tag,
+        currency=cfg.dataset.currency,
     )
     return build_report(champion.estimator, inputs, lang=lang, random_state=cfg.training.seed), champion
 
@@ -212,7 +213,7 @@ def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = No
         raise KeyError(f"user '{user_id}': not among the {len(features):,} users scored as of {as_of} "
                        f"(ids look like {examples}); check the id")
     reasons = top_reasons(champion.estimator, row[list(champion.feature_names)], feature_catalog_of(cfg, champion),
-                          lang=lang, k=cfg.scoring.reasons_top_k or 3)
+                          lang=lang, k=cfg.scoring.reasons_top_k or 3, currency=cfg.dataset.currency)
     return [r for r in reasons.iloc[0].tolist() if r]
 
 

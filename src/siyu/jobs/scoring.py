@@ -124,7 +124,8 @@ def _reasons_factory(cfg: SiyuConfig, specs: FeatureSet) -> ReasonsFn | None:
     catalog = feature_catalog(specs)
 
     def reasons(task: str, champion: ChampionLike, X: pd.DataFrame) -> pd.DataFrame:
-        return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k)
+        return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k,
+                           currency=cfg.dataset.currency)
 
     return reasons
 
@@ -254,7 +255,7 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     reasons = deps.reasons(cfg, specs) if deps.reasons is not None else None
     populations = task_populations(features, [cfg.task(t) for t in champions], specs.recency_of("activity"))
     scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons,
-                         populations=populations)
+                         populations=populations, as_of=as_of)
     timings.update(scored.timings)
     clock = time.perf_counter()
     computed_at = _utcnow()

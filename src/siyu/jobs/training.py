@@ -21,10 +21,12 @@ import pandas as pd
 
 from siyu.config import SiyuConfig
 from siyu.evaluation import (
+    BTYD_MODEL,
     ORACLE,
     ORACLE_OBSERVABLE,
     Interval,
     add_oracle_ratio,
+    decide_against_btyd,
     decide_promotion,
     headline_metric,
     heldout_metrics,
@@ -35,15 +37,17 @@ from siyu.evaluation import (
     protocol_text,
     reference_profile,
     task_metrics,
+    transactions_only,
     validation_winner,
 )
-from siyu.features import parse_feature_specs
+from siyu.features import Tenure, parse_feature_specs
 from siyu.io.audit import append_promotion
 from siyu.io.workspace import TrainsetMissing, load_current_rows, load_task_data
 from siyu.models import (
     GBM_MODELS,
     MissingFeatureError,
     SiyuEstimator,
+    btyd,
     make_model,
     models_for_task,
 )
@@ -194,6 +198,14 @@ def _split_metrics(kind: str, scored: dict, test_users: pd.Series, cfg: SiyuConf
     return metrics
 
 
+def _aging_features(manifest: dict, features: list[str]) -> list[str]:
+    """The features that grow by one day per day for every user (tenure, a customer's BTYD age):
+    the drift guard takes the elapsed days off them instead of calling a closed cohort drifted."""
+    specs = manifest.get("feature_specs")
+    tenure = {s.name for s in parse_feature_specs(specs) if isinstance(s, Tenure)} if specs else set()
+    return [f for f in features if f in tenure or f == btyd.SUMMARY_COLUMNS[2]]
+
+
 def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator, frame: pd.DataFrame,
                 manifest: dict, features: list[str], *, nested: bool = False, run_name: str | None = None,
                 extra_tags: dict | None = None) -> ModelResult:
@@ -220,10 +232,14 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
     # labelled rows (a 90-day task's are three months older than its first scoring run).
     latest = (keys["cutoff"] == keys["cutoff"].max()).to_numpy()
     current = load_current_rows(cfg, task, features)
-    if current is not None and len(current):
-        profile = reference_profile(current, scores=np.asarray(estimator.predict_score(current), dtype="float64"))
+    aging = _aging_features(manifest, features)
+    if current is not None and len(current[1]):
+        cut, X_now = current
+        profile = reference_profile(X_now, scores=np.asarray(estimator.predict_score(X_now), dtype="float64"),
+                                    cutoff=cut, aging=aging)
     else:
-        profile = reference_profile(X_te[latest], scores=scored["test"][2][latest])
+        profile = reference_profile(X_te[latest], scores=scored["test"][2][latest],
+                                    cutoff=keys["cutoff"].max(), aging=aging)
     tags = {"kind": "training", "git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest),
             "test_rows": str(len(X_te)), "feature_spec_hash": str(manifest.get("feature_spec_hash", "")),
             "data_digest": str(manifest.get("data_digest", "")), **(extra_tags or {})}
@@ -436,6 +452,37 @@ LEADERBOARD_METRICS = {  # by task kind
 }
 
 
+def _with_versus_btyd(cfg: SiyuConfig, task: str, rows: list[dict]) -> list[dict]:
+    """Rows with `vs_bgnbd` (paired test difference against BG/NBD with its interval) and `gate`
+    (whether the transaction-only gate lets the model be champion), said plainly."""
+    from siyu.tracking import load_test_scores
+
+    metric = cfg.training.promotion.metric_by_task.get(task, f"test_{cfg.task(task).headline_metric}")
+    base = next((r for r in rows if r["model"] == BTYD_MODEL and r.get("run_id")), None)
+    theirs = load_test_scores(base["run_id"], cfg.tracking) if base else None
+    out = []
+    for row in rows:
+        if not row.get("run_id"):  # an oracle
+            out.append(row)
+            continue
+        difference = None
+        if row["model"] != BTYD_MODEL and theirs is not None:
+            ours = load_test_scores(row["run_id"], cfg.tracking)
+            if ours is not None:
+                both = _keyed(ours).merge(_keyed(theirs)[["user_id", "cutoff", "score"]], on=["user_id", "cutoff"],
+                                          suffixes=("", "_b"))
+                difference = paired_difference(metric.removeprefix("test_"), both["label"], both["score"],
+                                               both["score_b"], both["user_id"], n_boot=cfg.training.n_bootstrap,
+                                               rng=np.random.default_rng(cfg.training.seed))
+        held = decide_against_btyd(metric, row["model"], difference, margin=cfg.training.promotion.margin)
+        shown = "" if difference is None else f"{difference.value:+.4f} [{difference.low:+.4f}, {difference.high:+.4f}]"
+        verdict = ("baseline" if row["model"] == BTYD_MODEL else "no BG/NBD judged on these test cutoffs"
+                   if base is None else "beats BG/NBD" if held.promote else
+                   "does not beat BG/NBD: BG/NBD stays champion")
+        out.append(row | {"vs_bgnbd": shown, "gate": verdict})
+    return out
+
+
 def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     """Leaderboard of the latest run per model on the current test cutoffs, best on validation
     first with test beside it (pooled, with 95 % intervals over users), the oracles below (when
@@ -452,8 +499,11 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     kind = cfg.task(task).kind
     headline = headline_metric(kind)
     wanted = LEADERBOARD_METRICS[kind]
+    versus_btyd = _btyd_rule(cfg, task)
+    if versus_btyd:
+        rows = _with_versus_btyd(cfg, task, rows)
     columns = ["model", "version", "aliases", f"valid_{headline}", *[f"test_{m}" for m in wanted], "leak_alarm",
-               "run_id"]
+               *(["vs_bgnbd", "gate"] if versus_btyd else []), "run_id"]
     board = pd.DataFrame(rows).reindex(columns=columns) if rows else pd.DataFrame(columns=columns)
     if not board.empty:
         board = add_oracle_ratio(board, kind).assign(leak_alarm=lambda b: b["leak_alarm"].fillna(""))
@@ -486,11 +536,47 @@ def _test_scores_of(cfg: SiyuConfig, task: str, version: VersionInfo, frame: pd.
     return _keyed(keys.assign(label=y, score=estimator.predict_score(X)))
 
 
+def _btyd_rule(cfg: SiyuConfig, task: str) -> bool:
+    """Whether the transaction-only gate applies: an order history alone, and a task BG/NBD models."""
+    roles = [r for r in ("purchase", "refund", "interaction", "contact") if getattr(cfg.dataset.roles, r)]
+    return transactions_only(roles) and BTYD_MODEL in models_for_task(cfg.task(task))
+
+
+def _latest_btyd(versions: list[VersionInfo]) -> VersionInfo | None:
+    """The newest BG/NBD version among `versions` (registry versions are numbered in order)."""
+    btyd = [v for v in versions if v.model == BTYD_MODEL]
+    return max(btyd, key=lambda v: int(v.version)) if btyd else None
+
+
+@dataclass(frozen=True)
+class _Versus:
+    """Paired interval of (a - b) on the current test rows, for two registered versions."""
+
+    cfg: SiyuConfig
+    task: str
+    frame: pd.DataFrame
+    features: list[str]
+    cutoff: str
+    metric: str
+
+    def __call__(self, a: VersionInfo, b: VersionInfo | None) -> Interval | None:
+        if b is None:
+            return None
+        ours = _test_scores_of(self.cfg, self.task, a, self.frame, self.features, self.cutoff)
+        theirs = _test_scores_of(self.cfg, self.task, b, self.frame, self.features, self.cutoff)
+        both = ours.merge(theirs[["user_id", "cutoff", "score"]], on=["user_id", "cutoff"], suffixes=("", "_b"))
+        return paired_difference(self.metric.removeprefix("test_"), both["label"], both["score"], both["score_b"],
+                                 both["user_id"], n_boot=self.cfg.training.n_bootstrap,
+                                 rng=np.random.default_rng(self.cfg.training.seed))
+
+
 def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -> PromotionDecision:
     """Move `champion` to the challenger only if the paired bootstrap over users of
     (challenger - champion) on the test cutoffs has its lower 95 % bound above the margin. With no
     champion yet, the validation winner among the versions judged on these test cutoffs becomes
-    champion: the test cutoffs pick nothing. Every decision, with its difference and interval,
+    champion: the test cutoffs pick nothing. On transaction-only data a model other than BG/NBD
+    must also beat BG/NBD on the test cutoffs beyond its interval, or BG/NBD stays (or becomes)
+    champion. Every decision, with its difference and interval,
     is tagged on the challenger version and appended to promotions.csv."""
     from siyu.tracking import NoModelError, list_versions, set_alias, tag_version, version_by_alias
 
@@ -503,6 +589,7 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     frame, manifest, features = load_task_data(cfg, task)
     cutoff = test_cutoff_of(frame, manifest)
     difference = None
+    versus = _Versus(cfg, task, frame, features, cutoff, metric)
     if champion is None:
         valid_metric = "valid_" + metric.removeprefix("test_")
         same = [v for v in list_versions(task, cfg.tracking)
@@ -516,20 +603,32 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
         reason = (f"first champion: best on validation of {len(same)} version(s): v{challenger.version} "
                   f"({challenger.model}) {valid_metric}={challenger.metrics[valid_metric]:.4f}; "
                   f"{metric}={challenger.metrics.get(metric, float('nan')):.4f} on test cutoffs {cutoff}")
+        if _btyd_rule(cfg, task):
+            btyd = _latest_btyd(same)
+            held = decide_against_btyd(metric, challenger.model, versus(challenger, btyd), margin=promotion.margin)
+            if not held.promote and btyd is not None:
+                challenger = btyd
+                reason = (f"first champion: BG/NBD v{btyd.version} stays champion; the validation winner "
+                          f"failed the transaction-only gate: {held.reason}")
+            elif not held.promote:
+                gate_promote, reason = False, held.reason
+            else:
+                reason += f"; {held.reason}"
     elif champion.version == challenger.version:
         gate_promote = False
         reason = f"challenger v{challenger.version} is already the champion"
     else:
-        ours = _test_scores_of(cfg, task, challenger, frame, features, cutoff)
-        theirs = _test_scores_of(cfg, task, champion, frame, features, cutoff)
-        both = ours.merge(theirs[["user_id", "cutoff", "score"]], on=["user_id", "cutoff"], suffixes=("", "_champion"))
-        difference = paired_difference(metric.removeprefix("test_"), both["label"], both["score"],
-                                       both["score_champion"], both["user_id"], n_boot=cfg.training.n_bootstrap,
-                                       rng=np.random.default_rng(cfg.training.seed))
+        difference = versus(challenger, champion)
         gate = decide_promotion(metric, difference, margin=promotion.margin)
         gate_promote = gate.promote
         reason = (f"v{challenger.version} ({challenger.model}) vs champion v{champion.version} "
                   f"({champion.model}) on test cutoffs {cutoff}: {gate.reason}")
+        if gate_promote and champion.model != BTYD_MODEL and _btyd_rule(cfg, task):
+            judged = [v for v in list_versions(task, cfg.tracking) if v.tags.get("test_cutoff") == cutoff]
+            held = decide_against_btyd(metric, challenger.model, versus(challenger, _latest_btyd(judged)),
+                                       margin=promotion.margin)
+            gate_promote = held.promote
+            reason += f"; {held.reason}"
     decision = PromotionDecision(
         task=task, promoted=gate_promote, challenger_version=challenger.version,
         champion_version=champion.version if champion else "", metric=metric,

@@ -7,6 +7,7 @@ activity, purchase count, tenure, ...) come from the training set's feature spec
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -22,6 +23,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from siyu.models import btyd
 from siyu.models._base import SiyuEstimator
 
+log = logging.getLogger(__name__)
 Label = Literal["no_activity", "any_activity", "any_purchase", "net_spend"]  # siyu.config.TaskLabel
 
 # Which feature plays which part, by name: exact names first, then `pattern` (largest window wins).
@@ -205,47 +207,75 @@ class TweedieGLMBaseline(SiyuEstimator):
 
 
 # --------------------------------------------------------------------------- BG/NBD
-class BGNBDModel(SiyuEstimator):
-    """BG/NBD (+ Gamma-Gamma for LTV) on frequency / recency / age derived from the features.
+BTYD_SCORES: tuple[str, ...] = ("p_any", "expected", "p_alive")
 
-    any_purchase: P(at least one purchase in the horizon); net_spend: expected purchases in the
-    horizon × expected spend per purchase. The probability model is not re-calibrated.
-    `max_fit_rows` subsamples training rows (seeded) to keep the likelihood fit fast.
+
+class BGNBDModel(SiyuEstimator):
+    """BG/NBD (+ Gamma-Gamma for LTV) on the BTYD summaries of each row, fitted by maximum
+    likelihood on the pooled training rows (every training cutoff), time in days.
+
+    The summaries are the `btyd_*` columns (`siyu.features.btyd_summary`: built from the
+    events, one purchase per customer-day or order, from the customer's own first purchase).
+    A frame without them falls back to summaries derived from the purchase count / recency /
+    tenure features, which can only approximate them (a capped window, same-day orders).
+
+    any_purchase: one of `BTYD_SCORES` — P(X(h) > 0), E[X(h)] (as 1 - exp(-E[X(h)])) or
+    P(alive) (scaled to the training purchase rate) — `score="auto"` keeps the one that ranks
+    best (AUC) on the validation rows. net_spend: E[X(h)] × the Gamma-Gamma spend per
+    purchase. Rows without a purchase before the cutoff (no BTYD summary) get the training
+    label mean of such rows. The probability is not re-calibrated.
     """
 
-    def __init__(self, *, label: Label = "any_purchase", horizon_days: int = 7,
-                 max_fit_rows: int = 50_000, random_state: int = 0, inputs: Inputs | None = None) -> None:
+    def __init__(self, *, label: Label = "any_purchase", horizon_days: int = 7, score: str = "auto",
+                 inputs: Inputs | None = None) -> None:
         self.label = label
         self.horizon_days = horizon_days
-        self.max_fit_rows = max_fit_rows
-        self.random_state = random_state
+        self.score = score
         self.inputs = inputs
 
     @property
     def binary(self) -> bool:  # type: ignore[override]
         return self.label != "net_spend"
 
-    def _rfm(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Per row: x (repeat purchases), t_x and T in weeks, n purchases, m mean spend."""
+    def _summary(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per row: buyer (a purchase before the cutoff), x, t_x, T (days), n purchases, m mean spend."""
+        if getattr(self, "source_", "features") == "events":
+            x, t_x, T, m = (X[c].to_numpy(dtype=float) for c in btyd.SUMMARY_COLUMNS)
+            buyer = ~np.isnan(x)
+            x, t_x, T = (np.where(buyer, v, 0.0) for v in (x, t_x, T))
+            return {"buyer": buyer, "x": x, "t_x": np.minimum(t_x, T), "T": T, "n": np.where(buyer, x + 1, 0.0),
+                    "m": np.where(buyer, m, np.nan)}
+        s = self._summary_from_features(X)
+        if not hasattr(self, "non_buyer_score_"):
+            # A model pickled before summaries came from the events: it fitted on every row, in weeks.
+            s = s | {"buyer": np.ones(len(X), dtype=bool), "t_x": s["t_x"] / 7.0, "T": s["T"] / 7.0}
+        return s
+
+    def _summary_from_features(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         cols = self.inputs_
         n = np.nan_to_num(X[cols["count"]].to_numpy(dtype=float), nan=0.0).clip(0, None)
         first_col = cols["first"] or cols["tenure"]
-        age_days = np.nan_to_num(X[first_col].to_numpy(dtype=float), nan=0.0).clip(0, None)
+        age = np.nan_to_num(X[first_col].to_numpy(dtype=float), nan=0.0).clip(0, None)
         if self.window_days_ is not None:  # counts over a window: the age is capped by it
-            age_days = np.minimum(age_days, self.window_days_)
+            age = np.minimum(age, self.window_days_)
         last = X[cols["last"]].to_numpy(dtype=float)
-        since_last = np.where(np.isnan(last), age_days, np.clip(last, 0, None))
-        since_last = np.minimum(since_last, age_days)
-        T = age_days / 7.0
-        t_x = np.where(n >= 2, (age_days - since_last) / 7.0, 0.0)
+        since_last = np.minimum(np.where(np.isnan(last), age, np.clip(last, 0, None)), age)
+        t_x = np.where(n >= 2, age - since_last, 0.0)
         spend = np.zeros(len(X)) if cols["spend"] is None else X[cols["spend"]].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             m = np.where(n >= 1, np.nan_to_num(spend, nan=0.0) / np.maximum(n, 1), np.nan)
-        return {"x": np.maximum(n - 1, 0), "t_x": t_x, "T": T, "n": n, "m": m}
+        return {"buyer": n >= 1, "x": np.maximum(n - 1, 0), "t_x": t_x, "T": age, "n": n, "m": m}
 
-    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        if self.label not in ("any_purchase", "net_spend"):
-            raise ValueError(f"BGNBDModel: label must be any_purchase or net_spend, got {self.label!r}")
+    def _find_inputs(self, X: pd.DataFrame) -> None:
+        if all(c in X.columns for c in btyd.SUMMARY_COLUMNS):
+            self.source_ = "events"
+            # The columns each score reads (explanations take Shapley values over exactly these).
+            x, t_x, T, m = btyd.SUMMARY_COLUMNS
+            self.inputs_ = {"x": x, "t_x": t_x, "T": T, "m": m if self.label == "net_spend" else None}
+            return
+        log.warning("BGNBDModel: no BTYD summary columns %s in the training set; deriving them from the "
+                    "purchase count / recency / tenure features (an approximation)", list(btyd.SUMMARY_COLUMNS))
+        self.source_ = "features"
         ask = self.inputs
         count, window = find_feature(X.columns, "purchase_count", inputs=ask)
         self.inputs_ = {
@@ -259,16 +289,68 @@ class BGNBDModel(SiyuEstimator):
             raise MissingFeatureError("BGNBDModel: needs 'days_since_first_purchase' or a tenure feature "
                                       f"({FEATURE_CANDIDATES['tenure_days'][0]})")
         self.window_days_ = window
-        rng = np.random.default_rng(self.random_state)
-        rows = X if len(X) <= self.max_fit_rows else X.iloc[np.sort(rng.choice(len(X), self.max_fit_rows, replace=False))]
-        rfm = self._rfm(rows)
-        self.params_ = btyd.fit_bgnbd(rfm["x"], rfm["t_x"], rfm["T"])
-        self.spend_params_ = btyd.fit_gamma_gamma(rfm["n"], rfm["m"]) if self.label == "net_spend" else None
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        if self.label not in ("any_purchase", "net_spend"):
+            raise ValueError(f"BGNBDModel: label must be any_purchase or net_spend, got {self.label!r}")
+        if self.score != "auto" and self.score not in BTYD_SCORES:
+            raise ValueError(f"BGNBDModel: score must be 'auto' or one of {list(BTYD_SCORES)}, got {self.score!r}")
+        self._find_inputs(X)
+        s = self._summary(X)
+        buyer = s["buyer"]
+        if buyer.sum() < 10:
+            raise ValueError(f"BGNBDModel: need at least 10 training rows with a purchase before the cutoff, "
+                             f"got {int(buyer.sum())}")
+        *rfm, counts = _distinct(s["x"][buyer], s["t_x"][buyer], s["T"][buyer])
+        self.params_ = btyd.fit_bgnbd(*rfm, weights=counts)
+        self.non_buyer_score_ = float(np.mean(y[~buyer])) if (~buyer).any() else 0.0
+        self.spend_params_ = None
+        self.alive_scale_ = 1.0
+        if self.label == "net_spend":
+            n, m, counts = _distinct(s["n"][buyer], np.nan_to_num(s["m"][buyer], nan=0.0))
+            self.spend_params_ = btyd.fit_gamma_gamma(n, m, weights=counts)
+            self.score_ = "expected"
+            return
+        alive = btyd.bgnbd_p_alive(self.params_, s["x"][buyer], s["t_x"][buyer], s["T"][buyer])
+        self.alive_scale_ = float(np.mean(y[buyer]) / max(np.mean(alive), 1e-12))
+        self.valid_auc_ = {}
+        if self.score != "auto":
+            self.score_ = self.score
+        elif X_valid is None or len(np.unique(y_valid)) < 2:
+            self.score_ = "p_any"
+        else:
+            from sklearn.metrics import roc_auc_score
+
+            sv = self._summary(X_valid)
+            self.valid_auc_ = {k: float(roc_auc_score(y_valid, self._binary_score(sv, k))) for k in BTYD_SCORES}
+            self.score_ = max(BTYD_SCORES, key=lambda k: self.valid_auc_[k])  # ties keep the first
+
+    def _binary_score(self, s: dict[str, np.ndarray], kind: str) -> np.ndarray:
+        t, args = self._horizon(), (s["x"], s["t_x"], s["T"])
+        if kind == "p_any":
+            score = btyd.bgnbd_p_any_purchase(self.params_, t, *args)
+        elif kind == "expected":
+            score = -np.expm1(-btyd.bgnbd_expected_purchases(self.params_, t, *args))
+        else:
+            score = np.clip(btyd.bgnbd_p_alive(self.params_, *args) * self.alive_scale_, 0.0, 1.0)
+        return np.where(s["buyer"], score, getattr(self, "non_buyer_score_", 0.0))
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        rfm = self._rfm(X)
-        t = self.horizon_days / 7.0
+        s = self._summary(X)
         if self.label == "any_purchase":
-            return btyd.bgnbd_p_any_purchase(self.params_, t, rfm["x"], rfm["t_x"], rfm["T"])
-        purchases = btyd.bgnbd_expected_purchases(self.params_, t, rfm["x"], rfm["t_x"], rfm["T"])
-        return purchases * btyd.gamma_gamma_expected_spend(self.spend_params_, rfm["n"], rfm["m"])
+            return self._binary_score(s, getattr(self, "score_", "p_any"))
+        purchases = btyd.bgnbd_expected_purchases(self.params_, self._horizon(), s["x"], s["t_x"], s["T"])
+        spend = purchases * btyd.gamma_gamma_expected_spend(self.spend_params_, s["n"], s["m"])
+        return np.where(s["buyer"], spend, getattr(self, "non_buyer_score_", 0.0))
+
+    def _horizon(self) -> float:
+        """The horizon in the fit's time unit: days (weeks for a model pickled before)."""
+        return float(self.horizon_days) / (1.0 if hasattr(self, "non_buyer_score_") else 7.0)
+
+
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct rows of `columns` and how often each occurs: pooled cutoffs repeat the same
+    integer-day summaries many times, and a weighted likelihood of the distinct ones is the same."""
+    stacked = np.column_stack(columns)
+    rows, counts = np.unique(stacked, axis=0, return_counts=True)
+    return (*(rows[:, i] for i in range(rows.shape[1])), counts.astype(float))

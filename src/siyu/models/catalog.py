@@ -62,4 +62,4 @@ def make_model(name: str, task: TaskConfig, *, random_state: int = 0, calibratio
         return LogisticBaseline(random_state=random_state)
     if name == "glm":
         return TweedieGLMBaseline()
-    return BGNBDModel(label=task.label, horizon_days=task.horizon_days, random_state=random_state, inputs=inputs)
+    return BGNBDModel(label=task.label, horizon_days=task.horizon_days, inputs=inputs)

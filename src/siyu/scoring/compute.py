@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
@@ -119,6 +120,7 @@ def score_users(
     force: bool = False,
     reasons: ReasonsFn | None = None,
     populations: Mapping[str, np.ndarray] | None = None,
+    as_of: date | None = None,
 ) -> ScoredUsers:
     """Score every user with each task's champion and turn the scores into tags.
 
@@ -126,7 +128,8 @@ def score_users(
     published run's tags, wide and indexed by user_id (columns `<tag>` and `<tag>_score`), for
     hysteresis and the change / shift guards. `populations`: per task, a boolean mask of the
     rows it scores (`task_populations`; default every row); users outside get no tag and a NaN
-    score. Raises GuardFailed when a guard fails and not `force` (the report is on the exception).
+    score. `as_of`: the features' date, so aging features (tenure) are checked for drift net of
+    the days since the champion's reference cutoff. Raises GuardFailed when a guard fails and not `force` (the report is on the exception).
     """
     timings: dict[str, float] = {}
     user_ids = features["user_id"].astype(str).to_numpy()
@@ -148,7 +151,7 @@ def score_users(
         # one copy of the model's rows at a time, shared by the drift check and the prediction
         X = features[list(champ.feature_names)][masks[task]]
         start = time.perf_counter()
-        result, table = check_feature_drift(task, champ.reference_profile, X, cfg.guards)
+        result, table = check_feature_drift(task, champ.reference_profile, X, cfg.guards, as_of=as_of)
         results.append(result)
         drift_tables.append(table)
         timings["drift"] += time.perf_counter() - start

@@ -16,6 +16,7 @@ carry the training score distribution under ``"score"`` (same shape as a numeric
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -101,15 +102,33 @@ def split_profile(profile: Mapping[str, Any] | None) -> tuple[dict[str, Any], Ma
     return features, score
 
 
-def feature_psi(profile: Mapping[str, Any], X: pd.DataFrame) -> pd.DataFrame:
-    """PSI of each profiled feature present in X: columns feature, kind, psi (largest first)."""
+def elapsed_days(profile: Mapping[str, Any] | None, as_of: date | None) -> float | None:
+    """Days from the profile's cutoff to `as_of` (None when either is unknown)."""
+    if not profile or as_of is None or not profile.get("cutoff"):
+        return None
+    return float((pd.Timestamp(as_of) - pd.Timestamp(profile["cutoff"])).days)
+
+
+def feature_psi(profile: Mapping[str, Any], X: pd.DataFrame, *, as_of: date | None = None) -> pd.DataFrame:
+    """PSI of each profiled feature present in X: columns feature, kind, psi (largest first).
+
+    A feature the profile marks as aging (`"ages": true`: tenure, a customer's age) grows by one
+    day per day for everyone, so a closed cohort drifts by the calendar alone; it is compared
+    after taking the days from the profile's cutoff to `as_of` off (and skipped when they are
+    unknown): what is left is a real change of the population."""
     features, _ = split_profile(profile)
+    elapsed = elapsed_days(profile, as_of)
     rows = []
     for name, raw in features.items():
         if name not in X.columns:
             continue  # a missing column is the schema guard's finding, not drift
+        values = X[name]
+        if raw.get("ages"):
+            if elapsed is None:
+                continue
+            values = pd.to_numeric(values, errors="coerce") - elapsed
         entry = _entry(raw, name)
-        expected, actual = _actual_shares(X[name], entry)
+        expected, actual = _actual_shares(values, entry)
         rows.append({"feature": name, "kind": entry["kind"], "psi": psi(expected, actual)})
     frame = pd.DataFrame(rows, columns=["feature", "kind", "psi"])
     return frame.sort_values("psi", ascending=False, ignore_index=True)

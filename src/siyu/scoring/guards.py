@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 import numpy as np
@@ -98,14 +99,15 @@ def check_schema(
 
 
 def check_feature_drift(
-    task: str, profile: Mapping[str, Any] | None, X: pd.DataFrame, cfg: GuardConfig
+    task: str, profile: Mapping[str, Any] | None, X: pd.DataFrame, cfg: GuardConfig, *, as_of: date | None = None
 ) -> tuple[GuardResult, pd.DataFrame]:
     """Share of features drifted past `psi_fail` vs the champion's training profile, and the table.
+    Aging features (tenure) are compared net of the days from the profile's cutoff to `as_of`.
 
     Fails when that share exceeds `max_drifted_share`; warns when any feature passes `psi_warn`.
     The table has columns task, feature, kind, psi, status (largest PSI first).
     """
-    table = feature_psi(profile or {}, X)
+    table = feature_psi(profile or {}, X, as_of=as_of)
     if table.empty:
         result = GuardResult(f"feature_drift[{task}]", "skipped", None, cfg.psi_fail,
                              detail="the champion has no reference profile")
