@@ -40,7 +40,7 @@ def test_family_compiles_and_describes_the_same_columns(key):
 def test_the_registry_holds_every_family_of_the_default_config():
     assert {"recency", "window", "active_days", "distinct", "trend", "inter_purchase", "tenure",
             "first_purchase", "aov", "refund_share", "coupon_rate", "campaign_response", "share",
-            "lifecycle", "rfm", "attribute"} <= set(FAMILIES)
+            "lifecycle", "rfm", "attribute", "btyd"} <= set(FAMILIES)
 
 
 def test_a_family_registered_twice_is_refused():

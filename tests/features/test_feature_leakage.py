@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 from tests.features.conftest import ev, load_events
 from tests.features.test_feature_compiler import SPECS
 
-from siyu.features import build_features
+from siyu.features import FeatureSet, build_features
+from siyu.features.families.btyd import BTYD
+
+LEAK_SPECS = FeatureSet((*SPECS.specs, BTYD()))  # every family, the BTYD summaries included
 
 CUTOFF = datetime(2025, 3, 10)
 LATER = "2025-03-24"
@@ -31,7 +34,7 @@ def _rows(events, before: bool) -> list[dict]:
 
 def _at_cutoff(con, rows) -> pd.DataFrame:
     load_events(con, rows)
-    df = build_features(con, SPECS, "events", None, [CUTOFF.date(), LATER])
+    df = build_features(con, LEAK_SPECS, "events", None, [CUTOFF.date(), LATER])
     return df[df["cutoff"] == pd.Timestamp(CUTOFF)].reset_index(drop=True)
 
 

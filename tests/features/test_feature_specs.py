@@ -41,7 +41,7 @@ def test_default_config_is_a_few_hundred_features_at_most():
     fs = default_specs()
     assert 100 <= len(fs.columns) <= 300
     families = {type(s).__name__ for s in fs}
-    assert len(families) == 16  # every family is in the default set
+    assert len(families) == 17  # every family is in the default set
 
 
 @pytest.mark.parametrize(("entry", "match"), [

@@ -77,7 +77,7 @@ def test_the_demo_world_keeps_its_vocabulary():
     cols = set(specs.columns)
     assert {"msg_open_count_30d", "service_contact_count_90d", "wecom_contact_count_30d",
             "days_since_last_store_contact", "member_level", "age_band", "coupon_redemption_rate_30d"} <= cols
-    assert len({type(s).__name__ for s in specs}) == 16
+    assert len({type(s).__name__ for s in specs}) == 17
 
 
 @pytest.mark.parametrize(("selector", "match"), [

@@ -25,16 +25,9 @@ import numpy as np
 import pandas as pd
 
 from siyu.features.compiler import normalize_cutoffs, relation_sql
-from siyu.models.btyd import SUMMARY_COLUMNS as BTYD_COLUMNS
+from siyu.features.families.btyd import BTYD_COLUMNS, BTYD_DESCRIPTIONS  # noqa: F401 - re-exported
 
 ORDER_COLUMN = "order_id"
-# What the catalogue says of each column (unit, zh, en): family "btyd".
-BTYD_DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
-    "btyd_x": ("count", "复购次数 (按天/订单计, 首购之后)", "repeat purchases (days or orders after the first)"),
-    "btyd_t_x_days": ("days", "首购到末次购买的天数", "days from the first to the last purchase"),
-    "btyd_T_days": ("days", "首购至今的天数 (客户年龄)", "days since the first purchase (customer age)"),
-    "btyd_spend_mean": ("amount", "每次购买平均金额 (含首购)", "mean spend per purchase (first included)"),
-}
 
 
 def btyd_summary_sql(events: str, cutoffs: Sequence[date | datetime | str], *,

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from siyu.features import engine
+from siyu.features.btyd_summary import BTYD_COLUMNS, ORDER_COLUMN, btyd_summary_sql
 from siyu.features.catalog import categorical_columns
 from siyu.features.compiler import (
     LIFECYCLE_STAGES,
@@ -39,6 +40,7 @@ from siyu.features.compiler import (
     rfm_inputs,
     users_sql,
 )
+from siyu.features.plan import BtydColumn
 from siyu.features.specs import RFM, FeatureSet, Lifecycle
 
 Cutoffs = Sequence[date | datetime | str]
@@ -199,7 +201,7 @@ def _labels(levels: tuple[str, ...], codes: np.ndarray) -> pa.Array:
 
 
 def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarray, lo: int,
-           rfm: dict[RFM, np.ndarray]) -> pa.RecordBatch:
+           rfm: dict[RFM, np.ndarray], btyd: np.ndarray | None = None) -> pa.RecordBatch:
     ctx = engine.RowContext(run.program, tables, rows, run.cuts_us, joined)
     values = engine.numeric_columns(ctx)
     scores = {s: d[rows.c, lo + rows.u] for s, d in rfm.items()}
@@ -218,6 +220,8 @@ def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarr
                 arrays.append(_floats(sc[:, j]))
         elif isinstance(e, UserAttr):
             arrays.append(users.column(e.column).combine_chunks())
+        elif isinstance(e, BtydColumn):
+            arrays.append(_floats(btyd[rows.c, lo + rows.u, BTYD_COLUMNS.index(e.column)]))
         else:
             arrays.append(_floats(values[name]))
     return pa.RecordBatch.from_arrays(arrays, schema=_schema(run.program))
@@ -238,15 +242,31 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
         specs = _rfm_specs(run.program)
         several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
         rfm = _rfm_dense(con, run, specs) if specs and several else {}
+        btyd = _btyd_dense(con, run) if any(isinstance(e, BtydColumn) for _, e in run.program.columns) else None
         for lo, hi, table in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
-            yield from _chunk_batches(run, lo, hi, table, rfm, specs)
+            yield from _chunk_batches(run, lo, hi, table, rfm, specs, btyd)
     finally:
         con.unregister(_DICT)
         con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
+def _btyd_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> np.ndarray:
+    """(n_cutoffs, n_users, 4) BTYD summaries (NaN: no purchase before the cutoff), from one query."""
+    columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {run.events}").fetchall()}
+    order = ORDER_COLUMN if ORDER_COLUMN in columns else None
+    found = con.sql(btyd_summary_sql(run.events, run.program.cutoffs, order_column=order)).df()
+    dense = np.full((run.cuts_us.size, run.users.num_rows, len(BTYD_COLUMNS)), np.nan)
+    users = pd.Index(run.users.column("user_id").to_pylist())
+    u = users.get_indexer(found["user_id"].astype(str))
+    cuts = pd.Index([pd.Timestamp(c) for c in run.program.cutoffs])
+    c = cuts.get_indexer(pd.to_datetime(found["cutoff"]))
+    keep = (u >= 0) & (c >= 0)  # a buyer unknown to the user dictionary has no feature row anyway
+    dense[c[keep], u[keep]] = found.loc[keep, list(BTYD_COLUMNS)].to_numpy(dtype=np.float64)
+    return dense
+
+
 def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, np.ndarray],
-                   specs: list[RFM]) -> Iterator[pa.RecordBatch]:
+                   specs: list[RFM], btyd: np.ndarray | None = None) -> Iterator[pa.RecordBatch]:
     with _threads(run.threads):
         ev = _arrays(table, run.program, lo)
         del table
@@ -265,7 +285,7 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
         part = engine.population(joined[start:stop], run.cuts_us)
         if len(part):
             with _threads(run.threads):
-                batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm)
+                batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm, btyd)
             yield batch
 
 

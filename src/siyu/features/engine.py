@@ -39,6 +39,7 @@ from siyu.features.compiler import (
     rfm_inputs,
     walk,
 )
+from siyu.features.plan import BtydColumn
 from siyu.features.specs import RFM
 
 US_PER_DAY = kernels.US_PER_DAY
@@ -328,8 +329,9 @@ def _evaluate(ctx: RowContext, e: Expr) -> np.ndarray:  # noqa: C901 - one dispa
 
 
 def numeric_columns(ctx: RowContext) -> dict[str, np.ndarray]:
-    """Every column but the RFM scores and user attributes (lifecycle: codes)."""
-    return {name: ctx.value(e) for name, e in ctx.program.columns if not isinstance(e, RfmScore | UserAttr)}
+    """Every column but the RFM scores, user attributes and BTYD summaries (lifecycle: codes)."""
+    return {name: ctx.value(e) for name, e in ctx.program.columns
+            if not isinstance(e, RfmScore | UserAttr | BtydColumn)}
 
 
 # --------------------------------------------------------------------------- RFM

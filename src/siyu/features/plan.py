@@ -119,7 +119,14 @@ class UserAttr:
     column: str
 
 
-Expr = Win | Ratio | Since | DistinctIn | GapStd | TenureDays | FirstAmount | Stage | RfmScore | UserAttr
+@dataclass(frozen=True)
+class BtydColumn:
+    """One BTYD calibration summary column (`siyu.features.btyd_summary`), from a query of its own."""
+
+    column: str
+
+
+Expr = Win | Ratio | Since | DistinctIn | GapStd | TenureDays | FirstAmount | Stage | RfmScore | UserAttr | BtydColumn
 
 
 def count(days: int | None, role: str = "any", event_type: str | None = None, channel: str | None = None,

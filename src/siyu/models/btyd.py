@@ -19,10 +19,12 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
+from siyu.features.families.btyd import BTYD_COLUMNS
+
 # The calibration summary columns a model reads (built by `siyu.features.btyd_summary`):
 # repeat purchases, days first -> last purchase, days first purchase -> last observed day,
 # mean spend per purchase (all purchases, the first included).
-SUMMARY_COLUMNS: tuple[str, ...] = ("btyd_x", "btyd_t_x_days", "btyd_T_days", "btyd_spend_mean")
+SUMMARY_COLUMNS: tuple[str, ...] = BTYD_COLUMNS
 
 
 @dataclass(frozen=True)
