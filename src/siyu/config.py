@@ -146,6 +146,7 @@ class DatasetConfig(Frozen):
     pii: tuple[str, ...] = ()  # PII columns of the events source, if any
     feature_columns: tuple[str, ...] = ()  # extra source columns offered as features (PII checked)
     max_reject_rate: float = Field(0.01, ge=0, le=1)
+    max_abs_amount: float = Field(1e9, gt=0)  # a larger |amount| is rejected as a data error
     # How money is shown in reasons and reports: a symbol ('¥', '$', '€') or code ('HKD ').
     currency: str = Field("¥", min_length=1, max_length=8, pattern=r"^[^{}]+$")
 

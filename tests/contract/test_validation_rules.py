@@ -28,6 +28,8 @@ EVENT_CASES = {
     "ts_unparseable": ("e9,u1,2024-13-01,msg_open,group,,,,,", r"ts: 1 rows unparseable \(e\.g\. '2024-13-01'; expected ISO-8601.*\); written to .*rejects/events\.parquet", True),
     "null_event_type": ("e9,u1,2025-01-07 10:00:00,,group,,,,,", r"event_type: 1 rows without an event type", True),
     "amount_not_numeric": ("e9,u1,2025-01-07 10:00:00,purchase,group,5 yuan,,,,", r"amount: 1 rows not a number \(e\.g\. '5 yuan'\)", True),
+    "amount_not_finite": ("e9,u1,2025-01-07 10:00:00,purchase,group,NaN,,,,", r"amount: 1 rows with a non-finite amount \(NaN or infinite, e\.g\. 'NaN'\)", True),
+    "amount_out_of_range": ("e9,u1,2025-01-07 10:00:00,purchase,group,2e9,,,,", r"amount: 1 rows beyond the bound \|amount\| <= 1e\+09 \(e\.g\. '2e9'\)", True),
     "ts_after_as_of": ("e9,u1,2031-01-01 00:00:00,msg_open,group,,,,,", r"ts: 1 rows after the as-of time 2025-03-01 00:00:00 \(e\.g\. '2031-01-01 00:00:00'\)", True),
     "purchase_without_amount": ("e9,u1,2025-01-07 10:00:00,purchase,group,,,,,", r"amount: 1 purchase rows without an amount", True),
     "negative_amount": ("e9,u1,2025-01-07 10:00:00,msg_open,group,-3,,,,", r"amount: 1 rows with a negative amount on a non-refund event \(e\.g\. '-3'\)", True),

@@ -50,6 +50,7 @@ class CheckedTable:
     predicates: dict[str, str]
     malformed: str | None = None  # relation of source lines that are no row (CSV)
     suspects: str = ""  # view of the few rows failing an error rule or sharing a duplicate hash
+    max_abs_amount: float = 1e9
     rows_in: int = 0
     rows_rejected: int = 0
     counts: dict[str, int] = field(default_factory=dict)
@@ -71,22 +72,25 @@ def local_as_of(as_of: datetime | None, timezone: str) -> datetime | None:
     return as_of.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
 
 
-def rule_predicate(rule: Rule, as_of: datetime | None) -> str:
+def rule_predicate(rule: Rule, as_of: datetime | None, max_abs_amount: float = 1e9) -> str:
     sql = rule.predicate or "false"
     if "{as_of}" in sql:
         sql = sql.replace("{as_of}", f"TIMESTAMP {literal(as_of.isoformat(sep=' '))}")  # type: ignore[union-attr]
+    sql = sql.replace("{max_abs_amount}", repr(float(max_abs_amount)))
     return f"coalesce(({sql}), false)"
 
 
 def prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: MappedTable,
-             as_of: datetime | None, *, dup_key: str, malformed: str | None) -> CheckedTable:
+             as_of: datetime | None, *, dup_key: str, malformed: str | None,
+             max_abs_amount: float = 1e9) -> CheckedTable:
     """Create `<name>_checked` (every mapped row, with what the duplicate rule needs) and
-    `<name>_suspects_checked` (only the rows that may fail an error rule)."""
+    `<name>_suspects_checked` (only the rows that may fail an error rule). `name` is `users`,
+    `events` or `events_<source>` (a further events source: the event rules)."""
     present = set(mapped.present) | ({"as_of"} if as_of is not None else set())
     present |= {"malformed"} if malformed else set()
-    rules = tuple(r for r in rules_for(name)  # type: ignore[arg-type]
+    rules = tuple(r for r in rules_for("users" if name == "users" else "events")
                   if r.scope in ("source", "row") and applicable(r, present))
-    predicates = {r.name: rule_predicate(r, as_of) for r in rules}
+    predicates = {r.name: rule_predicate(r, as_of, max_abs_amount) for r in rules}
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_mapped AS {mapped.sql}")
     dup_rule = next((r.name for r in rules if r.name.startswith("duplicate_")), None)
     others = [predicates[r.name] for r in rules if r.severity == "error" and r.name != dup_rule]
@@ -120,7 +124,8 @@ def prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: Mapp
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {rows_view} AS SELECT *, CAST(NULL AS BIGINT) AS _dup_n, "
                 f"CAST(NULL AS BIGINT) AS _dup_keep FROM {rows_of}")
-    return CheckedTable(name, source, view, mapped, rules, predicates, malformed, f"{name}_suspects_checked")
+    return CheckedTable(name, source, view, mapped, rules, predicates, malformed, f"{name}_suspects_checked",
+                        max_abs_amount=max_abs_amount)
 
 
 def _repeated_hashes(con: duckdb.DuckDBPyConnection, sql: str, capacity: int) -> np.ndarray:
@@ -280,6 +285,8 @@ def table_report(con: duckdb.DuckDBPyConnection, checked: CheckedTable, clean: P
                 for i in checked.mapped.issues]
     for rule in checked.rules:
         expected = as_of.isoformat(sep=" ") if rule.name == "ts_after_as_of" and as_of else checked.mapped.ts_expected
+        if rule.name == "amount_out_of_range":
+            expected = f"|amount| <= {checked.max_abs_amount:g}"
         outcomes.append(_outcome(rule, checked.counts.get(rule.name, 0), checked.rows_in,
                                  checked.examples.get(rule.name, []), rejects, expected))
     # Clean rows are what the job wrote and checked against rows in minus rejected, on the files.

@@ -144,7 +144,8 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
     checked: list[CheckedTable] = []
     for name, _, rejects, src, mapped in opened:
         step("looking for duplicate events" + ("" if name == "events" else f" ({name})"))
-        table = prepare(con, name, src.label, mapped, as_of, dup_key="event_id", malformed=src.malformed)
+        table = prepare(con, name, src.label, mapped, as_of, dup_key="event_id", malformed=src.malformed,
+                        max_abs_amount=ds.max_abs_amount)
         step("writing rejected rows" + ("" if name == "events" else f" ({name})"))
         checked.append(_split_rejects(con, table, rejects))
     failed = any(over_threshold(t, ds.max_reject_rate) for t in checked) or (
