@@ -144,6 +144,7 @@ class DatasetConfig(Frozen):
     items: ItemsConfig | None = None
     timezone: str = "Asia/Shanghai"
     pii: tuple[str, ...] = ()  # PII columns of the events source, if any
+    not_pii: tuple[str, ...] = ()  # columns named like personal data (e.g. `store_name`) that are not
     feature_columns: tuple[str, ...] = ()  # extra source columns offered as features (PII checked)
     max_reject_rate: float = Field(0.01, ge=0, le=1)
     max_abs_amount: float = Field(1e9, gt=0)  # a larger |amount| is rejected as a data error

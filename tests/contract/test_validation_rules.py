@@ -265,3 +265,28 @@ def test_a_join_time_the_config_leaves_unmapped_is_no_warning(tmp_path: Path) ->
     assert not [o for o in result.report.users.outcomes if o.rule == "joined_at_missing"]
     u1 = next(r for r in parquet_rows(result.clean_users) if r["user_id"] == "u1")
     assert u1["joined_at"].isoformat() == "2025-01-06T09:00:00"  # the first event, as the config asks
+
+
+@pytest.mark.parametrize(("column", "rule"), [
+    ("contact_phone", "'phone'"), ("member_mobile", "'mobile'"), ("e_mail", "'mail'"), ("wechat_id", "'wechat'"),
+    ("user_openid", "'openid'"), ("id_card_no", "'id_card'"), ("手机号", "'手机'"), ("收货地址", "'地址'"),
+])
+def test_a_column_named_like_personal_data_is_refused_as_a_feature(tmp_path: Path, column: str, rule: str) -> None:
+    cfg = world_config(tmp_path, GOOD_EVENTS)
+    ds = cfg.dataset.model_copy(update={"feature_columns": (column,)})
+    with pytest.raises(PiiFeatureError, match=rf"{column}: offered as a feature \(listed in feature_columns\) "
+                                              rf"but its name holds {rule}, which names personal data"):
+        validate_dataset(cfg.model_copy(update={"dataset": ds}))
+
+
+def test_a_column_whose_values_are_phones_or_emails_is_refused_unless_declared_not_pii(tmp_path: Path) -> None:
+    users = [(u, j, s, "13912345678" if i else "gold", r, a, n, p) for i, (u, j, s, _, r, a, n, p) in enumerate(GOOD_USERS)]
+    cfg = world_config(tmp_path, GOOD_EVENTS, users)
+    with pytest.raises(PiiFeatureError, match=r"member_level: offered as a feature \(listed in users.attributes\) "
+                                              r"but 2 of 3 sampled values look like Chinese mobile numbers"):
+        validate_dataset(cfg)
+    fine = cfg.dataset.model_copy(update={"not_pii": ("member_level",)})
+    validate_dataset(cfg.model_copy(update={"dataset": fine}))
+    named = cfg.dataset.model_copy(update={"users": cfg.dataset.users.model_copy(update={"attributes": ("store_name",)})})
+    with pytest.raises(PiiFeatureError, match="store_name"):
+        validate_dataset(cfg.model_copy(update={"dataset": named}))

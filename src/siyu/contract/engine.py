@@ -65,6 +65,33 @@ class CheckedTable:
         return tuple(r for r in self.rules if r.severity == severity)
 
 
+# Values that are personal data whatever the column is called (checked on a sample of each
+# column offered as a feature): more than half of the sample matching refuses the column.
+PII_VALUE_PATTERNS: dict[str, str] = {
+    "Chinese mobile numbers": r"^\s*(\+?86[- ]?)?1[3-9][0-9]{9}\s*$",
+    "e-mail addresses": r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+}
+
+
+def pii_content_issues(con: duckdb.DuckDBPyConnection, relation: str, offered: dict[str, str],
+                       *, sample: int = 2000) -> list[str]:
+    """Messages for columns offered as features (`{column: where offered}`) whose values look like
+    personal data (rule `pii_as_feature`, by content)."""
+    from siyu.contract.rules import PII_BY_CONTENT
+
+    out = []
+    for column, where in offered.items():
+        counts = ", ".join(f"count(*) FILTER (WHERE regexp_matches(v, {literal(p)}))" for p in PII_VALUE_PATTERNS.values())
+        n, *hits = con.execute(
+            f"SELECT count(*), {counts} FROM (SELECT CAST({quote(column)} AS VARCHAR) AS v FROM {relation} "
+            f"WHERE {quote(column)} IS NOT NULL LIMIT {sample})").fetchall()[0]
+        for what, k in zip(PII_VALUE_PATTERNS, hits, strict=True):
+            if n and k / n > 0.5:
+                rule = f"{k:,} of {n:,} sampled values look like {what}"
+                out.append(PII_BY_CONTENT.message.format(column=column, detail=f"listed in {where}", rule=rule))
+    return out
+
+
 def local_as_of(as_of: datetime | None, timezone: str) -> datetime | None:
     """`as_of` as naive local time in `timezone` (aware times converted, naive ones kept)."""
     if as_of is None or as_of.tzinfo is None:

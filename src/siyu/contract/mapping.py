@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from siyu.config import DatasetConfig, EventRoles, UsersConfig
 from siyu.contract.errors import MissingColumnsError, PiiFeatureError
-from siyu.contract.rules import MISSING_COLUMN, MISSING_OPTIONAL_COLUMN, PII_AS_FEATURE
+from siyu.contract.rules import MISSING_COLUMN, MISSING_OPTIONAL_COLUMN, PII_AS_FEATURE, PII_BY_NAME
 from siyu.contract.schema import EVENT_COLUMNS, USER_BASE_COLUMNS
 
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -247,17 +247,54 @@ def map_users(users: UsersConfig, timezone: str, columns: Mapping[str, str], rel
                        _ts_expected(users.source.ts_format), tuple(issues))
 
 
-def pii_issues(ds: DatasetConfig) -> tuple[SchemaIssue, ...]:
-    """Config-level rule `pii_as_feature`: a column both declared PII and offered as a feature."""
-    pii = set(ds.pii) | set(ds.users.pii if ds.users else ())
+# Column names that say "personal data" (English tokens, Chinese substrings): such a column is
+# refused as a feature unless the dataset config lists it under `not_pii`.
+PII_NAME_TOKENS = frozenset({
+    "phone", "mobile", "tel", "telephone", "cellphone", "name", "fullname", "firstname", "lastname", "surname",
+    "username", "nickname", "email", "mail", "wechat", "weixin", "wx", "openid", "unionid", "address", "addr",
+    "idcard", "passport", "ssn",
+})
+PII_NAME_PAIRS = frozenset({("id", "card"), ("id", "number"), ("wechat", "id"), ("e", "mail"), ("real", "name")})
+PII_NAME_ZH = ("手机", "电话", "姓名", "名字", "昵称", "邮箱", "微信", "地址", "身份证", "证件")
+
+
+def pii_name_rule(column: str) -> str | None:
+    """Which name rule marks `column` as personal data, or None."""
+    import re
+
+    tokens = [t for t in re.split(r"[^0-9a-z]+", column.lower()) if t]
+    hit = next((t for t in tokens if t in PII_NAME_TOKENS), None)
+    if hit:
+        return f"its name holds {hit!r}"
+    pair = next(((a, b) for a, b in zip(tokens, tokens[1:], strict=False) if (a, b) in PII_NAME_PAIRS), None)
+    if pair:
+        return f"its name holds {'_'.join(pair)!r}"
+    zh = next((w for w in PII_NAME_ZH if w in column), None)
+    return f"its name holds {zh!r}" if zh else None
+
+
+def offered_features(ds: DatasetConfig) -> dict[str, str]:
+    """Source columns offered as features -> where the config offers them."""
     offered = {name: "feature_columns" for name in ds.feature_columns}
     offered |= {name: "users.attributes" for name in (ds.users.attributes if ds.users else ())}
-    return tuple(
-        SchemaIssue(PII_AS_FEATURE.name, "users" if where.startswith("users") else "events",
-                    "error", "config", name,
-                    PII_AS_FEATURE.message.format(column=name, detail=f"listed in {where}"))
-        for name, where in sorted(offered.items()) if name in pii
-    )
+    return offered
+
+
+def pii_issues(ds: DatasetConfig) -> tuple[SchemaIssue, ...]:
+    """Config-level rule `pii_as_feature`: a column declared PII, or named like personal data and
+    not listed under `not_pii`, offered as a feature."""
+    pii = set(ds.pii) | set(ds.users.pii if ds.users else ())
+    issues = []
+    for name, where in sorted(offered_features(ds).items()):
+        table = "users" if where.startswith("users") else "events"
+        if name in pii:
+            message = PII_AS_FEATURE.message.format(column=name, detail=f"listed in {where}")
+        elif name not in ds.not_pii and (rule := pii_name_rule(name)):
+            message = PII_BY_NAME.message.format(column=name, detail=f"listed in {where}", rule=rule)
+        else:
+            continue
+        issues.append(SchemaIssue(PII_AS_FEATURE.name, table, "error", "config", name, message))
+    return tuple(issues)
 
 
 def check_config(ds: DatasetConfig) -> None:

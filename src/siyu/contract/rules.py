@@ -50,6 +50,16 @@ PII_AS_FEATURE = Rule(
     "{column}: declared PII but also offered as a feature ({detail}); PII never becomes a "
     "feature: remove it from the feature list or from the PII list",
 )
+PII_BY_NAME = Rule(
+    "pii_as_feature", "events", "error", "config", "*",
+    "{column}: offered as a feature ({detail}) but {rule}, which names personal data; PII never becomes "
+    "a feature: declare it under `pii` (it is then dropped), or under `not_pii` if it is not personal",
+)
+PII_BY_CONTENT = Rule(
+    "pii_as_feature", "events", "error", "config", "*",
+    "{column}: offered as a feature ({detail}) but {rule}; PII never becomes a feature: declare it under "
+    "`pii` (it is then dropped), or under `not_pii` if it is not personal",
+)
 
 EVENT_RULES: tuple[Rule, ...] = (
     Rule("null_user_id", "events", "error", "row", "user_id",

@@ -30,18 +30,20 @@ from siyu.contract.engine import (
     mark_rejects,
     over_threshold,
     parquet_rows,
+    pii_content_issues,
     prepare,
     summary,
     table_report,
     tally_rejects,
     users_report,
 )
-from siyu.contract.errors import ValidationFailed
+from siyu.contract.errors import PiiFeatureError, ValidationFailed
 from siyu.contract.mapping import (
     check_config,
     literal,
     map_events,
     map_users,
+    offered_features,
     quote,
 )
 from siyu.contract.report import TableReport, ValidationReport
@@ -132,10 +134,19 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
     for name, view, rejects in sources:  # every source opened and mapped first: schema errors before any row
         src = open_source(con, view.events, name)
         opened.append((name, view, rejects, src, map_events(view, src.columns, src.relation, src.label)))
-    users: CheckedTable | None = None
-    if ds.users is not None:
+    users_src = users_map = None
+    if ds.users is not None:  # both tables mapped before any row is read: schema errors first
         users_src = open_source(con, ds.users.source, "users")
         users_map = map_users(ds.users, ds.timezone, users_src.columns, users_src.relation, users_src.label)
+    offered = {c: w for c, w in offered_features(ds).items() if c not in ds.not_pii}
+    found = pii_content_issues(con, opened[0][3].relation, {c: w for c, w in offered.items() if w == "feature_columns"})
+    if users_src is not None:
+        found += pii_content_issues(con, users_src.relation,
+                                    {c: w for c, w in offered.items() if w == "users.attributes"})
+    if found:
+        raise PiiFeatureError(f"dataset '{ds.name}': pii_as_feature (error):\n  " + "\n  ".join(found))
+    users: CheckedTable | None = None
+    if users_src is not None:
         users = prepare(con, "users", users_src.label, users_map, None, dup_key="user_id",
                          malformed=users_src.malformed)
         users = _split_rejects(con, users, out["rejects_users"])
