@@ -26,6 +26,13 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def mask_url(url: str) -> str:
+    """`url` with any password replaced by ***: what the CLI, logs, MLflow and reports show."""
+    import re
+
+    return re.sub(r"(://[^/:@\s]*:)[^@/\s]*@", r"\1***@", url)
+
+
 # --------------------------------------------------------------------------- dataset / contract
 class ColumnMap(Frozen):
     """Which source column holds each canonical events column (None: absent in the source)."""
@@ -456,6 +463,13 @@ class SiyuConfig(Frozen):
 
         if data is not None:
             resolve_feature_specs(data, None)  # a SpecError names the entry and what to fix
+        return data
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as JSON-ready data with secrets masked (what gets logged)."""
+        data = self.model_dump(mode="json")
+        data["scoring"]["tag_store_url"] = mask_url(data["scoring"]["tag_store_url"])
+        data["tracking"]["uri"] = mask_url(str(data["tracking"]["uri"]))
         return data
 
     def features_for(self, profile: DataProfile | None) -> ResolvedFeatures:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from siyu.cli._config import config_or_exit
+from siyu.config import mask_url
 
 tags_app = typer.Typer(help="The tag store: export for the SCRM, roll back a run, show current tags.",
                        no_args_is_help=True)
@@ -147,7 +148,7 @@ def runs_cmd(config: Path = _CONFIG) -> None:
         runs = store.runs()
     finally:
         store.close()
-    table = Table(title=f"scoring runs in {cfg.scoring.tag_store_url}")
+    table = Table(title=f"scoring runs in {mask_url(cfg.scoring.tag_store_url)}")
     for col in ("run_id", "as_of", "status", "started_at (UTC)", "rows", "forced"):
         table.add_column(col, no_wrap=True)
     table.add_column("message")

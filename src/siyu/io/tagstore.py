@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from siyu.config import mask_url
 from siyu.scoring.tags import TAG_HISTORY_SCHEMA
 
 LOCK_NAME = "scoring"
@@ -607,7 +608,7 @@ class SqlAlchemyTagStore(TagStore):
     def __init__(self, url: str) -> None:
         from sqlalchemy import create_engine
 
-        self.url = url
+        self.url = mask_url(url)  # what messages show; the engine keeps the credentials
         self.engine = create_engine(url)
 
     def _ddl(self) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from siyu.config import BandConfig, SiyuConfig
+from siyu.config import BandConfig, SiyuConfig, mask_url
 from siyu.evaluation.protocol import protocol_text
 from siyu.explain.vocab import Lang, check_lang
 
@@ -69,7 +69,7 @@ def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
     finally:
         store.close()
     if view.empty:
-        raise ReportInputsMissing(f"tag store {cfg.scoring.tag_store_url}: no published scoring run; run `siyu score` first")
+        raise ReportInputsMissing(f"tag store {mask_url(cfg.scoring.tag_store_url)}: no published scoring run; run `siyu score` first")
     return view
 
 

@@ -246,7 +246,7 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
     record = RunRecord(
         task=task, model=model, estimator=estimator, X_example=X_te.head(5), metrics=metrics,
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
-        resolved_config=cfg.model_dump(mode="json"), manifest=manifest,
+        resolved_config=cfg.redacted(), manifest=manifest,
         reference_profile=profile,
         train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
