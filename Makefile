@@ -34,6 +34,7 @@ demo: $(STAMP) ## the main job end to end on a generated world (generate, valida
 	$(SIYU) score --config $(CONFIG)
 	$(SIYU) tags export --config $(CONFIG) --format csv
 	$(SIYU) report --config $(CONFIG) --task churn
+	$(SIYU) analyze --config $(CONFIG)
 
 test: $(STAMP) ## run the whole test suite (CI runs this)
 	$(PY) -m pytest -q

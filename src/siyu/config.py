@@ -384,6 +384,9 @@ class ScoringConfig(Frozen):
     lang: Literal["zh", "en"] = "zh"
     experiment: str = "siyu-scoring"  # MLflow experiment of the scoring runs
     exports_dir: str = "work/exports"
+    # CSV for people starts with a UTF-8 byte-order mark, so Excel on Chinese Windows reads the
+    # reasons and labels instead of garbling them; switch off for tools that choke on one.
+    csv_bom: bool = True
     # Never exported even if a tag were named so; the dataset's declared PII is added to these.
     pii_columns: tuple[str, ...] = ("name", "phone", "mobile", "email", "wechat_id", "openid", "unionid", "address", "id_card")
 
@@ -394,6 +397,59 @@ class ScoringConfig(Frozen):
         if len(set(tags)) != len(tags):
             raise ValueError(f"scoring.bands: each tag once, got {tags}")
         return bands
+
+
+# --------------------------------------------------------------------------- operations view
+class FunnelConfig(Frozen):
+    """An ordered funnel: event types in order, each at or after the one before and all within
+    `window_days` of the first. Users enter at their first step-1 event in the `period_days`
+    that end `window_days` before as-of, so every entrant's window has fully elapsed."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    steps: tuple[str, ...] = Field(min_length=2)
+    window_days: int = Field(7, gt=0)
+    period_days: int = Field(28, gt=0)
+
+
+class CostTableConfig(Frozen):
+    """Acquisition spend per source channel and period (CSV or Parquet): columns `channel`,
+    `period` (a date or YYYY-MM; it falls in the LTV cohort that holds it), `spend`, and
+    optionally `new_users` (else the users who joined through the channel in that period)."""
+
+    path: str
+    format: Literal["csv", "parquet"] = "csv"
+
+
+class OperationsConfig(Frozen):
+    """`siyu analyze`: retention cohorts, activity, lifecycle flows, funnels, commerce, LTV by channel."""
+
+    retention_days: tuple[int, ...] = (1, 7, 30)
+    # on_day: an event on day N after the join day (classic D1 / D7 / D30);
+    # within: an event on any of days 1..N (cumulative, kinder to rare events such as purchases).
+    retention_mode: Literal["on_day", "within"] = "on_day"
+    activity_days: int = Field(90, gt=0)  # how many days of the DAU / WAU / MAU series to keep
+    flow_days: int = Field(30, gt=0)  # lifecycle transitions from as-of minus this to as-of
+    funnels: tuple[FunnelConfig, ...] = ()
+    repurchase_days: int = Field(90, gt=0)
+    ltv_days: tuple[int, ...] = (30, 90, 180)
+    cohort_grain: Literal["week", "month"] = "month"  # LTV and CAC cohorts by join period
+    cost_table: CostTableConfig | None = None
+    currency: str = "CNY"
+
+    @field_validator("retention_days", "ltv_days")
+    @classmethod
+    def _positive_sorted(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if not days or any(d <= 0 for d in days):
+            raise ValueError(f"expected one or more positive day counts, got {list(days)}")
+        return tuple(sorted(set(days)))
+
+    @field_validator("funnels")
+    @classmethod
+    def _unique_funnels(cls, funnels: tuple[FunnelConfig, ...]) -> tuple[FunnelConfig, ...]:
+        names = [f.name for f in funnels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"operations.funnels: each name once, got {names}")
+        return funnels
 
 
 # --------------------------------------------------------------------------- the whole project
@@ -444,6 +500,7 @@ class SiyuConfig(Frozen):
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
     scoring: ScoringConfig = ScoringConfig()
+    operations: OperationsConfig = OperationsConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it
     threads: int = 2
 

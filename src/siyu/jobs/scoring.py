@@ -155,7 +155,7 @@ def default_as_of(newest_event: dt.datetime) -> dt.date:
 def run_key(as_of: dt.date, model_versions: Mapping[str, Any], cfg: SiyuConfig) -> str:
     """Identity of a run's inputs: as-of, champion versions and the tagging config."""
     payload = json.dumps({"as_of": as_of.isoformat(), "models": model_versions,
-                          "scoring": cfg.scoring.model_dump(mode="json", exclude={"guards"})},
+                          "scoring": cfg.scoring.model_dump(mode="json", exclude={"guards", "csv_bom"})},
                          sort_keys=True, default=str)
     return f"{as_of.isoformat()}:{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
