@@ -452,6 +452,33 @@ class OperationsConfig(Frozen):
         return funnels
 
 
+class SegmentsConfig(Frozen):
+    """`siyu segment`: K-Means behavioural segments on standardized point-in-time features.
+
+    K is the one in [k_min, k_max] with the highest silhouette on a random sample of users;
+    each segment is named from its centroid by rules (recency, frequency, spend, trend) and keeps
+    its name across refits (new centroids are matched to the previous model's). With `enabled`,
+    `siyu score` writes the `tag` from the registered segment model with the other tags."""
+
+    enabled: bool = False
+    tag: str = "segment"
+    # Feature columns to cluster on; empty: asked of the feature set (recency of activity and of
+    # purchase, purchase count and net spend over the longest window, activity in 30 d, trend, tenure).
+    features: tuple[str, ...] = ()
+    k_min: int = Field(8, ge=2)
+    k_max: int = Field(12, ge=2)
+    silhouette_sample: int = Field(3000, ge=100)
+    n_init: int = Field(4, gt=0)
+    seed: int = 0
+    registry_name: str = Field("segments", pattern=r"^[a-z][a-z0-9_-]*$")  # registered as <prefix>-<this>
+
+    @model_validator(mode="after")
+    def _k_range(self) -> SegmentsConfig:
+        if self.k_min > self.k_max:
+            raise ValueError(f"segments: k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        return self
+
+
 # --------------------------------------------------------------------------- the whole project
 class PathsConfig(Frozen):
     world: str = "data/demo"  # synthetic world (events, users, truth) when generated
@@ -501,6 +528,7 @@ class SiyuConfig(Frozen):
     tracking: TrackingConfig = TrackingConfig()
     scoring: ScoringConfig = ScoringConfig()
     operations: OperationsConfig = OperationsConfig()
+    segments: SegmentsConfig = SegmentsConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it
     threads: int = 2
 

@@ -261,3 +261,27 @@ def test_newest_event_is_read_from_the_clean_events(cfg):
     pd.DataFrame({"user_id": ["a", "b"], "ts": pd.to_datetime(["2026-02-27 10:00", "2026-03-01 23:59"])}).to_parquet(
         cfg.paths.clean_events / "part-0.parquet")
     assert default_as_of(_newest_event(cfg)) == dt.date(2026, 3, 2)
+
+
+def test_the_segment_tag_is_published_with_the_others(cfg, champions, rng):
+    from siyu.segments import SegmentModel
+
+    features = make_features(400, rng)
+    numeric = ["days_since_last_interaction", "interaction_count_30d", "spend_sum_90d"]
+    model = SegmentModel({"recency": numeric[0], "engagement": numeric[1], "monetary": numeric[2]},
+                         k_min=3, k_max=4, silhouette_sample=300, n_init=2).fit(features[numeric])
+    segmenter = replace(champions["churn"], estimator=model, model_name="siyu-segments", model_version="7")
+    deps = make_deps(features, champions, load_segmenter=lambda cfg: segmenter)
+    summary = score(cfg, AS_OF, deps=deps, now=NOW, run_id="r1")
+    assert sum(summary.counts["segment"].values()) == 400
+    assert set(summary.counts["segment"]) == set(model.keys_)
+    assert summary.model_versions["segment"]["version"] == "7"
+    current = _current(cfg)
+    seg = current[current["tag"] == "segment"].set_index("user_id")
+    assert (seg.loc[features["user_id"], "value"].to_numpy() == model.predict(features[numeric])).all()
+    assert set(seg["model"]) == {"siyu-segments"} and seg["score"].isna().all()
+    # a new segmentation version is a new run, not "unchanged"
+    newer = replace(segmenter, model_version="8")
+    again = score(cfg, AS_OF, deps=make_deps(features, champions, load_segmenter=lambda cfg: newer), now=NOW,
+                  run_id="r2")
+    assert again.status == "published"

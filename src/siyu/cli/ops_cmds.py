@@ -1,4 +1,4 @@
-"""CLI commands of the operations view: analyze."""
+"""CLI commands of the operations view: analyze, segment."""
 
 from __future__ import annotations
 
@@ -76,3 +76,39 @@ def _pct(value: float | None) -> str:
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the `siyu` app."""
     app.command("analyze")(analyze_cmd)
+    app.command("segment")(segment_cmd)
+
+
+def segment_cmd(
+    config: Path = _CONFIG,
+    as_of: str | None = typer.Option(None, "--as-of", help="features as of this date (default: the day after "
+                                     "the newest event)"),
+) -> None:
+    """Fit K-Means behavioural segments, name them (zh / en), keep the names of the last fit, register the model."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from siyu.features.specs import SpecError
+    from siyu.jobs.segment import fit_segments
+
+    cfg = config_or_exit(config)
+    console = Console()
+    try:
+        with console.status("segmenting: features, K-Means over K, names, MLflow ..."):
+            result = fit_segments(cfg, _parse_date(as_of))
+    except (ValueError, FileNotFoundError, SpecError) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    tried = ", ".join(f"{k}: {s:.3f}" for k, s in result.silhouettes.items())
+    console.print(f"K = {result.k} (highest silhouette on a sample; tried {tried})")
+    table = Table(title=f"segments as of {result.as_of}")
+    for col in ("segment", "名称", "name", "users", "share"):
+        table.add_column(col, justify="right" if col in ("users", "share") else "left")
+    for row in result.profile.itertuples():
+        table.add_row(row.segment, row.name_zh, row.name_en, f"{row.users:,}", f"{row.share:.1%}")
+    console.print(table)
+    if result.previous_version is not None:
+        kept = "-" if result.agreement_with_previous is None else f"{result.agreement_with_previous:.1%}"
+        console.print(f"names carried over from version {result.previous_version}; {kept} of users keep their segment")
+    console.print(f"registered {result.model_name} version {result.model_version} (champion), run {result.run_id}; "
+                  f"profile -> {result.folder / 'segments.csv'} ({result.seconds:.1f}s)")

@@ -16,6 +16,7 @@ from siyu.io.tables import read_cost_table, write_tables
 from siyu.io.workspace import clean_inputs, connect_work, latest_as_of
 from siyu.io.writers import write_json
 from siyu.operations import analyze, stage
+from siyu.operations.lifecycle_flow import lifecycle_rule
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ def operations_dir(cfg: SiyuConfig) -> Path:
     return cfg.paths.reports_dir / "operations"
 
 
-def lifecycle_rule(cfg: SiyuConfig) -> Lifecycle:
-    """The lifecycle rule of the configured feature set (so flows match the lifecycle tag), else the default."""
+def lifecycle_rule_of(cfg: SiyuConfig) -> Lifecycle:
+    """The lifecycle rule of the configured feature set, else the default (no specs loaded)."""
     try:
-        return next((s for s in cfg.features if isinstance(s, Lifecycle)), Lifecycle())
+        return lifecycle_rule(cfg.features)
     except SpecError:
         return Lifecycle()
 
@@ -52,7 +53,7 @@ def run_analysis(cfg: SiyuConfig, as_of: date | None = None) -> AnalysisSummary:
     costs = read_cost_table(ops.cost_table) if ops.cost_table is not None else None
     con = connect_work(cfg)
     try:
-        result = analyze(stage(con, events, users, as_of), ops, lifecycle_rule(cfg), costs)
+        result = analyze(stage(con, events, users, as_of), ops, lifecycle_rule_of(cfg), costs)
     finally:
         con.close()
     folder = operations_dir(cfg)

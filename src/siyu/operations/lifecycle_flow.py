@@ -58,3 +58,9 @@ def transitions(data: OpsData, rule: Lifecycle, start: date, end: date) -> pd.Da
 def _check(data: OpsData, at: date) -> None:
     if at > data.as_of:
         raise ValueError(f"lifecycle stage at {at}: after as-of {data.as_of} (it would read the future)")
+
+
+def lifecycle_rule(specs: object) -> Lifecycle:
+    """The lifecycle rule of a feature set (so flows and segment names match the lifecycle tag),
+    else the default; `specs` is any iterable of feature specs."""
+    return next((s for s in specs if isinstance(s, Lifecycle)), Lifecycle())
