@@ -201,11 +201,15 @@ def test_export_one_row_per_user_without_pii_and_the_changes(tmp_path, champions
     features = make_features(80, rng)
     score(cfg, AS_OF, deps=make_deps(features, champions), now=NOW, run_id="r1")
     path = export_tags(cfg, "csv")
-    frame = pd.read_csv(path, dtype={"user_id": str})
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel on Chinese Windows needs the mark
+    frame = pd.read_csv(path, dtype={"user_id": str, "model_version_churn": str}, encoding="utf-8-sig")
     assert len(frame) == 80 and frame["user_id"].is_unique
     assert list(frame.columns) == ["user_id", "churn_risk", "churn_risk_score", "purchase_intent",
                                    "purchase_intent_score", "ltv_tier", "ltv_tier_score", "lifecycle_stage",
-                                   "rfm_segment"]
+                                   "rfm_segment", "as_of", "run_id", "model_version_churn",
+                                   "model_version_purchase_intent", "model_version_ltv"]
+    assert set(frame["as_of"]) == {AS_OF.isoformat()} and set(frame["run_id"]) == {"r1"}
+    assert set(frame["model_version_churn"]) == {"1"}
     assert not {"name", "phone", "wechat_nick"} & set(frame.columns)
     parquet = pd.read_parquet(export_tags(cfg, "parquet"))
     assert parquet.shape == frame.shape
@@ -213,11 +217,14 @@ def test_export_one_row_per_user_without_pii_and_the_changes(tmp_path, champions
         export_tags(cfg, "csv", changes_only=True)
     score(cfg, AS_OF + dt.timedelta(days=7), deps=make_deps(make_features(80, rng, shift=0.5), champions),
           now=NOW, run_id="r2")
-    changes = pd.read_csv(export_tags(cfg, "csv", changes_only=True))
-    assert list(changes.columns) == ["user_id", "tag", "old", "new"] and len(changes) > 0
+    changes = pd.read_csv(export_tags(cfg, "csv", changes_only=True), encoding="utf-8-sig")
+    assert list(changes.columns) == ["user_id", "tag", "old", "new", "as_of", "run_id", "previous_run_id"]
+    assert len(changes) > 0 and set(changes["run_id"]) == {"r2"} and set(changes["previous_run_id"]) == {"r1"}
     assert (changes["old"] != changes["new"]).all()
     with pytest.raises(ValueError, match="expected csv or parquet"):
         export_tags(cfg, "xlsx")
+    plain = make_cfg(tmp_path, csv_bom=False, guards={"psi_fail": 10, "score_shift_fail": 10, "max_changed_share": 1.0})
+    assert export_tags(plain, "csv").read_bytes().startswith(b'"user_id"')
 
 
 def test_pii_columns_are_refused(cfg):

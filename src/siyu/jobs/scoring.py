@@ -358,10 +358,14 @@ def assert_no_pii(columns: list[str], cfg: SiyuConfig) -> None:
 
 
 def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: Path | None = None) -> Path:
-    """Write the current tags for the SCRM (one row per user, a column per tag, scores beside).
+    """Write the current tags for the SCRM (one row per user, a column per tag, scores beside),
+    stamped with the run: `as_of`, `run_id` and `model_version_<task>` for each model behind it
+    (docs/EXPORT_COLUMNS.md is the column dictionary).
 
     With `changes_only`: user_id, tag, old, new for users whose tags moved since the previous
-    published run. Returns the file written (under `cfg.scoring.exports_dir` by default).
+    published run, with `as_of`, `run_id` and `previous_run_id`. Returns the file written (under
+    `cfg.scoring.exports_dir` by default); CSV carries a UTF-8 byte-order mark unless
+    `scoring.csv_bom` is off.
     """
     from siyu.io.tagexport import write_frame
 
@@ -378,6 +382,7 @@ def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: P
             if len(runs) < 2:
                 raise TagStoreError(f"only one published run ({current.run_id}): nothing to compare with yet")
             frame = store.changes(runs[1].run_id, current.run_id, band_tags + list(cfg.scoring.rule_tags))
+            frame = frame.assign(as_of=current.as_of, run_id=current.run_id, previous_run_id=runs[1].run_id)
             name = f"tag_changes_{runs[1].run_id}_to_{current.run_id}.{fmt}"
         else:
             tags = store.run_tags(current.run_id)
@@ -385,11 +390,20 @@ def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: P
             ordered += [t for t in tags if t not in ordered]
             frame = store.read_wide(current.run_id, ordered, scores=[t for t in band_tags if t in tags])
             frame = frame[["user_id"] + [c for t in ordered for c in (t, f"{t}_score") if c in frame.columns]]
+            frame = frame.assign(as_of=current.as_of, run_id=current.run_id, **_version_columns(current, cfg))
             name = f"tags_{current.as_of:%Y%m%d}_{current.run_id}.{fmt}"
     finally:
         store.close()
     assert_no_pii(list(frame.columns), cfg)
-    return write_frame(frame, out or Path(cfg.scoring.exports_dir) / name, fmt)
+    return write_frame(frame, out or Path(cfg.scoring.exports_dir) / name, fmt, bom=cfg.scoring.csv_bom)
+
+
+def _version_columns(run: RunRecord, cfg: SiyuConfig) -> dict[str, str]:
+    """`model_version_<task>` -> the registered version that produced the run's tags of that task,
+    in the order of the bands (then the segmentation)."""
+    versions = run.model_versions or {}
+    order = list(dict.fromkeys([b.task for b in cfg.scoring.bands if b.task in versions] + sorted(versions)))
+    return {f"model_version_{key}": str(versions[key].get("version", "")) for key in order}
 
 
 def rollback(cfg: SiyuConfig, run_id: str, *, now: dt.datetime | None = None) -> RunRecord | None:
