@@ -36,6 +36,7 @@ demo: $(STAMP) ## the main job end to end on a generated world (generate, valida
 	$(SIYU) tags export --config $(CONFIG) --format csv
 	$(SIYU) report --config $(CONFIG) --task churn
 	$(SIYU) analyze --config $(CONFIG)
+	$(SIYU) report --config $(CONFIG) --kind operations
 
 test: $(STAMP) ## run the whole test suite (CI runs this)
 	$(PY) -m pytest -q

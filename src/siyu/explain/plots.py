@@ -13,7 +13,9 @@ from siyu.explain.contributions import Contributions, to_explanation
 
 _CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
                  "Microsoft YaHei",
-                 "PingFang SC", "SimHei")
+                 "PingFang SC", "SimHei",
+                 # a serif CJK face beats no Chinese at all (axes would fall back to English)
+                 "Noto Serif CJK SC", "Source Han Serif SC")
 
 
 def cjk_font() -> str | None:

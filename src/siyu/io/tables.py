@@ -58,3 +58,26 @@ def read_cost_table(cfg: CostTableConfig) -> pd.DataFrame:
     if cfg.format == "parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype={"channel": str, "period": str}, encoding="utf-8-sig")
+
+
+def read_tables(folder: str | Path, names: list[str] | tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """`<folder>/<name>.parquet` for each name that exists."""
+    folder = Path(folder)
+    return {n: pd.read_parquet(folder / f"{n}.parquet") for n in names if (folder / f"{n}.parquet").exists()}
+
+
+def read_json(path: str | Path) -> dict:
+    """A JSON document written by `siyu.io.writers.write_json`."""
+    import json
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a UTF-8 text file atomically (HTML reports)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -12,7 +12,7 @@ from typing import Any
 from siyu.config import SiyuConfig
 from siyu.features import Lifecycle
 from siyu.features.specs import SpecError
-from siyu.io.tables import read_cost_table, write_tables
+from siyu.io.tables import read_cost_table, read_json, read_tables, write_tables, write_text
 from siyu.io.workspace import clean_inputs, connect_work, latest_as_of
 from siyu.io.writers import write_json
 from siyu.operations import analyze, stage
@@ -62,3 +62,31 @@ def run_analysis(cfg: SiyuConfig, as_of: date | None = None) -> AnalysisSummary:
     summary = {**result.summary, "tables": {n: len(t) for n, t in result.tables.items()}, "seconds": round(seconds, 2)}
     write_json(summary, folder / "summary.json")
     return AnalysisSummary(as_of, folder, summary["tables"], summary, result.notes, seconds)
+
+
+TABLES = ("acquisition", "activity", "retention", "lifecycle_flow", "funnels", "commerce_monthly", "repurchase",
+          "ltv", "ltv_cac")
+
+
+def write_operations_reports(cfg: SiyuConfig, langs: tuple[str, ...] = ("zh", "en")) -> list[Path]:
+    """`work/reports/operations_report_<lang>.html` for each language, from the tables `siyu analyze`
+    wrote (and the segment profile `siyu segment` wrote, when there is one)."""
+    from siyu.features import feature_catalog
+    from siyu.operations.report import build_operations_report, render_operations_html
+
+    folder = operations_dir(cfg)
+    if not (folder / "summary.json").exists():
+        raise FileNotFoundError(f"{folder}/summary.json: no operations tables yet; run `siyu analyze` first")
+    summary = read_json(folder / "summary.json")
+    tables = read_tables(folder, TABLES)
+    segments = read_tables(folder, ("segments",)).get("segments")
+    try:
+        catalog = feature_catalog(cfg.features)
+    except SpecError:
+        catalog = []
+    written = []
+    for lang in langs:
+        labels = {info.name: (info.desc_zh if lang == "zh" else info.desc_en) for info in catalog}
+        report = build_operations_report(tables, summary, lang=lang, segments=segments, feature_labels=labels)
+        written.append(write_text(render_operations_html(report), cfg.paths.reports_dir / f"operations_report_{lang}.html"))
+    return written

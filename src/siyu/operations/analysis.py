@@ -32,6 +32,7 @@ def analyze(data: OpsData, cfg: OperationsConfig, lifecycle: Lifecycle,
     as of `data.as_of` (see each module); money tables only when the data records amounts."""
     tables: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
+    codes: list[dict[str, Any]] = []  # the same notes as data, for reports in other languages
     timings: dict[str, float] = {}
 
     def run(name: str, fn, *args):  # noqa: ANN001, ANN202 - a table builder and its arguments
@@ -46,9 +47,13 @@ def analyze(data: OpsData, cfg: OperationsConfig, lifecycle: Lifecycle,
     flow_start = max(data.as_of - timedelta(days=cfg.flow_days), data.first_day)
     if flow_start < data.as_of:
         run("lifecycle_flow", lifecycle_flow.transitions, data, lifecycle, flow_start, data.as_of)
+        notes_flow = {"from": flow_start.isoformat(), "to": data.as_of.isoformat()}
+    else:
+        notes_flow = None
     for funnel in cfg.funnels:
         absent = [s for s in funnel.steps if s not in data.event_types]
         if absent:
+            codes.append({"code": "funnel_missing", "funnel": funnel.name, "steps": absent})
             notes.append(f"funnel {funnel.name}: event type(s) {absent} not in the data (known: "
                          f"{list(data.event_types)[:12]}); those steps count 0")
     if cfg.funnels:
@@ -62,11 +67,14 @@ def analyze(data: OpsData, cfg: OperationsConfig, lifecycle: Lifecycle,
         if costs is not None:
             run("ltv_cac", ltv.ltv_cac, value, costs, cfg.ltv_days, cfg.cohort_grain)
     else:
+        codes.append({"code": "no_amounts"})
         notes.append("no amounts in the data (every amount is null): GMV, AOV, LTV and LTV/CAC skipped")
     if costs is None:
+        codes.append({"code": "no_cost_table"})
         notes.append("no cost table configured (operations.cost_table): LTV/CAC not computed")
-    summary = _summary(data, cfg, tables, lifecycle)
-    return OperationsResult(tables, {**summary, "notes": notes, "timings": timings}, tuple(notes), timings)
+    summary = {**_summary(data, cfg, tables, lifecycle), "lifecycle_flow": notes_flow}
+    summary = {**summary, "notes": notes, "note_codes": codes, "timings": timings}
+    return OperationsResult(tables, summary, tuple(notes), timings)
 
 
 def _summary(data: OpsData, cfg: OperationsConfig, tables: dict[str, pd.DataFrame],
@@ -97,8 +105,11 @@ def _summary(data: OpsData, cfg: OperationsConfig, tables: dict[str, pd.DataFram
     if "funnels" in tables:
         f = tables["funnels"]
         f = f[f["channel"] == ALL]
+        windows = {fc.name: funnels.entry_period(data, fc) + (fc.window_days,) for fc in cfg.funnels}
         out["funnels"] = {name: {"entered": int(g["users"].iloc[0]), "completed": int(g["users"].iloc[-1]),
-                                 "conversion": _num(g["conversion_from_first"].iloc[-1])}
+                                 "conversion": _num(g["conversion_from_first"].iloc[-1]),
+                                 "entry_start": str(windows[name][0].date()), "entry_end": str(windows[name][1].date()),
+                                 "window_days": windows[name][2]}
                           for name, g in f.groupby("funnel", sort=False)}
     out["commerce_30d"] = commerce.totals(data, 30)
     rep = tables["repurchase"]
