@@ -479,6 +479,26 @@ class SegmentsConfig(Frozen):
         return self
 
 
+class Play(Frozen):
+    """One recommended play: when a user's tags match `when` (tag -> value or values; a numbered
+    segment such as `steady_regular_2` matches `steady_regular`), do `action` (zh / en)."""
+
+    when: dict[str, str | tuple[str, ...]] = Field(min_length=1)
+    action_zh: str = Field(min_length=1)
+    action_en: str = Field(min_length=1)
+
+    def values(self, tag: str) -> tuple[str, ...]:
+        value = self.when[tag]
+        return (value,) if isinstance(value, str) else tuple(value)
+
+
+class PlaybookConfig(Frozen):
+    """What to do for each band and segment: the first play whose conditions all hold is a user's
+    `next_action` (exported with the tags, shown in the reports). Read from `playbook_path`."""
+
+    plays: tuple[Play, ...] = ()
+
+
 # --------------------------------------------------------------------------- the whole project
 class PathsConfig(Frozen):
     world: str = "data/demo"  # synthetic world (events, users, truth) when generated
@@ -529,6 +549,8 @@ class SiyuConfig(Frozen):
     scoring: ScoringConfig = ScoringConfig()
     operations: OperationsConfig = OperationsConfig()
     segments: SegmentsConfig = SegmentsConfig()
+    playbook_path: str | None = None  # a playbook YAML the CLI reads (configs/playbook.yaml); None: no plays
+    playbook: PlaybookConfig = PlaybookConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it
     threads: int = 2
 
@@ -598,6 +620,14 @@ class SiyuConfig(Frozen):
         stray += [f"reason_tasks -> {t}" for t in self.scoring.reason_tasks if t not in names]
         if stray:
             raise ValueError(f"scoring: {', '.join(stray)}: not a configured task; tasks: {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _plays_name_known_tags(self) -> SiyuConfig:
+        known = [b.tag for b in self.scoring.bands] + list(self.scoring.rule_tags) + [self.segments.tag]
+        stray = sorted({tag for play in self.playbook.plays for tag in play.when if tag not in known})
+        if stray:
+            raise ValueError(f"playbook: tag(s) {stray} are not tags siyu writes; known: {known}")
         return self
 
     def task(self, name: str) -> TaskConfig:

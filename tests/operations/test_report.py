@@ -84,3 +84,20 @@ def test_the_report_renders_in_headless_chromium(reports, tmp_path, lang):
     pixels = imread(png)[..., :3]
     assert pixels.shape[:2] == (2400, 1280)
     assert pixels.std() > 0.1 and len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+
+
+def test_segments_show_their_names_and_plays(world, reports):
+    import pandas as pd
+
+    from siyu.config import Play
+
+    folder = operations_dir(world.cfg)
+    profile = pd.DataFrame({"segment": ["steady_regular_2", "new_joiner"], "name_zh": ["稳定常客 2", "新用户培育"],
+                            "name_en": ["steady regulars 2", "new joiners"], "users": [30, 20], "share": [0.6, 0.4],
+                            "tenure_days": [300.0, 12.0]})
+    plays = (Play(when={"segment": "steady_regular"}, action_zh="保持节奏", action_en="keep the rhythm"),)
+    report = build_operations_report(read_tables(folder, TABLES), read_json(folder / "summary.json"), lang="zh",
+                                     segments=profile, feature_labels={"tenure_days": "入会天数"}, plays=plays)
+    html = render_operations_html(report)
+    assert "稳定常客 2" in html and "保持节奏" in html and "建议动作" in html and "入会天数" in html
+    assert report.segment_rows[1][3] == "–"  # no play for new joiners here

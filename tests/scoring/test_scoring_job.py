@@ -292,3 +292,16 @@ def test_the_segment_tag_is_published_with_the_others(cfg, champions, rng):
     again = score(cfg, AS_OF, deps=make_deps(features, champions, load_segmenter=lambda cfg: newer), now=NOW,
                   run_id="r2")
     assert again.status == "published"
+
+
+def test_the_export_carries_each_users_next_action(tmp_path, champions, rng):
+    from siyu.config import Play, PlaybookConfig
+
+    cfg = make_cfg(tmp_path).model_copy(update={"playbook": PlaybookConfig(plays=(
+        Play(when={"churn_risk": "high"}, action_zh="召回", action_en="win back"),))})
+    score(cfg, AS_OF, deps=make_deps(make_features(120, rng), champions), now=NOW, run_id="r1")
+    frame = pd.read_csv(export_tags(cfg, "csv"), encoding="utf-8-sig", keep_default_na=False)
+    assert list(frame.columns).index("next_action") == list(frame.columns).index("as_of") - 1
+    high = frame["churn_risk"] == "high"
+    assert high.any() and (frame.loc[high, "next_action"] == "召回").all()  # scoring.lang is zh
+    assert (frame.loc[~high, "next_action"] == "").all()

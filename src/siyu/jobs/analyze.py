@@ -87,6 +87,7 @@ def write_operations_reports(cfg: SiyuConfig, langs: tuple[str, ...] = ("zh", "e
     written = []
     for lang in langs:
         labels = {info.name: (info.desc_zh if lang == "zh" else info.desc_en) for info in catalog}
-        report = build_operations_report(tables, summary, lang=lang, segments=segments, feature_labels=labels)
+        report = build_operations_report(tables, summary, lang=lang, segments=segments, feature_labels=labels,
+                                         plays=cfg.playbook.plays)
         written.append(write_text(render_operations_html(report), cfg.paths.reports_dir / f"operations_report_{lang}.html"))
     return written

@@ -359,7 +359,8 @@ def assert_no_pii(columns: list[str], cfg: SiyuConfig) -> None:
 
 def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: Path | None = None) -> Path:
     """Write the current tags for the SCRM (one row per user, a column per tag, scores beside),
-    stamped with the run: `as_of`, `run_id` and `model_version_<task>` for each model behind it
+    with the recommended play (`next_action`, when a playbook is configured) and stamped with the
+    run: `as_of`, `run_id` and `model_version_<task>` for each model behind it
     (docs/EXPORT_COLUMNS.md is the column dictionary).
 
     With `changes_only`: user_id, tag, old, new for users whose tags moved since the previous
@@ -368,6 +369,7 @@ def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: P
     `scoring.csv_bom` is off.
     """
     from siyu.io.tagexport import write_frame
+    from siyu.scoring.playbook import next_actions
 
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"export format {fmt!r}: expected csv or parquet")
@@ -390,6 +392,8 @@ def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: P
             ordered += [t for t in tags if t not in ordered]
             frame = store.read_wide(current.run_id, ordered, scores=[t for t in band_tags if t in tags])
             frame = frame[["user_id"] + [c for t in ordered for c in (t, f"{t}_score") if c in frame.columns]]
+            if cfg.playbook.plays:
+                frame = frame.assign(next_action=next_actions(frame, cfg.playbook.plays, cfg.scoring.lang))
             frame = frame.assign(as_of=current.as_of, run_id=current.run_id, **_version_columns(current, cfg))
             name = f"tags_{current.as_of:%Y%m%d}_{current.run_id}.{fmt}"
     finally:

@@ -7,16 +7,18 @@ No user ids and no PII: every number is an aggregate.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from siyu.config import Play
 from siyu.explain.vocab import CHANNELS, LIFECYCLE_STAGES, Lang, check_lang, word
 from siyu.operations import plots
 from siyu.operations.lifecycle_flow import STAGES
+from siyu.scoring.playbook import play_for
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
@@ -36,7 +38,7 @@ TEXT: dict[str, dict[str, str]] = {
         "segment_note": "K = {k}; 按质心用规则命名, 重新训练时沿用原名称。", "notes": "说明",
         "retention_rule":
         "第 N 日留存 = 加入后第 N 天有{basis}的用户占比; 只计入已满 N 天的用户。",
-        "basis_activity": "互动", "basis_purchase": "购买", "segment_sizes": "各分群人数",
+        "basis_activity": "互动", "basis_purchase": "购买", "segment_sizes": "各分群人数", "play": "建议动作",
         "note_no_amounts": "数据不含金额: 未计算 GMV、客单价与 LTV。",
         "note_no_cost_table": "未配置获客成本表 (operations.cost_table): 未计算 LTV/CAC。",
         "note_funnel_missing": "漏斗 {funnel}: 数据中没有事件类型 {steps}, 这些步骤计为 0。",
@@ -63,6 +65,7 @@ TEXT: dict[str, dict[str, str]] = {
         "retention_rule": "Day-N retention = share of users with {basis} on day N after joining; only users "
                           "whose day N has passed count.",
         "basis_activity": "activity", "basis_purchase": "a purchase", "segment_sizes": "users per segment",
+        "play": "what to do",
         "note_no_amounts": "The data has no amounts: GMV, AOV and LTV are not computed.",
         "note_no_cost_table": "No acquisition cost table (operations.cost_table): LTV/CAC is not computed.",
         "note_funnel_missing": "Funnel {funnel}: event type(s) {steps} are not in the data; those steps count 0.",
@@ -107,7 +110,7 @@ def _money(value: Any, currency: str, lang: Lang) -> str:
 
 def build_operations_report(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any], *, lang: str = "zh",
                             segments: pd.DataFrame | None = None, feature_labels: Mapping[str, str] | None = None,
-                            cohort_weeks: int = 16) -> OperationsReport:
+                            plays: Sequence[Play] = (), cohort_weeks: int = 16) -> OperationsReport:
     """The report in `lang` from the analyze tables and summary (and the segment profile, if any)."""
     lang = check_lang(lang)
     t = TEXT[lang]
@@ -148,7 +151,7 @@ def build_operations_report(tables: Mapping[str, pd.DataFrame], summary: Mapping
     columns, rows = _channel_table(tables, summary, days, t, cur, lang)
     seg_cols, seg_rows = [], []
     if segments is not None and len(segments):
-        seg_cols, seg_rows, images["segments"] = _segments(segments, t, lang, feature_labels or {}, cur)
+        seg_cols, seg_rows, images["segments"] = _segments(segments, t, lang, feature_labels or {}, plays)
         sections["segments"] = t["segments"] + " · " + t["segment_note"].format(k=len(segments))
     meta = (f"{t['as_of']} {summary['as_of']} · {t['since']} {summary['first_day']} · "
             f"{t['users']} {summary['users']:,}")
@@ -255,14 +258,16 @@ def _channel_table(tables: Mapping[str, pd.DataFrame], s: Mapping[str, Any], day
 
 
 def _segments(profile: pd.DataFrame, t: dict[str, str], lang: Lang, feature_labels: Mapping[str, str],
-              cur: str) -> tuple[list[str], list[list[str]], str]:
+              plays: Sequence[Play]) -> tuple[list[str], list[list[str]], str]:
     names = profile["name_zh" if lang == "zh" else "name_en"].tolist()
     centroid = [c for c in profile.columns if c not in ("segment", "name_zh", "name_en", "users", "share")]
-    columns = [t["segment"], t["users"], t["share"], *[feature_labels.get(c, c) for c in centroid]]
+    columns = [t["segment"], t["users"], t["share"], *([t["play"]] if plays else []),
+               *[feature_labels.get(c, c) for c in centroid]]
     rows = []
     for name, r in zip(names, profile.itertuples(index=False), strict=True):
         values = [f"{getattr(r, c):,.1f}" if pd.notna(getattr(r, c)) else "–" for c in centroid]
-        rows.append([name, f"{r.users:,}", _pct(r.share), *values])
+        action = [play_for({"segment": r.segment}, plays, lang) or "–"] if plays else []
+        rows.append([name, f"{r.users:,}", _pct(r.share), *action, *values])
     png = plots.hbars_png(names, profile["users"].tolist(), title=t["segment_sizes"], note=lambda v: f"{v:,.0f}")
     return columns, rows, _b64(png)
 
