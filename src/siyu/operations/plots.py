@@ -44,7 +44,8 @@ def stacked_bars_png(frame: pd.DataFrame, *, title: str, ylabel: str, labels: Ma
         ax.set_xticks(range(0, len(frame), step), [str(x) for x in frame.index[::step]], rotation=0)
         ax.set_title(title, loc="left")
         ax.set_ylabel(ylabel)
-        ax.legend(ncol=min(4, len(frame.columns)), fontsize=8, frameon=False)
+        ax.legend(ncol=min(4, len(frame.columns)), fontsize=8, frameon=False, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.1))
     return render(draw)
 
 

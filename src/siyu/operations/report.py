@@ -46,7 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "lang_attr": "en", "title": "Owned-audience operations report", "as_of": "as of", "since": "data since",
         "users": "users", "kpis": "Headline numbers", "new_30d": "new users, last 30 days", "dau": "DAU",
-        "mau": "MAU", "stickiness": "stickiness (DAU/MAU, 30-day mean)", "retention": "retention",
+        "mau": "MAU", "stickiness": "stickiness (DAU/MAU, 30-day mean)", "retention": "Retention",
         "d": "day-{n} retention", "gmv_30d": "GMV, last 30 days", "aov": "average order value",
         "orders_30d": "orders, last 30 days", "repurchase": "{n}-day repurchase rate", "ltv": "realized {n}-day LTV",
         "acquisition": "Acquisition: new users per week by source channel", "new_users": "new users",
