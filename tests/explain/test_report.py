@@ -162,3 +162,27 @@ def test_report_renders_in_headless_chromium(html_zh, tmp_path):
     assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
     if os.environ.get("SIYU_KEEP_SCREENSHOT"):
         shutil.copy(png_path, os.environ["SIYU_KEEP_SCREENSHOT"])
+
+
+def test_band_colours_follow_meaning_not_position():
+    from siyu.explain.report import band_tones
+
+    assert band_tones("no_activity", 3) == ["bad", "warn", "good"]  # high churn risk is red
+    assert band_tones("any_purchase", 3) == ["top", "high", "neutral"]  # hot intent is gold, never red
+    assert band_tones("net_spend", 4) == ["top", "high", "mid", "neutral"]  # LTV tier A is gold
+
+
+def test_bands_show_their_play_and_amounts_their_currency(lgb_model, inputs):
+    from siyu.config import Play
+
+    plays = (Play(when={"churn_risk": "high"}, action_zh="企业微信一对一关怀", action_en="1:1 WeCom care"),)
+    report = build_report(lgb_model, ReportInputs(**{**inputs.__dict__, "plays": plays}), lang="en", shap_rows=200,
+                          examples_per_band=1)
+    html = render_html(report)
+    assert "What to do" in html and "1:1 WeCom care" in html and 'class="band tone-bad"' in html
+    assert [b["play"] for b in report.bands] == ["1:1 WeCom care", "", ""]
+    ltv = ModelInfo(**{**inputs.model.__dict__, "label": "net_spend"})
+    amounts = build_report(lgb_model, ReportInputs(**{**inputs.__dict__, "model": ltv, "currency": "$"}),
+                           lang="zh", shap_rows=200, examples_per_band=1)
+    assert all(b["mean_score"].startswith("$") for b in amounts.bands if b["users"])
+    assert amounts.bands[0]["tone"] == "top"

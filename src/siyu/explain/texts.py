@@ -22,6 +22,7 @@ _TEXT = {
     "band": ("等级", "Band"),
     "share": ("占比", "Share"),
     "mean_score": ("平均得分", "Mean score"),
+    "play": ("建议动作", "What to do"),
     "value": ("取值", "Value"),
     "drivers_section": ("各等级的主要驱动因素", "What drives each band"),
     "drivers_text": ("下表列出在每个等级中把得分推高最多的因素 (平均 SHAP 值)，以及该等级用户的典型取值与全体用户的对比。",

@@ -2,8 +2,8 @@
 
 `write_report` reads the champion (MLflow), the current tags (tag store), the features at the
 tags' as-of date, the held-out test split and the leaderboard, calls the pure
-`siyu.explain.report` core and writes `<reports_dir>/<task>_report.html` and
-`<task>_model_card.md`. `explain_user` says why one user got their score.
+`siyu.explain.report` core and writes `<reports_dir>/<task>_report_<lang>.html` and
+`<task>_model_card_<lang>.md` (each language its own files: an English run never overwrites the Chinese). `explain_user` says why one user got their score.
 """
 
 from __future__ import annotations
@@ -171,20 +171,20 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
         feature_names=tuple(champion.feature_names), features=features, scored=scored, band_order=band.labels,
         catalog=feature_catalog_of(cfg, champion), tag_counts=_tag_counts(view), leaderboard=_leaderboard(cfg, task),
         held_out=held_out, reasons_k=cfg.scoring.reasons_top_k or 3, band_tag=band.tag,
-        currency=cfg.dataset.currency,
+        currency=cfg.dataset.currency, plays=cfg.playbook.plays,
     )
     return build_report(champion.estimator, inputs, lang=lang, random_state=cfg.training.seed), champion
 
 
 def write_report_files(cfg: SiyuConfig, task: str, lang: str | None = None) -> ReportFiles:
-    """Write `<reports_dir>/<task>_report.html` (self-contained) and `<task>_model_card.md`."""
+    """Write `<reports_dir>/<task>_report_<lang>.html` (self-contained) and `<task>_model_card_<lang>.md`."""
     from siyu.explain.report import render_html, render_model_card
 
     lang = check_lang(lang or cfg.scoring.lang)
     report, champion = build_task_report(cfg, task, lang)
     out = cfg.paths.reports_dir
     out.mkdir(parents=True, exist_ok=True)
-    html, card = out / f"{task}_report.html", out / f"{task}_model_card.md"
+    html, card = out / f"{task}_report_{lang}.html", out / f"{task}_model_card_{lang}.md"
     html.write_text(render_html(report), encoding="utf-8")
     card.write_text(render_model_card(report), encoding="utf-8")
     return ReportFiles(html=html, model_card=card, users=report.n_users, as_of=report.model.as_of,
