@@ -284,11 +284,15 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
     plot_lang: Lang = lang if lang == "en" or cjk_font() else "en"
     labels = {f: _feature_label(infos[f], plot_lang) for f in names}
     importance = global_importance(contrib)
-    images = {"beeswarm": _b64(beeswarm_png(contrib, labels, max_display=min(top_features, len(names)))),
+    words = report_text(plot_lang)
+    axis_text = {"x": words["shap_x"], "colour": words["feature_value"], "low": words["low"], "high": words["high"],
+                 "others": words["others"]}
+    images = {"beeswarm": _b64(beeswarm_png(contrib, labels, max_display=min(top_features, len(names)),
+                                            axis_text=axis_text)),
               "bands": _b64(bar_png(scored["band"].astype(str).value_counts().reindex(inputs.band_order, fill_value=0)
                                     .rename(lambda b: word(BANDS, b, plot_lang)),
                                     title=report_text(plot_lang)["band_chart"], xlabel=report_text(plot_lang)["users"]))}
-    images.update({f"dependence_{i}": _b64(dependence_png(contrib, f, labels))
+    images.update({f"dependence_{i}": _b64(dependence_png(contrib, f, labels, ylabel=words["shap_y"]))
                    for i, f in enumerate(importance["feature"].head(dependence_plots))})
     held = inputs.held_out
     if held is not None and held.y_true is not None and held.y_score is not None and len(held.y_true):
