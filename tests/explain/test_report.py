@@ -16,6 +16,7 @@ from siyu.explain.report import (
     build_report,
     render_html,
     render_model_card,
+    render_model_card_html,
 )
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -64,19 +65,31 @@ def report_en(lgb_model, inputs):
     return build_report(lgb_model, inputs, lang="en", shap_rows=300, examples_per_band=2)
 
 
-def test_report_is_one_self_contained_page(html_zh):
-    assert html_zh.startswith("<!DOCTYPE html>")
-    assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", html_zh)
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html_zh)
-    assert len(images) >= 5  # bands, beeswarm, 3 dependence plots, calibration
-    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
+@pytest.fixture(scope="module")
+def card_zh(lgb_model, inputs):
+    return render_model_card_html(build_report(lgb_model, inputs, lang="zh", shap_rows=300))
+
+
+def test_report_and_model_card_are_self_contained_pages(html_zh, card_zh):
+    for page in (html_zh, card_zh):
+        assert page.startswith("<!DOCTYPE html>")
+        assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", page)
+    operator = re.findall(r'src="data:image/png;base64,([^"]+)"', html_zh)
+    card = re.findall(r'src="data:image/png;base64,([^"]+)"', card_zh)
+    assert len(operator) >= 1 and len(card) >= 5  # bands; beeswarm, 3 dependence plots, calibration
+    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in operator + card)
+    assert 'href="churn_model_card_zh.html"' in html_zh  # the operator page links the card beside it
 
 
 def test_report_in_chinese_shows_sections_bands_and_reasons(html_zh):
-    for words in ("标签分布", "各等级的主要驱动因素", "示例用户及原因", "模型在最近一个留出期的表现", "模型卡", "流失风险",
-                  "沉默用户", "0.8123", "oracle"):
+    for words in ("标签分布", "各等级的主要驱动因素", "示例用户及原因", "流失风险", "沉默用户"):
         assert words in html_zh
     assert re.search(r"<li>[^<]*: [^<]+</li>", html_zh)  # at least one reason sentence
+
+
+def test_data_science_material_is_on_the_model_card_not_the_operator_page(html_zh, card_zh):
+    for words in ("模型在最近一个留出期的表现", "0.8123", "oracle", "test_auc", "days_since_last_group_msg"):
+        assert words in card_zh and words not in html_zh
 
 
 def test_report_in_english(report_en):

@@ -45,7 +45,7 @@ def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "c
     # paths with typer.echo: rich would wrap them at the terminal width
     typer.echo(f"{task}: {files.users:,} users as of {files.as_of}, model version {files.model_version}")
     typer.echo(f"report:     {files.html}")
-    typer.echo(f"model card: {files.model_card}")
+    typer.echo(f"model card: {files.model_card_html} (and {files.model_card.name})")
 
 
 def _operations_report(cfg, lang: str | None) -> None:  # noqa: ANN001 - a SiyuConfig

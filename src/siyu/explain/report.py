@@ -101,6 +101,7 @@ class Report:
     images: Mapping[str, str]
     held_out_period: str | None
     protocol: str = ""
+    card_file: str = ""  # the model card page beside the operator page (`<task>_model_card_<lang>.html`)
 
 
 def _b64(png: bytes) -> str:
@@ -313,7 +314,18 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
         features=[{"name": i.name, "family": i.family, "unit": i.unit, "desc": _feature_label(i, lang)}
                   for i in infos.values()],
         images=images, held_out_period=held.period if held else None, protocol=held.protocol if held else "",
+        card_file=model_card_file(inputs.model.task, lang),
     )
+
+
+def report_file(task: str, lang: str) -> str:
+    """The operator page's file name: one per language."""
+    return f"{task}_report_{lang}.html"
+
+
+def model_card_file(task: str, lang: str, ext: str = "html") -> str:
+    """The model card's file name (html or md): one per language."""
+    return f"{task}_model_card_{lang}.{ext}"
 
 
 def _task_title(model: ModelInfo, lang: Lang) -> str:
@@ -329,8 +341,15 @@ def _environment() -> Any:
 
 
 def render_html(report: Report) -> str:
-    """One self-contained HTML page (plots embedded, no external resources)."""
+    """The operators' page: who is in which band, what to do, why, example users. Self-contained
+    (plots embedded); the data scientists' material is on the model card page it links to."""
     return _environment().get_template("report.html.j2").render(r=report, t=report.text)
+
+
+def render_model_card_html(report: Report) -> str:
+    """The data scientists' page: what matters overall (SHAP), held-out metrics and calibration, the
+    leaderboard, the data window and the feature list. Self-contained."""
+    return _environment().get_template("model_card.html.j2").render(r=report, t=report.text)
 
 
 def render_model_card(report: Report) -> str:

@@ -23,6 +23,8 @@ _TEXT = {
     "share": ("占比", "Share"),
     "mean_score": ("平均得分", "Mean score"),
     "play": ("建议动作", "What to do"),
+    "card_link_text": ("模型指标、全局重要性与特征清单在数据科学家的模型卡中:",
+                       "Metrics, what matters overall and the feature list are in the data scientists' model card:"),
     "shap_x": ("对得分的影响 (SHAP 值)", "effect on the score (SHAP value)"),
     "shap_y": ("对得分的影响", "effect on the score"),
     "feature_value": ("因素取值", "feature value"),
