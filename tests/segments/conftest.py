@@ -8,9 +8,10 @@ import pytest
 import yaml
 from segment_world import AS_OF, LATER, REPO, SPECS_PATH
 
-from siyu.cli._config import load_config, load_feature_specs
+from siyu.cli._config import load_config
 from siyu.features import build_features
 from siyu.io.duck import connect
+from siyu.io.workspace import feature_set
 from siyu.jobs.generate import generate_world
 from siyu.jobs.validate import validate_dataset
 from siyu.segments import segment_features
@@ -37,7 +38,7 @@ def project(tmp_path_factory):
 def frames(project):
     """(specs, parts, features at AS_OF, features at LATER): segment feature columns only."""
     cfg = load_config(project)
-    specs, parts = segment_features(load_feature_specs(SPECS_PATH))
+    specs, parts = segment_features(feature_set(cfg).specs)
     con = connect(memory_limit="1GB", threads=1)
     try:
         both = build_features(con, specs, cfg.paths.clean_events, cfg.paths.clean_users, [AS_OF, LATER])

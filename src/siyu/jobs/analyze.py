@@ -13,7 +13,7 @@ from siyu.config import SiyuConfig
 from siyu.features import Lifecycle
 from siyu.features.specs import SpecError
 from siyu.io.tables import read_cost_table, read_json, read_tables, write_tables, write_text
-from siyu.io.workspace import clean_inputs, connect_work, latest_as_of
+from siyu.io.workspace import clean_inputs, connect_work, feature_set, latest_as_of
 from siyu.io.writers import write_json
 from siyu.operations import analyze, stage
 from siyu.operations.lifecycle_flow import lifecycle_rule
@@ -37,9 +37,9 @@ def operations_dir(cfg: SiyuConfig) -> Path:
 
 
 def lifecycle_rule_of(cfg: SiyuConfig) -> Lifecycle:
-    """The lifecycle rule of the configured feature set, else the default (no specs loaded)."""
+    """The lifecycle rule of the feature set (resolved against the data), else the default (no specs loaded)."""
     try:
-        return lifecycle_rule(cfg.features)
+        return lifecycle_rule(feature_set(cfg).specs)
     except SpecError:
         return Lifecycle()
 
@@ -81,7 +81,7 @@ def write_operations_reports(cfg: SiyuConfig, langs: tuple[str, ...] = ("zh", "e
     tables = read_tables(folder, TABLES)
     segments = read_tables(folder, ("segments",)).get("segments")
     try:
-        catalog = feature_catalog(cfg.features)
+        catalog = feature_catalog(feature_set(cfg).specs)
     except SpecError:
         catalog = []
     written = []

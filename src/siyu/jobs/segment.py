@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from siyu.config import SiyuConfig
-from siyu.features import build_features, feature_spec_hash, feature_specs_data
+from siyu.features import FeatureSet, build_features, feature_spec_hash, feature_specs_data
 from siyu.io.tables import write_tables
-from siyu.io.workspace import clean_inputs, connect_work, latest_as_of
+from siyu.io.workspace import clean_inputs, connect_work, feature_set, latest_as_of
 from siyu.operations.lifecycle_flow import lifecycle_rule
 from siyu.segments import NamingRule, SegmentModel, agreement, segment_features, silhouette_table
 
@@ -37,9 +37,9 @@ class SegmentSummary:
     seconds: float
 
 
-def naming_rule(cfg: SiyuConfig) -> NamingRule:
+def naming_rule(specs: FeatureSet) -> NamingRule:
     """Segment naming thresholds that follow the lifecycle rule of the feature set."""
-    rule = lifecycle_rule(cfg.features)
+    rule = lifecycle_rule(specs)
     return NamingRule(new_days=rule.new_days, active_days=rule.active_days, churned_days=rule.churned_days)
 
 
@@ -59,7 +59,8 @@ def fit_segments(cfg: SiyuConfig, as_of: date | None = None) -> SegmentSummary:
     clock = time.perf_counter()
     seg = cfg.segments
     as_of = as_of or latest_as_of(cfg)
-    specs, parts = segment_features(cfg.features, seg.features)
+    configured = feature_set(cfg).specs
+    specs, parts = segment_features(configured, seg.features)
     events, users = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
@@ -68,7 +69,7 @@ def fit_segments(cfg: SiyuConfig, as_of: date | None = None) -> SegmentSummary:
         con.close()
     previous = _previous(cfg)
     model = SegmentModel(parts, k_min=seg.k_min, k_max=seg.k_max, silhouette_sample=seg.silhouette_sample,
-                         n_init=seg.n_init, random_state=seg.seed, naming=naming_rule(cfg))
+                         n_init=seg.n_init, random_state=seg.seed, naming=naming_rule(configured))
     model.fit(X, previous=previous.estimator if previous is not None else None)
     kept = agreement(previous.estimator.predict(X), model.predict(X)) if _same_features(previous, model) else None
     profile = model.profile()
