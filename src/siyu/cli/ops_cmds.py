@@ -111,4 +111,5 @@ def segment_cmd(
         kept = "-" if result.agreement_with_previous is None else f"{result.agreement_with_previous:.1%}"
         console.print(f"names carried over from version {result.previous_version}; {kept} of users keep their segment")
     console.print(f"registered {result.model_name} version {result.model_version} (champion), run {result.run_id}; "
-                  f"profile -> {result.folder / 'segments.csv'} ({result.seconds:.1f}s)")
+                  f"profile -> {result.folder / 'segments.csv'} ({result.seconds:.1f}s: "
+                  + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + ")")

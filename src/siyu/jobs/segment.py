@@ -35,6 +35,7 @@ class SegmentSummary:
     agreement_with_previous: float | None  # share of users keeping their segment key under the refit
     folder: Path
     seconds: float
+    timings: dict[str, float]
 
 
 def naming_rule(specs: FeatureSet) -> NamingRule:
@@ -57,6 +58,7 @@ def fit_segments(cfg: SiyuConfig, as_of: date | None = None) -> SegmentSummary:
     from siyu.tracking import SegmentRunRecord, log_segment_run
 
     clock = time.perf_counter()
+    timings: dict[str, float] = {}
     seg = cfg.segments
     as_of = as_of or latest_as_of(cfg)
     configured = feature_set(cfg).specs
@@ -67,10 +69,13 @@ def fit_segments(cfg: SiyuConfig, as_of: date | None = None) -> SegmentSummary:
         X = build_features(con, specs, events, users, [as_of])[list(specs.columns)]
     finally:
         con.close()
+    timings["features"] = time.perf_counter() - clock
     previous = _previous(cfg)
+    timings["load_previous"] = time.perf_counter() - clock - sum(timings.values())
     model = SegmentModel(parts, k_min=seg.k_min, k_max=seg.k_max, silhouette_sample=seg.silhouette_sample,
                          n_init=seg.n_init, random_state=seg.seed, naming=naming_rule(configured))
     model.fit(X, previous=previous.estimator if previous is not None else None)
+    timings["fit"] = time.perf_counter() - clock - sum(timings.values())
     kept = agreement(previous.estimator.predict(X), model.predict(X)) if _same_features(previous, model) else None
     profile = model.profile()
     silhouettes = silhouette_table(model)
@@ -88,10 +93,11 @@ def fit_segments(cfg: SiyuConfig, as_of: date | None = None) -> SegmentSummary:
                   "feature_spec_hash": feature_spec_hash(specs), "parts": parts},
         profile=profile, silhouettes=silhouettes)
     logged = log_segment_run(record, cfg.tracking)
+    timings["mlflow"] = time.perf_counter() - clock - sum(timings.values())
     return SegmentSummary(as_of, model.k_, model.silhouettes_[model.k_], dict(model.silhouettes_), profile,
                           logged.model_name, logged.version, logged.run_id,
                           previous.model_version if previous is not None else None, kept, folder,
-                          time.perf_counter() - clock)
+                          time.perf_counter() - clock, {k: round(v, 2) for k, v in timings.items()})
 
 
 def _same_features(previous, model: SegmentModel) -> bool:  # noqa: ANN001 - a Champion or None
