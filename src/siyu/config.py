@@ -434,7 +434,6 @@ class OperationsConfig(Frozen):
     ltv_days: tuple[int, ...] = (30, 90, 180)
     cohort_grain: Literal["week", "month"] = "month"  # LTV and CAC cohorts by join period
     cost_table: CostTableConfig | None = None
-    currency: str = "CNY"
 
     @field_validator("retention_days", "ltv_days")
     @classmethod

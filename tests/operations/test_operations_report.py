@@ -34,7 +34,8 @@ def test_each_language_gets_its_own_self_contained_page(world, reports):
     assert "私域运营报告" in zh and "Owned-audience operations report" in en
     assert "公众号" in zh and "official account" in en  # channels follow the language
     assert "第 7 日留存" in zh and "day-7 retention" in en
-    assert " 元" in zh and " CNY" in en  # money carries its currency
+    currency = world.cfg.dataset.currency
+    assert re.search(rf"{re.escape(currency)}[0-9][0-9,]*", zh) and re.search(rf"{re.escape(currency)}[0-9]", en)
     for page in (zh, en):
         assert page.count("data:image/png;base64,") >= 6
         assert not re.search(r"""(src|href)=["']https?:""", page)
@@ -60,7 +61,8 @@ def test_a_log_without_money_shows_no_money(world, reports):
     summary = {**summary, "has_amount": False, "ltv": None, "note_codes": [{"code": "no_amounts"}],
                "commerce_30d": {k: v for k, v in summary["commerce_30d"].items() if k in ("days", "orders", "buyers")}}
     html = render_operations_html(build_operations_report(moneyless, summary, lang="en"))
-    assert "GMV, last 30 days" not in html and "CNY" not in html and "no amounts" in html
+    assert "GMV, last 30 days" not in html and "realized 90-day LTV" not in html and "no amounts" in html
+    assert not re.search(rf"{re.escape(summary['currency'])}[0-9]", html)  # no amount anywhere
 
 
 def test_an_unknown_kind_is_refused(world):

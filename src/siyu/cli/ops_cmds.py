@@ -58,7 +58,7 @@ def _print_summary(console, s: dict) -> None:  # noqa: ANN001 - a rich Console
     for name, f in s.get("funnels", {}).items():
         console.print(f"  funnel {name}: {f['entered']:,} entered, {f['completed']:,} completed ({_pct(f['conversion'])})")
     c = s.get("commerce_30d", {})
-    money = (f", GMV {c['gmv']:,.0f} {s['currency']}, AOV {c['aov'] or 0:,.1f} {s['currency']}"
+    money = (f", GMV {s['currency']}{c['gmv']:,.0f}, AOV {s['currency']}{c['aov'] or 0:,.1f}"
              if "gmv" in c else "")
     console.print(f"  last 30 days: {c.get('orders', 0):,} orders from {c.get('buyers', 0):,} buyers{money}")
     rep = s.get("repurchase", {})
@@ -66,7 +66,7 @@ def _print_summary(console, s: dict) -> None:  # noqa: ANN001 - a rich Console
         console.print(f"  repurchase within {rep['days']} d of a first purchase: {_pct(rep['rate'])} "
                       f"of {rep['buyers']:,} buyers")
     if "ltv" in s:
-        console.print("  realized LTV: " + " · ".join(f"{k} {v or 0:,.1f} {s['currency']}" for k, v in s["ltv"].items()))
+        console.print("  realized LTV: " + " · ".join(f"{k} {s['currency']}{v or 0:,.1f}" for k, v in s["ltv"].items()))
 
 
 def _pct(value: float | None) -> str:

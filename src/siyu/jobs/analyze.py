@@ -53,7 +53,8 @@ def run_analysis(cfg: SiyuConfig, as_of: date | None = None) -> AnalysisSummary:
     costs = read_cost_table(ops.cost_table) if ops.cost_table is not None else None
     con = connect_work(cfg)
     try:
-        result = analyze(stage(con, events, users, as_of), ops, lifecycle_rule_of(cfg), costs)
+        result = analyze(stage(con, events, users, as_of), ops, lifecycle_rule_of(cfg), costs,
+                         currency=cfg.dataset.currency)
     finally:
         con.close()
     folder = operations_dir(cfg)

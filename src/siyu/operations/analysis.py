@@ -27,9 +27,10 @@ class OperationsResult:
 
 
 def analyze(data: OpsData, cfg: OperationsConfig, lifecycle: Lifecycle,
-            costs: pd.DataFrame | None = None) -> OperationsResult:
+            costs: pd.DataFrame | None = None, *, currency: str = "¥") -> OperationsResult:
     """Acquisition, activity, retention, lifecycle flow, funnels, commerce and channel economics
-    as of `data.as_of` (see each module); money tables only when the data records amounts."""
+    as of `data.as_of` (see each module); money tables only when the data records amounts, which
+    the summary names in `currency` (the dataset's)."""
     tables: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     codes: list[dict[str, Any]] = []  # the same notes as data, for reports in other languages
@@ -72,7 +73,7 @@ def analyze(data: OpsData, cfg: OperationsConfig, lifecycle: Lifecycle,
     if costs is None:
         codes.append({"code": "no_cost_table"})
         notes.append("no cost table configured (operations.cost_table): LTV/CAC not computed")
-    summary = {**_summary(data, cfg, tables, lifecycle), "lifecycle_flow": notes_flow}
+    summary = {**_summary(data, cfg, tables, lifecycle), "currency": currency, "lifecycle_flow": notes_flow}
     summary = {**summary, "notes": notes, "note_codes": codes, "timings": timings}
     return OperationsResult(tables, summary, tuple(notes), timings)
 
@@ -81,7 +82,7 @@ def _summary(data: OpsData, cfg: OperationsConfig, tables: dict[str, pd.DataFram
              lifecycle: Lifecycle) -> dict[str, Any]:
     out: dict[str, Any] = {
         "as_of": data.as_of.isoformat(), "first_day": data.first_day.isoformat(), "users": data.n_users,
-        "events": data.n_events, "has_amount": data.has_amount, "currency": cfg.currency,
+        "events": data.n_events, "has_amount": data.has_amount,
         "channels": list(data.channels), "source_channels": list(data.source_channels),
         "retention_mode": cfg.retention_mode,
     }

@@ -71,7 +71,6 @@ TEXT: dict[str, dict[str, str]] = {
         "note_funnel_missing": "Funnel {funnel}: event type(s) {steps} are not in the data; those steps count 0.",
     },
 }
-CURRENCY = {"CNY": ("元", "CNY")}
 
 
 @dataclass(frozen=True)
@@ -102,10 +101,10 @@ def _pct(value: Any) -> str:
 
 
 def _money(value: Any, currency: str, lang: Lang) -> str:
+    """An amount in the dataset's currency, as the reasons show it: '¥1,250' (cents below 100)."""
     if value is None or pd.isna(value):
         return "–"
-    unit = word(CURRENCY, currency, lang) if currency in CURRENCY else currency
-    return f"{float(value):,.0f} {unit}" if abs(float(value)) >= 100 else f"{float(value):,.1f} {unit}"
+    return f"{currency}{float(value):,.0f}" if abs(float(value)) >= 100 else f"{currency}{float(value):,.1f}"
 
 
 def build_operations_report(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any], *, lang: str = "zh",
@@ -114,7 +113,7 @@ def build_operations_report(tables: Mapping[str, pd.DataFrame], summary: Mapping
     """The report in `lang` from the analyze tables and summary (and the segment profile, if any)."""
     lang = check_lang(lang)
     t = TEXT[lang]
-    cur = str(summary.get("currency", "CNY"))
+    cur = str(summary.get("currency", "¥"))
     ch = lambda key: word(CHANNELS, key, lang)  # noqa: E731
     images: dict[str, str] = {}
     sections: dict[str, str] = {}
