@@ -24,16 +24,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install siyu with its test tools
 
-demo: $(STAMP) ## the main job end to end on a generated world (generate, validate, trainsets, train, promote, score, report)
+demo: $(STAMP) ## the main job end to end on a generated world (generate, validate, trainsets, train, promote, segment, score, report, analyze)
 	$(SIYU) generate --users 20000 --days 420 --seed 7 --out $(DEMO)
 	$(SIYU) validate --config $(CONFIG)
 	$(SIYU) trainset --config $(CONFIG) --task all
 	$(SIYU) train --config $(CONFIG) --task all --model all
 	$(SIYU) compare --config $(CONFIG) --task all
 	$(SIYU) promote --config $(CONFIG) --task all
+	$(SIYU) segment --config $(CONFIG)
 	$(SIYU) score --config $(CONFIG)
 	$(SIYU) tags export --config $(CONFIG) --format csv
 	$(SIYU) report --config $(CONFIG) --task churn
+	$(SIYU) analyze --config $(CONFIG)
+	$(SIYU) report --config $(CONFIG) --kind operations
 
 test: $(STAMP) ## run the whole test suite (CI runs this)
 	$(PY) -m pytest -q

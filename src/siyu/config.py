@@ -392,6 +392,9 @@ class ScoringConfig(Frozen):
     lang: Literal["zh", "en"] = "zh"
     experiment: str = "siyu-scoring"  # MLflow experiment of the scoring runs
     exports_dir: str = "work/exports"
+    # CSV for people starts with a UTF-8 byte-order mark, so Excel on Chinese Windows reads the
+    # reasons and labels instead of garbling them; switch off for tools that choke on one.
+    csv_bom: bool = True
     # Never exported even if a tag were named so; the dataset's declared PII is added to these.
     pii_columns: tuple[str, ...] = ("name", "phone", "mobile", "email", "wechat_id", "openid", "unionid", "address", "id_card")
 
@@ -402,6 +405,105 @@ class ScoringConfig(Frozen):
         if len(set(tags)) != len(tags):
             raise ValueError(f"scoring.bands: each tag once, got {tags}")
         return bands
+
+
+# --------------------------------------------------------------------------- operations view
+class FunnelConfig(Frozen):
+    """An ordered funnel: event types in order, each at or after the one before and all within
+    `window_days` of the first. Users enter at their first step-1 event in the `period_days`
+    that end `window_days` before as-of, so every entrant's window has fully elapsed."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    steps: tuple[str, ...] = Field(min_length=2)
+    window_days: int = Field(7, gt=0)
+    period_days: int = Field(28, gt=0)
+
+
+class CostTableConfig(Frozen):
+    """Acquisition spend per source channel and period (CSV or Parquet): columns `channel`,
+    `period` (a date or YYYY-MM; it falls in the LTV cohort that holds it), `spend`, and
+    optionally `new_users` (else the users who joined through the channel in that period)."""
+
+    path: str
+    format: Literal["csv", "parquet"] = "csv"
+
+
+class OperationsConfig(Frozen):
+    """`siyu analyze`: retention cohorts, activity, lifecycle flows, funnels, commerce, LTV by channel."""
+
+    retention_days: tuple[int, ...] = (1, 7, 30)
+    # on_day: an event on day N after the join day (classic D1 / D7 / D30);
+    # within: an event on any of days 1..N (cumulative, kinder to rare events such as purchases).
+    retention_mode: Literal["on_day", "within"] = "on_day"
+    activity_days: int = Field(90, gt=0)  # how many days of the DAU / WAU / MAU series to keep
+    flow_days: int = Field(30, gt=0)  # lifecycle transitions from as-of minus this to as-of
+    funnels: tuple[FunnelConfig, ...] = ()
+    repurchase_days: int = Field(90, gt=0)
+    ltv_days: tuple[int, ...] = (30, 90, 180)
+    cohort_grain: Literal["week", "month"] = "month"  # LTV and CAC cohorts by join period
+    cost_table: CostTableConfig | None = None
+
+    @field_validator("retention_days", "ltv_days")
+    @classmethod
+    def _positive_sorted(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if not days or any(d <= 0 for d in days):
+            raise ValueError(f"expected one or more positive day counts, got {list(days)}")
+        return tuple(sorted(set(days)))
+
+    @field_validator("funnels")
+    @classmethod
+    def _unique_funnels(cls, funnels: tuple[FunnelConfig, ...]) -> tuple[FunnelConfig, ...]:
+        names = [f.name for f in funnels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"operations.funnels: each name once, got {names}")
+        return funnels
+
+
+class SegmentsConfig(Frozen):
+    """`siyu segment`: K-Means behavioural segments on standardized point-in-time features.
+
+    K is the one in [k_min, k_max] with the highest silhouette on a random sample of users;
+    each segment is named from its centroid by rules (recency, frequency, spend, trend) and keeps
+    its name across refits (new centroids are matched to the previous model's). With `enabled`,
+    `siyu score` writes the `tag` from the registered segment model with the other tags."""
+
+    enabled: bool = False
+    tag: str = "segment"
+    # Feature columns to cluster on; empty: asked of the feature set (recency of activity and of
+    # purchase, purchase count and net spend over the longest window, activity in 30 d, trend, tenure).
+    features: tuple[str, ...] = ()
+    k_min: int = Field(8, ge=2)
+    k_max: int = Field(12, ge=2)
+    silhouette_sample: int = Field(3000, ge=100)
+    n_init: int = Field(4, gt=0)
+    seed: int = 0
+    registry_name: str = Field("segments", pattern=r"^[a-z][a-z0-9_-]*$")  # registered as <prefix>-<this>
+
+    @model_validator(mode="after")
+    def _k_range(self) -> SegmentsConfig:
+        if self.k_min > self.k_max:
+            raise ValueError(f"segments: k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        return self
+
+
+class Play(Frozen):
+    """One recommended play: when a user's tags match `when` (tag -> value or values; a numbered
+    segment such as `steady_regular_2` matches `steady_regular`), do `action` (zh / en)."""
+
+    when: dict[str, str | tuple[str, ...]] = Field(min_length=1)
+    action_zh: str = Field(min_length=1)
+    action_en: str = Field(min_length=1)
+
+    def values(self, tag: str) -> tuple[str, ...]:
+        value = self.when[tag]
+        return (value,) if isinstance(value, str) else tuple(value)
+
+
+class PlaybookConfig(Frozen):
+    """What to do for each band and segment: the first play whose conditions all hold is a user's
+    `next_action` (exported with the tags, shown in the reports). Read from `playbook_path`."""
+
+    plays: tuple[Play, ...] = ()
 
 
 # --------------------------------------------------------------------------- the whole project
@@ -452,6 +554,10 @@ class SiyuConfig(Frozen):
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
     scoring: ScoringConfig = ScoringConfig()
+    operations: OperationsConfig = OperationsConfig()
+    segments: SegmentsConfig = SegmentsConfig()
+    playbook_path: str | None = None  # a playbook YAML the CLI reads (configs/playbook.yaml); None: no plays
+    playbook: PlaybookConfig = PlaybookConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it
     threads: int = 2
 
@@ -528,6 +634,14 @@ class SiyuConfig(Frozen):
         stray += [f"reason_tasks -> {t}" for t in self.scoring.reason_tasks if t not in names]
         if stray:
             raise ValueError(f"scoring: {', '.join(stray)}: not a configured task; tasks: {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _plays_name_known_tags(self) -> SiyuConfig:
+        known = [b.tag for b in self.scoring.bands] + list(self.scoring.rule_tags) + [self.segments.tag]
+        stray = sorted({tag for play in self.playbook.plays for tag in play.when if tag not in known})
+        if stray:
+            raise ValueError(f"playbook: tag(s) {stray} are not tags siyu writes; known: {known}")
         return self
 
     def task(self, name: str) -> TaskConfig:

@@ -16,6 +16,7 @@ from siyu.explain.report import (
     build_report,
     render_html,
     render_model_card,
+    render_model_card_html,
 )
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -64,19 +65,31 @@ def report_en(lgb_model, inputs):
     return build_report(lgb_model, inputs, lang="en", shap_rows=300, examples_per_band=2)
 
 
-def test_report_is_one_self_contained_page(html_zh):
-    assert html_zh.startswith("<!DOCTYPE html>")
-    assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", html_zh)
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html_zh)
-    assert len(images) >= 5  # bands, beeswarm, 3 dependence plots, calibration
-    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
+@pytest.fixture(scope="module")
+def card_zh(lgb_model, inputs):
+    return render_model_card_html(build_report(lgb_model, inputs, lang="zh", shap_rows=300))
+
+
+def test_report_and_model_card_are_self_contained_pages(html_zh, card_zh):
+    for page in (html_zh, card_zh):
+        assert page.startswith("<!DOCTYPE html>")
+        assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", page)
+    operator = re.findall(r'src="data:image/png;base64,([^"]+)"', html_zh)
+    card = re.findall(r'src="data:image/png;base64,([^"]+)"', card_zh)
+    assert len(operator) >= 1 and len(card) >= 5  # bands; beeswarm, 3 dependence plots, calibration
+    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in operator + card)
+    assert 'href="churn_model_card_zh.html"' in html_zh  # the operator page links the card beside it
 
 
 def test_report_in_chinese_shows_sections_bands_and_reasons(html_zh):
-    for words in ("标签分布", "各等级的主要驱动因素", "示例用户及原因", "模型在最近一个留出期的表现", "模型卡", "流失风险",
-                  "沉默用户", "0.8123", "oracle"):
+    for words in ("标签分布", "各等级的主要驱动因素", "示例用户及原因", "流失风险", "沉默用户"):
         assert words in html_zh
     assert re.search(r"<li>[^<]*: [^<]+</li>", html_zh)  # at least one reason sentence
+
+
+def test_data_science_material_is_on_the_model_card_not_the_operator_page(html_zh, card_zh):
+    for words in ("模型在最近一个留出期的表现", "0.8123", "oracle", "test_auc", "days_since_last_group_msg"):
+        assert words in card_zh and words not in html_zh
 
 
 def test_report_in_english(report_en):
@@ -162,3 +175,27 @@ def test_report_renders_in_headless_chromium(html_zh, tmp_path):
     assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
     if os.environ.get("SIYU_KEEP_SCREENSHOT"):
         shutil.copy(png_path, os.environ["SIYU_KEEP_SCREENSHOT"])
+
+
+def test_band_colours_follow_meaning_not_position():
+    from siyu.explain.report import band_tones
+
+    assert band_tones("no_activity", 3) == ["bad", "warn", "good"]  # high churn risk is red
+    assert band_tones("any_purchase", 3) == ["top", "high", "neutral"]  # hot intent is gold, never red
+    assert band_tones("net_spend", 4) == ["top", "high", "mid", "neutral"]  # LTV tier A is gold
+
+
+def test_bands_show_their_play_and_amounts_their_currency(lgb_model, inputs):
+    from siyu.config import Play
+
+    plays = (Play(when={"churn_risk": "high"}, action_zh="企业微信一对一关怀", action_en="1:1 WeCom care"),)
+    report = build_report(lgb_model, ReportInputs(**{**inputs.__dict__, "plays": plays}), lang="en", shap_rows=200,
+                          examples_per_band=1)
+    html = render_html(report)
+    assert "What to do" in html and "1:1 WeCom care" in html and 'class="band tone-bad"' in html
+    assert [b["play"] for b in report.bands] == ["1:1 WeCom care", "", ""]
+    ltv = ModelInfo(**{**inputs.model.__dict__, "label": "net_spend"})
+    amounts = build_report(lgb_model, ReportInputs(**{**inputs.__dict__, "model": ltv, "currency": "$"}),
+                           lang="zh", shap_rows=200, examples_per_band=1)
+    assert all(b["mean_score"].startswith("$") for b in amounts.bands if b["users"])
+    assert amounts.bands[0]["tone"] == "top"

@@ -118,21 +118,28 @@ def _publish(cfg: SiyuConfig, users: pd.DataFrame, scores: np.ndarray) -> None:
 def test_write_report_writes_html_and_model_card_without_pii(project):
     cfg, users = project
     files = write_report_files(cfg, "churn", "zh")
-    assert files.html == cfg.paths.reports_dir / "churn_report.html"
+    assert files.html == cfg.paths.reports_dir / "churn_report_zh.html"
+    assert files.model_card == cfg.paths.reports_dir / "churn_model_card_zh.md"
     html = files.html.read_text(encoding="utf-8")
     card = files.model_card.read_text(encoding="utf-8")
+    card_html = files.model_card_html.read_text(encoding="utf-8")
+    assert files.model_card_html == cfg.paths.reports_dir / "churn_model_card_zh.html"
     assert files.users == len(users) and files.as_of == str(AS_OF)
-    for words in ("流失风险", "沉默用户", "0.8312", "oracle", "距最近一次活跃行为的天数", "run42"):
+    for words in ("流失风险", "沉默用户", "距最近一次活跃行为的天数"):
         assert words in html
-    assert "valid_auc" not in html  # held-out metrics only
-    for text in (html, card):
+    for words in ("0.8312", "oracle", "run42"):
+        assert words in card_html and words not in html  # metrics live on the data scientists' page
+    assert "valid_auc" not in card_html  # held-out metrics only
+    for text in (html, card, card_html):
         assert not any(p in text for p in PII)
 
 
 def test_write_report_language_from_config_or_argument(project):
     cfg, _ = project
+    zh = write_report(cfg, "churn", "zh")
     html = write_report(cfg, "churn", "en").read_text(encoding="utf-8")
     assert "What drives each band" in html and "Days since the last activity events" in html
+    assert "流失风险" in zh.read_text(encoding="utf-8")  # the English run wrote its own file
 
 
 def test_explain_user_gives_sentences_from_the_catalogue(project):
@@ -172,7 +179,7 @@ def test_cli_report_and_explain(project):
     runner = CliRunner()
     result = runner.invoke(app, ["report", "--task", "churn", "--lang", "en", "--config", "siyu.yaml"])
     assert result.exit_code == 0, result.output
-    assert "churn_report.html" in result.output
+    assert "churn_report_en.html" in result.output
     user = users["user_id"].iloc[0]
     result = runner.invoke(app, ["explain", "--task", "churn", "--user", user, "--lang", "zh", "--config", "siyu.yaml"])
     assert result.exit_code == 0, result.output

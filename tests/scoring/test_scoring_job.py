@@ -201,11 +201,15 @@ def test_export_one_row_per_user_without_pii_and_the_changes(tmp_path, champions
     features = make_features(80, rng)
     score(cfg, AS_OF, deps=make_deps(features, champions), now=NOW, run_id="r1")
     path = export_tags(cfg, "csv")
-    frame = pd.read_csv(path, dtype={"user_id": str})
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel on Chinese Windows needs the mark
+    frame = pd.read_csv(path, dtype={"user_id": str, "model_version_churn": str}, encoding="utf-8-sig")
     assert len(frame) == 80 and frame["user_id"].is_unique
     assert list(frame.columns) == ["user_id", "churn_risk", "churn_risk_score", "purchase_intent",
                                    "purchase_intent_score", "ltv_tier", "ltv_tier_score", "lifecycle_stage",
-                                   "rfm_segment"]
+                                   "rfm_segment", "as_of", "run_id", "model_version_churn",
+                                   "model_version_purchase_intent", "model_version_ltv"]
+    assert set(frame["as_of"]) == {AS_OF.isoformat()} and set(frame["run_id"]) == {"r1"}
+    assert set(frame["model_version_churn"]) == {"1"}
     assert not {"name", "phone", "wechat_nick"} & set(frame.columns)
     parquet = pd.read_parquet(export_tags(cfg, "parquet"))
     assert parquet.shape == frame.shape
@@ -213,11 +217,14 @@ def test_export_one_row_per_user_without_pii_and_the_changes(tmp_path, champions
         export_tags(cfg, "csv", changes_only=True)
     score(cfg, AS_OF + dt.timedelta(days=7), deps=make_deps(make_features(80, rng, shift=0.5), champions),
           now=NOW, run_id="r2")
-    changes = pd.read_csv(export_tags(cfg, "csv", changes_only=True))
-    assert list(changes.columns) == ["user_id", "tag", "old", "new"] and len(changes) > 0
+    changes = pd.read_csv(export_tags(cfg, "csv", changes_only=True), encoding="utf-8-sig")
+    assert list(changes.columns) == ["user_id", "tag", "old", "new", "as_of", "run_id", "previous_run_id"]
+    assert len(changes) > 0 and set(changes["run_id"]) == {"r2"} and set(changes["previous_run_id"]) == {"r1"}
     assert (changes["old"] != changes["new"]).all()
     with pytest.raises(ValueError, match="expected csv or parquet"):
         export_tags(cfg, "xlsx")
+    plain = make_cfg(tmp_path, csv_bom=False, guards={"psi_fail": 10, "score_shift_fail": 10, "max_changed_share": 1.0})
+    assert export_tags(plain, "csv").read_bytes().startswith(b'"user_id"')
 
 
 def test_pii_columns_are_refused(cfg):
@@ -261,3 +268,40 @@ def test_newest_event_is_read_from_the_clean_events(cfg):
     pd.DataFrame({"user_id": ["a", "b"], "ts": pd.to_datetime(["2026-02-27 10:00", "2026-03-01 23:59"])}).to_parquet(
         cfg.paths.clean_events / "part-0.parquet")
     assert default_as_of(_newest_event(cfg)) == dt.date(2026, 3, 2)
+
+
+def test_the_segment_tag_is_published_with_the_others(cfg, champions, rng):
+    from siyu.segments import SegmentModel
+
+    features = make_features(400, rng)
+    numeric = ["days_since_last_interaction", "interaction_count_30d", "spend_sum_90d"]
+    model = SegmentModel({"recency": numeric[0], "engagement": numeric[1], "monetary": numeric[2]},
+                         k_min=3, k_max=4, silhouette_sample=300, n_init=2).fit(features[numeric])
+    segmenter = replace(champions["churn"], estimator=model, model_name="siyu-segments", model_version="7")
+    deps = make_deps(features, champions, load_segmenter=lambda cfg: segmenter)
+    summary = score(cfg, AS_OF, deps=deps, now=NOW, run_id="r1")
+    assert sum(summary.counts["segment"].values()) == 400
+    assert set(summary.counts["segment"]) == set(model.keys_)
+    assert summary.model_versions["segment"]["version"] == "7"
+    current = _current(cfg)
+    seg = current[current["tag"] == "segment"].set_index("user_id")
+    assert (seg.loc[features["user_id"], "value"].to_numpy() == model.predict(features[numeric])).all()
+    assert set(seg["model"]) == {"siyu-segments"} and seg["score"].isna().all()
+    # a new segmentation version is a new run, not "unchanged"
+    newer = replace(segmenter, model_version="8")
+    again = score(cfg, AS_OF, deps=make_deps(features, champions, load_segmenter=lambda cfg: newer), now=NOW,
+                  run_id="r2")
+    assert again.status == "published"
+
+
+def test_the_export_carries_each_users_next_action(tmp_path, champions, rng):
+    from siyu.config import Play, PlaybookConfig
+
+    cfg = make_cfg(tmp_path).model_copy(update={"playbook": PlaybookConfig(plays=(
+        Play(when={"churn_risk": "high"}, action_zh="召回", action_en="win back"),))})
+    score(cfg, AS_OF, deps=make_deps(make_features(120, rng), champions), now=NOW, run_id="r1")
+    frame = pd.read_csv(export_tags(cfg, "csv"), encoding="utf-8-sig", keep_default_na=False)
+    assert list(frame.columns).index("next_action") == list(frame.columns).index("as_of") - 1
+    high = frame["churn_risk"] == "high"
+    assert high.any() and (frame.loc[high, "next_action"] == "召回").all()  # scoring.lang is zh
+    assert (frame.loc[~high, "next_action"] == "").all()

@@ -80,6 +80,9 @@ def load_config(path: str | Path) -> SiyuConfig:
             data = {**data, "feature_specs": _feature_specs_data(specs_path)}
         except SpecError as exc:
             raise ConfigError(str(exc)) from exc
+    if data.get("playbook") is None and data.get("playbook_path"):
+        playbook = _read_yaml(Path(data["playbook_path"]), what="playbook", hint="playbook_path in the config")
+        data = {**data, "playbook": playbook}
     try:
         return SiyuConfig.model_validate(data)
     except ValidationError as exc:

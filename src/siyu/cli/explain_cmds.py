@@ -18,9 +18,19 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "configs/siyu.yaml") -> None:
-    """Write the task's self-contained HTML report and model card (work/reports/)."""
+KindOpt = Annotated[str, typer.Option("--kind", help="task (a model's report and card) or operations "
+                                                   "(retention, funnels, channels, segments; run `siyu analyze` first)")]
+
+
+def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "configs/siyu.yaml",
+           kind: KindOpt = "task") -> None:
+    """Write a self-contained HTML report under work/reports/: a task's report and model card, or the operations report."""
     cfg = config_or_exit(config)
+    if kind == "operations":
+        _operations_report(cfg, lang)
+        return
+    if kind != "task":
+        raise _fail(f"--kind {kind!r}: expected 'task' or 'operations'")
     from rich.console import Console
 
     from siyu.jobs.reporting import ReportInputsMissing, write_report_files
@@ -35,7 +45,20 @@ def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "c
     # paths with typer.echo: rich would wrap them at the terminal width
     typer.echo(f"{task}: {files.users:,} users as of {files.as_of}, model version {files.model_version}")
     typer.echo(f"report:     {files.html}")
-    typer.echo(f"model card: {files.model_card}")
+    typer.echo(f"model card: {files.model_card_html} (and {files.model_card.name})")
+
+
+def _operations_report(cfg, lang: str | None) -> None:  # noqa: ANN001 - a SiyuConfig
+    """One file per language: both unless --lang picks one."""
+    from siyu.jobs.analyze import write_operations_reports
+
+    langs = (lang,) if lang else ("zh", "en")
+    try:
+        paths = write_operations_reports(cfg, langs)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    for path in paths:
+        typer.echo(f"operations report: {path}")
 
 
 def explain(user: Annotated[str, typer.Option("--user", help="the user's id")], task: TaskOpt = "churn",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from siyu.cli import data_cmds, explain_cmds, feature_cmds, model_cmds, score_cmds, synth_cmds
+from siyu.cli import (
+    data_cmds,
+    explain_cmds,
+    feature_cmds,
+    model_cmds,
+    ops_cmds,
+    score_cmds,
+    synth_cmds,
+)
 
 app = typer.Typer(
     name="siyu",
@@ -14,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds):
+for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds, ops_cmds):
     _module.register(app)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -13,7 +14,9 @@ from siyu.explain.contributions import Contributions, to_explanation
 
 _CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
                  "Microsoft YaHei",
-                 "PingFang SC", "SimHei")
+                 "PingFang SC", "SimHei",
+                 # a serif CJK face beats no Chinese at all (axes would fall back to English)
+                 "Noto Serif CJK SC", "Source Han Serif SC")
 
 
 def cjk_font() -> str | None:
@@ -59,23 +62,41 @@ def _pyplot_png(draw, width: float, height: float) -> bytes:
             plt.close(fig)
 
 
-def beeswarm_png(contrib: Contributions, labels: Mapping[str, str], *, max_display: int = 12) -> bytes:
-    """shap's beeswarm: each user a dot per feature, x = SHAP value, colour = the feature's value."""
+def beeswarm_png(contrib: Contributions, labels: Mapping[str, str], *, max_display: int = 12,
+                 axis_text: Mapping[str, str] | None = None) -> bytes:
+    """shap's beeswarm: each user a dot per feature, x = SHAP value, colour = the feature's value.
+    `axis_text` (`x`, `colour`, `low`, `high`, `others`) replaces shap's English axis words."""
     import shap
 
     explanation = to_explanation(contrib, dict(labels))
-    return _pyplot_png(lambda ax: shap.plots.beeswarm(explanation, max_display=max_display, show=False, ax=ax,
-                                                      plot_size=None), 9, 0.45 * max_display + 1.5)
+
+    def draw(ax):  # noqa: ANN001, ANN202 - a matplotlib Axes
+        shap.plots.beeswarm(explanation, max_display=max_display, show=False, ax=ax, plot_size=None)
+        if axis_text:
+            ax.set_xlabel(axis_text["x"])
+            ticks = ax.get_yticklabels()
+            for tick in ticks:  # shap's own "Sum of N other features" row
+                found = re.match(r"Sum of (\d+) other features", tick.get_text())
+                if found and "others" in axis_text:
+                    tick.set_text(axis_text["others"].format(n=found.group(1)))
+            ax.set_yticks(ax.get_yticks(), ticks)
+            for bar in [a for a in ax.figure.axes if a is not ax]:  # the colour bar shap adds
+                bar.set_ylabel(axis_text["colour"])
+                ticks = bar.get_yticks()
+                if len(ticks) == 2:
+                    bar.set_yticks(ticks, [axis_text["low"], axis_text["high"]])
+
+    return _pyplot_png(draw, 9, 0.45 * max_display + 1.5)
 
 
-def dependence_png(contrib: Contributions, feature: str, labels: Mapping[str, str]) -> bytes:
+def dependence_png(contrib: Contributions, feature: str, labels: Mapping[str, str], *, ylabel: str = "SHAP") -> bytes:
     """shap's scatter (dependence) plot of one feature: its value against its SHAP value."""
     import shap
 
     explanation = to_explanation(contrib, dict(labels))
     position = list(contrib.values.columns).index(feature)
     return _pyplot_png(lambda ax: shap.plots.scatter(explanation[:, position], show=False, ax=ax, hist=False,
-                                                     ylabel="SHAP"), 5, 3.5)
+                                                     ylabel=ylabel), 5, 3.5)
 
 
 def bar_png(counts: pd.Series, *, title: str, xlabel: str, color: str = "#1E88E5") -> bytes:

@@ -77,6 +77,7 @@ class ReportInputs:
     reasons_k: int = 3
     band_tag: str = ""  # e.g. churn_risk; names the bands in the report
     currency: str = "¥"  # the dataset's (DatasetConfig.currency): how amounts are shown
+    plays: Sequence[Any] = ()  # siyu.config.Play: the play for each band, shown beside it
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Report:
     images: Mapping[str, str]
     held_out_period: str | None
     protocol: str = ""
+    card_file: str = ""  # the model card page beside the operator page (`<task>_model_card_<lang>.html`)
 
 
 def _b64(png: bytes) -> str:
@@ -149,12 +151,37 @@ def _feature_label(info: FeatureInfoLike, lang: Lang) -> str:
     return info.desc_zh if lang == "zh" else info.desc_en
 
 
-def _band_rows(scored: pd.DataFrame, order: Sequence[str], lang: Lang) -> list[dict[str, Any]]:
+def band_tones(label: str, n: int) -> list[str]:
+    """A colour meaning per band, first (highest score) band first: a risk (the label says the user
+    goes away) runs bad → warn → good; a value or an intent runs top → high → mid → neutral."""
+    if n <= 0:
+        return []
+    if label == "no_activity":
+        return (["bad"] + ["warn"] * (n - 2) + ["good"])[:n] if n > 1 else ["bad"]
+    return (["top", "high"] + ["mid"] * max(n - 3, 0) + ["neutral"])[:n] if n > 2 else ["top", "neutral"][:n]
+
+
+def _score_text(value: float, inputs: ReportInputs, lang: Lang) -> str:
+    """A probability as 0.123; an amount (net spend) in the dataset's currency ('¥1,250.0')."""
+    if value != value:  # NaN
+        return "–"
+    if inputs.model.label == "net_spend":
+        return f"{inputs.currency}{value:,.1f}"
+    return f"{value:.3f}"
+
+
+def _band_rows(scored: pd.DataFrame, inputs: ReportInputs, lang: Lang) -> list[dict[str, Any]]:
+    from siyu.scoring.playbook import play_for
+
+    order = inputs.band_order
     counts = scored["band"].astype(str).value_counts().reindex(order, fill_value=0)
     total = max(int(counts.sum()), 1)
     mean_score = scored.groupby(scored["band"].astype(str))["score"].mean()
+    tones = band_tones(inputs.model.label, len(order))
     return [{"band": b, "label": word(BANDS, b, lang), "users": int(n), "share": f"{n / total:.1%}",
-             "mean_score": f"{mean_score.get(b, float('nan')):.3f}"} for b, n in counts.items()]
+             "mean_score": _score_text(mean_score.get(b, float("nan")), inputs, lang), "tone": tone,
+             "play": play_for({inputs.band_tag: b}, inputs.plays, lang) if inputs.plays and inputs.band_tag else ""}
+            for (b, n), tone in zip(counts.items(), tones, strict=True)]
 
 
 def _tag_rows(tag_counts: Mapping[str, pd.Series], lang: Lang) -> list[dict[str, Any]]:
@@ -169,14 +196,15 @@ def _tag_rows(tag_counts: Mapping[str, pd.Series], lang: Lang) -> list[dict[str,
 
 def _driver_rows(contrib: Contributions, sample: pd.DataFrame, infos: Mapping[str, FeatureInfoLike],
                  band_sizes: Mapping[str, int], order: Sequence[str], lang: Lang, top_n: int,
-                 currency: str) -> list[dict[str, Any]]:
+                 currency: str, tones: Sequence[str]) -> list[dict[str, Any]]:
     bands = pd.Series(sample["band"].astype(str).to_numpy(), index=contrib.values.index)
     drivers = segment_drivers(contrib, bands, top_n=top_n)
     out = []
-    for band in order:
+    for band, tone in zip(order, tones, strict=True):
         rows = drivers[(drivers["segment"] == band) & (drivers["mean_shap"] > 0)]
         in_band = (bands == band).to_numpy()
-        out.append({"band": band, "label": word(BANDS, band, lang), "users": int(band_sizes.get(band, 0)), "features": [
+        out.append({"band": band, "label": word(BANDS, band, lang), "users": int(band_sizes.get(band, 0)), "tone": tone,
+                    "features": [
             {"feature": _feature_label(infos[f], lang), "mean_shap": f"{v:+.3f}",
              "typical": _typical(infos[f], contrib.data[f][in_band], lang, currency),
              "typical_all": _typical(infos[f], contrib.data[f], lang, currency)}
@@ -199,7 +227,7 @@ def _example_rows(estimator: TreeEstimator, inputs: ReportInputs, features: pd.D
     contrib = shap_contributions(estimator, examples[names])
     reasons = reasons_from_contributions(contrib, examples[names], inputs.catalog, lang=lang, k=inputs.reasons_k,
                                          currency=inputs.currency)
-    return [{"user_id": str(u), "band": word(BANDS, b, lang), "score": f"{s:.3f}",
+    return [{"user_id": str(u), "band": word(BANDS, b, lang), "score": _score_text(float(s), inputs, lang),
              "reasons": [r for r in reasons.iloc[i].tolist() if r]}
             for i, (u, b, s) in enumerate(zip(examples["user_id"], examples["band"].astype(str), examples["score"],
                                               strict=True))]
@@ -257,11 +285,15 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
     plot_lang: Lang = lang if lang == "en" or cjk_font() else "en"
     labels = {f: _feature_label(infos[f], plot_lang) for f in names}
     importance = global_importance(contrib)
-    images = {"beeswarm": _b64(beeswarm_png(contrib, labels, max_display=min(top_features, len(names)))),
+    words = report_text(plot_lang)
+    axis_text = {"x": words["shap_x"], "colour": words["feature_value"], "low": words["low"], "high": words["high"],
+                 "others": words["others"]}
+    images = {"beeswarm": _b64(beeswarm_png(contrib, labels, max_display=min(top_features, len(names)),
+                                            axis_text=axis_text)),
               "bands": _b64(bar_png(scored["band"].astype(str).value_counts().reindex(inputs.band_order, fill_value=0)
                                     .rename(lambda b: word(BANDS, b, plot_lang)),
                                     title=report_text(plot_lang)["band_chart"], xlabel=report_text(plot_lang)["users"]))}
-    images.update({f"dependence_{i}": _b64(dependence_png(contrib, f, labels))
+    images.update({f"dependence_{i}": _b64(dependence_png(contrib, f, labels, ylabel=words["shap_y"]))
                    for i, f in enumerate(importance["feature"].head(dependence_plots))})
     held = inputs.held_out
     if held is not None and held.y_true is not None and held.y_score is not None and len(held.y_true):
@@ -270,10 +302,11 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
                                                      xlabel=t["predicted"], ylabel=t["observed"]))
     return Report(
         lang=lang, text=text, title=f"{text['title']} · {_task_title(inputs.model, lang)}", model=inputs.model,
-        band_title=word(TAGS, inputs.band_tag, lang) if inputs.band_tag else text["band"], n_users=len(scored), bands=_band_rows(scored, inputs.band_order, lang),
+        band_title=word(TAGS, inputs.band_tag, lang) if inputs.band_tag else text["band"], n_users=len(scored), bands=_band_rows(scored, inputs, lang),
         tags=_tag_rows(inputs.tag_counts, lang),
         drivers=_driver_rows(contrib, sample, infos, scored["band"].astype(str).value_counts().to_dict(),
-                             inputs.band_order, lang, top_n=5, currency=inputs.currency),
+                             inputs.band_order, lang, top_n=5, currency=inputs.currency,
+                             tones=band_tones(inputs.model.label, len(inputs.band_order))),
         examples=_example_rows(estimator, inputs, users, lang, examples_per_band, rng),
         importance=[{"feature": _feature_label(infos[f], lang), "name": f, "mean_abs_shap": f"{v:.3f}",
                      "share": f"{s:.1%}"} for f, v, s in importance.head(top_features).itertuples(index=False)],
@@ -281,7 +314,18 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
         features=[{"name": i.name, "family": i.family, "unit": i.unit, "desc": _feature_label(i, lang)}
                   for i in infos.values()],
         images=images, held_out_period=held.period if held else None, protocol=held.protocol if held else "",
+        card_file=model_card_file(inputs.model.task, lang),
     )
+
+
+def report_file(task: str, lang: str) -> str:
+    """The operator page's file name: one per language."""
+    return f"{task}_report_{lang}.html"
+
+
+def model_card_file(task: str, lang: str, ext: str = "html") -> str:
+    """The model card's file name (html or md): one per language."""
+    return f"{task}_model_card_{lang}.{ext}"
 
 
 def _task_title(model: ModelInfo, lang: Lang) -> str:
@@ -297,8 +341,15 @@ def _environment() -> Any:
 
 
 def render_html(report: Report) -> str:
-    """One self-contained HTML page (plots embedded, no external resources)."""
+    """The operators' page: who is in which band, what to do, why, example users. Self-contained
+    (plots embedded); the data scientists' material is on the model card page it links to."""
     return _environment().get_template("report.html.j2").render(r=report, t=report.text)
+
+
+def render_model_card_html(report: Report) -> str:
+    """The data scientists' page: what matters overall (SHAP), held-out metrics and calibration, the
+    leaderboard, the data window and the feature list. Self-contained."""
+    return _environment().get_template("model_card.html.j2").render(r=report, t=report.text)
 
 
 def render_model_card(report: Report) -> str:

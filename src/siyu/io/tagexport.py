@@ -1,27 +1,21 @@
-"""Write tag exports for the SCRM (CSV / Parquet), atomically: a reader never sees half a file."""
+"""Write tag exports for the SCRM (CSV / Parquet), atomically: a reader never sees half a file.
+
+CSV starts with a UTF-8 byte-order mark unless told otherwise: Excel on Chinese Windows reads a
+file without one in the local code page and garbles the reasons and segment names."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+
+from siyu.io.tables import write_csv, write_parquet
 
 
-def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str) -> Path:
-    """Write `frame` as csv (UTF-8, header) or parquet to `path` via a temporary file; the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str, *, bom: bool = True) -> Path:
+    """Write `frame` as csv (UTF-8, header, a byte-order mark when `bom`) or parquet to `path`; the path."""
     if fmt == "csv":
-        pacsv.write_csv(table, tmp)
-    elif fmt == "parquet":
-        pq.write_table(table, tmp)
-    else:
-        raise ValueError(f"export format {fmt!r}: expected csv or parquet")
-    tmp.replace(path)
-    return path
+        return write_csv(frame, path, bom=bom)
+    if fmt == "parquet":
+        return write_parquet(frame, path)
+    raise ValueError(f"export format {fmt!r}: expected csv or parquet")

@@ -2,8 +2,8 @@
 
 `write_report` reads the champion (MLflow), the current tags (tag store), the features at the
 tags' as-of date, the held-out test split and the leaderboard, calls the pure
-`siyu.explain.report` core and writes `<reports_dir>/<task>_report.html` and
-`<task>_model_card.md`. `explain_user` says why one user got their score.
+`siyu.explain.report` core and writes `<reports_dir>/<task>_report_<lang>.html` and
+`<task>_model_card_<lang>.md` (each language its own files: an English run never overwrites the Chinese). `explain_user` says why one user got their score.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class ReportFiles:
     """What `write_report_files` wrote."""
 
     html: Path
-    model_card: Path
+    model_card: Path  # Markdown
+    model_card_html: Path
     users: int
     as_of: str
     model_version: str
@@ -171,24 +172,33 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
         feature_names=tuple(champion.feature_names), features=features, scored=scored, band_order=band.labels,
         catalog=feature_catalog_of(cfg, champion), tag_counts=_tag_counts(view), leaderboard=_leaderboard(cfg, task),
         held_out=held_out, reasons_k=cfg.scoring.reasons_top_k or 3, band_tag=band.tag,
-        currency=cfg.dataset.currency,
+        currency=cfg.dataset.currency, plays=cfg.playbook.plays,
     )
     return build_report(champion.estimator, inputs, lang=lang, random_state=cfg.training.seed), champion
 
 
 def write_report_files(cfg: SiyuConfig, task: str, lang: str | None = None) -> ReportFiles:
-    """Write `<reports_dir>/<task>_report.html` (self-contained) and `<task>_model_card.md`."""
-    from siyu.explain.report import render_html, render_model_card
+    """Write the operators' page `<reports_dir>/<task>_report_<lang>.html` and the data scientists'
+    model card `<task>_model_card_<lang>.html` (both self-contained) and `.md`."""
+    from siyu.explain.report import (
+        model_card_file,
+        render_html,
+        render_model_card,
+        render_model_card_html,
+        report_file,
+    )
 
     lang = check_lang(lang or cfg.scoring.lang)
     report, champion = build_task_report(cfg, task, lang)
     out = cfg.paths.reports_dir
     out.mkdir(parents=True, exist_ok=True)
-    html, card = out / f"{task}_report.html", out / f"{task}_model_card.md"
+    html, card = out / report_file(task, lang), out / model_card_file(task, lang, "md")
+    card_html = out / model_card_file(task, lang)
     html.write_text(render_html(report), encoding="utf-8")
+    card_html.write_text(render_model_card_html(report), encoding="utf-8")
     card.write_text(render_model_card(report), encoding="utf-8")
-    return ReportFiles(html=html, model_card=card, users=report.n_users, as_of=report.model.as_of,
-                       model_version=str(champion.model_version))
+    return ReportFiles(html=html, model_card=card, model_card_html=card_html, users=report.n_users,
+                       as_of=report.model.as_of, model_version=str(champion.model_version))
 
 
 def write_report(cfg: SiyuConfig, task: str, lang: str | None = None) -> Path:

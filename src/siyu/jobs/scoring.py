@@ -32,6 +32,7 @@ from siyu.scoring import (
     ReasonsFn,
     build_tag_table,
     score_users,
+    segment_tag,
     tag_counts,
     task_populations,
 )
@@ -54,6 +55,8 @@ class ScoringDeps:
     reasons: ReasonsFactory | None = None
     log_mlflow: MlflowFn | None = None
     on_chunk: Callable[[int, int], None] | None = None  # publish progress (tests fail mid-write here)
+    # The registered segmentation whose `segment` tag joins the others (None: no segment tag).
+    load_segmenter: Callable[[SiyuConfig], ChampionLike | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,22 @@ def _load_champion(task: str, tracking: TrackingConfig) -> ChampionLike:
     return load_champion(task, tracking)
 
 
+def _load_segmenter(cfg: SiyuConfig) -> ChampionLike | None:
+    """The champion segmentation when `segments.enabled` (a NoModelError says to run `siyu segment`)."""
+    if not cfg.segments.enabled:
+        return None
+    from siyu.tracking import NoModelError, load_champion
+
+    try:
+        return load_champion(cfg.segments.registry_name, cfg.tracking)
+    except NoModelError as exc:
+        raise NoModelError(f"{exc}; segments.enabled is on: fit one first with `siyu segment`") from None
+
+
 def default_deps() -> ScoringDeps:
     """The real stages: siyu.features, siyu.tracking champions, siyu.explain reasons, MLflow."""
     return ScoringDeps(features_at=_features_at, load_champion=_load_champion, newest_event=_newest_event,
-                       reasons=_reasons_factory, log_mlflow=log_scoring_run)
+                       reasons=_reasons_factory, log_mlflow=log_scoring_run, load_segmenter=_load_segmenter)
 
 
 # ===================================================================== helpers
@@ -155,7 +170,7 @@ def default_as_of(newest_event: dt.datetime) -> dt.date:
 def run_key(as_of: dt.date, model_versions: Mapping[str, Any], cfg: SiyuConfig) -> str:
     """Identity of a run's inputs: as-of, champion versions and the tagging config."""
     payload = json.dumps({"as_of": as_of.isoformat(), "models": model_versions,
-                          "scoring": cfg.scoring.model_dump(mode="json", exclude={"guards"})},
+                          "scoring": cfg.scoring.model_dump(mode="json", exclude={"guards", "csv_bom"})},
                          sort_keys=True, default=str)
     return f"{as_of.isoformat()}:{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
@@ -204,8 +219,11 @@ def score(
             "reason_tasks": tuple(t for t in cfg.scoring.reason_tasks if t in tasks)})
         cfg = cfg.model_copy(update={"scoring": scoring})
     champions = {task: deps.load_champion(task, cfg.tracking) for task in tasks}
+    segmenter = deps.load_segmenter(cfg) if deps.load_segmenter is not None else None
     timings["load_models"] = time.perf_counter() - clock
     versions = _model_versions(champions)
+    if segmenter is not None:
+        versions.update(_model_versions({cfg.segments.tag: segmenter}))
     key = run_key(as_of, versions, cfg)
     run_id = run_id or f"{as_of:%Y%m%d}-{started:%H%M%S}-{secrets.token_hex(3)}"
     store = open_store(cfg)
@@ -217,7 +235,7 @@ def score(
                 return _unchanged(store, cfg, run_id, as_of, done, versions, force, timings, started)
             try:
                 summary, artifacts = _score_and_publish(cfg, store, deps, run_id, as_of, champions,
-                                                        versions, force, timings, started)
+                                                        versions, force, timings, started, segmenter)
             except GuardFailed as exc:
                 store.finish_run(run_id, "blocked", _utcnow(), message=str(exc),
                                  guards=_guard_dicts(exc.results), timings=timings)
@@ -243,9 +261,10 @@ def _unchanged(store: TagStore, cfg: SiyuConfig, run_id: str, as_of: dt.date, do
                              done.run_id, store.url, message)
 
 
-def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings, started):
+def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings, started,
+                       segmenter=None):
     clock = time.perf_counter()
-    specs = trained_specs(cfg, champions)
+    specs = trained_specs(cfg, champions if segmenter is None else {**champions, cfg.segments.tag: segmenter})
     features = deps.features_at(cfg, as_of, specs)
     timings["features"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -258,9 +277,12 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
                          populations=populations, as_of=as_of)
     timings.update(scored.timings)
     clock = time.perf_counter()
+    columns = scored.columns
+    if segmenter is not None:
+        columns += (segment_tag(features, segmenter, cfg.segments.tag),)
     computed_at = _utcnow()
-    table = build_tag_table(scored.user_ids, scored.columns, run_id=run_id, as_of=as_of, computed_at=computed_at)
-    counts = tag_counts(scored.columns)
+    table = build_tag_table(scored.user_ids, columns, run_id=run_id, as_of=as_of, computed_at=computed_at)
+    counts = tag_counts(columns)
     timings["build_table"] = time.perf_counter() - clock
     forced_over = [r.guard for r in scored.report.failed]
     message = f"forced past failed guards: {', '.join(forced_over)}" if forced_over else ""
@@ -336,12 +358,18 @@ def assert_no_pii(columns: list[str], cfg: SiyuConfig) -> None:
 
 
 def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: Path | None = None) -> Path:
-    """Write the current tags for the SCRM (one row per user, a column per tag, scores beside).
+    """Write the current tags for the SCRM (one row per user, a column per tag, scores beside),
+    with the recommended play (`next_action`, when a playbook is configured) and stamped with the
+    run: `as_of`, `run_id` and `model_version_<task>` for each model behind it
+    (docs/EXPORT_COLUMNS.md is the column dictionary).
 
     With `changes_only`: user_id, tag, old, new for users whose tags moved since the previous
-    published run. Returns the file written (under `cfg.scoring.exports_dir` by default).
+    published run, with `as_of`, `run_id` and `previous_run_id`. Returns the file written (under
+    `cfg.scoring.exports_dir` by default); CSV carries a UTF-8 byte-order mark unless
+    `scoring.csv_bom` is off.
     """
     from siyu.io.tagexport import write_frame
+    from siyu.scoring.playbook import next_actions
 
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"export format {fmt!r}: expected csv or parquet")
@@ -356,6 +384,7 @@ def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: P
             if len(runs) < 2:
                 raise TagStoreError(f"only one published run ({current.run_id}): nothing to compare with yet")
             frame = store.changes(runs[1].run_id, current.run_id, band_tags + list(cfg.scoring.rule_tags))
+            frame = frame.assign(as_of=current.as_of, run_id=current.run_id, previous_run_id=runs[1].run_id)
             name = f"tag_changes_{runs[1].run_id}_to_{current.run_id}.{fmt}"
         else:
             tags = store.run_tags(current.run_id)
@@ -363,11 +392,22 @@ def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: P
             ordered += [t for t in tags if t not in ordered]
             frame = store.read_wide(current.run_id, ordered, scores=[t for t in band_tags if t in tags])
             frame = frame[["user_id"] + [c for t in ordered for c in (t, f"{t}_score") if c in frame.columns]]
+            if cfg.playbook.plays:
+                frame = frame.assign(next_action=next_actions(frame, cfg.playbook.plays, cfg.scoring.lang))
+            frame = frame.assign(as_of=current.as_of, run_id=current.run_id, **_version_columns(current, cfg))
             name = f"tags_{current.as_of:%Y%m%d}_{current.run_id}.{fmt}"
     finally:
         store.close()
     assert_no_pii(list(frame.columns), cfg)
-    return write_frame(frame, out or Path(cfg.scoring.exports_dir) / name, fmt)
+    return write_frame(frame, out or Path(cfg.scoring.exports_dir) / name, fmt, bom=cfg.scoring.csv_bom)
+
+
+def _version_columns(run: RunRecord, cfg: SiyuConfig) -> dict[str, str]:
+    """`model_version_<task>` -> the registered version that produced the run's tags of that task,
+    in the order of the bands (then the segmentation)."""
+    versions = run.model_versions or {}
+    order = list(dict.fromkeys([b.task for b in cfg.scoring.bands if b.task in versions] + sorted(versions)))
+    return {f"model_version_{key}": str(versions[key].get("version", "")) for key in order}
 
 
 def rollback(cfg: SiyuConfig, run_id: str, *, now: dt.datetime | None = None) -> RunRecord | None:

@@ -25,6 +25,7 @@ from siyu.scoring.tags import (
     build_tag_table,
     reason_tags,
     rule_tags,
+    segment_tag,
     tag_counts,
 )
 
@@ -33,6 +34,6 @@ __all__ = [
     "GuardResult", "ReasonsFn", "ScoredUsers", "TagColumn", "assign_bands", "band_tag", "band_value",
     "build_tag_table", "check_changed_share", "check_feature_drift", "check_min_users",
     "check_schema", "check_score_shift", "feature_psi", "numeric_entry", "psi", "quantile_rank",
-    "reason_tags", "rule_tags", "score_psi", "score_users", "split_profile", "tag_counts",
+    "reason_tags", "rule_tags", "score_psi", "score_users", "segment_tag", "split_profile", "tag_counts",
     "task_populations",
 ]

@@ -154,3 +154,12 @@ def tag_counts(columns: Sequence[TagColumn]) -> dict[str, dict[str, int]]:
         else:
             counts[col.tag] = {str(k): int(v) for k, v in s.value_counts(dropna=True).sort_index().items()}
     return counts
+
+
+def segment_tag(features: pd.DataFrame, segmenter: object, tag: str = "segment") -> TagColumn:
+    """The segment of every user from a fitted segmentation (`segmenter.estimator.predict` gives
+    each row its segment key; `keys_` lists them all, so empty segments count zero)."""
+    model = segmenter.estimator  # type: ignore[attr-defined]
+    keys = model.predict(features)
+    values = pd.Categorical(keys, categories=list(dict.fromkeys(model.keys_)))
+    return TagColumn(tag, values, None, segmenter.model_name, str(segmenter.model_version))  # type: ignore[attr-defined]

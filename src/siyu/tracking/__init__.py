@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("log_backtest_run", "log_study_summary", "study_run", "training_runs", "trial_callback"),
                     "siyu.tracking.search"),
     **dict.fromkeys(("connect", "registered_name"), "siyu.tracking.store"),
+    **dict.fromkeys(("SegmentRunRecord", "log_segment_run"), "siyu.tracking.segments"),
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,0 +1,75 @@
+"""Log a segmentation as one MLflow run and register it like the task models.
+
+The model is a pyfunc (`predict` gives the cluster index; the estimator inside maps it to the
+segment key) under `<prefix>-<registry_name>`, with the artifacts `load_champion` reads: the
+feature specs it clusters on (`trainset/manifest.json`) and a reference profile. A segmentation
+has no held-out metric for a gate to judge, so the new version takes both `challenger` and
+`champion`: its names are carried over from the champion it replaces.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+
+from siyu.config import TrackingConfig
+from siyu.tracking.pyfunc import SiyuPyfuncModel
+from siyu.tracking.runs import (
+    CHALLENGER,
+    CHAMPION,
+    LoggedVersion,
+    _log_frame,
+    _requirements,
+    _siyu_code,
+)
+from siyu.tracking.store import connect, registered_name
+
+
+@dataclass(frozen=True)
+class SegmentRunRecord:
+    """What a segmentation run logs (all computed by the caller)."""
+
+    name: str  # registry name suffix: `<prefix>-<name>`
+    estimator: object
+    X_example: pd.DataFrame
+    params: Mapping[str, object]
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+    manifest: Mapping[str, object]  # carries `feature_specs`, as a training set manifest does
+    profile: pd.DataFrame  # one row per segment: key, names, size, centroid
+    silhouettes: pd.DataFrame
+
+
+def log_segment_run(record: SegmentRunRecord, cfg: TrackingConfig) -> LoggedVersion:
+    """Log `record` as one run, register the model, point `challenger` and `champion` at it."""
+    client, experiment_id = connect(cfg)
+    name = registered_name(record.name, cfg)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{record.name}-kmeans") as run:
+        mlflow.set_tags({"task": record.name, "model": "kmeans", **record.tags})
+        mlflow.log_params({k: str(v)[:500] for k, v in record.params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in record.metrics.items()})
+        mlflow.log_dict(dict(record.manifest), "trainset/manifest.json")
+        mlflow.log_dict({}, "reference_profile.json")
+        _log_frame(record.profile, "segments/profile.parquet")
+        _log_frame(record.silhouettes, "segments/silhouettes.parquet")
+        mlflow.log_text(record.profile.to_csv(index=False), "segments/profile.csv")
+        python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), {})
+        example = record.X_example.astype("float64")
+        signature = infer_signature(example, python_model.predict(None, example))
+        with tempfile.TemporaryDirectory() as tmp:
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=python_model, signature=signature, input_example=example,
+                registered_model_name=name, pip_requirements=_requirements(), code_paths=[str(_siyu_code(Path(tmp)))],
+                tags={"task": record.name, "model": "kmeans"})
+        version = str(info.registered_model_version)
+    for key, value in (("model", "kmeans"), ("task", record.name)):
+        client.set_model_version_tag(name, version, key, value)
+    for alias in (CHALLENGER, CHAMPION):
+        client.set_registered_model_alias(name, alias, version)
+    return LoggedVersion(run_id=run.info.run_id, model_name=name, version=version, dataset_digest="")
