@@ -18,8 +18,29 @@ from siyu.config import CostTableConfig
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage
+    return: OWASP's CSV-injection rule) get a leading apostrophe; numbers are left as numbers. User
+    ids and names come from the brand's data, and the CSV goes to an SCRM and to Excel."""
+    out = frame
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype):
+            text = values.astype("string")
+            risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                out = out.copy() if out is frame else out
+                out[col] = values.astype(object).where(~risky, "'" + text.astype(object))
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, *, bom: bool = True) -> Path:
-    """Write `frame` as UTF-8 CSV with a header (a byte-order mark first when `bom`), atomically."""
+    """Write `frame` as UTF-8 CSV with a header (a byte-order mark first when `bom`), atomically,
+    with formula-looking text cells neutralized (`neutralize_formulas`)."""
+    frame = neutralize_formulas(frame)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
