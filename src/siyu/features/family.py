@@ -46,6 +46,9 @@ class Family:
     register themselves with `@family("key")` (the key written in configs/features.yaml)."""
 
     key: ClassVar[str] = ""
+    # Columns that grow by one day per day for every user (tenure, a customer's BTYD age): the
+    # drift guard takes the elapsed days off them instead of calling an older base drifted.
+    aging_columns: ClassVar[tuple[str, ...]] = ()
     name: str
 
     def compile(self) -> list[tuple[str, Expr]]:

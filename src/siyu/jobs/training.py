@@ -40,14 +40,13 @@ from siyu.evaluation import (
     transactions_only,
     validation_winner,
 )
-from siyu.features import Tenure, parse_feature_specs
+from siyu.features import parse_feature_specs
 from siyu.io.audit import append_promotion
 from siyu.io.workspace import TrainsetMissing, load_current_rows, load_task_data
 from siyu.models import (
     GBM_MODELS,
     MissingFeatureError,
     SiyuEstimator,
-    btyd,
     make_model,
     models_for_task,
 )
@@ -199,11 +198,12 @@ def _split_metrics(kind: str, scored: dict, test_users: pd.Series, cfg: SiyuConf
 
 
 def _aging_features(manifest: dict, features: list[str]) -> list[str]:
-    """The features that grow by one day per day for every user (tenure, a customer's BTYD age):
-    the drift guard takes the elapsed days off them instead of calling a closed cohort drifted."""
+    """The features that grow by one day per day for every user, as their families say (tenure, a
+    customer's BTYD age): the drift guard takes the elapsed days off them instead of calling a
+    closed cohort drifted."""
     specs = manifest.get("feature_specs")
-    tenure = {s.name for s in parse_feature_specs(specs) if isinstance(s, Tenure)} if specs else set()
-    return [f for f in features if f in tenure or f == btyd.SUMMARY_COLUMNS[2]]
+    aging = {c for s in parse_feature_specs(specs) for c in s.aging_columns} if specs else set()
+    return [f for f in features if f in aging]
 
 
 def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator, frame: pd.DataFrame,

@@ -26,6 +26,7 @@ class BTYD(Family):
     The inputs of BG/NBD and Gamma-Gamma, and strong features for the boosters."""
 
     name: str = "btyd"
+    aging_columns = ("btyd_T_days",)
 
     def compile(self):
         return [(c, BtydColumn(c)) for c in BTYD_COLUMNS]

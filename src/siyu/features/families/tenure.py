@@ -15,6 +15,10 @@ class Tenure(Family):
 
     name: str = "tenure_days"
 
+    @property
+    def aging_columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.name,)
+
     def compile(self):
         return [(self.name, TenureDays())]
 
