@@ -1,48 +1,23 @@
 """siyu.features: declarative point-in-time feature specs, compiled into one DuckDB event scan
-and a program over user-day running sums, evaluated by compiled (numba) passes."""
+and a program over user-day running sums, evaluated by compiled (numba) passes.
 
-from siyu.features.build import build_features, feature_batches, to_feature_frame, write_features
-from siyu.features.catalog import (
-    FeatureInfo,
-    categorical_columns,
-    feature_catalog,
-    feature_spec_hash,
-)
-from siyu.features.compiler import (
-    LIFECYCLE_STAGES,
-    RFM_SEGMENTS,
-    compile_features,
-    normalize_cutoffs,
-    relation_sql,
-)
-from siyu.features.parse import feature_specs_data, parse_feature_specs
-from siyu.features.specs import (
-    AOV,
-    RFM,
-    ActiveDays,
-    Attribute,
-    CampaignResponse,
-    CouponRate,
-    Distinct,
-    FeatureSet,
-    FeatureSpec,
-    FirstPurchase,
-    InterPurchase,
-    Lifecycle,
-    Recency,
-    RefundShare,
-    Share,
-    SpecError,
-    Tenure,
-    Trend,
-    Window,
-)
+Exports load lazily: the CLI and the config read specs (`siyu.features.parse`) without pulling
+the engine (numba, pyarrow) in, so a command starts in a fraction of a second."""
 
-__all__ = [
-    "AOV", "RFM", "ActiveDays", "Attribute", "CampaignResponse", "CouponRate", "Distinct",
-    "FeatureInfo", "FeatureSet", "FeatureSpec", "FirstPurchase", "InterPurchase", "LIFECYCLE_STAGES",
-    "Lifecycle", "RFM_SEGMENTS", "Recency", "RefundShare", "Share", "SpecError", "Tenure", "Trend",
-    "Window", "build_features", "categorical_columns", "compile_features", "feature_batches",
-    "feature_catalog", "feature_spec_hash", "normalize_cutoffs", "feature_specs_data", "parse_feature_specs",
-    "relation_sql", "to_feature_frame", "write_features",
-]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("build_features", "feature_batches", "to_feature_frame", "write_features"), "siyu.features.build"),
+    **dict.fromkeys(("FeatureInfo", "categorical_columns", "feature_catalog", "feature_spec_hash"), "siyu.features.catalog"),
+    **dict.fromkeys(("LIFECYCLE_STAGES", "RFM_SEGMENTS", "compile_features", "normalize_cutoffs", "relation_sql"), "siyu.features.compiler"),
+    **dict.fromkeys(("feature_specs_data", "parse_feature_specs"), "siyu.features.parse"),
+    **dict.fromkeys(("AOV", "RFM", "ActiveDays", "Attribute", "CampaignResponse", "CouponRate", "Distinct", "FeatureSet", "FeatureSpec", "FirstPurchase", "InterPurchase", "Lifecycle", "Recency", "RefundShare", "Share", "SpecError", "Tenure", "Trend", "Window"), "siyu.features.specs"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'siyu.features' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)
