@@ -145,12 +145,23 @@ def _signed_log1p(a: np.ndarray) -> np.ndarray:
     return np.sign(a) * np.log1p(np.abs(a))
 
 
+def _clip_z(a: np.ndarray) -> np.ndarray:
+    return np.clip(a, -Z_CLIP, Z_CLIP)
+
+
+Z_CLIP = 5.0
+
+
 def _linear_preprocessor(X: pd.DataFrame) -> ColumnTransformer:
     cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     nums = [c for c in X.columns if c not in cats]
+    # Standardized values are clipped: a column almost constant in the training rows (say a channel
+    # whose campaigns started after them) has a tiny spread, and one later value thousands of
+    # standard deviations out would swing a log-link GLM's prediction by e^thousands.
     numeric = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True,
                                                  keep_empty_features=True)),
-                        ("log", FunctionTransformer(_signed_log1p)), ("scale", StandardScaler())])
+                        ("log", FunctionTransformer(_signed_log1p)), ("scale", StandardScaler()),
+                        ("clip", FunctionTransformer(_clip_z))])
     categorical = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=False)
     return ColumnTransformer([("num", numeric, nums), ("cat", categorical, cats)])
 
