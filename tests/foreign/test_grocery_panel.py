@@ -6,18 +6,12 @@ count once, categories come from the product table, and label rates match an ind
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from typer.testing import CliRunner
+from tests.foreign.flow import assert_tags_spread, constant_features, run, write_project
 
-from siyu.cli.main import app
-from siyu.io.tagstore import open_tag_store
-
-REPO = Path(__file__).resolve().parents[2]
 START = pd.Timestamp("2025-01-06")
 DAYS = 400
 STORES = [f"store_{i}" for i in (101, 205, 317, 422, 598)]
@@ -84,23 +78,9 @@ def project(tmp_path_factory):
         "roles": {"purchase": ["purchase"], "interaction": ["coupon_redeem"], "contact": ["campaign_mail"],
                   "default_event_type": "purchase"},
     }
-    config = {
-        "dataset": dataset, "feature_specs_path": str(REPO / "configs" / "features.yaml"),
-        "paths": {"world": str(root / "none"), "work": str(root / "work")},
-        "trainset": {"step_days": 7, "n_train_cutoffs": 6, "n_valid_cutoffs": 2, "n_test_cutoffs": 2},
-        "training": {"plots": False, "n_jobs": 1, "n_bootstrap": 100},
-        "tracking": {"uri": f"sqlite:///{root}/mlflow.db", "artifact_root": str(root / "artifacts")},
-        "scoring": {"tag_store_url": f"duckdb:///{root}/tags.duckdb", "exports_dir": str(root / "exports")},
-    }
-    path = root / "siyu.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    path = write_project(root, dataset)
     return path, tables
 
-
-def _run(*args, code: int = 0) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == code, result.output + repr(result.exception)
-    return result.output
 
 
 @pytest.mark.slow
@@ -108,7 +88,7 @@ def test_grocery_panel_runs_end_to_end_from_four_tables(project, monkeypatch):
     path, tables = project
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     cfg = ["--config", str(path)]
-    _run("validate", *cfg)
+    run("validate", *cfg)
     work = path.parent / "work"
     report = json.loads((work / "reports" / "validation.json").read_text())
     assert [t["rows_in"] for t in (report["events"], *report["more_events"])] == [
@@ -120,15 +100,14 @@ def test_grocery_panel_runs_end_to_end_from_four_tables(project, monkeypatch):
                                                       "interaction": len(tables["coupon_redempt"]),
                                                       "contact": len(tables["campaign_table"])}
 
-    _run("trainset", "--task", "all", *cfg)
+    run("trainset", "--task", "all", *cfg)
     lines = tables["transactions"].assign(ts=pd.to_datetime(tables["transactions"]["DAY_DATE"]),
                                           user=tables["transactions"]["household_key"].astype(str))
     for task in ("churn", "purchase_intent", "ltv"):
         frame = pd.read_parquet(work / "trainsets" / task / "trainset.parquet")
         manifest = json.loads((work / "trainsets" / task / "manifest.json").read_text())
         features = [f["name"] for f in manifest["features"]]
-        train = frame[frame["split"] == "train"]
-        assert [c for c in features if train[c].nunique(dropna=True) <= 1] == []
+        assert constant_features(work, task) == []
         names = " ".join(features)
         assert "store_101_activity_count_30d" in names or "store_205_activity_count_30d" in names
         assert "coupon_redeem_count_30d" in names and "days_since_last_campaign_mail" not in names
@@ -148,16 +127,11 @@ def test_grocery_panel_runs_end_to_end_from_four_tables(project, monkeypatch):
             mine = lines[(lines["user"] == row["user_id"]) & (lines["ts"] >= c - pd.Timedelta(days=30)) & (lines["ts"] < c)]
             assert row["purchase_count_30d"] == mine["BASKET_ID"].nunique() < len(mine)
 
-    trained = _run("train", "--task", "all", "--model", "all", *cfg)
+    trained = run("train", "--task", "all", "--model", "all", *cfg)
     assert "failed" not in trained
-    _run("promote", "--task", "all", *cfg)
-    _run("score", *cfg)
-    store = open_tag_store(f"duckdb:///{path.parent}/tags.duckdb")
-    tags = store.read_current_view()
-    store.close()
-    for tag in ("churn_risk", "purchase_intent", "ltv_tier"):
-        shares = tags.loc[tags["tag"] == tag, "value"].value_counts(normalize=True)
-        assert len(shares) >= 2 and shares.max() < 0.9, (tag, shares.to_dict())
-    _run("tags", "export", "--format", "csv", *cfg)
-    _run("report", "--task", "ltv", *cfg)
+    run("promote", "--task", "all", *cfg)
+    run("score", *cfg)
+    assert_tags_spread(path.parent, ("churn_risk", "purchase_intent", "ltv_tier"))
+    run("tags", "export", "--format", "csv", *cfg)
+    run("report", "--task", "ltv", *cfg)
     assert (work / "reports" / "ltv_report.html").exists()

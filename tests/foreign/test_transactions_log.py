@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from typer.testing import CliRunner
+from tests.foreign.flow import REPO, assert_tags_spread, constant_features, run, write_project
 
-from siyu.cli.main import app
-from siyu.io.tagstore import open_tag_store
 from siyu.models.btyd import BGNBDParams, GammaGammaParams
 from siyu.synth.btyd import bgnbd_transaction_log
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -33,24 +28,10 @@ def project(tmp_path_factory):
     (root / "orders.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     dataset = yaml.safe_load((REPO / "configs" / "datasets" / "transactions.yaml").read_text(encoding="utf-8"))
     dataset["events"]["path"] = str(root / "orders.txt")
-    config = {
-        "dataset": dataset, "feature_specs_path": str(REPO / "configs" / "features.yaml"),
-        "paths": {"world": str(root / "none"), "work": str(root / "work")},
-        "tasks": [{"name": "purchase_intent", "horizon_days": 28}, {"name": "ltv", "horizon_days": 90}],
-        "trainset": {"step_days": 7, "n_train_cutoffs": 8, "n_valid_cutoffs": 2, "n_test_cutoffs": 3},
-        "training": {"plots": False, "n_jobs": 1, "n_bootstrap": 100},
-        "tracking": {"uri": f"sqlite:///{root}/mlflow.db", "artifact_root": str(root / "artifacts")},
-        "scoring": {"tag_store_url": f"duckdb:///{root}/tags.duckdb", "exports_dir": str(root / "exports")},
-    }
-    path = root / "siyu.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    path = write_project(root, dataset,
+                         tasks=[{"name": "purchase_intent", "horizon_days": 28}, {"name": "ltv", "horizon_days": 90}],
+                         trainset={"step_days": 7, "n_train_cutoffs": 8, "n_valid_cutoffs": 2, "n_test_cutoffs": 3})
     return path, len(lines)
-
-
-def _run(*args, code: int = 0) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == code, result.output + repr(result.exception)
-    return result.output
 
 
 @pytest.mark.slow
@@ -58,27 +39,23 @@ def test_an_order_history_runs_end_to_end(project, monkeypatch):
     path, n_lines = project
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     cfg = ["--config", str(path)]
-    _run("validate", *cfg)
+    run("validate", *cfg)
     work = path.parent / "work"
     assert json.loads((work / "reports" / "validation.json").read_text())["events"]["rows_clean"] == n_lines
-    _run("trainset", "--task", "all", *cfg)
+    run("trainset", "--task", "all", *cfg)
     for task in ("purchase_intent", "ltv"):
         manifest = json.loads((work / "trainsets" / task / "manifest.json").read_text())
         names = [f["name"] for f in manifest["features"]]
+        assert constant_features(work, task) == []
         assert "btyd_x" in names and "purchase_count_90d" in names
         assert not [n for n in names if "contact" in n or "interaction" in n or "session" in n]
         omitted = {o["name"]: o["reason"] for o in manifest["omitted_features"]}
         assert "no contact events" in omitted["days_since_last_contact"]
-    trained = _run("train", "--task", "all", "--model", "all", *cfg)
+    trained = run("train", "--task", "all", "--model", "all", *cfg)
     assert "purchase_intent bgnbd" in trained and "ltv bgnbd" in trained and "failed" not in trained
-    promoted = _run("promote", "--task", "all", *cfg)
+    promoted = run("promote", "--task", "all", *cfg)
     assert "BG/NBD" in promoted or "bgnbd" in promoted
-    _run("score", *cfg)
-    store = open_tag_store(f"duckdb:///{path.parent}/tags.duckdb")
-    tags = store.read_current_view()
-    store.close()
+    run("score", *cfg)
+    tags = assert_tags_spread(path.parent, ("purchase_intent", "ltv_tier"))
     assert "churn_risk" not in set(tags["tag"])
-    for tag in ("purchase_intent", "ltv_tier"):
-        shares = tags.loc[tags["tag"] == tag, "value"].value_counts(normalize=True)
-        assert len(shares) >= 2 and shares.max() < 0.9, (tag, shares.to_dict())
-    _run("report", "--task", "purchase_intent", *cfg)
+    run("report", "--task", "purchase_intent", *cfg)

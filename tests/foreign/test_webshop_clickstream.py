@@ -7,18 +7,12 @@ spread over their bands."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from typer.testing import CliRunner
+from tests.foreign.flow import assert_tags_spread, constant_features, run, write_project
 
-from siyu.cli.main import app
-from siyu.io.tagstore import open_tag_store
-
-REPO = Path(__file__).resolve().parents[2]
 START = pd.Timestamp("2025-01-06")
 DAYS = 210
 STEPS = np.array(["landing", "item_view", "search", "basket_add", "payment_done"])
@@ -63,23 +57,9 @@ def project(tmp_path_factory):
                     "session_id": "visit", "amount": None, "item_id": None, "category": None, "event_id": None},
         "roles": {"purchase": ["payment_done"], "interaction": ["landing", "item_view", "search", "basket_add"]},
     }
-    config = {
-        "dataset": dataset, "feature_specs_path": str(REPO / "configs" / "features.yaml"),
-        "paths": {"world": str(root / "none"), "work": str(root / "work")},
-        "trainset": {"step_days": 7, "n_train_cutoffs": 6, "n_valid_cutoffs": 2, "n_test_cutoffs": 2},
-        "training": {"plots": False, "n_jobs": 1, "n_bootstrap": 100},
-        "tracking": {"uri": f"sqlite:///{root}/mlflow.db", "artifact_root": str(root / "artifacts")},
-        "scoring": {"tag_store_url": f"duckdb:///{root}/tags.duckdb", "exports_dir": str(root / "exports")},
-    }
-    path = root / "siyu.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    path = write_project(root, dataset)
     return path, raw
 
-
-def _run(*args, code: int = 0) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == code, result.output + repr(result.exception)
-    return result.output
 
 
 def _label_rates(raw: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[float, float]:
@@ -99,21 +79,19 @@ def test_webshop_runs_end_to_end_on_its_own_vocabulary(project, monkeypatch):
     path, raw = project
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     cfg = ["--config", str(path)]
-    _run("validate", *cfg)
+    run("validate", *cfg)
     work = path.parent / "work"
     profile = json.loads((work / "reports" / "profile.json").read_text())
     assert profile["amounts"] == 0 and set(profile["channels"]) == {"web", "app"}
 
-    built = _run("trainset", "--task", "all", *cfg)
+    built = run("trainset", "--task", "all", *cfg)
     assert "skipped ltv sums amounts: the data has none; map `columns.amount`" in " ".join(built.split())
     assert not (work / "trainsets" / "ltv").exists()
     for task in ("churn", "purchase_intent"):
         frame = pd.read_parquet(work / "trainsets" / task / "trainset.parquet")
         manifest = json.loads((work / "trainsets" / task / "manifest.json").read_text())
         features = [f["name"] for f in manifest["features"]]
-        train = frame[frame["split"] == "train"]
-        constant = [c for c in features if train[c].nunique(dropna=True) <= 1]
-        assert constant == [], constant
+        assert constant_features(work, task) == []
         names = " ".join(features)
         assert "item_view_count_30d" in names and "web_activity_count_30d" in names
         assert "msg_open" not in names and "amount" not in names and "official_account" not in names
@@ -124,18 +102,13 @@ def test_webshop_runs_end_to_end_on_its_own_vocabulary(project, monkeypatch):
             churn, buy = _label_rates(raw, pd.Timestamp(cutoff))
             assert rows["label"].mean() == pytest.approx(churn if task == "churn" else buy, abs=1e-12)
 
-    trained = _run("train", "--task", "all", "--model", "all", *cfg)
+    trained = run("train", "--task", "all", "--model", "all", *cfg)
     assert "failed" not in trained and "challenger is" in trained
-    _run("promote", "--task", "all", *cfg)
-    _run("score", *cfg)  # a legitimate first run publishes without --force
-    store = open_tag_store(f"duckdb:///{path.parent}/tags.duckdb")
-    tags = store.read_current_view()
-    store.close()
+    run("promote", "--task", "all", *cfg)
+    run("score", *cfg)  # a legitimate first run publishes without --force
+    tags = assert_tags_spread(path.parent, ("churn_risk", "purchase_intent"))
     assert "ltv_tier" not in set(tags["tag"])
-    for tag in ("churn_risk", "purchase_intent"):
-        shares = tags.loc[tags["tag"] == tag, "value"].value_counts(normalize=True)
-        assert len(shares) >= 2 and shares.max() < 0.9, (tag, shares.to_dict())
-    _run("tags", "export", "--format", "csv", *cfg)
+    run("tags", "export", "--format", "csv", *cfg)
     assert list((path.parent / "exports").glob("*.csv"))
-    _run("report", "--task", "churn", *cfg)
+    run("report", "--task", "churn", *cfg)
     assert (work / "reports" / "churn_report.html").exists()
