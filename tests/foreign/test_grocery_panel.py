@@ -134,4 +134,4 @@ def test_grocery_panel_runs_end_to_end_from_four_tables(project, monkeypatch):
     assert_tags_spread(path.parent, ("churn_risk", "purchase_intent", "ltv_tier"))
     run("tags", "export", "--format", "csv", *cfg)
     run("report", "--task", "ltv", *cfg)
-    assert (work / "reports" / "ltv_report.html").exists()
+    assert list((work / "reports").glob("ltv_report_*.html"))

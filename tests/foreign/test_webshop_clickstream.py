@@ -111,4 +111,4 @@ def test_webshop_runs_end_to_end_on_its_own_vocabulary(project, monkeypatch):
     run("tags", "export", "--format", "csv", *cfg)
     assert list((path.parent / "exports").glob("*.csv"))
     run("report", "--task", "churn", *cfg)
-    assert (work / "reports" / "churn_report.html").exists()
+    assert list((work / "reports").glob("churn_report_*.html"))
