@@ -85,9 +85,14 @@ def project(tmp_path, monkeypatch):
     _publish(cfg, users, model.predict_score(users))
     champion = Champion(estimator=model, feature_names=FEATURES, model_name="siyu-churn", model_version="4",
                         run_id="run42", reference_profile={}, model="lightgbm")
-    monkeypatch.setattr(siyu.tracking, "load_champion", lambda task, tracking_cfg: champion)
-    monkeypatch.setattr(siyu.tracking.registry, "version_by_alias", lambda task, alias, cfg: VersionInfo(
-        "siyu-churn", "4", "run42", "lightgbm", {}, {"test_auc": 0.8312, "valid_auc": 0.85}, ("champion",)))
+    def load_champion(task, tracking_cfg, version=None):
+        assert version == "4"  # the version that published the tags, whatever holds the alias now
+        return champion
+
+    monkeypatch.setattr(siyu.tracking, "load_champion", load_champion)
+    monkeypatch.setattr(siyu.tracking.registry, "list_versions", lambda task, cfg: [
+        VersionInfo("siyu-churn", "5", "run43", "xgboost", {}, {"test_auc": 0.9}, ("champion",)),
+        VersionInfo("siyu-churn", "4", "run42", "lightgbm", {}, {"test_auc": 0.8312, "valid_auc": 0.85}, ())])
     cfg.paths.reports_dir.mkdir(parents=True)
     pd.DataFrame({"model": ["lightgbm", "rule", "oracle"], "test_auc": [0.83, 0.7, 0.9]}).to_csv(
         cfg.paths.reports_dir / "leaderboard_churn.csv", index=False)

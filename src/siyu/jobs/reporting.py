@@ -62,16 +62,32 @@ def feature_catalog_of(cfg: SiyuConfig, champion: Any) -> list[Any]:
 
 
 def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
+    return _published(cfg)[0]
+
+
+def _published(cfg: SiyuConfig) -> tuple[pd.DataFrame, dict]:
+    """(current tags, the model versions of the run that published them)."""
     from siyu.io.tagstore import open_tag_store
 
     store = open_tag_store(cfg.scoring.tag_store_url)
     try:
         view = store.read_current_view()
+        run = store.current_run()
     finally:
         store.close()
-    if view.empty:
+    if view.empty or run is None:
         raise ReportInputsMissing(f"tag store {mask_url(cfg.scoring.tag_store_url)}: no published scoring run; run `siyu score` first")
-    return view
+    return view, dict(run.model_versions or {})
+
+
+def _published_champion(cfg: SiyuConfig, task: str, versions: dict) -> Any:
+    """The model version that published `task`'s current tags (not whatever holds the alias now: a
+    promotion whose scoring run was blocked must not relabel the tags on show)."""
+    from siyu.tracking import load_champion
+
+    entry = versions.get(task)
+    version = entry.get("version") if isinstance(entry, dict) else entry
+    return load_champion(task, cfg.tracking, version=str(version) if version else None)
 
 
 def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: Any) -> pd.DataFrame:
@@ -100,9 +116,9 @@ def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: An
 def _held_out(cfg: SiyuConfig, task: str, champion: Any, lang: str) -> tuple[Any, dict[str, str]]:
     """HeldOut metrics and calibration data from the champion's run and the test split; the data window."""
     from siyu.explain.report import HeldOut
-    from siyu.tracking.registry import CHAMPION, version_by_alias
+    from siyu.tracking.registry import list_versions
 
-    info = version_by_alias(task, CHAMPION, cfg.tracking)
+    info = next((v for v in list_versions(task, cfg.tracking) if v.version == str(champion.model_version)), None)
     metrics = {k: float(v) for k, v in (info.metrics if info else {}).items() if k.startswith("test_")}
     window: dict[str, str] = {}
     y_true = y_score = None
@@ -150,11 +166,10 @@ def _tag_counts(view: pd.DataFrame) -> dict[str, pd.Series]:
 def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]:
     """(Report, Champion) for `task`: reads every input, then calls `siyu.explain.report.build_report`."""
     from siyu.explain.report import ModelInfo, ReportInputs, build_report
-    from siyu.tracking import load_champion
 
     band = _band(cfg, task)
-    champion = load_champion(task, cfg.tracking)
-    view = _current_tags(cfg)
+    view, versions = _published(cfg)
+    champion = _published_champion(cfg, task, versions)
     tags = view[view["tag"] == band.tag]
     if tags.empty:
         raise ReportInputsMissing(f"tag store: the current run has no '{band.tag}' tags; run `siyu score` with a {task} champion")
@@ -209,12 +224,11 @@ def write_report(cfg: SiyuConfig, task: str, lang: str | None = None) -> Path:
 def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = None) -> list[str]:
     """Why `user_id` got their `task` score: the top reasons, as sentences (empty: nothing pushes it up)."""
     from siyu.explain.reasons import top_reasons
-    from siyu.tracking import load_champion
 
     lang = check_lang(lang or cfg.scoring.lang)
     cfg.task(task)
-    champion = load_champion(task, cfg.tracking)
-    view = _current_tags(cfg)
+    view, versions = _published(cfg)
+    champion = _published_champion(cfg, task, versions)
     as_of = str(view["as_of"].iloc[0])[:10]
     features = features_at(cfg, as_of, list(champion.feature_names), champion_specs(cfg, champion))
     row = features[features["user_id"].astype(str) == str(user_id)]

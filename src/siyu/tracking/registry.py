@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from siyu.config import TrackingConfig
+from siyu.config import TrackingConfig, mask_url
 from siyu.features import FeatureSet, parse_feature_specs
 from siyu.tracking.runs import CHALLENGER, CHAMPION, TEST_BY_CUTOFF_ARTIFACT, TEST_SCORES_ARTIFACT
 from siyu.tracking.store import connect, registered_name
@@ -124,18 +124,20 @@ def load_test_by_cutoff(run_id: str, cfg: TrackingConfig) -> dict[str, dict[str,
         return {}
 
 
-def load_champion(task: str, tracking_cfg: TrackingConfig) -> Champion:
-    """Load `models:/<prefix>-<task>@champion` with its reference profile, for scoring."""
+def load_champion(task: str, tracking_cfg: TrackingConfig, *, version: str | None = None) -> Champion:
+    """Load `models:/<prefix>-<task>@champion` with its reference profile, for scoring; `version`:
+    that registered version instead (a report shows the model that published the tags)."""
     client, _ = connect(tracking_cfg)
     name = registered_name(task, tracking_cfg)
     try:
-        mv = client.get_model_version_by_alias(name, CHAMPION)
+        mv = client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
+        wanted = f"version {version}" if version else f"a version with the alias '{CHAMPION}'"
         raise NoModelError(
-            f"{name}: no version has the alias '{CHAMPION}' in {tracking_cfg.uri}; "
+            f"{name}: no {wanted} in {mask_url(str(tracking_cfg.uri))}; "
             f"run `siyu train --task {task}` then `siyu promote --task {task}`"
         ) from exc
-    wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+    wrapper = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}").unwrap_python_model()
     profile = mlflow.artifacts.load_dict(f"runs:/{mv.run_id}/reference_profile.json")
     run = client.get_run(mv.run_id)
     return Champion(estimator=wrapper.estimator, feature_names=list(wrapper.feature_names), model_name=name,
