@@ -117,6 +117,17 @@ class UsersConfig(Frozen):
     joined_at: str | None = "joined_at"
     source_channel: str | None = "source_channel"
     attributes: tuple[str, ...] = ()  # declared attributes usable as categorical features
+    # Attributes that change after the join (a member level upgraded because the user bought, a
+    # city that moves): today's value at a past cutoff leaks the future, so without a history of
+    # them they are kept in the clean users but never become features.
+    changing: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _changing_are_attributes(self) -> UsersConfig:
+        stray = [c for c in self.changing if c not in self.attributes]
+        if stray:
+            raise ValueError(f"users.changing: {stray} are not listed under users.attributes {list(self.attributes)}")
+        return self
     pii: tuple[str, ...] = ()  # never features, never logged, never in reports
 
 

@@ -120,3 +120,20 @@ def test_default_config_resolves_for_a_transactions_only_log():
     assert not families & {"CampaignResponse", "CouponRate", "Attribute", "Distinct"}
     assert all(o.reason for o in got.omitted)
     assert demo_profile().has_money()
+
+
+def test_a_changing_attribute_without_history_is_never_a_feature():
+    from dataclasses import replace
+
+    profile = replace(CLICKSTREAM, attributes={"source_channel": 3, "member_level": 4}, changing=("member_level",))
+    got = _resolve([{"family": "attribute", "column": "each"}], profile)
+    assert got.specs.columns == ("source_channel",)
+    [gone] = got.omitted
+    assert gone.name == "member_level" and "would leak the future" in gone.reason
+
+
+def test_changing_attributes_must_be_declared_attributes():
+    from siyu.config import UsersConfig
+
+    with pytest.raises(ValueError, match=r"users.changing: \['tier'\] are not listed under users.attributes"):
+        UsersConfig(source={"path": "u.csv"}, attributes=("region",), changing=("tier",))

@@ -27,6 +27,7 @@ class DataProfile:
     sessions: int = 0  # rows with a session id
     amounts: int = 0  # purchase / refund rows with an amount
     attributes: dict[str, int] = field(default_factory=dict)  # users-table column -> distinct non-null values
+    changing: tuple[str, ...] = ()  # attributes declared changing, with no history: never features
 
     def rows_of(self, roles: tuple[str, ...]) -> int:
         return sum(self.roles.get(r, 0) for r in roles)
@@ -49,6 +50,8 @@ class DataProfile:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataProfile:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "changing" in known:
+            known["changing"] = tuple(known["changing"])
         return cls(**known)
 
 
@@ -65,7 +68,7 @@ def profile_sql(events: str) -> dict[str, str]:
 
 
 def profile_from_rows(totals: tuple, types: list[tuple], channels: list[tuple],
-                      attributes: dict[str, int]) -> DataProfile:
+                      attributes: dict[str, int], changing: tuple[str, ...] = ()) -> DataProfile:
     """A profile from the rows of `profile_sql`'s queries and the users' attribute cardinalities."""
     roles: dict[str, int] = dict.fromkeys(ROLES, 0)
     event_types: dict[str, dict[str, Any]] = {}
@@ -81,4 +84,5 @@ def profile_from_rows(totals: tuple, types: list[tuple], channels: list[tuple],
         events=int(totals[0]), users=int(totals[1]), roles={r: n for r, n in roles.items() if n},
         event_types=event_types, channels={c: by_channel[c] for c in order},
         categories=int(totals[2]), sessions=int(totals[3]), amounts=int(totals[4]), attributes=dict(attributes),
+        changing=tuple(changing),
     )

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,10 @@ def connect_work(cfg: SiyuConfig):  # noqa: ANN201 - a DuckDB connection
     return connect(memory_limit=cfg.memory_limit, threads=cfg.threads, temp_directory=cfg.paths.work_dir / "tmp")
 
 
-def profile_clean(con, events: Path, users: Path | None) -> DataProfile:  # noqa: ANN001 - DuckDB
-    """Profile the clean events (and the users' attribute columns) on `con`."""
+def profile_clean(con, events: Path, users: Path | None,  # noqa: ANN001 - DuckDB
+                  changing: tuple[str, ...] = ()) -> DataProfile:
+    """Profile the clean events (and the users' attribute columns) on `con`; `changing`: the
+    attributes the dataset declares changing (never features without a history)."""
     queries = profile_sql(relation_sql(events))
     totals = con.execute(queries["totals"]).fetchall()[0]
     types = con.execute(queries["types"]).fetchall()
@@ -65,7 +68,7 @@ def profile_clean(con, events: Path, users: Path | None) -> DataProfile:  # noqa
             counts = con.execute("SELECT " + ", ".join(f'count(DISTINCT "{a}")' for a in attrs)
                                  + f" FROM {rel}").fetchall()[0]
             attributes = dict(zip(attrs, (int(c) for c in counts), strict=True))
-    return profile_from_rows(totals, types, channels, attributes)
+    return profile_from_rows(totals, types, channels, attributes, changing)
 
 
 def profile_path(cfg: SiyuConfig) -> Path:
@@ -78,7 +81,8 @@ def write_profile(cfg: SiyuConfig, con=None) -> DataProfile:  # noqa: ANN001 - D
     own = con is None
     con = connect_work(cfg) if own else con
     try:
-        profile = profile_clean(con, events, users)
+        changing = cfg.dataset.users.changing if cfg.dataset.users is not None else ()
+        profile = profile_clean(con, events, users, changing)
     finally:
         if own:
             con.close()
@@ -93,7 +97,10 @@ def data_profile(cfg: SiyuConfig) -> DataProfile:
     events, _ = clean_inputs(cfg)
     newest = max((f.stat().st_mtime for f in events.glob("*.parquet")), default=0.0)
     if path.exists() and path.stat().st_mtime >= newest:
-        return DataProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        profile = DataProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        # Which attributes change is the config's word, today's: not what it said at validation.
+        changing = cfg.dataset.users.changing if cfg.dataset.users is not None else ()
+        return replace(profile, changing=tuple(changing))
     return write_profile(cfg)
 
 

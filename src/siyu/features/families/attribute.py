@@ -31,6 +31,9 @@ class Attribute(Family):
                        f"user attribute: {self.column.replace('_', ' ')}")]
 
     def lacks(self, profile):
+        if self.column in profile.changing:
+            return (f"{self.column!r} changes over time and the data has no history of it: today's value at a "
+                    "past cutoff would leak the future (users.changing)")
         if not profile.attributes.get(self.column):
             return f"the users table has no values in column {self.column!r}"
         return None
