@@ -26,5 +26,25 @@ for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, exp
     _module.register(app)
 
 
+def main() -> None:
+    """The `siyu` entry point: the app, with an unexpected fault told in one or two lines
+    (`--debug` anywhere on the command line shows the traceback instead)."""
+    import sys
+
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the edge: every fault gets a readable line
+        if debug:
+            raise
+        from siyu.cli.faults import describe_fault
+
+        typer.secho(describe_fault(exc), fg=typer.colors.RED, err=True)
+        typer.secho("(run again with --debug for the traceback)", err=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()
