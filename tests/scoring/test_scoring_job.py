@@ -110,6 +110,7 @@ def test_a_drift_guard_stops_the_run_and_force_publishes_it_on_record(cfg, champ
     pd.testing.assert_frame_equal(_current(cfg), before)
     blocked = _runs(cfg)["r2"]
     assert blocked.status == "blocked" and "feature_drift[churn]" in blocked.message
+    assert blocked.message.startswith("scoring run r2 stopped")  # the saved message names its run
     forced = score(cfg, AS_OF + dt.timedelta(days=7), True, deps=drifted, now=NOW, run_id="r3")
     assert forced.status == "published" and forced.forced
     run = _runs(cfg)["r3"]

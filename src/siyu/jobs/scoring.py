@@ -237,9 +237,10 @@ def score(
                 summary, artifacts = _score_and_publish(cfg, store, deps, run_id, as_of, champions,
                                                         versions, force, timings, started, segmenter)
             except GuardFailed as exc:
-                store.finish_run(run_id, "blocked", _utcnow(), message=str(exc),
+                named = GuardFailed(exc.results, run_id)  # the core raised it without the run's id
+                store.finish_run(run_id, "blocked", _utcnow(), message=str(named),
                                  guards=_guard_dicts(exc.results), timings=timings)
-                raise GuardFailed(exc.results, run_id) from None
+                raise named from None
             except BaseException as exc:
                 store.finish_run(run_id, "failed", _utcnow(), message=f"{type(exc).__name__}: {exc}",
                                  timings=timings)
