@@ -57,3 +57,12 @@ def test_sources_need_their_own_names() -> None:
     source = {"name": "events", "events": {"path": "x.csv"}}
     with pytest.raises(ValueError, match="each source needs its own name"):
         DatasetConfig(name="d", events={"path": "y.csv"}, roles={"purchase": ["p"]}, more_events=[source])
+
+
+def test_an_empty_file_is_named_empty(tmp_path: Path) -> None:
+    from siyu.contract.errors import SourceError
+
+    cfg = csv_config(tmp_path, [], max_reject_rate=1.0)
+    Path(cfg.dataset.events.path).write_text("", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"is empty \(no header, no rows\)"):
+        validate_dataset(cfg, as_of=AS_OF)

@@ -121,9 +121,17 @@ def _open_duckdb(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str
     return label
 
 
+def _head(path: str, size: int = 4096) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
 def _csv_files(source: SourceConfig, name: str) -> None:
-    if not glob.glob(source.path, recursive=True):
+    files = glob.glob(source.path, recursive=True)
+    if not files:
         raise SourceError(f"{name} source: no CSV file at '{source.path}'; fix {name}.path")
+    if all(Path(f).is_file() and not _head(f).strip(b"\xef\xbb\xbf \t\r\n") for f in files):
+        raise SourceError(f"{name} source: '{source.path}' is empty (no header, no rows); export the data again")
 
 
 def _materialize(con: duckdb.DuckDBPyConnection, sql: str, what: str) -> None:
