@@ -66,3 +66,12 @@ def test_an_empty_file_is_named_empty(tmp_path: Path) -> None:
     Path(cfg.dataset.events.path).write_text("", encoding="utf-8")
     with pytest.raises(SourceError, match=r"is empty \(no header, no rows\)"):
         validate_dataset(cfg, as_of=AS_OF)
+
+
+def test_reject_row_numbers_are_integers(tmp_path: Path) -> None:
+    lines = [*GOOD_CSV_LINES, "e9,,2025-01-07 10:00:00,msg_open,group,,,,,", 'bad,"line']
+    result = validate_dataset(csv_config(tmp_path, lines, max_reject_rate=1.0), as_of=AS_OF)
+    rows = parquet_rows(result.rejects_events)
+    assert sorted(r["source_row"] for r in rows) == [len(GOOD_CSV_LINES) + 2, len(GOOD_CSV_LINES) + 3]
+    assert all(isinstance(r["source_row"], int) for r in rows)
+    assert all(isinstance(o.examples[0]["source_row"], int) for o in result.report.events.outcomes if o.count)

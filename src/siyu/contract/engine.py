@@ -183,7 +183,7 @@ def mark_rejects(con: duckdb.DuckDBPyConnection, checked: CheckedTable) -> tuple
     reasons = ", ".join(f"CASE WHEN {checked.predicates[r.name]} THEN {literal(r.name)} END" for r in errors)
     reason_sql = f"concat_ws('; ', {reasons})" if reasons else "CAST(NULL AS VARCHAR)"
     columns = ", ".join(
-        ["_source_file AS source_file", "_source_row AS source_row", f"{reason_sql} AS reject_reason"]
+        ["_source_file AS source_file", "CAST(_source_row AS BIGINT) AS source_row", f"{reason_sql} AS reject_reason"]
         + _source_value_columns(checked))
     rows_in = int(con.execute(f"SELECT count(*) FROM {checked.name}_source").fetchone()[0])
     con.execute(f"CREATE OR REPLACE TEMP TABLE {checked.name}_rejected AS "
@@ -191,7 +191,7 @@ def mark_rejects(con: duckdb.DuckDBPyConnection, checked: CheckedTable) -> tuple
     sql = f"SELECT {columns} FROM {checked.suspects} WHERE {checked.error_sql} ORDER BY _row_key"
     if checked.malformed:
         sql = (f"SELECT * FROM ({sql}) UNION ALL BY NAME SELECT _source_file AS source_file, "
-               "_source_row AS source_row, 'malformed_line' AS reject_reason, _raw_line AS raw_line "
+               "CAST(_source_row AS BIGINT) AS source_row, 'malformed_line' AS reject_reason, _raw_line AS raw_line "
                f"FROM {checked.malformed} ORDER BY source_file, source_row")
         rows_in += int(con.execute(f"SELECT count(*) FROM {checked.malformed}").fetchone()[0])
     return sql, rows_in
