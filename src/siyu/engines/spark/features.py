@@ -212,13 +212,14 @@ def _tiles(program: FeatureProgram, ev: DataFrame, names: _Names) -> DataFrame:
         return tiles
     tiles = tiles.join(purchase_days, ["user_id", "day"], "left")
     running = SparkWindow.partitionBy("user_id").orderBy("day").rowsBetween(_UNBOUNDED, SparkWindow.currentRow)
+    cols = {}
     for m in program.measures:
         col = names.measure[m]
         if m.kind in _FLOAT_KINDS:
-            tiles = tiles.withColumn(col, F.coalesce(F.sum(F.col(col)).over(running), F.lit(0.0)))
+            cols[col] = F.coalesce(F.sum(F.col(col)).over(running), F.lit(0.0))
         elif m.kind == "response":
-            tiles = tiles.withColumn(col, F.coalesce(F.col(col), F.lit(0)).cast("long"))
-    return tiles
+            cols[col] = F.coalesce(F.col(col), F.lit(0)).cast("long")
+    return tiles.withColumns(cols)
 
 
 # --------------------------------------------------------------------------- windows
@@ -355,19 +356,19 @@ def _with_rfm(rows: DataFrame, specs: list[RFM], names: _Names) -> DataFrame:
     whose value is at most the row's (ties share the top), n the cutoff's purchasers."""
     for spec in specs:
         since, freq, money = rfm_inputs(spec)
-        buyer = F.col(names.window[freq]) > F.lit(0.0)
-        group = SparkWindow.partitionBy("cut_day", "_buyer")
         prefix = _rfm_prefix(spec, specs)
-        rows = rows.withColumn("_buyer", buyer)
         values = (-_days_since(F.col(names.last[since.pred])), F.col(names.window[freq]), F.col(names.window[money]))
-        for j, v in enumerate(values):
-            rows = rows.withColumn("_v", v)
-            rows = rows.withColumn("_k", F.count(F.lit(1)).over(
-                group.orderBy("_v").rangeBetween(_UNBOUNDED, SparkWindow.currentRow)))
-            rows = rows.withColumn("_n", F.count(F.lit(1)).over(group))
-            score = F.expr("(5 * _k + _n - 1) div _n").cast("double")  # ceil(5 k / n) in integers
-            rows = rows.withColumn(f"{prefix}_{j}", F.when(F.col("_buyer"), score))
-        rows = rows.drop("_v", "_k", "_n", "_buyer")
+        rows = rows.withColumns({"_buyer": F.col(names.window[freq]) > F.lit(0.0)}
+                                | {f"_v{j}": v for j, v in enumerate(values)})
+        group = SparkWindow.partitionBy("cut_day", "_buyer")
+        ranks = {"_n": F.count(F.lit(1)).over(group)}
+        ranks |= {f"_k{j}": F.count(F.lit(1)).over(group.orderBy(f"_v{j}").rangeBetween(
+            _UNBOUNDED, SparkWindow.currentRow)) for j in range(3)}
+        rows = rows.withColumns(ranks)
+        # ceil(5 k / n) in integers
+        scores = {f"{prefix}_{j}": F.when(F.col("_buyer"), F.expr(f"(5 * _k{j} + _n - 1) div _n").cast("double"))
+                  for j in range(3)}
+        rows = rows.withColumns(scores).drop("_buyer", "_n", *(f"_{x}{j}" for x in "vk" for j in range(3)))
     return rows
 
 
@@ -414,7 +415,7 @@ def feature_frame(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
     # A user with no user-day before a cutoff has empty windows and no distinct values.
     fill = {names.window[w]: 0.0 for w in program.windows}
     fill |= {_distinct_name(e): 0.0 for _, e in program.columns if isinstance(e, DistinctIn)}
-    rows = rows.fillna(fill)
+    rows = rows.withColumns({c: F.coalesce(F.col(c), F.lit(v)) for c, v in fill.items()})
     rfm = list(dict.fromkeys(e.spec for _, e in program.columns if isinstance(e, RfmScore)))
     rows = _with_rfm(rows, rfm, names)
     out = [F.col("user_id"), F.col("cutoff")]
