@@ -10,6 +10,7 @@ import pytest
 
 from siyu.features import FeatureSet, Recency, Window, build_features
 from siyu.io.duck import connect
+from siyu.io.workspace import feature_set
 
 pytestmark = pytest.mark.spark
 
@@ -55,12 +56,13 @@ def users(spark, clean_world):
 def test_full_default_feature_set_matches_the_embedded_engine(clean_world, events, users):
     from siyu.engines.spark import spark_features
 
-    specs = clean_world.features
+    specs = feature_set(clean_world).specs  # configs/features.yaml resolved against the world's profile
     with connect(memory_limit="1GB", threads=1) as con:
         embedded = build_features(con, specs, clean_world.paths.clean_events, clean_world.paths.clean_users, CUTOFFS)
     spark = spark_features(specs, events, users, CUTOFFS)
     assert_same_frames(embedded, spark)
     # The world must exercise what is compared, or equality proves little.
+    assert len(embedded.columns) > 120
     assert embedded["purchase_count_365d"].gt(0).mean() > 0.2
     assert set(embedded["lifecycle_stage"].dropna().unique()) >= {"new", "active", "churned"}
     assert embedded["rfm_segment"].nunique() >= 5
