@@ -6,11 +6,17 @@ runs in UTC (Spark then counts microseconds exactly as DuckDB's `epoch_us` does)
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
+from siyu.features import FeatureSet
+
+if TYPE_CHECKING:  # pyspark is the optional `spark` extra: imported where a session is made
+    from pyspark.sql import DataFrame, SparkSession
 
 REQUIRED = {"spark.sql.session.timeZone": "UTC"}
 DEFAULTS = {
@@ -20,13 +26,11 @@ DEFAULTS = {
 
 
 class SparkUnavailable(RuntimeError):
-    """No Java runtime for Spark, with what to install."""
+    """No pyspark or no Java runtime for Spark, with what to install."""
 
 
 def java_available() -> bool:
     """Whether a `java` Spark can launch is on PATH (or under JAVA_HOME)."""
-    import os
-
     home = os.environ.get("JAVA_HOME")
     return shutil.which("java") is not None or (home is not None and (Path(home) / "bin" / "java").exists())
 
@@ -35,6 +39,10 @@ def spark_session(master: str = "local[2]", settings: Mapping[str, str] | None =
                   app_name: str = "siyu") -> SparkSession:
     """A Spark session on `master` with `settings` (any `spark.*` keys) on top of siyu's
     defaults; the time zone is always UTC (see the module docstring)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkUnavailable(f"the Spark engine needs pyspark: pip install 'siyu[spark]' ({exc})") from exc
     if not java_available():
         raise SparkUnavailable("Spark needs Java 17 or later: install it (Debian: apt-get install "
                                "openjdk-17-jre-headless) or set JAVA_HOME")
@@ -56,3 +64,13 @@ def read_events(spark: SparkSession, path: str | Path) -> DataFrame:
 def read_users(spark: SparkSession, path: str | Path | None) -> DataFrame | None:
     """The clean users table (None: no users table)."""
     return None if path is None else spark.read.parquet(str(path))
+
+
+def write_spark_features(spark: SparkSession, specs: FeatureSet, events: str | Path, users: str | Path | None,
+                         cutoffs: Sequence[date | datetime | str], out: str | Path) -> None:
+    """Compute features on Spark and write them to the folder `out` (Parquet part files, rows
+    sorted by cutoff then user; the schema of `siyu.features.write_features`)."""
+    from siyu.engines.spark import feature_frame
+
+    frame = feature_frame(specs, read_events(spark, events), read_users(spark, users), cutoffs)
+    frame.orderBy("cutoff", "user_id").write.mode("overwrite").parquet(str(out))
