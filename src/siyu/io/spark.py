@@ -22,6 +22,12 @@ REQUIRED = {"spark.sql.session.timeZone": "UTC"}
 DEFAULTS = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # A feature set aggregates ~150 columns at once: past Spark's default of 100 fields it drops
+    # whole-stage code generation, and the JVM does not JIT the large generated methods unless
+    # told to (together about 2x on the benchmark).
+    "spark.sql.codegen.maxFields": "1000",
+    "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+    "spark.executor.extraJavaOptions": "-XX:-DontCompileHugeMethods",
 }
 
 

@@ -62,6 +62,7 @@ from siyu.features.specs import RFM, FeatureSet, SpecError
 US_PER_HOUR = 3_600_000_000
 _FLOAT_KINDS = ("gap_n", "gap_sum", "gap_sq")
 _PURCHASE_KINDS = (*_FLOAT_KINDS, "response")
+_SIDE_KINDS = (*_PURCHASE_KINDS, "sessions")  # measures tiled apart from the main per-day aggregate
 _UNBOUNDED = SparkWindow.unboundedPreceding
 _SCORES = ("rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score")
 
@@ -157,9 +158,6 @@ def _day_measure(m: Measure) -> Column:
         return F.least(_n(_pred(m.pred)), F.lit(1)).cast("long")
     if m.kind == "weekday":
         return F.when(_isodow(F.col("day")) == F.lit(m.arg), _n(_pred(ACTIVITY))).otherwise(F.lit(0)).cast("long")
-    if m.kind == "sessions":
-        keep = _pred(ACTIVITY) & F.col("session_id").isNotNull()
-        return F.size(F.collect_set(F.when(keep, F.col("session_id")))).cast("long")
     raise SpecError(f"measure {m!r}: no Spark tile for kind {m.kind!r}")
 
 
@@ -196,30 +194,38 @@ def _purchase_days(program: FeatureProgram, ev: DataFrame, names: _Names) -> Dat
             since = F.col("t") - F.col("last_contact")
             agg = _n(F.col("last_contact").isNotNull() & (since <= F.lit(m.arg * US_PER_DAY)))
         aggs.append(agg.alias(names.measure[m]))
-    return purchases.groupBy("user_id", "day").agg(*aggs)
+    days = purchases.groupBy("user_id", "day").agg(*aggs)
+    # Gap measures become running sums per user (day order; each day's sum added to the
+    # running total, as the embedded engine adds them). They change only on purchase days, so
+    # a window reads them at the user's last purchase day before its boundary.
+    running = SparkWindow.partitionBy("user_id").orderBy("day").rowsBetween(_UNBOUNDED, SparkWindow.currentRow)
+    return days.withColumns({names.measure[m]: F.sum(F.col(names.measure[m])).over(running)
+                             for m in wanted if m.kind in _FLOAT_KINDS})
 
 
 def _tiles(program: FeatureProgram, ev: DataFrame, names: _Names) -> DataFrame:
     """One row per user-day: every measure's day value (float measures as running sums per
-    user) and the latest time of every `Since` predicate that day."""
-    aggs = [_day_measure(m).alias(names.measure[m]) for m in program.measures if m.kind not in _PURCHASE_KINDS]
+    user, on purchase days only) and the latest time of every `Since` predicate that day."""
+    aggs = [_day_measure(m).alias(names.measure[m]) for m in program.measures if m.kind not in _SIDE_KINDS]
     aggs += [F.max(F.when(_pred(p), F.col("t"))).alias(names.last[p]) for p in program.lasts]
     if not aggs:
         aggs = [F.count(F.lit(1)).alias("_n")]
+    # Distinct sessions and the purchase measures are tiled apart: a distinct count or an
+    # ordered list in the main aggregate would push all ~50 measures into Spark's slow
+    # sort-based object aggregation.
     tiles = ev.groupBy("user_id", "day").agg(*aggs)
+    sessions = [m for m in program.measures if m.kind == "sessions"]
+    if sessions:
+        keep = _pred(ACTIVITY) & F.col("session_id").isNotNull()
+        per_day = (ev.where(keep).select("user_id", "day", "session_id").distinct().groupBy("user_id", "day")
+                   .agg(*[F.count(F.lit(1)).alias(names.measure[m]) for m in sessions]))
+        tiles = tiles.join(per_day, ["user_id", "day"], "left")
     purchase_days = _purchase_days(program, ev, names)
-    if purchase_days is None:
-        return tiles
-    tiles = tiles.join(purchase_days, ["user_id", "day"], "left")
-    running = SparkWindow.partitionBy("user_id").orderBy("day").rowsBetween(_UNBOUNDED, SparkWindow.currentRow)
-    cols = {}
-    for m in program.measures:
-        col = names.measure[m]
-        if m.kind in _FLOAT_KINDS:
-            cols[col] = F.coalesce(F.sum(F.col(col)).over(running), F.lit(0.0))
-        elif m.kind == "response":
-            cols[col] = F.coalesce(F.col(col), F.lit(0)).cast("long")
-    return tiles.withColumns(cols)
+    if purchase_days is not None:
+        tiles = tiles.join(purchase_days, ["user_id", "day"], "left")
+    cols = {names.measure[m]: F.coalesce(F.col(names.measure[m]), F.lit(0)).cast("long")
+            for m in program.measures if m.kind in ("response", "sessions")}
+    return tiles.withColumns(cols) if cols else tiles
 
 
 # --------------------------------------------------------------------------- windows
@@ -239,11 +245,11 @@ def _window_agg(w: Win, names: _Names) -> Column:
     m = F.col(names.measure[w.measure])
     day, cut = F.col("day"), F.col("cut_day")
     if w.measure.kind in _FLOAT_KINDS:
-        # Running sums: the value at the last user-day before each boundary.
+        # Running sums: the value at the last purchase day before each boundary (null elsewhere).
         def at(offset: int | None) -> Column:
             if offset is None:
                 return F.lit(0.0)
-            return F.coalesce(F.max_by(m, F.when(day < cut - F.lit(offset), day)), F.lit(0.0))
+            return F.coalesce(F.max_by(m, F.when((day < cut - F.lit(offset)) & m.isNotNull(), day)), F.lit(0.0))
 
         return at(w.upto) - at(w.days)
     inside = day < cut - F.lit(w.upto)
@@ -403,6 +409,10 @@ def feature_frame(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
     ev = _events(program, events, last_us)
     dictionary = _users(program, ev, users)
     ev = ev.join(dictionary.select("user_id"), "user_id", "left_semi") if users is not None else ev
+    # One shuffle of the narrow events by user: every later step (user-day tiles, the windows
+    # of a user's cutoffs, purchase gaps, distinct values) groups by the user and a finer key,
+    # so Spark plans them without another exchange, and partial aggregates reduce fully.
+    ev = ev.repartition("user_id")
     first_t = ev.groupBy("user_id").agg(F.min("t").alias("first_t"))
     known = (dictionary.join(first_t, "user_id", "left")
              .withColumn("joined_us", F.coalesce(F.col("joined_us"), F.col("first_t"))).drop("first_t"))
