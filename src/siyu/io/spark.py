@@ -74,9 +74,10 @@ def read_users(spark: SparkSession, path: str | Path | None) -> DataFrame | None
 
 def write_spark_features(spark: SparkSession, specs: FeatureSet, events: str | Path, users: str | Path | None,
                          cutoffs: Sequence[date | datetime | str], out: str | Path) -> None:
-    """Compute features on Spark and write them to the folder `out` (Parquet part files, rows
-    sorted by cutoff then user; the schema of `siyu.features.write_features`)."""
+    """Compute features on Spark and write them to the folder `out` (Parquet part files, each
+    sorted by cutoff then user; the schema of `siyu.features.write_features`). Not a global
+    sort: its sampling pass would run the whole build twice."""
     from siyu.engines.spark import feature_frame
 
     frame = feature_frame(specs, read_events(spark, events), read_users(spark, users), cutoffs)
-    frame.orderBy("cutoff", "user_id").write.mode("overwrite").parquet(str(out))
+    frame.sortWithinPartitions("cutoff", "user_id").write.mode("overwrite").parquet(str(out))
