@@ -45,6 +45,10 @@ def spark_session(master: str = "local[2]", settings: Mapping[str, str] | None =
                   app_name: str = "siyu") -> SparkSession:
     """A Spark session on `master` with `settings` (any `spark.*` keys) on top of siyu's
     defaults; the time zone is always UTC (see the module docstring)."""
+    given = dict(settings or {})
+    clash = {k: v for k, v in given.items() if k in REQUIRED and v != REQUIRED[k]}
+    if clash:
+        raise ValueError(f"spark settings: {clash} cannot be changed; siyu needs {REQUIRED}")
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -52,10 +56,6 @@ def spark_session(master: str = "local[2]", settings: Mapping[str, str] | None =
     if not java_available():
         raise SparkUnavailable("Spark needs Java 17 or later: install it (Debian: apt-get install "
                                "openjdk-17-jre-headless) or set JAVA_HOME")
-    given = dict(settings or {})
-    clash = {k: v for k, v in given.items() if k in REQUIRED and v != REQUIRED[k]}
-    if clash:
-        raise ValueError(f"spark settings: {clash} cannot be changed; siyu needs {REQUIRED}")
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in {**DEFAULTS, **given, **REQUIRED}.items():
         builder = builder.config(key, str(value))
