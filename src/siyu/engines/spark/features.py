@@ -97,7 +97,8 @@ def _events(program: FeatureProgram, events: DataFrame, last_us: int) -> DataFra
     if program.needs_session:
         cols.append(F.col("session_id").cast("string").alias("session_id"))
     cols += [F.col(c).cast("string").alias(f"v_{c}") for c in program.distinct_columns]
-    out = events.select(*cols).where(F.col("t") < F.lit(last_us))
+    # A null user matches no user of the dictionary on the embedded engine either.
+    out = events.select(*cols).where((F.col("t") < F.lit(last_us)) & F.col("user_id").isNotNull())
     day = _floor_div("t", US_PER_DAY)
     hour = F.pmod(_floor_div("t", US_PER_HOUR), F.lit(24))
     # Fixed point, rounded half to even like numpy's round: exact sums in any order.
