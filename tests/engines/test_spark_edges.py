@@ -1,6 +1,7 @@
 """Hand-made corner cases, both engines: a contact and a purchase at the same instant, two
 first purchases at once, unknown amounts and roles, events exactly at a cutoff, users without
-events or without a join time, events of users the users table does not know."""
+events or without a join time, events of users the users table does not know, the lines of an
+order counted as one purchase, the BTYD summary."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ SPECS = parse_feature_specs({"features": [
     {"family": "lifecycle", "new_days": 3, "active_days": 2, "churned_days": 5},
     {"family": "rfm"},
     {"family": "attribute", "column": ["source_channel", "member_level"]},
+    {"family": "btyd"},
 ]})
 CUTOFFS = ["2025-03-08", "2025-03-10", "2025-03-15"]
 
@@ -55,7 +57,17 @@ def _events() -> pd.DataFrame:
         ev("x", "2025-03-02 08:00:00", "purchase", amount=7.0),  # not in the users table
         {**ev("b", "2025-03-07 08:00:00", "lottery"), "role": "raffle"},  # a role outside the contract
     ]
-    frame = pd.DataFrame(rows, columns=list(EVENT_SQL_TYPES))
+    # Three lines of one order (one purchase at its first line's time, amounts summed, the most
+    # frequent category), a refund line of it, and an order of one line.
+    orders = [
+        ({**ev("b", "2025-03-11 10:00:00", "purchase", channel="app", amount=3.0, category="tea")}, "o1"),
+        ({**ev("b", "2025-03-11 10:05:00", "purchase", channel="app", amount=4.0, category="tea")}, "o1"),
+        ({**ev("b", "2025-03-11 10:06:00", "purchase", channel="app", amount=1.5, category="cup")}, "o1"),
+        ({**ev("b", "2025-03-12 09:00:00", "refund", channel="app", amount=-4.0, category="tea")}, "o1"),
+        ({**ev("a", "2025-03-12 21:00:00", "purchase", channel="store", amount=8.0, category="cup")}, "o2"),
+    ]
+    rows = [{**r, "order_id": None} for r in rows] + [{**r, "order_id": o} for r, o in orders]
+    frame = pd.DataFrame(rows, columns=[*EVENT_SQL_TYPES, "order_id"])
     return frame.assign(ts=pd.to_datetime(frame["ts"], format="ISO8601").astype("datetime64[us]"),
                         amount=frame["amount"].astype("float64"))
 

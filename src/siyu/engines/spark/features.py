@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from siyu.contract.schema import ROLES
+from siyu.features.btyd_summary import ORDER_COLUMN
 from siyu.features.build import to_feature_frame
 from siyu.features.compiler import (
     ACTIVITY,
@@ -57,6 +58,7 @@ from siyu.features.compiler import (
     rfm_inputs,
 )
 from siyu.features.engine import AMOUNT_SCALE, US_PER_DAY, cutoff_us
+from siyu.features.plan import BtydColumn
 from siyu.features.specs import RFM, FeatureSet, SpecError
 
 US_PER_HOUR = 3_600_000_000
@@ -97,6 +99,9 @@ def _events(program: FeatureProgram, events: DataFrame, last_us: int) -> DataFra
     if program.needs_session:
         cols.append(F.col("session_id").cast("string").alias("session_id"))
     cols += [F.col(c).cast("string").alias(f"v_{c}") for c in program.distinct_columns]
+    if _needs_btyd(program):
+        order = F.col(ORDER_COLUMN).cast("string") if ORDER_COLUMN in events.columns else F.lit(None).cast("string")
+        cols.append(order.alias("order_id"))
     # A null user matches no user of the dictionary on the embedded engine either.
     out = events.select(*cols).where((F.col("t") < F.lit(last_us)) & F.col("user_id").isNotNull())
     day = _floor_div("t", US_PER_DAY)
@@ -104,6 +109,26 @@ def _events(program: FeatureProgram, events: DataFrame, last_us: int) -> DataFra
     # Fixed point, rounded half to even like numpy's round: exact sums in any order.
     fixed = F.coalesce(F.bround(F.col("amount") * F.lit(float(AMOUNT_SCALE)), 0), F.lit(0.0)).cast("long")
     return out.withColumn("day", day).withColumn("hour", hour).withColumn("fixed", fixed)
+
+
+def as_orders(events: DataFrame) -> DataFrame:
+    """`events` with each order's purchase (or refund) lines as one event, as the embedded
+    engine reads them (`siyu.features.compiler.orders_sql`): at the first line's time, the
+    lines' summed amount, the order's most frequent category. Unchanged without order ids.
+    Where lines tie (same time, or equally frequent categories) Spark takes the smallest value;
+    DuckDB takes any of them."""
+    if "order_id" not in events.columns or events.where(F.col("order_id").isNotNull()).limit(1).count() == 0:
+        return events
+    lines = F.col("order_id").isNotNull() & F.col("role").isin("purchase", "refund")
+    first = {c: F.min_by(F.col(c), F.struct(F.col("ts"), F.col(c))) for c in ("event_type", "channel", "session_id")}
+    orders = events.where(lines).groupBy("user_id", "order_id", "role").agg(
+        F.min("ts").alias("ts"), first["event_type"].alias("event_type"), first["channel"].alias("channel"),
+        F.sum("amount").alias("amount"), F.lit(None).cast("string").alias("item_id"),
+        F.mode(F.col("category"), deterministic=True).alias("category"), first["session_id"].alias("session_id"),
+        F.min("event_id").alias("event_id"))
+    cols = ["user_id", "ts", "event_type", "role", "channel", "amount", "item_id", "category", "session_id",
+            "event_id", "order_id"]
+    return events.where(~lines).select(*cols).unionByName(orders.select(*cols))
 
 
 def _users(program: FeatureProgram, events: DataFrame, users: DataFrame | None) -> DataFrame:
@@ -291,6 +316,29 @@ def _distinct(program: FeatureProgram, ev: DataFrame, column: str) -> DataFrame:
     return paired.groupBy("user_id", "cut_day").agg(*aggs)
 
 
+def _needs_btyd(program: FeatureProgram) -> bool:
+    return any(isinstance(e, BtydColumn) for _, e in program.columns)
+
+
+def _btyd(program: FeatureProgram, ev: DataFrame) -> DataFrame:
+    """Per (user, cutoff day) with a purchase before it: the BTYD summary of
+    `siyu.features.btyd_summary` (a purchase unit is an order, else a day; its day is its first
+    purchase's day before the cutoff)."""
+    date = F.date_add(F.lit("1970-01-01").cast("date"), F.col("day").cast("int")).cast("string")
+    units = (ev.where(F.col("role") == "purchase")
+             .select("user_id", "day", F.coalesce(F.col("order_id"), date).alias("unit"), "amount")
+             .withColumn("cut_day", _later_cutoffs(_cut_days(program), F.col("day")))
+             .groupBy("user_id", "cut_day", "unit")
+             .agg(F.min("day").alias("first_day"), F.sum("amount").alias("spend")))
+    first, last = F.min("first_day"), F.max("first_day")
+    return units.groupBy("user_id", "cut_day").agg(
+        (F.count(F.lit(1)) - F.lit(1)).cast("double").alias("btyd_x"),
+        (last - first).cast("double").alias("btyd_t_x_days"),
+        (F.first("cut_day") - first - F.lit(1)).cast("double").alias("btyd_T_days"),
+        F.avg("spend").alias("btyd_spend_mean"),
+    )
+
+
 def _first_purchase(ev: DataFrame) -> DataFrame:
     """Per user: the first purchase time and amount (the smallest known amount among
     simultaneous first purchases)."""
@@ -351,6 +399,8 @@ def _value(e, names: _Names) -> Column:  # noqa: C901 - one dispatch table
         return _stage(e.spec, F.col(names.last[ACTIVITY]))
     if isinstance(e, UserAttr):
         return F.col(e.column)
+    if isinstance(e, BtydColumn):
+        return F.col(e.column)
     raise SpecError(f"{e!r}: no Spark column for this expression")
 
 
@@ -359,8 +409,9 @@ def _rfm_prefix(spec: RFM, specs: list[RFM]) -> str:
 
 
 def _with_rfm(rows: DataFrame, specs: list[RFM], names: _Names) -> DataFrame:
-    """RFM quintile scores among each cutoff's purchasers: ceil(5 k / n), k the purchasers
-    whose value is at most the row's (ties share the top), n the cutoff's purchasers."""
+    """RFM quintile scores among each cutoff's purchasers: ceil(5 k / n), k the row's rank
+    (ties share the lowest rank: 1 + the purchasers with a smaller value), n the cutoff's
+    purchasers."""
     for spec in specs:
         since, freq, money = rfm_inputs(spec)
         prefix = _rfm_prefix(spec, specs)
@@ -369,8 +420,7 @@ def _with_rfm(rows: DataFrame, specs: list[RFM], names: _Names) -> DataFrame:
                                 | {f"_v{j}": v for j, v in enumerate(values)})
         group = SparkWindow.partitionBy("cut_day", "_buyer")
         ranks = {"_n": F.count(F.lit(1)).over(group)}
-        ranks |= {f"_k{j}": F.count(F.lit(1)).over(group.orderBy(f"_v{j}").rangeBetween(
-            _UNBOUNDED, SparkWindow.currentRow)) for j in range(3)}
+        ranks |= {f"_k{j}": F.rank().over(group.orderBy(f"_v{j}")) for j in range(3)}
         rows = rows.withColumns(ranks)
         # ceil(5 k / n) in integers
         scores = {f"{prefix}_{j}": F.when(F.col("_buyer"), F.expr(f"(5 * _k{j} + _n - 1) div _n").cast("double"))
@@ -407,7 +457,7 @@ def feature_frame(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
     program = compile_features(specs, cutoffs)
     names = _Names(program)
     last_us = int(cutoff_us(program.cutoffs)[-1])
-    ev = _events(program, events, last_us)
+    ev = _events(program, as_orders(events), last_us)
     dictionary = _users(program, ev, users)
     ev = ev.join(dictionary.select("user_id"), "user_id", "left_semi") if users is not None else ev
     # One shuffle of the narrow events by user: every later step (user-day tiles, the windows
@@ -423,6 +473,8 @@ def feature_frame(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
         rows = rows.join(_distinct(program, ev, column), ["user_id", "cut_day"], "left")
     if any(isinstance(e, FirstAmount) for _, e in program.columns):
         rows = rows.join(_first_purchase(ev), "user_id", "left")
+    if _needs_btyd(program):
+        rows = rows.join(_btyd(program, ev), ["user_id", "cut_day"], "left")
     # A user with no user-day before a cutoff has empty windows and no distinct values.
     fill = {names.window[w]: 0.0 for w in program.windows}
     fill |= {_distinct_name(e): 0.0 for _, e in program.columns if isinstance(e, DistinctIn)}
