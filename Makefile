@@ -23,11 +23,11 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || (command -v $(PYTHON) >/dev/null && $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV))
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,postgres]"
+	$(PY) -m pip install -q -e ".[test,postgres,spark]"
 	$(PY) -m siyu.features.warmup
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install siyu with its test tools
+setup: $(STAMP) ## create .venv and install siyu with its test tools and the Spark engine (pyspark; Java 17 for its tests)
 
 demo: $(STAMP) ## the main job end to end on a generated world (generate, validate, trainsets, train, promote, segment, score, report, analyze)
 	$(SIYU) generate --users $(DEMO_USERS) --days $(DEMO_DAYS) --seed 7 --out $(DEMO)

@@ -551,6 +551,28 @@ class PathsConfig(Frozen):
         return Path(self.world) / "truth"
 
 
+Engine = Literal["embedded", "spark"]
+
+
+class SparkConfig(Frozen):
+    """Where `engine: spark` (or `--engine spark`) runs: the master URL (`local[2]`, `yarn`,
+    `spark://host:7077`, `k8s://...`) and any `spark.*` settings, passed to the session as given
+    (executor memory and cores, `spark.sql.shuffle.partitions`, Hadoop filesystem keys, ...)."""
+
+    master: str = "local[2]"
+    settings: dict[str, str] = {}
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _spark_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            bad = sorted(str(k) for k in data if not str(k).startswith("spark."))
+            if bad:
+                raise ValueError(f"spark.settings: keys are Spark properties starting with 'spark.', got {bad}")
+            return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.items()}
+        return data
+
+
 class SiyuConfig(Frozen):
     """The resolved project configuration (what `siyu` commands run with; logged to MLflow)."""
 
@@ -561,6 +583,10 @@ class SiyuConfig(Frozen):
     feature_specs: dict[str, Any] | None = None
     paths: PathsConfig = PathsConfig()
     tasks: tuple[TaskConfig, ...] = DEFAULT_TASKS
+    # Which engine computes features and labels: the embedded one (DuckDB + compiled passes, one
+    # machine) or Spark (`spark:` says where); both give the same rows and values.
+    engine: Engine = "embedded"
+    spark: SparkConfig = SparkConfig()
     trainset: TrainsetConfig = TrainsetConfig()
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()

@@ -9,6 +9,9 @@ from typing import Annotated
 import typer
 
 _CONFIG = typer.Option("--config", "-c", help="project config YAML")
+_ENGINE = typer.Option("--engine", help="embedded (DuckDB + compiled passes) | spark (the config's `spark:` "
+                       "master and settings); default: the config's `engine`")
+ENGINES = ("embedded", "spark")
 
 
 def register(app: typer.Typer) -> None:
@@ -22,10 +25,28 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _with_engine(cfg, engine: str | None):  # noqa: ANN001, ANN202 - SiyuConfig in, SiyuConfig out
+    """`cfg` with `--engine` applied (exit 2 naming the choices when it is not one of them)."""
+    if engine is None:
+        return cfg
+    if engine not in ENGINES:
+        typer.secho(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    return cfg.model_copy(update={"engine": engine})
+
+
+def _engine_errors() -> tuple[type[Exception], ...]:
+    """What choosing the Spark engine raises when pyspark or Java is missing."""
+    from siyu.io.spark import SparkUnavailable
+
+    return (SparkUnavailable,)
+
+
 def features(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="cutoff date (local midnight, YYYY-MM-DD); default: the day after the last clean event")] = None,
     config: Annotated[Path, _CONFIG] = Path("configs/siyu.yaml"),
+    engine: Annotated[str | None, _ENGINE] = None,
 ) -> None:
     """Compute every feature at one as-of date into work/features/features_<as_of>.parquet."""
     from rich.console import Console
@@ -34,7 +55,7 @@ def features(
     from siyu.features.specs import SpecError
     from siyu.jobs.trainsets import build_features_at, latest_as_of
 
-    cfg = config_or_exit(config)
+    cfg = _with_engine(config_or_exit(config), engine)
     console = Console()
     try:
         day = date.fromisoformat(as_of) if as_of else latest_as_of(cfg)
@@ -42,9 +63,9 @@ def features(
         _fail(f"--as-of: expected a date like 2025-06-02, got {as_of!r}")
         raise AssertionError from exc  # unreachable: _fail exits
     try:
-        with console.status(f"computing features as of {day.isoformat()} ..."):
+        with console.status(f"computing features as of {day.isoformat()} on the {cfg.engine} engine ..."):
             out = build_features_at(cfg, day)
-    except (FileNotFoundError, SpecError) as exc:
+    except (FileNotFoundError, SpecError, *_engine_errors()) as exc:
         _fail(str(exc))
     console.print(f"features as of {day.isoformat()}: {out}")
 
@@ -52,6 +73,7 @@ def features(
 def trainset(
     task: Annotated[str, typer.Option("--task", "-t", help="churn | purchase_intent | ltv | all")] = "all",
     config: Annotated[Path, _CONFIG] = Path("configs/siyu.yaml"),
+    engine: Annotated[str | None, _ENGINE] = None,
 ) -> None:
     """Build training sets: Monday cutoff grid, features joined with labels, split by time."""
     from rich.console import Console
@@ -64,7 +86,7 @@ def trainset(
     from siyu.labels import HorizonError
     from siyu.trainsets import GridError, LabelError
 
-    cfg = config_or_exit(config)
+    cfg = _with_engine(config_or_exit(config), engine)
     names = [t.name for t in cfg.tasks]
     if task != "all" and task not in names:
         typer.secho(f"--task: expected one of {', '.join(names)} or all, got {task!r}", fg=typer.colors.RED, err=True)
@@ -79,9 +101,10 @@ def trainset(
                 console.print(f"[yellow]skipped[/yellow] {reason}")
             if not tasks:
                 _fail("no configured task can be labelled from this data (see above)")
-        with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass) ..."):
+        with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine) ..."):
             summaries = build_trainsets(cfg, tasks)
-    except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported) as exc:
+    except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported,
+            *_engine_errors()) as exc:
         _fail(f"{', '.join(tasks)}: {exc}")
     for summary in summaries:
         for split, stats in summary.splits.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -128,20 +129,43 @@ def supported_tasks(cfg: SiyuConfig, tasks: Sequence[str]) -> tuple[list[str], d
 
 def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None) -> Path:
     """Write `work/features/features_<as_of>.parquet` (one row per user known before `as_of`),
-    streamed by DuckDB; read it back with `load_features`. `specs`: the feature set to build
-    (scoring passes its champions' own); default the configured one."""
+    on the configured engine: streamed by DuckDB into one file, or written by Spark as a folder
+    of part files under the same name (the same rows and schema); read it back with
+    `load_features`. `specs`: the feature set to build (scoring passes its champions' own);
+    default the configured one."""
     specs = specs if specs is not None else feature_set(cfg).specs
     events, users = clean_inputs(cfg)
     out = cfg.paths.work_dir / "features" / f"features_{as_of.isoformat()}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".parquet.tmp")
-    con = connect_work(cfg)
-    try:
-        write_features(con, specs, events, users, [as_of], tmp)
-    finally:
-        con.close()
-    os.replace(tmp, out)
+    if cfg.engine == "spark":
+        from siyu.io.spark import write_spark_features
+
+        write_spark_features(spark_of(cfg), specs, events, users, [as_of], tmp)
+    else:
+        con = connect_work(cfg)
+        try:
+            write_features(con, specs, events, users, [as_of], tmp)
+        finally:
+            con.close()
+    _replace(tmp, out)
     return out
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Move `tmp` (a file or a folder) to `out`, whichever of the two `out` was before."""
+    if out.is_dir() and not out.is_symlink():
+        shutil.rmtree(out)
+    elif out.exists() and tmp.is_dir():
+        out.unlink()
+    os.replace(tmp, out)
+
+
+def spark_of(cfg: SiyuConfig):  # noqa: ANN201 - a SparkSession (pyspark is an optional extra)
+    """The Spark session of `cfg.spark` (the running one when there is one)."""
+    from siyu.io.spark import spark_session
+
+    return spark_session(cfg.spark.master, cfg.spark.settings)
 
 
 def load_features(path: str | Path, specs: FeatureSet) -> pd.DataFrame:
@@ -181,11 +205,14 @@ def labelled_sets(
                       for splits in plan(task_cfg, grid)]
         union = {c for _, _, cuts in plans for c in cuts}
         now = current_cutoff(cfg, data_end)
-        features = build_features(con, specs, events, users, sorted(union | ({now} if current is not None else set())))
-        labelled = [
-            (task_cfg, splits, cuts, build_labels(con, task_cfg, events, users, cuts, data_end=data_end))
-            for task_cfg, splits, cuts in plans
-        ]
+        cutoffs = sorted(union | ({now} if current is not None else set()))
+        if cfg.engine == "spark":
+            features, labels = _spark_features_labels(cfg, specs, events, users, cutoffs, plans, data_end)
+        else:
+            features = build_features(con, specs, events, users, cutoffs)
+            labels = [build_labels(con, task_cfg, events, users, cuts, data_end=data_end)
+                      for task_cfg, _, cuts in plans]
+        labelled = [(task_cfg, splits, cuts, lab) for (task_cfg, splits, cuts), lab in zip(plans, labels, strict=True)]
         digest = data_digest(con, events)
     finally:
         con.close()
@@ -220,6 +247,19 @@ def load_current_rows(cfg: SiyuConfig, task: str, features: Sequence[str]) -> tu
     if missing or frame.empty:
         return None
     return pd.Timestamp(frame["cutoff"].iloc[0]).date(), frame[list(features)]
+
+
+def _spark_features_labels(cfg: SiyuConfig, specs: FeatureSet, events: Path, users: Path | None,
+                           cutoffs: list[date], plans: list, data_end: date) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Features at every cutoff and each plan's labels, computed on Spark and collected."""
+    from siyu.engines.spark import spark_features, spark_labels
+    from siyu.io.spark import read_events, read_users
+
+    spark = spark_of(cfg)
+    ev, us = read_events(spark, events), read_users(spark, users)
+    features = spark_features(specs, ev, us, cutoffs)
+    labels = [spark_labels(task_cfg, ev, us, cuts, data_end=data_end) for task_cfg, _, cuts in plans]
+    return features, labels
 
 
 def _task_rows(features: pd.DataFrame, cuts: Sequence[date], specs: FeatureSet) -> pd.DataFrame:
