@@ -181,14 +181,22 @@ def orders_sql(events: str) -> str:
     """The events with each order as one event: the purchase (or refund) lines of one user and
     order id become one row at the first line's time, with the lines' summed amount and the
     order's most frequent category, so purchase counts, gaps and RFM frequency count orders,
-    not product lines. Rows without an order id pass unchanged."""
+    not product lines. Ties (lines at the same time, equally frequent categories) take the
+    smallest value, so any engine gives the same row. Rows without an order id pass unchanged."""
     cols = "user_id, ts, event_type, role, channel, amount, item_id, category, session_id, event_id, order_id"
     lines = "order_id IS NOT NULL AND role IN ('purchase', 'refund')"
+    keys = "user_id, order_id, role"
     return (
         f"SELECT {cols} FROM {events} WHERE NOT ({lines}) "
-        f"UNION ALL SELECT user_id, min(ts), arg_min(event_type, ts), role, arg_min(channel, ts), sum(amount), "
-        f"CAST(NULL AS VARCHAR), mode(category), arg_min(session_id, ts), min(event_id), order_id "
-        f"FROM {events} WHERE {lines} GROUP BY user_id, order_id, role"
+        f"UNION ALL SELECT o.user_id, o.ts, o.event_type, o.role, o.channel, o.amount, CAST(NULL AS VARCHAR), "
+        f"c.category, o.session_id, o.event_id, o.order_id FROM ("
+        f"SELECT {keys}, min(ts) AS ts, first(event_type ORDER BY ts, event_type) AS event_type, "
+        f"first(channel ORDER BY ts, channel) AS channel, sum(amount) AS amount, "
+        f"first(session_id ORDER BY ts, session_id) AS session_id, min(event_id) AS event_id "
+        f"FROM {events} WHERE {lines} GROUP BY {keys}) o LEFT JOIN ("
+        f"SELECT {keys}, first(category ORDER BY n DESC, category) AS category FROM ("
+        f"SELECT {keys}, category, count(*) AS n FROM {events} WHERE {lines} AND category IS NOT NULL "
+        f"GROUP BY ALL) GROUP BY {keys}) c USING ({keys})"
     )
 
 

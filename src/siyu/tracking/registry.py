@@ -132,7 +132,7 @@ def load_champion(task: str, tracking_cfg: TrackingConfig, *, version: str | Non
     try:
         mv = client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
-        wanted = f"version {version}" if version else f"a version with the alias '{CHAMPION}'"
+        wanted = f"version {version}" if version else f"version has the alias '{CHAMPION}'"
         raise NoModelError(
             f"{name}: no {wanted} in {mask_url(str(tracking_cfg.uri))}; "
             f"run `siyu train --task {task}` then `siyu promote --task {task}`"
