@@ -72,6 +72,10 @@ def profile_clean(con, events: Path, users: Path | None,  # noqa: ANN001 - DuckD
     return profile_from_rows(totals, types, channels, attributes, changing)
 
 
+def _changing(cfg: SiyuConfig) -> tuple[str, ...]:
+    return tuple(cfg.dataset.users.changing) if cfg.dataset.users is not None else ()
+
+
 def profile_path(cfg: SiyuConfig) -> Path:
     return cfg.paths.reports_dir / "profile.json"
 
@@ -82,8 +86,7 @@ def write_profile(cfg: SiyuConfig, con=None) -> DataProfile:  # noqa: ANN001 - D
     own = con is None
     con = connect_work(cfg) if own else con
     try:
-        changing = cfg.dataset.users.changing if cfg.dataset.users is not None else ()
-        profile = profile_clean(con, events, users, changing)
+        profile = profile_clean(con, events, users, _changing(cfg))
     finally:
         if own:
             con.close()
@@ -100,8 +103,7 @@ def data_profile(cfg: SiyuConfig) -> DataProfile:
     if path.exists() and path.stat().st_mtime >= newest:
         profile = DataProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
         # Which attributes change is the config's word, today's: not what it said at validation.
-        changing = cfg.dataset.users.changing if cfg.dataset.users is not None else ()
-        return replace(profile, changing=tuple(changing))
+        return replace(profile, changing=_changing(cfg))
     return write_profile(cfg)
 
 

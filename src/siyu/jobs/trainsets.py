@@ -79,7 +79,7 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
     screened = []
     for task_cfg, splits, df in built:  # every label is checked before anything is written
         check_label(df, task_cfg)
-        kept, dropped = screen_columns(df, specs.columns)
+        _, dropped = screen_columns(df, specs.columns)
         screened.append((task_cfg, splits, df.drop(columns=[d.name for d in dropped]), dropped))
     for task_cfg, splits, df, dropped in screened:
         manifest = trainset_manifest(task_cfg, df, prune_specs(specs, [c for c in specs.columns if c in df]),
