@@ -104,7 +104,9 @@ def _signature_example(X: pd.DataFrame) -> pd.DataFrame:
 def _signature(example: pd.DataFrame, categorical: list[str], scores: np.ndarray) -> ModelSignature:
     """Inferred signature, with categorical columns typed Any: MLflow has no category type and
     would refuse a pandas 'category' column declared as string; the wrapper recodes them."""
-    inferred = infer_signature(example, scores)
+    with warnings.catch_warnings():  # its hint on integer columns: siyu's features are float64 already
+        warnings.simplefilter("ignore", UserWarning)
+        inferred = infer_signature(example, scores)
     cols = [ColSpec(AnyType(), c.name, required=False) if c.name in categorical else c
             for c in inferred.inputs.inputs]
     return ModelSignature(inputs=Schema(cols), outputs=inferred.outputs)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mlflow
 from mlflow.tracking import MlflowClient
+from mlflow.utils.logging_utils import disable_logging
 
 from siyu.config import TrackingConfig
 
@@ -25,6 +27,10 @@ def connect(cfg: TrackingConfig) -> tuple[MlflowClient, str]:
 
     The experiment is created on first use with its artifacts under `cfg.artifact_root`.
     """
+    # MLflow's own lines ("Registered model ... Creating a new version", "Created version '5'")
+    # repeat what siyu prints in its summary, once per model; errors still arrive as exceptions.
+    disable_logging()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a tqdm bar per artifact read
     mlflow.set_tracking_uri(cfg.uri)
     mlflow.set_registry_uri(cfg.uri)
     client = MlflowClient(tracking_uri=cfg.uri, registry_uri=cfg.uri)
