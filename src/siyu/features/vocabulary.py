@@ -102,8 +102,8 @@ def _resolve_entry(entry: Mapping[str, Any], where: str, profile: DataProfile | 
             names = _values(profile, key, str(entry.get("family")), sel_role, top)
             if not names:
                 what = "attribute columns" if key == "column" else f"{key.replace('_', ' ')}s of role {sel_role}"
-                omitted.append(Omission(f"{where} ({entry.get('family')}, {key}: {entry[key]!r})",
-                                        f"the data has no {what}"))
+                per = "attribute" if key == "column" else key.replace("_", " ")
+                omitted.append(Omission(f"{where} {entry.get('family')} per {per}", f"the data has no {what}"))
                 break
             resolved[key] = names
         else:
