@@ -25,7 +25,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _with_engine(cfg, engine: str | None):  # noqa: ANN001, ANN202 - SiyuConfig in, SiyuConfig out
+def with_engine(cfg, engine: str | None):  # noqa: ANN001, ANN202 - SiyuConfig in, SiyuConfig out
     """`cfg` with `--engine` applied (exit 2 naming the choices when it is not one of them)."""
     if engine is None:
         return cfg
@@ -35,7 +35,7 @@ def _with_engine(cfg, engine: str | None):  # noqa: ANN001, ANN202 - SiyuConfig 
     return cfg.model_copy(update={"engine": engine})
 
 
-def _engine_errors() -> tuple[type[Exception], ...]:
+def engine_errors() -> tuple[type[Exception], ...]:
     """What choosing the Spark engine raises when pyspark or Java is missing."""
     from siyu.io.spark import SparkUnavailable
 
@@ -55,7 +55,7 @@ def features(
     from siyu.features.specs import SpecError
     from siyu.jobs.trainsets import build_features_at, latest_as_of
 
-    cfg = _with_engine(config_or_exit(config), engine)
+    cfg = with_engine(config_or_exit(config), engine)
     console = Console()
     try:
         day = date.fromisoformat(as_of) if as_of else latest_as_of(cfg)
@@ -65,7 +65,7 @@ def features(
     try:
         with console.status(f"computing features as of {day.isoformat()} on the {cfg.engine} engine ..."):
             out = build_features_at(cfg, day)
-    except (FileNotFoundError, SpecError, *_engine_errors()) as exc:
+    except (FileNotFoundError, SpecError, *engine_errors()) as exc:
         _fail(str(exc))
     console.print(f"features as of {day.isoformat()}: {out}")
 
@@ -86,7 +86,7 @@ def trainset(
     from siyu.labels import HorizonError
     from siyu.trainsets import GridError, LabelError
 
-    cfg = _with_engine(config_or_exit(config), engine)
+    cfg = with_engine(config_or_exit(config), engine)
     names = [t.name for t in cfg.tasks]
     if task != "all" and task not in names:
         typer.secho(f"--task: expected one of {', '.join(names)} or all, got {task!r}", fg=typer.colors.RED, err=True)
@@ -104,7 +104,7 @@ def trainset(
         with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine) ..."):
             summaries = build_trainsets(cfg, tasks)
     except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported,
-            *_engine_errors()) as exc:
+            *engine_errors()) as exc:
         _fail(f"{', '.join(tasks)}: {exc}")
     for summary in summaries:
         for split, stats in summary.splits.items():

@@ -47,24 +47,27 @@ def score_cmd(
     config: Path = _CONFIG,
     as_of: str | None = typer.Option(None, "--as-of", help="scoring date (default: the day after the newest event)"),
     force: bool = typer.Option(False, "--force", help="publish even if guards fail (recorded in scoring_runs)"),
+    engine: str | None = typer.Option(None, "--engine", help="embedded | spark: where features are computed and "
+                                      "the champions applied (spark_udf); default: the config's `engine`"),
 ) -> None:
     """Score every user with the champions and publish their tags (one atomic run)."""
     from rich.console import Console
 
+    from siyu.cli.feature_cmds import engine_errors, with_engine
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.scoring import score
     from siyu.scoring import GuardFailed
 
-    cfg = config_or_exit(config)
+    cfg = with_engine(config_or_exit(config), engine)
     console = Console()
     try:
-        with console.status("scoring: features, champions, tags, guards, publish ..."):
+        with console.status(f"scoring on the {cfg.engine} engine: features, champions, tags, guards, publish ..."):
             summary = score(cfg, _parse_date(as_of), force)
     except GuardFailed as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(3) from exc
-    except (TagStoreError, ValueError, LookupError, FileNotFoundError) as exc:
-        # locked store, bad input, no champion in the registry, no validated events
+    except (TagStoreError, ValueError, LookupError, FileNotFoundError, *engine_errors()) as exc:
+        # locked store, bad input, no champion in the registry, no validated events, no Spark
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     for line in _guard_lines(summary.guards):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -56,6 +57,11 @@ def spark_session(master: str = "local[2]", settings: Mapping[str, str] | None =
     if not java_available():
         raise SparkUnavailable("Spark needs Java 17 or later: install it (Debian: apt-get install "
                                "openjdk-17-jre-headless) or set JAVA_HOME")
+    if master.startswith("local"):
+        # Python UDFs (the champions' `spark_udf`) run in worker processes PySpark starts as
+        # `python3` from PATH, which need not be this interpreter (a virtualenv not activated):
+        # on a local master the workers are this machine, so they run this very interpreter.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in {**DEFAULTS, **given, **REQUIRED}.items():
         builder = builder.config(key, str(value))

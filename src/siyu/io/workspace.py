@@ -137,7 +137,7 @@ def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = N
     default the configured one."""
     specs = specs if specs is not None else feature_set(cfg).specs
     events, users = clean_inputs(cfg)
-    out = cfg.paths.work_dir / "features" / f"features_{as_of.isoformat()}.parquet"
+    out = features_file(cfg, as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".parquet.tmp")
     if cfg.engine == "spark":
@@ -152,6 +152,11 @@ def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = N
             con.close()
     _replace(tmp, out)
     return out
+
+
+def features_file(cfg: SiyuConfig, as_of: date) -> Path:
+    """Where `build_features_at` writes the features at `as_of` (a file, or a folder on Spark)."""
+    return cfg.paths.work_dir / "features" / f"features_{as_of.isoformat()}.parquet"
 
 
 def _replace(tmp: Path, out: Path) -> None:

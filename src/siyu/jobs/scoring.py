@@ -43,6 +43,8 @@ FeaturesFn = Callable[[SiyuConfig, dt.date, FeatureSet], pd.DataFrame]  # (cfg, 
 ChampionFn = Callable[[str, TrackingConfig], ChampionLike]
 ReasonsFactory = Callable[[SiyuConfig, FeatureSet], ReasonsFn | None]
 MlflowFn = Callable[[SiyuConfig, "ScoringRunSummary", "RunArtifacts"], str | None]
+# (cfg, as_of, champions, user_ids of the features) -> per task one score per user, computed on Spark
+EngineScoresFn = Callable[[SiyuConfig, dt.date, Mapping[str, ChampionLike], np.ndarray], dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class ScoringDeps:
     on_chunk: Callable[[int, int], None] | None = None  # publish progress (tests fail mid-write here)
     # The registered segmentation whose `segment` tag joins the others (None: no segment tag).
     load_segmenter: Callable[[SiyuConfig], ChampionLike | None] | None = None
+    # With `engine: spark`: the champions' scores computed on Spark (the driver still cuts the
+    # bands, runs the guards and publishes, exactly as for the embedded engine).
+    spark_scores: EngineScoresFn | None = None
 
 
 @dataclass(frozen=True)
@@ -151,10 +156,26 @@ def _load_segmenter(cfg: SiyuConfig) -> ChampionLike | None:
         raise NoModelError(f"{exc}; segments.enabled is on: fit one first with `siyu segment`") from None
 
 
+def _spark_scores(cfg: SiyuConfig, as_of: dt.date, champions: Mapping[str, ChampionLike],
+                  user_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Each champion, loaded from the registry by `mlflow.pyfunc.spark_udf`, applied on Spark to
+    the features at as-of the Spark engine just wrote."""
+    from siyu.engines.spark import spark_scores
+    from siyu.io.workspace import features_file, spark_of
+    from siyu.tracking import version_spark_udf
+
+    spark = spark_of(cfg)
+    features = spark.read.parquet(str(features_file(cfg, as_of)))
+    models = {task: (version_spark_udf(spark, c.model_name, str(c.model_version), cfg.tracking), c.feature_names)
+              for task, c in champions.items()}
+    return spark_scores(features, models, user_ids)
+
+
 def default_deps() -> ScoringDeps:
     """The real stages: siyu.features, siyu.tracking champions, siyu.explain reasons, MLflow."""
     return ScoringDeps(features_at=_features_at, load_champion=_load_champion, newest_event=_newest_event,
-                       reasons=_reasons_factory, log_mlflow=log_scoring_run, load_segmenter=_load_segmenter)
+                       reasons=_reasons_factory, log_mlflow=log_scoring_run, load_segmenter=_load_segmenter,
+                       spark_scores=_spark_scores)
 
 
 # ===================================================================== helpers
@@ -268,6 +289,7 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     specs = trained_specs(cfg, champions if segmenter is None else {**champions, cfg.segments.tag: segmenter})
     features = deps.features_at(cfg, as_of, specs)
     timings["features"] = time.perf_counter() - clock
+    given = _engine_scores(cfg, deps, as_of, champions, features, timings)
     clock = time.perf_counter()
     previous = store.current_run()
     prev_wide = _previous_tags(store, cfg, previous)
@@ -275,7 +297,7 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     reasons = deps.reasons(cfg, specs) if deps.reasons is not None else None
     populations = task_populations(features, [cfg.task(t) for t in champions], specs.recency_of("activity"))
     scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons,
-                         populations=populations, as_of=as_of)
+                         populations=populations, as_of=as_of, scores=given)
     timings.update(scored.timings)
     clock = time.perf_counter()
     columns = scored.columns
@@ -299,6 +321,20 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     scores = {b.tag: scored.scores[b.task] for b in cfg.scoring.bands}
     edges = {b.tag: b.edges for b in cfg.scoring.bands if b.method == "threshold"}
     return summary, RunArtifacts(scores, scored.report.drift, edges)
+
+
+def _engine_scores(cfg: SiyuConfig, deps: ScoringDeps, as_of: dt.date, champions: Mapping[str, ChampionLike],
+                   features: pd.DataFrame, timings: dict[str, float]) -> dict[str, np.ndarray] | None:
+    """The champions' scores from the Spark engine (None on the embedded one: the champions
+    predict on the driver inside `score_users`)."""
+    if cfg.engine != "spark":
+        return None
+    if deps.spark_scores is None:
+        raise ValueError("engine: spark, but these scoring stages have no Spark scorer (ScoringDeps.spark_scores)")
+    clock = time.perf_counter()
+    scores = deps.spark_scores(cfg, as_of, champions, features["user_id"].astype(str).to_numpy())
+    timings["spark_predict"] = time.perf_counter() - clock
+    return scores
 
 
 def _previous_tags(store: TagStore, cfg: SiyuConfig, previous: RunRecord | None) -> pd.DataFrame | None:

@@ -121,6 +121,7 @@ def score_users(
     reasons: ReasonsFn | None = None,
     populations: Mapping[str, np.ndarray] | None = None,
     as_of: date | None = None,
+    scores: Mapping[str, np.ndarray] | None = None,
 ) -> ScoredUsers:
     """Score every user with each task's champion and turn the scores into tags.
 
@@ -129,7 +130,9 @@ def score_users(
     hysteresis and the change / shift guards. `populations`: per task, a boolean mask of the
     rows it scores (`task_populations`; default every row); users outside get no tag and a NaN
     score. `as_of`: the features' date, so aging features (tenure) are checked for drift net of
-    the days since the champion's reference cutoff. Raises GuardFailed when a guard fails and not `force` (the report is on the exception).
+    the days since the champion's reference cutoff. `scores`: per task, scores already computed
+    elsewhere (the Spark engine), one per row of `features`; that task's champion is then not
+    called, and its population and everything after are the same. Raises GuardFailed when a guard fails and not `force` (the report is on the exception).
     """
     timings: dict[str, float] = {}
     user_ids = features["user_id"].astype(str).to_numpy()
@@ -145,7 +148,8 @@ def score_users(
     everyone = np.ones(len(user_ids), dtype=bool)
     masks = {task: everyone if populations is None else np.asarray(populations.get(task, everyone), dtype=bool)
              for task in champions}
-    drift_tables, scores = [], {}
+    given, scores = scores or {}, {}
+    drift_tables = []
     timings["drift"] = timings["predict"] = 0.0
     for task, champ in champions.items():
         # one copy of the model's rows at a time, shared by the drift check and the prediction
@@ -157,7 +161,9 @@ def score_users(
         timings["drift"] += time.perf_counter() - start
         start = time.perf_counter()
         scores[task] = np.full(len(user_ids), np.nan)
-        if len(X):
+        if task in given:
+            scores[task][masks[task]] = np.asarray(given[task], dtype="float64")[masks[task]]
+        elif len(X):
             scores[task][masks[task]] = np.asarray(champ.predict_score(X), dtype="float64")
         timings["predict"] += time.perf_counter() - start
         del X

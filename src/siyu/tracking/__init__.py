@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
                     "siyu.tracking.search"),
     **dict.fromkeys(("connect", "registered_name"), "siyu.tracking.store"),
     **dict.fromkeys(("SegmentRunRecord", "log_segment_run"), "siyu.tracking.segments"),
+    "version_spark_udf": "siyu.tracking.spark_udf",
 }
 __all__ = sorted(_EXPORTS)
 

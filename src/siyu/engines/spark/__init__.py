@@ -6,5 +6,6 @@ Nothing here creates a session or reads a config: callers pass a `SparkSession`
 
 from siyu.engines.spark.features import feature_frame, spark_features
 from siyu.engines.spark.labels import label_frame, spark_labels
+from siyu.engines.spark.scoring import score_frame, spark_scores
 
-__all__ = ["feature_frame", "label_frame", "spark_features", "spark_labels"]
+__all__ = ["feature_frame", "label_frame", "score_frame", "spark_features", "spark_labels", "spark_scores"]
