@@ -11,7 +11,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from siyu.cli.main import app
 from siyu.config import (
     PathsConfig,
     ScoringConfig,
@@ -54,30 +57,38 @@ def trained(clean_world, spark, tmp_path_factory):
     return cfg
 
 
-def _current(url: str) -> pd.DataFrame:
+def _published(url: str) -> tuple[pd.DataFrame, object]:
+    """The current tags of a store (sorted) and the run they come from."""
     store = open_tag_store(url)
     try:
-        tags = store.read_current_view()
+        tags, run = store.read_current_view(), store.current_run()
     finally:
         store.close()
-    return tags.sort_values(["user_id", "tag"], kind="stable").reset_index(drop=True)
+    return tags.sort_values(["user_id", "tag"], kind="stable").reset_index(drop=True), run
 
 
-def test_spark_scoring_publishes_the_embedded_tags(trained, postgres_url, tmp_path):
+def test_spark_scoring_publishes_the_embedded_tags(trained, postgres_url, tmp_path, monkeypatch):
     embedded_url = f"duckdb:///{tmp_path / 'tags.duckdb'}"
-    embedded = score(trained.model_copy(update={
+    summary = score(trained.model_copy(update={
         "scoring": trained.scoring.model_copy(update={"tag_store_url": embedded_url})}))
-    on_spark = score(trained.model_copy(update={
-        "engine": "spark", "scoring": trained.scoring.model_copy(update={"tag_store_url": postgres_url})}))
+    assert summary.status == "published" and "spark_predict" not in summary.timings
 
-    assert "spark_predict" in on_spark.timings and "spark_predict" not in embedded.timings
-    assert on_spark.status == embedded.status == "published"
-    assert on_spark.as_of == embedded.as_of
+    # The same project through the CLI, `--engine spark`, publishing into PostgreSQL.
+    config = trained.model_dump(mode="json", exclude_defaults=True)
+    config["scoring"]["tag_store_url"] = postgres_url
+    path = tmp_path / "siyu.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(app, ["score", "--engine", "spark", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "published" in result.output and "spark_predict" in result.output
+
+    ours, on_spark = _published(postgres_url)
+    theirs, embedded = _published(embedded_url)
+    assert on_spark.as_of == embedded.as_of == summary.as_of
     assert on_spark.model_versions == embedded.model_versions
     assert on_spark.counts == embedded.counts
-    assert [(g.guard, g.status) for g in on_spark.guards] == [(g.guard, g.status) for g in embedded.guards]
-
-    ours, theirs = _current(postgres_url), _current(embedded_url)
+    assert on_spark.guards == embedded.guards
     assert len(ours) == len(theirs) > 0
     for column in ("user_id", "tag", "value", "model", "model_version"):
         assert ours[column].tolist() == theirs[column].tolist(), column
