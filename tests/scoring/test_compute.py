@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scoring_fixtures import make_features, train_champions
+from scoring_fixtures import TinyChampion, make_features, train_champions
 
 from siyu.config import DEFAULT_TASKS, ScoringConfig, TaskConfig
 from siyu.scoring import score_users, task_populations
@@ -39,3 +39,28 @@ def test_users_outside_a_population_get_no_tag_and_bands_use_the_population_only
     np.testing.assert_allclose(scored.scores["churn"][~lapsed], expected)
     ltv = next(c for c in scored.columns if c.tag == "ltv_tier")
     assert not pd.isna(pd.Series(ltv.values)).any()  # ltv covers every known user
+
+
+def test_scores_computed_elsewhere_take_the_champions_place_and_keep_the_population():
+    """The Spark engine hands in every user's score; the run is the one the champion would give."""
+    rng = np.random.default_rng(5)
+    champions = train_champions(rng)
+    features = make_features(300, rng)
+    lapsed = np.arange(300) % 3 == 0
+    features = features.assign(days_since_last_activity=np.where(lapsed, 45.0, features["days_since_last_activity"]))
+    populations = task_populations(features, DEFAULT_TASKS, "days_since_last_activity")
+    own = score_users(features, champions, ScoringConfig(), populations=populations)
+    given = {"churn": np.asarray(champions["churn"].predict_score(features), dtype=float)}
+
+    class Unused(TinyChampion):  # the same champion whose predict must not be called
+        def predict_score(self, X):
+            raise AssertionError("predict called for a task whose scores were given")
+
+    swapped = {**champions, "churn": Unused(**vars(champions["churn"]))}
+    other = score_users(features, swapped, ScoringConfig(), populations=populations, scores=given)
+    np.testing.assert_array_equal(other.scores["churn"], own.scores["churn"])  # NaN outside the population
+    assert np.isnan(other.scores["churn"][lapsed]).all()
+    for mine, theirs in zip(other.columns, own.columns, strict=True):
+        assert mine.tag == theirs.tag
+        assert pd.Series(mine.values).astype(object).tolist() == pd.Series(theirs.values).astype(object).tolist()
+    assert [(r.guard, r.status) for r in other.report.results] == [(r.guard, r.status) for r in own.report.results]

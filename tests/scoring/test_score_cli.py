@@ -81,3 +81,10 @@ def test_cli_errors_are_clear(project, tmp_path):
     state["features"] = make_features(30, rng).drop(columns=["spend_sum_90d"])
     blocked = runner.invoke(app, ["score", "--config", str(path), "--as-of", str(dt.date(2026, 3, 9))])
     assert blocked.exit_code == 3 and "spend_sum_90d (missing)" in blocked.output
+
+
+def test_score_names_the_engines_when_given_another(project):
+    path, _, _ = project
+    result = CliRunner().invoke(app, ["score", "--config", str(path), "--engine", "hadoop"])
+    assert result.exit_code == 2
+    assert "embedded, spark" in result.output and "'hadoop'" in result.output
