@@ -48,6 +48,7 @@ def order_features():
         Trend,
         Window,
     )
+    from siyu.features.families.btyd import BTYD
 
     days = (30, 90, 180, 365)
     return FeatureSet((
@@ -56,7 +57,7 @@ def order_features():
         *(Window(d, agg="sum", role="purchase") for d in days),
         *(ActiveDays(d, role="purchase") for d in days),
         InterPurchase("mean"), InterPurchase("std"), Tenure(), FirstPurchase(), AOV(90), AOV(365),
-        Trend(90, role="purchase"), RFM(),
+        Trend(90, role="purchase"), RFM(), BTYD(),
     ))
 
 
@@ -69,10 +70,9 @@ def _events(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def trainset(log: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Features + BTYD summaries + labels at every cutoff of the purged split."""
+    """Features (the BTYD summaries among them) + labels at every cutoff of the purged split."""
     from siyu.config import TaskConfig, TrainsetConfig
     from siyu.features import build_features
-    from siyu.features.btyd_summary import btyd_summaries, with_btyd_summaries
     from siyu.labels import build_labels
     from siyu.trainsets import assemble_trainset, cutoff_grid, split_cutoffs
 
@@ -87,7 +87,7 @@ def trainset(log: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     cuts = sorted(c for part in splits.values() for c in part)
     features = build_features(con, order_features(), "events", None, cuts)
     labels = build_labels(con, task, "events", None, cuts, data_end=end)
-    frame = with_btyd_summaries(assemble_trainset(features, labels, splits), btyd_summaries(con, "events", cuts))
+    frame = assemble_trainset(features, labels, splits)
     return frame, {k: [c.isoformat() for c in v] for k, v in splits.items()}
 
 

@@ -17,7 +17,6 @@ from siyu.features.btyd_summary import (
     btyd_summaries,
     btyd_summaries_from_frame,
     btyd_summary_sql,
-    with_btyd_summaries,
 )
 from siyu.models import btyd
 from siyu.synth.btyd import bgnbd_transaction_log
@@ -74,11 +73,22 @@ def test_duckdb_and_in_memory_summaries_agree_on_a_generated_log():
                                   check_dtype=False)
 
 
-def test_summaries_join_onto_feature_rows_with_nan_for_non_buyers():
-    features = pd.DataFrame({"user_id": ["a", "b", "c"], "cutoff": pd.Timestamp("2025-01-06"), "f": [1.0, 2.0, 3.0]})
-    out = with_btyd_summaries(features, _summaries(HAND, ["2025-01-06"]))
-    assert list(out.columns) == ["user_id", "cutoff", "f", *BTYD_COLUMNS]
-    assert out.loc[out["user_id"] == "c", list(BTYD_COLUMNS)].isna().all(axis=None)
+def test_the_family_joins_summaries_onto_feature_rows_with_nan_for_non_buyers(con):
+    from siyu.features import FeatureSet, Tenure, build_features
+    from siyu.features.families.btyd import BTYD
+
+    con.register("hand", HAND)
+    con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM hand")
+    out = build_features(con, FeatureSet((Tenure(), BTYD())), "events", None, ["2025-01-21"])
+    assert list(out.columns) == ["user_id", "cutoff", "tenure_days", *BTYD_COLUMNS]
+    expected = _summaries(HAND, ["2025-01-21"]).set_index("user_id")
+    got = out.set_index("user_id")
+    assert sorted(got.index) == ["a", "b", "c"] and "c" not in expected.index
+    for user in got.index:
+        if user in expected.index:
+            assert got.loc[user, list(BTYD_COLUMNS)].tolist() == expected.loc[user, list(BTYD_COLUMNS)].tolist()
+        else:
+            assert got.loc[user, list(BTYD_COLUMNS)].isna().all()
 
 
 def test_the_query_is_a_pure_function_of_its_arguments():

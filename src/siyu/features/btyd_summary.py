@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from siyu.features.compiler import normalize_cutoffs, relation_sql
@@ -91,12 +90,3 @@ def btyd_summaries_from_frame(events: pd.DataFrame, cutoffs: Sequence[date | dat
         }))
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["user_id", "cutoff", *BTYD_COLUMNS])
     return out.sort_values(["cutoff", "user_id"], ignore_index=True)
-
-
-def with_btyd_summaries(features: pd.DataFrame, summaries: pd.DataFrame) -> pd.DataFrame:
-    """`features` (`user_id, cutoff, ...`) with the BTYD columns joined on; NaN for users
-    without a purchase before the cutoff."""
-    right = summaries[["user_id", "cutoff", *BTYD_COLUMNS]].assign(
-        cutoff=lambda d: pd.to_datetime(d["cutoff"]).astype(features["cutoff"].dtype))
-    out = features.merge(right, on=["user_id", "cutoff"], how="left", validate="one_to_one")
-    return out.assign(**{c: out[c].astype(np.float64) for c in BTYD_COLUMNS})
