@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,30 @@ def config_or_exit(path: str | Path) -> SiyuConfig:
     if uri:
         cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"uri": uri})})
     return cfg
+
+
+def parse_as_of(text: str | None) -> date | None:
+    """`--as-of` as a date (None: the command's default), or a usage error naming the format."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of {text!r}: expected a date like 2026-03-02") from exc
+
+
+def tasks_to_run(cfg: SiyuConfig, task: str, console: Any = None) -> list[str]:
+    """The tasks a command runs on. `all`: every configured task the data can label (the others
+    are named once, with the reason, when a console is given); an unknown name exits 2."""
+    names = [t.name for t in cfg.tasks]
+    if task == "all":
+        from siyu.io.workspace import supported_tasks
+
+        names, skipped = supported_tasks(cfg, names)
+        for reason in skipped.values() if console is not None else ():
+            console.print(f"[yellow]skipped[/yellow] {reason}")
+        return names
+    if task not in names:
+        typer.secho(f"--task: expected one of {', '.join(names)} or all, got {task!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    return [task]

@@ -79,28 +79,19 @@ def trainset(
     from rich.console import Console
     from rich.table import Table
 
-    from siyu.cli._config import config_or_exit
+    from siyu.cli._config import config_or_exit, tasks_to_run
     from siyu.features.specs import SpecError
-    from siyu.io.workspace import supported_tasks
     from siyu.jobs.trainsets import TaskUnsupported, build_trainsets
     from siyu.labels import HorizonError
     from siyu.trainsets import GridError, LabelError
 
     cfg = with_engine(config_or_exit(config), engine)
-    names = [t.name for t in cfg.tasks]
-    if task != "all" and task not in names:
-        typer.secho(f"--task: expected one of {', '.join(names)} or all, got {task!r}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
-    tasks = [t.name for t in cfg.tasks] if task == "all" else [task]
     console = Console()
     table = Table("task", "split", "cutoffs", "rows", "label rate / mean")
     try:
-        if task == "all":  # `all` means every task the data can label; the others are named, not fatal
-            tasks, skipped = supported_tasks(cfg, tasks)
-            for reason in skipped.values():
-                console.print(f"[yellow]skipped[/yellow] {reason}")
-            if not tasks:
-                _fail("no configured task can be labelled from this data (see above)")
+        tasks = tasks_to_run(cfg, task, console)  # `all`: the tasks the data can label, the others named
+        if not tasks:
+            _fail("no configured task can be labelled from this data (see above)")
         with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine) ..."):
             summaries = build_trainsets(cfg, tasks)
     except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported,

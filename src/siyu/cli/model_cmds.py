@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from siyu.cli._config import tasks_to_run
+
 ConfigOpt = Annotated[Path, typer.Option("--config", help="project configuration (YAML)")]
 TaskOpt = Annotated[str, typer.Option("--task", help="a configured task (churn, purchase_intent, ltv, ...) or all")]
 DEFAULT_CONFIG = Path("configs/siyu.yaml")
@@ -21,23 +23,6 @@ def _config(path: Path):  # noqa: ANN202 - SiyuConfig, imported lazily
     # machine; passive waiting costs nothing when idle. Read when OpenMP loads, so set it first.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return config_or_exit(path)
-
-
-def _tasks(cfg, task: str, console=None) -> list[str]:  # noqa: ANN001
-    """The tasks a command runs on. `all`: every configured task the data can label (the others
-    are named once, with the reason, when a console is given)."""
-    names = [t.name for t in cfg.tasks]
-    if task == "all":
-        from siyu.io.workspace import supported_tasks
-
-        names, skipped = supported_tasks(cfg, names)
-        for reason in skipped.values() if console is not None else ():
-            console.print(f"[yellow]skipped[/yellow] {reason}")
-        return names
-    if task not in names:
-        typer.secho(f"--task: expected one of {[*names, 'all']}, got {task!r}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
-    return [task]
 
 
 def _fail(exc: Exception) -> None:
@@ -82,7 +67,7 @@ def train_cmd(
     _quiet_mlflow()
     console = Console()
     failed: list[str] = []
-    for name in _tasks(cfg, task, console):
+    for name in tasks_to_run(cfg, task, console):
         result = _with_status(console, f"{name}: training", lambda say, name=name: train(cfg, name, model, progress=say),
                               (TrainsetMissing, ValueError, LookupError))
         for r in result.results:
@@ -118,7 +103,7 @@ def tune_cmd(
     cfg = _config(config)
     _quiet_mlflow()
     console = Console()
-    for name in _tasks(cfg, task, console):
+    for name in tasks_to_run(cfg, task, console):
         result = _with_status(console, f"{name}: tuning {model}",
                               lambda say, name=name: tune(cfg, name, model, n_trials, progress=say),
                               (TrainsetMissing, ValueError, LookupError))
@@ -140,7 +125,7 @@ def compare_cmd(
     cfg = _config(config)
     _quiet_mlflow()
     console = Console(width=max(Console().width, 120))
-    for name in _tasks(cfg, task, console):
+    for name in tasks_to_run(cfg, task, console):
         try:
             board = compare(cfg, name)
         except (TrainsetMissing, ValueError, LookupError) as exc:
@@ -191,7 +176,7 @@ def promote_cmd(
 
     cfg = _config(config)
     _quiet_mlflow()
-    for name in _tasks(cfg, task):
+    for name in tasks_to_run(cfg, task):
         try:
             decision = promote(cfg, name, decided_at=datetime.now(UTC))
         except (LookupError, ValueError) as exc:
@@ -217,7 +202,7 @@ def backtest_cmd(
     cfg = _config(config)
     _quiet_mlflow()
     console = Console(width=max(Console().width, 120))
-    for name in _tasks(cfg, task, console):
+    for name in tasks_to_run(cfg, task, console):
         result = _with_status(console, f"{name}: backtest",
                               lambda say, name=name: backtest(cfg, name, model, folds, progress=say),
                               (GridError, FileNotFoundError, ValueError, LookupError))

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
 
-from siyu.cli._config import config_or_exit
+from siyu.cli._config import config_or_exit, parse_as_of
 
 _CONFIG = typer.Option(Path("configs/siyu.yaml"), "--config", help="project YAML")
 
-
-def _parse_date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--as-of {text!r}: expected a date like 2026-03-02") from exc
 
 
 def analyze_cmd(
@@ -35,7 +26,7 @@ def analyze_cmd(
     console = Console()
     try:
         with console.status("analyzing: acquisition, activity, retention, flows, funnels, commerce, LTV ..."):
-            result = run_analysis(cfg, _parse_date(as_of))
+            result = run_analysis(cfg, parse_as_of(as_of))
     except (ValueError, FileNotFoundError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
@@ -95,7 +86,7 @@ def segment_cmd(
     console = Console()
     try:
         with console.status("segmenting: features, K-Means over K, names, MLflow ..."):
-            result = fit_segments(cfg, _parse_date(as_of))
+            result = fit_segments(cfg, parse_as_of(as_of))
     except (ValueError, FileNotFoundError, SpecError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc

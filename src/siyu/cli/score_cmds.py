@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from siyu.cli._config import config_or_exit
+from siyu.cli._config import config_or_exit, parse_as_of
 from siyu.config import mask_url
 
 tags_app = typer.Typer(help="The tag store: export for the SCRM, roll back a run, show current tags.",
@@ -16,14 +15,6 @@ tags_app = typer.Typer(help="The tag store: export for the SCRM, roll back a run
 
 _CONFIG = typer.Option(Path("configs/siyu.yaml"), "--config", help="project YAML")
 
-
-def _parse_date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--as-of {text!r}: expected a date like 2026-03-02") from exc
 
 
 def _distribution_table(counts: dict[str, dict[str, int]], title: str) -> Any:
@@ -62,7 +53,7 @@ def score_cmd(
     console = Console()
     try:
         with console.status(f"scoring on the {cfg.engine} engine: features, champions, tags, guards, publish ..."):
-            summary = score(cfg, _parse_date(as_of), force)
+            summary = score(cfg, parse_as_of(as_of), force)
     except GuardFailed as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(3) from exc
