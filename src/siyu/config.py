@@ -47,6 +47,7 @@ class ColumnMap(Frozen):
     session_id: str | None = "session_id"
     event_id: str | None = "event_id"
     order_id: str | None = None  # order / basket id: the lines of one order count as one purchase
+    campaign_id: str | None = None  # campaign of a contact: without it a campaign is a day's contacts
     quantity: str | None = None  # units in the row; only used when `amount_per_unit` is true
     # False: `amount` is the row's total (what a receipt says). True: `amount` holds a unit
     # price and the canonical amount is quantity × unit price (a null quantity counts as 1).

@@ -170,7 +170,7 @@ def _event_sources(ds: DatasetConfig, columns: Mapping[str, str], label: str) ->
     _missing("events", required | {name: name for name in ds.feature_columns}, columns, label)
     mapped = dict(required)
     issues: list[SchemaIssue] = []
-    for canon in ("channel", "amount", "item_id", "category", "session_id", "event_id", "order_id"):
+    for canon in ("channel", "amount", "item_id", "category", "session_id", "event_id", "order_id", "campaign_id"):
         src = getattr(cmap, canon)
         if src is None or canon in mapped:
             continue
@@ -185,7 +185,7 @@ def map_events(ds: DatasetConfig, columns: Mapping[str, str], relation: str, lab
     """The mapping of an events source with `columns` (name -> DuckDB type) onto EVENT_COLUMNS."""
     mapped, issues = _event_sources(ds, columns, label)
     typed: list[str] = []
-    for canon in ("user_id", "event_type", "channel", "item_id", "category", "session_id", "event_id", "order_id"):
+    for canon in ("user_id", "event_type", "channel", "item_id", "category", "session_id", "event_id", "order_id", "campaign_id"):
         if canon in mapped:
             typed.append(f"{_id_expr(mapped[canon], columns[mapped[canon]])} AS {canon}")
         elif canon == "event_type":

@@ -44,6 +44,7 @@ EVENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("session_id", "VARCHAR", False, "session, when the source has one"),
     ColumnSpec("event_id", "VARCHAR", False, "unique event id; duplicates are removed and counted"),
     ColumnSpec("order_id", "VARCHAR", False, "order / basket id: the lines of one order are one purchase"),
+    ColumnSpec("campaign_id", "VARCHAR", False, "campaign a contact (or its open) belongs to: one uplift experiment"),
 )
 
 USER_BASE_COLUMNS: tuple[ColumnSpec, ...] = (
