@@ -243,6 +243,9 @@ class TaskConfig(Frozen):
         if "each" in self.treatments and len(self.treatments) > 1:
             raise ValueError(f"task '{self.name}': treatments is `each` or a list of contact event types, "
                              f"not both: {list(self.treatments)}")
+        if self.treatments and self.label == "no_activity":
+            raise ValueError(f"task '{self.name}': an uplift task's label must be better when higher; use "
+                             "any_activity (its effect is minus the effect on churn) instead of no_activity")
         if len(set(self.treatments)) != len(self.treatments) or "control" in self.treatments:
             raise ValueError(f"task '{self.name}': treatments must be distinct contact event types "
                              f"(and not 'control'), got {list(self.treatments)}")
@@ -571,6 +574,8 @@ class UpliftConfig(Frozen):
     propensity_clip: float = Field(0.01, gt=0, lt=0.5)
     overlap_auc_warn: float = Field(0.6, gt=0.5, le=1)
     min_treated_rows: int = Field(100, ge=1)  # fewer contacts of a treatment in the data: the task is skipped
+    # `siyu train --model all` on an uplift task (those installed; `sklift` needs the `uplift` extra)
+    models: tuple[str, ...] = ("tlearner", "xlearner", "random", "risk", "response", "sklift")
 
 
 # --------------------------------------------------------------------------- the whole project

@@ -65,6 +65,13 @@ class UpliftEstimator(BaseEstimator):
         self.treatments_ = tuple(arms)
         self.ate_ = {t: float(y_arr[t_arr == t].mean() - y_arr[t_arr == CONTROL].mean()) for t in arms}
         self._fit(X, y_arr, t_arr, p_arr, X_valid, y_valid, treatment_valid, propensity_valid)
+        self.valid_uplift_ = None
+        if X_valid is not None and getattr(self, "refit", False):
+            # Out-of-sample valid effects are kept before the refit sees the valid rows: they are
+            # what valid metrics and the choice of challenger read.
+            self.valid_uplift_ = np.asarray(self._uplift(X_valid), dtype="float64").reshape(len(X_valid), -1)
+            self._refit_all(pd.concat([X, X_valid]), np.concatenate([y_arr, y_valid]),
+                            np.concatenate([t_arr, treatment_valid]))
         return self
 
     def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
@@ -91,6 +98,9 @@ class UpliftEstimator(BaseEstimator):
 
     def _uplift(self, X: pd.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        """Refit every booster on train + valid for its early-stopped rounds (models with `refit`)."""
 
 
 def _treatments(values: object, n: int, *, where: str) -> np.ndarray:
@@ -152,7 +162,13 @@ class _ArmModels:
 
     def _base_params(self) -> dict:
         return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-                "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state}
+                "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state,
+                "refit": False}  # refit by `_refit_all`, after the valid effects are kept
+
+    def _refit_arms(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        for arm, model in self.arm_models_.items():
+            if getattr(model, "best_iteration_", None):
+                model._refit(X[t == arm], y[t == arm])
 
     def _fit_arms(self, X, y, t, X_valid, y_valid, t_valid) -> None:  # noqa: ANN001
         binary = bool(set(np.unique(y)) <= {0.0, 1.0})
@@ -173,16 +189,20 @@ class TLearner(_ArmModels, UpliftEstimator):
     """T-learner on LightGBM: an outcome model per arm, effect = mu_t(x) - mu_control(x)."""
 
     def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 200, n_jobs: int = 2, random_state: int = 0) -> None:
+                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
         self._fit_arms(X, y, t, X_valid, y_valid, t_valid)
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        self._refit_arms(X, y, t)
 
     def _uplift(self, X: pd.DataFrame) -> np.ndarray:
         mu = self._arm_predictions(X)
@@ -196,19 +216,29 @@ class XLearner(_ArmModels, UpliftEstimator):
     tau(x) = e * tau_from_control(x) + (1 - e) * tau_from_treated(x)."""
 
     def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 200, effect_leaves: int = 7, n_jobs: int = 2, random_state: int = 0) -> None:
+                 min_child_samples: int = 200, effect_leaves: int = 7, refit: bool = True, n_jobs: int = 2,
+                 random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.effect_leaves = effect_leaves
+        self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _effect_model(self) -> _L2Regressor:
         return _L2Regressor(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                             num_leaves=self.effect_leaves, min_child_samples=self.min_child_samples,
-                            n_jobs=self.n_jobs, random_state=self.random_state)
+                            n_jobs=self.n_jobs, random_state=self.random_state, refit=False)
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        self._refit_arms(X, y, t)
+        for arm in self.treatments_:
+            mine, ctrl = t == arm, t == CONTROL
+            models = self.effect_models_[arm]
+            models["treated"]._refit(X[mine], y[mine] - self.arm_models_[CONTROL].predict_score(X[mine]))
+            models["control"]._refit(X[ctrl], self.arm_models_[arm].predict_score(X[ctrl]) - y[ctrl])
 
     def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
         self._fit_arms(X, y, t, X_valid, y_valid, t_valid)
@@ -274,11 +304,12 @@ class RiskTargeting(_ScoreBaseline):
     reach the outcome (to buy, to stay active) rank first, as a churn-risk list does."""
 
     def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 200, n_jobs: int = 2, random_state: int = 0) -> None:
+                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -290,10 +321,14 @@ class RiskTargeting(_ScoreBaseline):
         self.binary_ = bool(set(np.unique(y)) <= {0.0, 1.0})
         params = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                   "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state}
-        self.outcome_model_ = _fit_on(_outcome_model(self.binary_, params), X, y, X_valid, y_valid)
+        self.outcome_model_ = _fit_on(_outcome_model(self.binary_, {**params, "refit": False}), X, y, X_valid, y_valid)
         self.top_ = float(np.quantile(y, 0.99)) if not self.binary_ else 1.0
         risk = self._risk(X)
         self.score_mean_ = dict.fromkeys(self.treatments_, float(np.clip(risk, 0, None).mean()))
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        if getattr(self.outcome_model_, "best_iteration_", None):
+            self.outcome_model_._refit(X, y)
 
     def _uplift(self, X: pd.DataFrame) -> np.ndarray:
         risk = np.clip(self._risk(X), 0, None)
@@ -306,11 +341,12 @@ class ResponseTargeting(_ScoreBaseline):
     included: without a control nothing tells them apart from persuadables)."""
 
     def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 200, n_jobs: int = 2, random_state: int = 0) -> None:
+                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -322,9 +358,14 @@ class ResponseTargeting(_ScoreBaseline):
         for arm in self.treatments_:
             Xa, ya = _rows(t == arm, X, y)
             Xv, yv = (None, None) if X_valid is None else _rows(t_valid == arm, X_valid, y_valid)
-            model = _fit_on(_outcome_model(binary, params), Xa, ya, Xv, yv)
+            model = _fit_on(_outcome_model(binary, {**params, "refit": False}), Xa, ya, Xv, yv)
             self.response_models_[arm] = model
             self.score_mean_[arm] = float(np.clip(model.predict_score(Xa), 0, None).mean())
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        for arm, model in self.response_models_.items():
+            if getattr(model, "best_iteration_", None):
+                model._refit(X[t == arm], y[t == arm])
 
     def _uplift(self, X: pd.DataFrame) -> np.ndarray:
         return np.column_stack([self._scale(arm, np.clip(self.response_models_[arm].predict_score(X), 0, None))
