@@ -48,7 +48,7 @@ class UpliftEstimator(BaseEstimator):
         X = check_features(X, where=f"{name}.fit")
         y_arr = check_target(y, len(X), binary=False, where=f"{name}.fit")
         t_arr = _treatments(treatment, len(X), where=f"{name}.fit")
-        arms = sorted(set(t_arr) - {CONTROL})
+        arms = sorted(str(a) for a in set(t_arr) - {CONTROL})
         if CONTROL not in set(t_arr) or not arms:
             raise ValueError(f"{name}.fit: need control rows and treated rows; got arms {sorted(set(t_arr))}")
         p_arr = None if propensity is None else _propensities(propensity, len(X), where=f"{name}.fit")
