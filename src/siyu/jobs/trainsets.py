@@ -133,6 +133,9 @@ def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     try:
         first_event, data_end = data_bounds(con, events)
         rel = relation_sql(events)
+        columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
+        if "campaign_id" not in columns:  # clean events written before the column: campaigns are days
+            rel = f"(SELECT *, CAST(NULL AS VARCHAR) AS campaign_id FROM {rel})"
         listed = con.execute(campaigns_sql(rel)).df()
         campaigns, skipped = ut.usable_campaigns(listed, treatments, first_event=first_event, data_end=data_end,
                                                  horizon_days=task_cfg.horizon_days,
