@@ -20,6 +20,8 @@ def write_config(root: Path, world: Path, **sections) -> Path:
     dataset = yaml.safe_load((REPO / "configs" / "datasets" / "synthetic.yaml").read_text(encoding="utf-8"))
     dataset["events"]["path"] = str(world / "events")
     dataset["users"]["source"]["path"] = str(world / "users.parquet")
+    if "history" in dataset["users"]:
+        dataset["users"]["history"]["source"]["path"] = str(world / "member_level_history.parquet")
     config = {
         "dataset": dataset, "feature_specs_path": str(REPO / "configs" / "features.yaml"),
         "paths": {"world": str(world), "work": str(root / "work")},
