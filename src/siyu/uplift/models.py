@@ -8,11 +8,17 @@ on the label's scale (probability points for a binary label, money for net spend
 `predict_score(X)`: the largest column, so the registry, the pyfunc wrapper and generic code
 keep working.
 
-- `tlearner`: one LightGBM outcome model per arm; effect = mu_t(x) - mu_control(x).
-- `xlearner`: the T-learner's outcome models impute each row's effect (a treated row: y -
-  mu_control(x); a control row: mu_t(x) - y; each model never saw the rows it imputes), two
-  LightGBM regressions learn them, combined with the arm's assignment share e:
+- `tlearner`: LightGBM outcome models of control and of the treated rows; effect = mu_t(x) -
+  mu_control(x).
+- `xlearner`: those outcome models impute each row's effect (a treated row: y - mu_control(x);
+  a control row: mu_t(x) - y; each model never saw the rows it imputes), two LightGBM
+  regressions learn them, combined with the treatment's assignment share e:
   tau(x) = e * tau_control(x) + (1 - e) * tau_treated(x) (Künzel et al. 2019).
+  Both pool the treated arms by default (`pooled=True`): one treated model with the treatment as
+  a categorical feature (`uplift_arm`), so a small coupon arm borrows the message arm's rows
+  where the two move the same users (on the demo world their true effects correlate at 0.99;
+  pooling lifted the X-learner's true-effect Qini from 0.32 to 0.38 and the T-learner's from
+  0.20 to 0.30).
 - baselines, each with the average effect (difference in means) as its level, so their
   effects are right on average and only their ranking differs: `random` (random order),
   `risk` ("target by risk": users least likely to reach the outcome without regard to
