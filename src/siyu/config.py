@@ -498,6 +498,33 @@ class SegmentsConfig(Frozen):
         return self
 
 
+class ExperimentsConfig(Frozen):
+    """`siyu experiment`: readouts of a campaign or a contact plan once its horizons have passed.
+
+    Each metric is read over [cutoff, cutoff + h) with its own horizon (a metric whose window is not
+    yet inside the data is listed as pending); CUPED's covariate is the same metric over the h days
+    before the cutoff. The SRM check fails below `srm_alpha`; a group (segment or lifecycle stage)
+    with fewer than `min_cell_users` in an arm is flagged small; plan compliance counts contacts in
+    the `compliance_days` after the plan's as-of."""
+
+    horizons: dict[str, int] = {"retention": 30, "purchase_rate": 7, "spend_per_user": 90}
+    level: float = Field(0.95, gt=0.5, lt=1)
+    srm_alpha: float = Field(0.001, gt=0, lt=0.5)
+    min_cell_users: int = Field(100, ge=1)
+    compliance_days: int = Field(7, ge=1)
+
+    @field_validator("horizons")
+    @classmethod
+    def _known_metrics(cls, horizons: dict[str, int]) -> dict[str, int]:
+        known = ("retention", "purchase_rate", "spend_per_user")
+        bad = sorted(set(horizons) - set(known))
+        if bad or not horizons:
+            raise ValueError(f"experiments.horizons: metrics are {list(known)} (at least one), got {sorted(horizons)}")
+        if any(h < 1 for h in horizons.values()):
+            raise ValueError(f"experiments.horizons: days must be >= 1, got {horizons}")
+        return {m: int(horizons[m]) for m in known if m in horizons}
+
+
 class Play(Frozen):
     """One recommended play: when a user's tags match `when` (tag -> value or values; a numbered
     segment such as `steady_regular_2` matches `steady_regular`), do `action` (zh / en)."""
@@ -594,6 +621,7 @@ class SiyuConfig(Frozen):
     scoring: ScoringConfig = ScoringConfig()
     operations: OperationsConfig = OperationsConfig()
     segments: SegmentsConfig = SegmentsConfig()
+    experiments: ExperimentsConfig = ExperimentsConfig()
     playbook_path: str | None = None  # a playbook YAML the CLI reads (configs/playbook.yaml); None: no plays
     playbook: PlaybookConfig = PlaybookConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it

@@ -1,0 +1,162 @@
+"""CLI command of the experiment readouts: experiment (a campaign or a contact plan, after its horizon)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from siyu.cli._config import config_or_exit
+
+_CONFIG = typer.Option(Path("configs/siyu.yaml"), "--config", help="project YAML")
+
+_WORDS = {
+    "zh": {"srm": "样本比例检验（SRM）", "passed": "通过", "failed": "未通过：分组比例与设计不符，本报告不可信",
+           "skipped": "未做", "treatment": "触达方式", "metric": "指标", "n": "人数（实验/对照）",
+           "control_mean": "对照组", "treated_mean": "实验组", "lift": "绝对提升 [95% 区间]",
+           "relative": "相对提升 [95% 区间]", "cuped": "CUPED 提升 [区间]", "reduction": "方差降低",
+           "calibration": "实测增量收入 vs 计划预测", "compliance": "执行率"},
+    "en": {"srm": "sample ratio mismatch (SRM) check", "passed": "passed",
+           "failed": "FAILED: the arms are not split as designed; this readout cannot be trusted",
+           "skipped": "skipped", "treatment": "treatment", "metric": "metric", "n": "users (treated / control)",
+           "control_mean": "control", "treated_mean": "treated", "lift": "absolute lift [95% CI]",
+           "relative": "relative lift [95% CI]", "cuped": "CUPED lift [CI]", "reduction": "var. reduction",
+           "calibration": "measured incremental revenue vs the plan's prediction", "compliance": "compliance"},
+}
+
+
+def experiment_cmd(
+    campaign: str | None = typer.Option(None, "--campaign", help="a campaign id (see --list)"),
+    plan: str | None = typer.Option(None, "--plan", help="a contact plan's run id (work/reports/plans/<run_id>.parquet)"),
+    list_: bool = typer.Option(False, "--list", help="list the campaigns and when each is readable"),
+    active_within_days: int | None = typer.Option(None, "--active-within-days", min=1,
+                                                  help="campaign population: only users active in the N days "
+                                                       "before the cutoff (default: every user joined before it)"),
+    expected_share: list[str] | None = typer.Option(None, "--expected-share",
+                                                    help="designed share for the SRM check: TREATMENT=SHARE "
+                                                         "(repeat; campaign) or SHARE (a plan's holdout)"),
+    horizon_days: int | None = typer.Option(None, "--horizon-days", min=1,
+                                            help="one horizon for every metric (default: experiments.horizons)"),
+    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: scoring.lang in the config)"),
+    config: Path = _CONFIG,
+) -> None:
+    """Read out a campaign or a contact plan after its horizon: SRM check, lift with intervals, CUPED, by group."""
+    from rich.console import Console
+
+    from siyu.jobs.experiment import (
+        ExperimentNotFound,
+        HorizonNotPassed,
+        list_campaigns,
+        parse_shares,
+        read_campaign,
+        read_plan,
+    )
+
+    cfg = config_or_exit(config)
+    console = Console()
+    if sum(bool(x) for x in (campaign, plan, list_)) != 1:
+        typer.secho("experiment: give exactly one of --campaign C, --plan RUN_ID or --list", fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(2)
+    lang = lang or cfg.scoring.lang
+    if lang not in _WORDS:
+        raise typer.BadParameter(f"--lang {lang!r}: expected zh or en")
+    try:
+        if list_:
+            _print_campaigns(console, list_campaigns(cfg))
+            return
+        shares = parse_shares(expected_share or [])
+        if campaign is not None:
+            if isinstance(shares, float):
+                raise ValueError("--expected-share: a campaign takes TREATMENT=SHARE pairs")
+            with console.status(f"reading out campaign {campaign} ..."):
+                result = read_campaign(cfg, campaign, active_within_days=active_within_days,
+                                       expected_shares=shares, horizon_days=horizon_days)
+        else:
+            if isinstance(shares, dict):
+                raise ValueError("--expected-share: a plan takes one SHARE (its holdout share)")
+            with console.status(f"reading out plan {plan} ..."):
+                result = read_plan(cfg, plan, expected_holdout=shares, horizon_days=horizon_days)
+    except HorizonNotPassed as exc:
+        typer.secho(str(exc), fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(3) from exc
+    except (ValueError, FileNotFoundError, ExperimentNotFound) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    print_readout(console, result.readout.to_dict(), lang)
+    console.print(f"-> {result.json_path} , {result.csv_path} ({result.seconds:.1f}s)")
+
+
+def _print_campaigns(console, frame) -> None:  # noqa: ANN001 - a rich Console, a DataFrame
+    from rich.table import Table
+
+    table = Table(title=f"{len(frame)} campaigns")
+    for col in ("campaign_id", "cutoff", "users", "treatments", "readable_from"):
+        table.add_column(col)
+    for row in frame.itertuples():
+        table.add_row(str(row.campaign_id), str(row.cutoff)[:10], f"{row.users:,}", ", ".join(row.treatments),
+                      str(row.readable_from)[:10])
+    console.print(table)
+
+
+def _ci(low: float | None, high: float | None, fmt: str) -> str:
+    return "" if low is None or high is None else f" [{low:{fmt}}, {high:{fmt}}]"
+
+
+def print_readout(console, doc: dict, lang: str) -> None:  # noqa: ANN001 - a rich Console
+    """The readout as the terminal shows it: SRM first, then one row per treatment x metric."""
+    from rich.table import Table
+
+    from siyu.experiments.outcomes import METRIC_BY_NAME
+
+    w = _WORDS[lang]
+    console.print(f"[bold]{doc['kind']} {doc['source']}[/bold]: cutoff {doc['cutoff']}, data to {doc['data_end']}, "
+                  f"arms {doc['arms']}")
+    srm = doc["srm"]
+    if srm is None:
+        console.print(f"{w['srm']}: [yellow]{w['skipped']}[/yellow] ({doc['srm_skipped']})")
+    elif srm["passed"]:
+        console.print(f"{w['srm']}: [green]{w['passed']}[/green] (chi2 {srm['chi2']:.2f}, p = {srm['p_value']:.3g})")
+    else:
+        console.print(f"[bold red]{w['srm']}: {w['failed']}[/bold red] (chi2 {srm['chi2']:.1f}, "
+                      f"p = {srm['p_value']:.2g}; expected {srm['expected_shares']}, observed {srm['observed_shares']})")
+    if not doc["trustworthy"] and srm is None:
+        console.print(f"[bold red]{doc['srm_skipped']}[/bold red]")
+    table = Table(title=doc["id"])
+    for key in ("treatment", "metric", "n", "control_mean", "treated_mean", "lift", "relative", "cuped", "reduction"):
+        table.add_column(w[key], justify="left" if key in ("treatment", "metric") else "right")
+    for m in doc["metrics"]:
+        metric = METRIC_BY_NAME[m["metric"]]
+        name = f"{metric.zh if lang == 'zh' else metric.en} {m['horizon_days']}d"
+        lift, cup = m["lift"], m["cuped"]
+        if lift is None:
+            table.add_row(m["treatment"], name, "-", "-", "-", "-", "-", "-", "-")
+            continue
+        fmt = ".2f" if not metric.binary else ".2%"
+        rel = "-" if lift["relative"] is None else f"{lift['relative']:+.1%}" + _ci(lift["relative_low"],
+                                                                                    lift["relative_high"], "+.1%")
+        table.add_row(
+            m["treatment"], name, f"{lift['n_treatment']:,} / {lift['n_control']:,}", f"{lift['mean_control']:{fmt}}",
+            f"{lift['mean_treatment']:{fmt}}",
+            f"{lift['absolute']:+{fmt}}" + _ci(lift["absolute_low"], lift["absolute_high"], "+" + fmt), rel,
+            "-" if cup is None else f"{cup['lift']['absolute']:+{fmt}}" + _ci(cup["lift"]["absolute_low"],
+                                                                            cup["lift"]["absolute_high"], "+" + fmt),
+            "-" if cup is None else f"{cup['variance_reduction']:.0%}")
+    console.print(table)
+    for c in doc["calibration"]:
+        ratio = "-" if c["ratio"] is None else f"{c['ratio']:.2f}x"
+        console.print(f"{w['calibration']} ({c['treatment']}, {c['horizon_days']}d): {c['measured']:,.0f}"
+                      f"{_ci(c['measured_low'], c['measured_high'], ',.0f')} vs {c['predicted_value']:,.0f} ({ratio})")
+    if doc["compliance"] is not None and doc["compliance"]["treated_contacted_share"] is not None:
+        comp = doc["compliance"]
+        console.print(f"{w['compliance']}: {comp['treated_contacted_share']:.1%} treated contacted, "
+                      f"{comp['holdout_contacted_share'] or 0:.1%} of the holdout contacted")
+    for why in doc["groups_skipped"].values():
+        console.print(f"[yellow]note:[/yellow] segment lift skipped: {why}")
+    for note in doc["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to the `siyu` app."""
+    app.command("experiment")(experiment_cmd)
