@@ -9,19 +9,21 @@ import typer
 from siyu.cli._config import config_or_exit
 
 _CONFIG = typer.Option(Path("configs/siyu.yaml"), "--config", help="project YAML")
+_SHARES = typer.Option(None, "--expected-share", help="designed share for the SRM check: TREATMENT=SHARE "
+                       "(repeat; campaign) or SHARE (a plan's holdout)")
 
 _WORDS = {
     "zh": {"srm": "样本比例检验（SRM）", "passed": "通过", "failed": "未通过：分组比例与设计不符，本报告不可信",
-           "skipped": "未做", "treatment": "触达方式", "metric": "指标", "n": "人数（实验/对照）",
-           "control_mean": "对照组", "treated_mean": "实验组", "lift": "绝对提升 [95% 区间]",
-           "relative": "相对提升 [95% 区间]", "cuped": "CUPED 提升 [区间]", "reduction": "方差降低",
-           "calibration": "实测增量收入 vs 计划预测", "compliance": "执行率"},
+           "skipped": "未做", "vs": "对比", "control": "对照组", "holdout": "留出组", "metric": "指标", "n": "人数 实验/对照", "means": "对照 → 实验",
+           "lift": "绝对提升 [95% 区间]", "relative": "相对提升", "cuped": "CUPED 提升（方差降低）",
+           "calibration": "实测增量收入 vs 计划预测", "compliance": "执行率",
+           "retention": "留存", "purchase_rate": "购买率", "spend_per_user": "人均净消费"},
     "en": {"srm": "sample ratio mismatch (SRM) check", "passed": "passed",
            "failed": "FAILED: the arms are not split as designed; this readout cannot be trusted",
-           "skipped": "skipped", "treatment": "treatment", "metric": "metric", "n": "users (treated / control)",
-           "control_mean": "control", "treated_mean": "treated", "lift": "absolute lift [95% CI]",
-           "relative": "relative lift [95% CI]", "cuped": "CUPED lift [CI]", "reduction": "var. reduction",
-           "calibration": "measured incremental revenue vs the plan's prediction", "compliance": "compliance"},
+           "skipped": "skipped", "vs": "vs", "control": "control", "holdout": "holdout", "metric": "metric", "n": "users t / c", "means": "control → treated",
+           "lift": "absolute lift [95% CI]", "relative": "relative", "cuped": "CUPED lift (var. cut)",
+           "calibration": "measured incremental revenue vs the plan's prediction", "compliance": "compliance",
+           "retention": "retention", "purchase_rate": "purchase rate", "spend_per_user": "net spend / user"},
 }
 
 
@@ -32,9 +34,7 @@ def experiment_cmd(
     active_within_days: int | None = typer.Option(None, "--active-within-days", min=1,
                                                   help="campaign population: only users active in the N days "
                                                        "before the cutoff (default: every user joined before it)"),
-    expected_share: list[str] | None = typer.Option(None, "--expected-share",
-                                                    help="designed share for the SRM check: TREATMENT=SHARE "
-                                                         "(repeat; campaign) or SHARE (a plan's holdout)"),
+    expected_share: list[str] | None = _SHARES,
     horizon_days: int | None = typer.Option(None, "--horizon-days", min=1,
                                             help="one horizon for every metric (default: experiments.horizons)"),
     lang: str | None = typer.Option(None, "--lang", help="zh or en (default: scoring.lang in the config)"),
@@ -99,12 +99,21 @@ def _print_campaigns(console, frame) -> None:  # noqa: ANN001 - a rich Console, 
     console.print(table)
 
 
-def _ci(low: float | None, high: float | None, fmt: str) -> str:
-    return "" if low is None or high is None else f" [{low:{fmt}}, {high:{fmt}}]"
+def _num(value: float, binary: bool, signed: bool = False) -> str:
+    """Rates in percent (differences in percentage points), money with two decimals."""
+    if binary:
+        return f"{value * 100:+.1f}pp" if signed else f"{value:.1%}"
+    return f"{value:+,.2f}" if signed else f"{value:,.2f}"
+
+
+def _lift_text(lift: dict, binary: bool) -> str:
+    low, high = lift["absolute_low"], lift["absolute_high"]
+    scale = 100 if binary else 1
+    return f"{_num(lift['absolute'], binary, True)} [{low * scale:+,.1f}, {high * scale:+,.1f}]"
 
 
 def print_readout(console, doc: dict, lang: str) -> None:  # noqa: ANN001 - a rich Console
-    """The readout as the terminal shows it: SRM first, then one row per treatment x metric."""
+    """The readout as the terminal shows it: SRM first, then one table per treatment."""
     from rich.table import Table
 
     from siyu.experiments.outcomes import METRIC_BY_NAME
@@ -118,35 +127,34 @@ def print_readout(console, doc: dict, lang: str) -> None:  # noqa: ANN001 - a ri
     elif srm["passed"]:
         console.print(f"{w['srm']}: [green]{w['passed']}[/green] (chi2 {srm['chi2']:.2f}, p = {srm['p_value']:.3g})")
     else:
+        shares = ", ".join(f"{a} {o:.1%}/{e:.1%}" for a, o, e in
+                           zip(srm["arms"], srm["observed_shares"], srm["expected_shares"], strict=True))
         console.print(f"[bold red]{w['srm']}: {w['failed']}[/bold red] (chi2 {srm['chi2']:.1f}, "
-                      f"p = {srm['p_value']:.2g}; expected {srm['expected_shares']}, observed {srm['observed_shares']})")
+                      f"p = {srm['p_value']:.2g}; observed/expected {shares})")
     if not doc["trustworthy"] and srm is None:
         console.print(f"[bold red]{doc['srm_skipped']}[/bold red]")
-    table = Table(title=doc["id"])
-    for key in ("treatment", "metric", "n", "control_mean", "treated_mean", "lift", "relative", "cuped", "reduction"):
-        table.add_column(w[key], justify="left" if key in ("treatment", "metric") else "right")
-    for m in doc["metrics"]:
-        metric = METRIC_BY_NAME[m["metric"]]
-        name = f"{metric.zh if lang == 'zh' else metric.en} {m['horizon_days']}d"
-        lift, cup = m["lift"], m["cuped"]
-        if lift is None:
-            table.add_row(m["treatment"], name, "-", "-", "-", "-", "-", "-", "-")
-            continue
-        fmt = ".2f" if not metric.binary else ".2%"
-        rel = "-" if lift["relative"] is None else f"{lift['relative']:+.1%}" + _ci(lift["relative_low"],
-                                                                                    lift["relative_high"], "+.1%")
-        table.add_row(
-            m["treatment"], name, f"{lift['n_treatment']:,} / {lift['n_control']:,}", f"{lift['mean_control']:{fmt}}",
-            f"{lift['mean_treatment']:{fmt}}",
-            f"{lift['absolute']:+{fmt}}" + _ci(lift["absolute_low"], lift["absolute_high"], "+" + fmt), rel,
-            "-" if cup is None else f"{cup['lift']['absolute']:+{fmt}}" + _ci(cup["lift"]["absolute_low"],
-                                                                            cup["lift"]["absolute_high"], "+" + fmt),
-            "-" if cup is None else f"{cup['variance_reduction']:.0%}")
-    console.print(table)
+    for treatment in dict.fromkeys(m["treatment"] for m in doc["metrics"]):
+        table = Table(title=f"{treatment} {w['vs']} {w['holdout' if doc['kind'] == 'plan' else 'control']}")
+        for key in ("metric", "n", "means", "lift", "relative", "cuped"):
+            table.add_column(w[key], justify="left" if key == "metric" else "right")
+        for m in (m for m in doc["metrics"] if m["treatment"] == treatment):
+            binary = METRIC_BY_NAME[m["metric"]].binary
+            name = f"{w[m['metric']]} {m['horizon_days']}d"
+            lift, cup = m["lift"], m["cuped"]
+            if lift is None:
+                table.add_row(name, "-", "-", "-", "-", "-")
+                continue
+            rel = "-" if lift["relative"] is None else f"{lift['relative']:+.0%}"
+            table.add_row(
+                name, f"{lift['n_treatment']:,}/{lift['n_control']:,}",
+                f"{_num(lift['mean_control'], binary)} → {_num(lift['mean_treatment'], binary)}",
+                _lift_text(lift, binary), rel,
+                "-" if cup is None else f"{_lift_text(cup['lift'], binary)} ({cup['variance_reduction']:.0%})")
+        console.print(table)
     for c in doc["calibration"]:
         ratio = "-" if c["ratio"] is None else f"{c['ratio']:.2f}x"
-        console.print(f"{w['calibration']} ({c['treatment']}, {c['horizon_days']}d): {c['measured']:,.0f}"
-                      f"{_ci(c['measured_low'], c['measured_high'], ',.0f')} vs {c['predicted_value']:,.0f} ({ratio})")
+        console.print(f"{w['calibration']} ({c['treatment']}, {c['horizon_days']}d): {c['measured']:,.0f} "
+                      f"[{c['measured_low']:,.0f}, {c['measured_high']:,.0f}] vs {c['predicted_value']:,.0f} ({ratio})")
     if doc["compliance"] is not None and doc["compliance"]["treated_contacted_share"] is not None:
         comp = doc["compliance"]
         console.print(f"{w['compliance']}: {comp['treated_contacted_share']:.1%} treated contacted, "

@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from siyu.experiments.outcomes import METRIC_BY_NAME, METRICS
-from siyu.experiments.stats import CUPED_METHOD, LIFT_METHOD, CupedLift, Lift, SrmCheck, cuped_lift, mean_lift
+from siyu.experiments.stats import (
+    CUPED_METHOD,
+    LIFT_METHOD,
+    CupedLift,
+    Lift,
+    SrmCheck,
+    cuped_lift,
+    mean_lift,
+)
 
 LIFECYCLE_ORDER = ("potential", "new", "active", "silent", "churned")
 
