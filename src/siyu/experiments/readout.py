@@ -94,6 +94,7 @@ class Readout:
     horizons: dict[str, int]  # metrics read -> horizon days
     pending: dict[str, str]  # metrics not yet readable -> the first date they are
     population: str
+    active_within_days: int | None  # the population rule of a campaign (None: every user joined before the cutoff)
     arms: dict[str, int]
     srm: SrmCheck | None
     srm_skipped: str | None

@@ -228,7 +228,8 @@ def read_campaign(cfg: SiyuConfig, campaign: str, *, active_within_days: int | N
     srm, srm_skipped = _srm(counts, shares, exp.srm_alpha, why)
     readout = _assemble(cfg, frame, comparisons, kind="campaign", source=campaign, cutoff=cutoff, data_end=data_end,
                         horizons=horizons, pending=pending, population=label, arms=counts, srm=srm,
-                        srm_skipped=srm_skipped, notes=notes, srm_invalid=srm_skipped is not None and shares is not None)
+                        srm_skipped=srm_skipped, notes=notes, srm_invalid=srm_skipped is not None and shares is not None,
+                        active_within_days=active_within_days)
     return _write(cfg, readout, clock)
 
 
@@ -330,7 +331,7 @@ def _assemble(cfg: SiyuConfig, frame: pd.DataFrame, comparisons: list[Comparison
               cutoff: date, data_end: date, horizons: dict[str, int], pending: dict[str, str], population: str,
               arms: dict[str, int], srm: SrmCheck | None, srm_skipped: str | None, notes: list[str],
               predicted: Mapping[str, tuple[float, float]] | None = None, compliance: dict | None = None,
-              srm_invalid: bool = False) -> Readout:
+              srm_invalid: bool = False, active_within_days: int | None = None) -> Readout:
     exp = cfg.experiments
     segments, segments_why = _segments(cfg, cutoff)
     skipped = {}
@@ -358,7 +359,8 @@ def _assemble(cfg: SiyuConfig, frame: pd.DataFrame, comparisons: list[Comparison
     trustworthy = (srm is None or srm.passed) and not srm_invalid
     return Readout(
         id=_sanitize(f"{kind}_{source}"), kind=kind, source=source, cutoff=cutoff, data_end=data_end,
-        level=exp.level, horizons=horizons, pending=pending, population=population, arms=arms, srm=srm,
+        level=exp.level, horizons=horizons, pending=pending, population=population,
+        active_within_days=active_within_days, arms=arms, srm=srm,
         srm_skipped=srm_skipped, trustworthy=bool(trustworthy), metrics=metrics, groups=groups,
         groups_skipped=skipped, calibration=calibration, compliance=compliance, notes=tuple(notes),
         methods=methods(exp.level))
