@@ -25,7 +25,7 @@ import yaml
 
 from benchmarks._util import load_average, scale, write_result
 from siyu.cli._config import load_config
-from siyu.jobs.experiment import HorizonNotPassed, list_campaigns, read_campaign
+from siyu.jobs.experiment import HorizonNotPassed, NoEligibleUsers, list_campaigns, read_campaign
 from siyu.jobs.generate import generate_world
 from siyu.jobs.validate import validate_dataset
 
@@ -99,7 +99,7 @@ def main() -> None:
                 start = time.perf_counter()
                 try:
                     readout = read_campaign(cfg, campaign).readout
-                except HorizonNotPassed:
+                except (HorizonNotPassed, NoEligibleUsers):
                     continue
                 seconds.append(time.perf_counter() - start)
                 read += 1

@@ -71,41 +71,53 @@ def test_campaign_readout_writes_json_and_csv(project, campaigns):
     campaign = _early(campaigns)
     result = runner.invoke(app, ["experiment", "--campaign", campaign, "--config", str(project)])
     assert result.exit_code == 0, result.output
-    assert "SRM" in result.output and "skipped" in result.output  # no designed shares in this world
+    assert "SRM" in result.output and "passed" in result.output  # designed shares from truth/campaigns.parquet
     folder = project.parent / "work" / "reports" / "experiments"
     doc = json.loads((folder / f"campaign_{campaign}.json").read_text(encoding="utf-8"))
     assert doc["kind"] == "campaign" and doc["source"] == campaign and doc["pending"] == {}
     assert doc["horizons"] == {"retention": 30, "purchase_rate": 7, "spend_per_user": 90}
-    assert doc["srm"] is None and "--expected-share" in doc["srm_skipped"] and doc["trustworthy"]
-    assert set(doc["arms"]) == {"control", "campaign_contact"}
-    metrics = {m["metric"]: m for m in doc["metrics"]}
-    assert set(metrics) == {"retention", "purchase_rate", "spend_per_user"}
-    for m in metrics.values():
+    assert doc["srm"]["passed"] and doc["trustworthy"] and any("truth/campaigns.parquet" in n for n in doc["notes"])
+    treatments = {"campaign_contact", "coupon_push"}
+    assert set(doc["arms"]) == {"control", *treatments} and set(doc["srm"]["arms"]) == set(doc["arms"])
+    assert {(m["treatment"], m["metric"]) for m in doc["metrics"]} == {
+        (t, m) for t in treatments for m in ("retention", "purchase_rate", "spend_per_user")}
+    for m in doc["metrics"]:
         lift = m["lift"]
-        assert lift["n_treatment"] == doc["arms"]["campaign_contact"] and lift["n_control"] == doc["arms"]["control"]
+        assert lift["n_treatment"] == doc["arms"][m["treatment"]] and lift["n_control"] == doc["arms"]["control"]
         assert lift["absolute_low"] <= lift["absolute"] <= lift["absolute_high"]
-        assert 0 <= m["cuped"]["variance_reduction"] < 1
+        assert m["cuped"]["variance_reduction"] < 1
     stages = {g["group"] for g in doc["groups"] if g["dimension"] == "lifecycle_stage"}
     assert stages and stages <= {"potential", "new", "active", "silent", "churned"}
-    assert sum(g["n_treatment"] for g in doc["groups"] if g["metric"] == "retention") == doc["arms"]["campaign_contact"]
+    assert sum(g["n_treatment"] for g in doc["groups"] if g["metric"] == "retention"
+               and g["treatment"] == "coupon_push") == doc["arms"]["coupon_push"]
     assert "segment" in doc["groups_skipped"]
     rows = pd.read_csv(folder / f"campaign_{campaign}.csv", encoding="utf-8-sig")
-    assert len(rows) == 3 and set(rows["metric"]) == set(metrics)
+    assert len(rows) == 6 and set(rows["treatment"]) == treatments
 
 
 def test_a_split_unlike_the_design_fails_the_srm_check(project, campaigns):
     campaign = _early(campaigns)
-    result = runner.invoke(app, ["experiment", "--campaign", campaign, "--expected-share", "campaign_contact=0.7",
-                                 "--config", str(project)])
+    result = runner.invoke(app, ["experiment", "--campaign", campaign, "--expected-share", "campaign_contact=0.5",
+                                 "--expected-share", "coupon_push=0.3", "--config", str(project)])
     assert result.exit_code == 0, result.output
     assert "FAILED" in result.output and "cannot be trusted" in result.output
     cfg = load_config(project)
     doc = json.loads((cfg.paths.reports_dir / "experiments" / f"campaign_{campaign}.json").read_text(encoding="utf-8"))
     assert doc["srm"]["passed"] is False and doc["trustworthy"] is False
-    arms = doc["arms"]
-    fair_share = arms["campaign_contact"] / (arms["campaign_contact"] + arms["control"])
-    fair = read_campaign(cfg, campaign, expected_shares={"campaign_contact": fair_share}).readout
-    assert fair.srm.passed and fair.trustworthy
+    missing = read_campaign(cfg, campaign, expected_shares={"campaign_contact": 0.2}).readout
+    assert missing.srm is None and "no designed share" in missing.srm_skipped and not missing.trustworthy
+
+
+def test_without_designed_shares_the_srm_check_is_skipped_with_the_reason(project, campaigns):
+    cfg = load_config(project)
+    truth = cfg.paths.truth_dir / "campaigns.parquet"
+    hidden = truth.with_name("campaigns.hidden")
+    truth.rename(hidden)
+    try:
+        readout = read_campaign(cfg, _early(campaigns)).readout
+    finally:
+        hidden.rename(truth)
+    assert readout.srm is None and "--expected-share" in readout.srm_skipped and readout.trustworthy
 
 
 def test_refuses_before_the_horizon_has_passed(project, campaigns):
@@ -189,3 +201,13 @@ def test_plan_readout_compliance_and_calibration(project):
     assert any("intention to treat" in note for note in readout.notes)
     missing = runner.invoke(app, ["experiment", "--plan", "nope", "--config", str(project)])
     assert missing.exit_code == 2 and "siyu target" in missing.output
+
+
+def test_a_plan_made_on_the_first_day_of_the_data_has_nobody_to_compare(project):
+    cfg = load_config(project)
+    folder = cfg.paths.reports_dir / "plans"
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"user_id": ["u1", "u2"], "as_of": pd.Timestamp("2025-01-06"), "treatment": "coupon_push",
+                  "holdout": [True, False], "expected_gain": 1.0, "cost": 1.0}).to_parquet(folder / "early.parquet")
+    result = runner.invoke(app, ["experiment", "--plan", "early", "--config", str(project)])
+    assert result.exit_code == 2 and "no user was known before the cutoff" in result.output

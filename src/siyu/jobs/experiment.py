@@ -49,6 +49,10 @@ class HorizonNotPassed(ValueError):
     """No outcome window of the experiment lies inside the data yet."""
 
 
+class NoEligibleUsers(ValueError):
+    """The experiment's cutoff is at or before the first event: no user was known before it."""
+
+
 class ExperimentNotFound(LookupError):
     """No campaign / plan of that id."""
 
@@ -105,6 +109,12 @@ def _readable(what: str, cutoff: date, horizons: Mapping[str, int], data_end: da
             f"(last event day); read it out on or after {cutoff + timedelta(days=h)}, once the data covers "
             f"{cutoff + timedelta(days=h - 1)} (or pass a shorter --horizon-days)")
     return fits, pending
+
+
+def _check_start(what: str, cutoff: date, data_start: date) -> None:
+    if cutoff <= data_start:
+        raise NoEligibleUsers(f"{what} (cutoff {cutoff}): the data starts on {data_start}, so no user was known "
+                              "before the cutoff and there is no pre-period; nothing to read out")
 
 
 def _sanitize(text: str) -> str:
@@ -192,7 +202,8 @@ def read_campaign(cfg: SiyuConfig, campaign: str, *, active_within_days: int | N
                 f"campaign {campaign!r}: not in the clean events ({len(known)} campaigns, e.g. "
                 f"{', '.join(known[:5]) or 'none'}); `siyu experiment --list` shows them")
         cutoff = found[1].date()
-        _, data_end = data_bounds(con, events)
+        data_start, data_end = data_bounds(con, events)
+        _check_start(f"campaign {campaign}", cutoff, data_start)
         horizons, pending = _readable(f"campaign {campaign}", cutoff, _horizons(cfg, horizon_days), data_end)
         stage(con, events, users, cutoff)
         population = USERS
@@ -267,7 +278,8 @@ def read_plan(cfg: SiyuConfig, run_id: str, *, expected_holdout: float | None = 
     exp = cfg.experiments
     con = connect_work(cfg)
     try:
-        _, data_end = data_bounds(con, events)
+        data_start, data_end = data_bounds(con, events)
+        _check_start(f"plan {run_id}", as_of, data_start)
         horizons, pending = _readable(f"plan {run_id}", as_of, _horizons(cfg, horizon_days), data_end)
         stage(con, events, users, as_of)
         con.register("plan_users", chosen[["user_id"]])
