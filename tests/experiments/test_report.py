@@ -13,6 +13,7 @@ from siyu.experiments.readout import (
     group_readouts,
     methods,
     metric_readouts,
+    uplift_calibrations,
 )
 from siyu.experiments.report import readout_html
 from siyu.experiments.stats import srm_check
@@ -40,11 +41,12 @@ def _readout(*, kind="campaign", srm_passed=True, source="cmp_<script>alert(1)</
     counts = {"control": int((arm == "control").sum()), "coupon_push": int((arm == "coupon_push").sum())}
     srm = srm_check(counts, {"control": 0.5, "coupon_push": 0.5} if srm_passed else {"control": 0.9, "coupon_push": 0.1})
     cal = calibrations(metrics, {"coupon_push": (1000.0, 200.0)}) if kind == "plan" else ()
+    up = uplift_calibrations(metrics, {"coupon_push": 0.05}, "purchase_rate", 7) if kind == "plan" else ()
     return Readout(
         id="x", kind=kind, source=source, cutoff=dt.date(2025, 3, 2), data_end=dt.date(2025, 7, 25), level=0.95,
         horizons=horizons, pending={"retention": "2025-08-01"}, population="p", active_within_days=None,
         arms=counts, srm=srm, srm_skipped=None, trustworthy=srm.passed, metrics=metrics, groups=groups,
-        groups_skipped={}, calibration=cal,
+        groups_skipped={}, calibration=cal, uplift_calibration=up,
         compliance={"window": ["2025-03-02", "2025-03-09"], "treated_contacted_share": 0.97,
                     "holdout_contacted_share": 0.0, "by_treatment": {}} if kind == "plan" else None,
         notes=("a <b>note</b>",), methods=methods(0.95)).to_dict()
@@ -73,6 +75,7 @@ def test_a_failing_srm_is_prominent_and_says_untrustworthy():
 def test_plan_shows_calibration_and_compliance():
     html = readout_html(_readout(kind="plan"), "en")
     assert "calibration-table" in html and "1,200" in html and "97.0%" in html
+    assert "uplift-calibration-table" in html and "+5.00 pp" in html
 
 
 def test_unknown_language_is_refused():

@@ -179,12 +179,14 @@ def test_plan_readout_compliance_and_calibration(project):
     n = len(users)
     plan = pd.DataFrame({"user_id": users["user_id"].astype(str).to_numpy(), "as_of": pd.Timestamp(as_of),
                          "treatment": np.where(rng.random(n) < 0.8, "campaign_contact", "none"),
-                         "holdout": rng.random(n) < 0.3, "expected_gain": rng.gamma(1, 5, n), "cost": 1.0})
+                         "holdout": rng.random(n) < 0.3, "expected_gain": rng.gamma(1, 5, n), "cost": 1.0,
+                         "uplift__campaign_contact": rng.uniform(0, 0.04, n)})
     plan.loc[plan["treatment"] == "none", ["holdout", "expected_gain", "cost"]] = [False, 0.0, 0.0]
     folder = cfg.paths.reports_dir / "plans"
     folder.mkdir(parents=True, exist_ok=True)
     plan.to_parquet(folder / "plan-r1.parquet")
-    (folder / "plan-r1.json").write_text(json.dumps({"targeting": {"holdout_share": 0.3}}), encoding="utf-8")
+    (folder / "plan-r1.json").write_text(json.dumps({"label": "any_purchase", "horizon_days": 7,
+                                                          "targeting": {"holdout_share": 0.3}}), encoding="utf-8")
     result = runner.invoke(app, ["experiment", "--plan", "plan-r1", "--config", str(project)])
     assert result.exit_code == 0, result.output
     readout = read_plan(cfg, "plan-r1").readout
@@ -199,6 +201,9 @@ def test_plan_readout_compliance_and_calibration(project):
     assert cal.predicted_value == pytest.approx(treated["expected_gain"].sum() + len(treated))
     assert cal.measured_low <= cal.measured <= cal.measured_high
     assert any("intention to treat" in note for note in readout.notes)
+    (up,) = readout.uplift_calibration
+    assert up.metric == "purchase_rate" and up.task_horizon_days == 7
+    assert up.predicted == pytest.approx(plan.loc[treated.index, "uplift__campaign_contact"].mean())
     missing = runner.invoke(app, ["experiment", "--plan", "nope", "--config", str(project)])
     assert missing.exit_code == 2 and "siyu target" in missing.output
 

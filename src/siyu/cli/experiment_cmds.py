@@ -17,12 +17,14 @@ _WORDS = {
            "skipped": "未做", "vs": "对比", "control": "对照组", "holdout": "留出组", "metric": "指标", "n": "人数 实验/对照", "means": "对照 → 实验",
            "lift": "绝对提升 [95% 区间]", "relative": "相对提升", "cuped": "CUPED 提升（方差降低）",
            "calibration": "实测增量收入 vs 计划预测", "compliance": "执行率",
+           "uplift_cal": "预测提升 vs 实测提升",
            "retention": "留存", "purchase_rate": "购买率", "spend_per_user": "人均净消费"},
     "en": {"srm": "sample ratio mismatch (SRM) check", "passed": "passed",
            "failed": "FAILED: the arms are not split as designed; this readout cannot be trusted",
            "skipped": "skipped", "vs": "vs", "control": "control", "holdout": "holdout", "metric": "metric", "n": "users t / c", "means": "control → treated",
            "lift": "absolute lift [95% CI]", "relative": "relative", "cuped": "CUPED lift (var. cut)",
            "calibration": "measured incremental revenue vs the plan's prediction", "compliance": "compliance",
+           "uplift_cal": "predicted uplift vs measured lift",
            "retention": "retention", "purchase_rate": "purchase rate", "spend_per_user": "net spend / user"},
 }
 
@@ -155,6 +157,10 @@ def print_readout(console, doc: dict, lang: str) -> None:  # noqa: ANN001 - a ri
         ratio = "-" if c["ratio"] is None else f"{c['ratio']:.2f}x"
         console.print(f"{w['calibration']} ({c['treatment']}, {c['horizon_days']}d): {c['measured']:,.0f} "
                       f"[{c['measured_low']:,.0f}, {c['measured_high']:,.0f}] vs {c['predicted_value']:,.0f} ({ratio})")
+    for c in doc.get("uplift_calibration") or []:
+        binary = METRIC_BY_NAME[c["metric"]].binary
+        console.print(f"{w['uplift_cal']} ({c['treatment']}, {w[c['metric']]}): {_num(c['predicted'], binary, True)} vs "
+                      f"{_lift_text({'absolute': c['measured'], 'absolute_low': c['measured_low'], 'absolute_high': c['measured_high']}, binary)}")
     if doc["compliance"] is not None and doc["compliance"]["treated_contacted_share"] is not None:
         comp = doc["compliance"]
         console.print(f"{w['compliance']}: {comp['treated_contacted_share']:.1%} treated contacted, "

@@ -82,6 +82,23 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class UpliftCalibration:
+    """The plan's mean predicted uplift of its treated users (its uplift task's outcome) against the
+    measured lift on the metric with the same definition."""
+
+    treatment: str
+    metric: str
+    horizon_days: int  # the readout's horizon of the metric
+    task_horizon_days: int | None  # the uplift task's horizon (the prediction's)
+    n_treated: int
+    predicted: float
+    measured: float
+    measured_low: float
+    measured_high: float
+    covered: bool
+
+
+@dataclass(frozen=True)
 class Readout:
     """Treatment vs control after the horizon: SRM first, then lifts, CUPED, groups, calibration."""
 
@@ -103,6 +120,7 @@ class Readout:
     groups: tuple[GroupReadout, ...]
     groups_skipped: dict[str, str]  # dimension -> why it is not shown
     calibration: tuple[Calibration, ...]
+    uplift_calibration: tuple[UpliftCalibration, ...]
     compliance: dict[str, Any] | None
     notes: tuple[str, ...]
     methods: dict[str, str]
@@ -201,6 +219,22 @@ def calibrations(metrics: Sequence[MetricReadout], predicted: Mapping[str, tuple
             treatment=m.treatment, n_treated=n, horizon_days=m.horizon_days, predicted_gain=float(gain),
             predicted_value=float(value), measured=m.lift.absolute * n, measured_low=low, measured_high=high,
             ratio=None if value == 0 else m.lift.absolute * n / value, covered=bool(low <= value <= high)))
+    return tuple(out)
+
+
+def uplift_calibrations(metrics: Sequence[MetricReadout], predicted: Mapping[str, float], metric: str,
+                        task_horizon_days: int | None) -> tuple[UpliftCalibration, ...]:
+    """Per treatment with a prediction (treatment -> mean predicted uplift over its treated users):
+    the measured lift of `metric` with its interval, and whether the prediction lies inside it."""
+    out = []
+    for m in metrics:
+        if m.metric != metric or m.lift is None or m.treatment not in predicted:
+            continue
+        p = float(predicted[m.treatment])
+        out.append(UpliftCalibration(
+            treatment=m.treatment, metric=metric, horizon_days=m.horizon_days, task_horizon_days=task_horizon_days,
+            n_treated=m.lift.n_treatment, predicted=p, measured=m.lift.absolute, measured_low=m.lift.absolute_low,
+            measured_high=m.lift.absolute_high, covered=bool(m.lift.absolute_low <= p <= m.lift.absolute_high)))
     return tuple(out)
 
 

@@ -30,6 +30,7 @@ TEXT: dict[str, dict[str, str]] = {
         "skipped_dim": "{dim}：未计算（{why}）", "calibration": "实测增量收入与计划预测",
         "predicted": "预测增量价值（预期收益 + 成本）", "measured": "实测增量收入 [95% 区间]", "ratio": "实测 / 预测",
         "covered": "预测落在区间内", "yes": "是", "no": "否",
+        "uplift_cal": "模型校准：预测提升与实测提升", "predicted_uplift": "平均预测提升", "measured_uplift": "实测提升 [95% 区间]",
         "compliance": "执行情况：{start} 至 {end} 期间，应触达用户中 {treated} 实际收到触达，留出组中 {holdout} 被误触达。",
         "pending": "尚未到期的指标：{items}", "notes": "说明", "methods": "方法：{lift}；{cuped}",
         "days": "{n} 天", "vs": "对照",
@@ -55,6 +56,8 @@ TEXT: dict[str, dict[str, str]] = {
         "calibration": "Measured incremental revenue against the plan's prediction",
         "predicted": "predicted incremental value (expected gain + cost)", "measured": "measured [95% CI]",
         "ratio": "measured / predicted", "covered": "prediction inside the interval", "yes": "yes", "no": "no",
+        "uplift_cal": "Is the uplift model calibrated? Mean predicted uplift against the measured lift",
+        "predicted_uplift": "mean predicted uplift", "measured_uplift": "measured lift [95% CI]",
         "compliance": "Compliance: between {start} and {end}, {treated} of the users to contact got their contact; "
                       "{holdout} of the holdout got one by mistake.",
         "pending": "Not yet readable: {items}", "notes": "Notes", "methods": "Methods: {lift}; {cuped}",
@@ -182,6 +185,14 @@ def build_readout_view(readout: Mapping[str, Any], lang: str) -> dict[str, Any]:
         "measured": f"{c['measured']:,.0f} [{c['measured_low']:,.0f}, {c['measured_high']:,.0f}]",
         "ratio": "–" if c["ratio"] is None else f"{c['ratio']:.2f}×", "covered": t["yes" if c["covered"] else "no"],
         "days": t["days"].format(n=c["horizon_days"])} for c in readout.get("calibration") or []]
+    view["uplift_calibration"] = []
+    for c in readout.get("uplift_calibration") or []:
+        binary = METRIC_BY_NAME[c["metric"]].binary if c["metric"] in METRIC_BY_NAME else False
+        view["uplift_calibration"].append({
+            "treatment": c["treatment"], "metric": _metric_name(c["metric"], c["horizon_days"], lang, t),
+            "predicted": _value(c["predicted"], binary, True),
+            "measured": _interval(c["measured"], c["measured_low"], c["measured_high"], binary),
+            "covered": t["yes" if c["covered"] else "no"]})
     comp = readout.get("compliance")
     view["compliance"] = None
     if comp and comp.get("treated_contacted_share") is not None:

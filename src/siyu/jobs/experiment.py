@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.config import SiyuConfig
-from siyu.experiments.outcomes import active_users_sql, contacts_sql, outcomes_sql
+from siyu.experiments.outcomes import METRICS, active_users_sql, contacts_sql, outcomes_sql
 from siyu.experiments.readout import (
     Comparison,
     Readout,
@@ -29,6 +29,7 @@ from siyu.experiments.readout import (
     group_readouts,
     methods,
     metric_readouts,
+    uplift_calibrations,
 )
 from siyu.experiments.stats import SrmCheck, srm_check
 from siyu.features.compiler import relation_sql
@@ -271,7 +272,12 @@ def read_plan(cfg: SiyuConfig, run_id: str, *, expected_holdout: float | None = 
     chosen = plan[plan["treatment"].astype(str) != "none"].copy()
     if chosen.empty:
         raise ValueError(f"plan {run_id}: no user was chosen for a contact; nothing to read out")
-    as_of = pd.Timestamp(chosen["as_of"].iloc[0]).date()
+    if "as_of" in chosen:
+        as_of = pd.Timestamp(chosen["as_of"].iloc[0]).date()
+    elif "as_of" in meta:
+        as_of = date.fromisoformat(str(meta["as_of"])[:10])
+    else:
+        raise ValueError(f"plan {run_id}: no as_of column in {path.name} nor in its JSON; cannot place the cutoff")
     chosen = chosen.assign(user_id=chosen["user_id"].astype(str), holdout=chosen["holdout"].astype(bool))
     events, users = clean_inputs(cfg)
     ev = relation_sql(events)
@@ -291,7 +297,8 @@ def read_plan(cfg: SiyuConfig, run_id: str, *, expected_holdout: float | None = 
     finally:
         con.close()
     frame = frame.assign(user_id=frame["user_id"].astype(str)).merge(
-        chosen[["user_id", "treatment", "holdout", "expected_gain", *(["cost"] if "cost" in chosen else [])]],
+        chosen[["user_id", "treatment", "holdout", "expected_gain", *(["cost"] if "cost" in chosen else []),
+                *(c for c in chosen.columns if c.startswith("uplift__"))]],
         on="user_id", how="left")
     frame = frame.merge(lifecycle.assign(user_id=lifecycle["user_id"].astype(str)), on="user_id", how="left")
     treat, hold = frame["treatment"].astype(str).to_numpy(), frame["holdout"].to_numpy(bool)
@@ -309,6 +316,10 @@ def read_plan(cfg: SiyuConfig, run_id: str, *, expected_holdout: float | None = 
     cost = frame["cost"] if "cost" in frame else pd.Series(0.0, index=frame.index)
     predicted = {t: (float(frame.loc[c.treated, "expected_gain"].sum()), float(cost[c.treated].sum()))
                  for t, c in zip(treatments, comparisons, strict=True)}
+    by_label = {m.label: m.name for m in METRICS}
+    uplift_metric = by_label.get(str(meta.get("label")))
+    predicted_uplift = {c.treatment: float(frame.loc[c.treated, f"uplift__{c.treatment}"].mean()) for c in comparisons
+                        if f"uplift__{c.treatment}" in frame and c.treated.any()}
     compliance = _compliance(frame, contacts, comparisons, as_of, window_end)
     if compliance["treated_contacted_share"] is not None and compliance["treated_contacted_share"] < 0.9:
         notes.append(f"only {compliance['treated_contacted_share']:.0%} of the users to contact got their contact "
@@ -316,7 +327,8 @@ def read_plan(cfg: SiyuConfig, run_id: str, *, expected_holdout: float | None = 
     readout = _assemble(cfg, frame, comparisons, kind="plan", source=run_id, cutoff=as_of, data_end=data_end,
                         horizons=horizons, pending=pending, population="users the plan chose (contacted or held out)",
                         arms=counts, srm=srm, srm_skipped=srm_skipped, notes=notes, predicted=predicted,
-                        compliance=compliance)
+                        compliance=compliance, predicted_uplift=(uplift_metric, meta.get("horizon_days"),
+                                                                 predicted_uplift))
     return _write(cfg, readout, clock)
 
 
@@ -343,7 +355,8 @@ def _assemble(cfg: SiyuConfig, frame: pd.DataFrame, comparisons: list[Comparison
               cutoff: date, data_end: date, horizons: dict[str, int], pending: dict[str, str], population: str,
               arms: dict[str, int], srm: SrmCheck | None, srm_skipped: str | None, notes: list[str],
               predicted: Mapping[str, tuple[float, float]] | None = None, compliance: dict | None = None,
-              srm_invalid: bool = False, active_within_days: int | None = None) -> Readout:
+              srm_invalid: bool = False, active_within_days: int | None = None,
+              predicted_uplift: tuple[str | None, int | None, dict[str, float]] | None = None) -> Readout:
     exp = cfg.experiments
     segments, segments_why = _segments(cfg, cutoff)
     skipped = {}
@@ -356,7 +369,14 @@ def _assemble(cfg: SiyuConfig, frame: pd.DataFrame, comparisons: list[Comparison
                             level=exp.level)
     if segments is not None:
         groups += group_readouts(frame, comparisons, horizons, "segment", min_cell=exp.min_cell_users, level=exp.level)
-    calibration = ()
+    calibration, uplift_calibration = (), ()
+    if predicted_uplift is not None and predicted_uplift[0] is not None:
+        metric, task_h, by_treatment = predicted_uplift
+        uplift_calibration = uplift_calibrations(metrics, by_treatment, metric, task_h)
+        if metric in pending:
+            notes.append(f"uplift calibration waits for {metric}, readable from {pending[metric]}")
+        elif task_h is not None and horizons.get(metric) != task_h:
+            notes.append(f"the plan's uplift is over {task_h} d, the measured {metric} over {horizons.get(metric)} d")
     if predicted is not None:
         calibration = calibrations(metrics, predicted)
         if "spend_per_user" in pending:
@@ -374,7 +394,8 @@ def _assemble(cfg: SiyuConfig, frame: pd.DataFrame, comparisons: list[Comparison
         level=exp.level, horizons=horizons, pending=pending, population=population,
         active_within_days=active_within_days, arms=arms, srm=srm,
         srm_skipped=srm_skipped, trustworthy=bool(trustworthy), metrics=metrics, groups=groups,
-        groups_skipped=skipped, calibration=calibration, compliance=compliance, notes=tuple(notes),
+        groups_skipped=skipped, calibration=calibration, uplift_calibration=uplift_calibration,
+        compliance=compliance, notes=tuple(notes),
         methods=methods(exp.level))
 
 
