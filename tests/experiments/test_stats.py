@@ -5,7 +5,7 @@ correlates and gives back the plain estimate with theta = 0."""
 import numpy as np
 import pytest
 
-from siyu.experiments.stats import cuped_lift, cuped_theta, mean_lift, srm_check
+from siyu.experiments.stats import cuped_lift, cuped_theta, mean_lift, proportion_lift, srm_check
 
 
 def test_interval_covers_a_planted_effect_about_95_percent_of_the_time():
@@ -90,3 +90,33 @@ def test_cuped_with_theta_zero_is_the_plain_estimate():
 
 def test_cuped_theta_is_zero_without_covariate_spread():
     assert cuped_theta(np.arange(5.0), np.ones(5)) == 0.0
+
+
+def test_proportion_interval_keeps_its_coverage_for_rare_events_in_small_arms():
+    rng = np.random.default_rng(6)
+    welch = newcombe = 0
+    for _ in range(400):
+        y_c = (rng.random(200) < 0.05).astype(float)
+        y_t = (rng.random(40) < 0.08).astype(float)
+        w, n = mean_lift(y_t, y_c), proportion_lift(y_t, y_c)
+        welch += w.absolute_low <= 0.03 <= w.absolute_high
+        newcombe += n.absolute_low <= 0.03 <= n.absolute_high
+        assert n.absolute == w.absolute
+    assert newcombe / 400 >= 0.93 and newcombe > welch
+
+
+def test_an_arm_without_events_still_gets_an_interval_and_no_relative_certainty():
+    lift = proportion_lift(np.zeros(24), np.r_[np.ones(2), np.zeros(22)])
+    assert lift.absolute == pytest.approx(-2 / 24)
+    assert lift.absolute_low < -0.2 and lift.absolute_high > 0.05
+    assert lift.relative == pytest.approx(-1.0) and lift.relative_low is None
+
+
+def test_proportion_and_welch_agree_at_large_n():
+    rng = np.random.default_rng(7)
+    y_t, y_c = (rng.random(100_000) < 0.12).astype(float), (rng.random(100_000) < 0.10).astype(float)
+    w, n = mean_lift(y_t, y_c), proportion_lift(y_t, y_c)
+    assert n.absolute_low == pytest.approx(w.absolute_low, abs=2e-4)
+    assert n.absolute_high == pytest.approx(w.absolute_high, abs=2e-4)
+    with pytest.raises(ValueError, match="0 / 1"):
+        proportion_lift(np.array([0.0, 2.0]), np.array([0.0, 1.0]))

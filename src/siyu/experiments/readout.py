@@ -24,6 +24,7 @@ from siyu.experiments.stats import (
     SrmCheck,
     cuped_lift,
     mean_lift,
+    proportion_lift,
 )
 
 LIFECYCLE_ORDER = ("potential", "new", "active", "silent", "churned")
@@ -163,8 +164,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _lift_or_none(y_t: np.ndarray, y_c: np.ndarray, level: float) -> Lift | None:
-    return mean_lift(y_t, y_c, level=level) if len(y_t) >= 2 and len(y_c) >= 2 else None
+def _lift_or_none(y_t: np.ndarray, y_c: np.ndarray, level: float, binary: bool) -> Lift | None:
+    if len(y_t) < 2 or len(y_c) < 2:
+        return None
+    return proportion_lift(y_t, y_c, level=level) if binary else mean_lift(y_t, y_c, level=level)
 
 
 def metric_readouts(frame: pd.DataFrame, comparisons: Sequence[Comparison], horizons: Mapping[str, int],
@@ -175,7 +178,7 @@ def metric_readouts(frame: pd.DataFrame, comparisons: Sequence[Comparison], hori
         for name, h in horizons.items():
             y, x = frame[name].to_numpy("float64"), frame[f"{name}_pre"].to_numpy("float64")
             y_t, y_c, x_t, x_c = y[comp.treated], y[comp.control], x[comp.treated], x[comp.control]
-            lift = _lift_or_none(y_t, y_c, level)
+            lift = _lift_or_none(y_t, y_c, level, METRIC_BY_NAME[name].binary)
             cup = cuped_lift(y_t, y_c, x_t, x_c, level=level) if lift is not None else None
             out.append(MetricReadout(comp.treatment, name, METRIC_BY_NAME[name].label, h, lift, cup))
     return tuple(out)
@@ -199,7 +202,8 @@ def group_readouts(frame: pd.DataFrame, comparisons: Sequence[Comparison], horiz
             for name in horizons:
                 y = frame[name].to_numpy("float64")
                 out.append(GroupReadout(comp.treatment, name, dimension, str(group), n_t, n_c,
-                                        small=min(n_t, n_c) < min_cell, lift=_lift_or_none(y[t], y[c], level)))
+                                        small=min(n_t, n_c) < min_cell,
+                                        lift=_lift_or_none(y[t], y[c], level, METRIC_BY_NAME[name].binary)))
     return tuple(out)
 
 

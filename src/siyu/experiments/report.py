@@ -26,14 +26,14 @@ TEXT: dict[str, dict[str, str]] = {
         "control": "对照组", "treated": "实验组", "abs": "绝对提升 [95% 区间]", "rel": "相对提升 [95% 区间]",
         "p": "p 值", "cuped": "CUPED 方差缩减（以分组前同长度时期的同一指标为协变量）", "cuped_lift": "CUPED 提升 [95% 区间]",
         "theta": "θ", "reduction": "方差降低", "groups": "分层提升：{dim}", "group": "分层",
-        "lifecycle_stage": "生命周期阶段", "segment": "用户分群", "small": "样本少，谨慎解读",
+        "lifecycle_stage": "生命周期阶段", "segment": "用户分群", "small": "样本少，谨慎解读", "lift_of": "绝对提升 [95% 区间]",
         "skipped_dim": "{dim}：未计算（{why}）", "calibration": "实测增量收入与计划预测",
         "predicted": "预测增量价值（预期收益 + 成本）", "measured": "实测增量收入 [95% 区间]", "ratio": "实测 / 预测",
         "covered": "预测落在区间内", "yes": "是", "no": "否",
         "uplift_cal": "模型校准：预测提升与实测提升", "predicted_uplift": "平均预测提升", "measured_uplift": "实测提升 [95% 区间]",
         "compliance": "执行情况：{start} 至 {end} 期间，应触达用户中 {treated} 实际收到触达，留出组中 {holdout} 被误触达。",
         "pending": "尚未到期的指标：{items}", "notes": "说明", "methods": "方法：{lift}；{cuped}",
-        "days": "{n} 天", "vs": "对照",
+        "days": "{n} 天", "vs": "对照", "holdout_arm": "留出组", "contacted": "触达组",
     },
     "en": {
         "title_campaign": "Experiment readout: campaign {source}", "title_plan": "Experiment readout: contact plan {source}",
@@ -52,7 +52,7 @@ TEXT: dict[str, dict[str, str]] = {
         "cuped": "CUPED variance reduction (covariate: the same metric over as many days before assignment)",
         "cuped_lift": "CUPED lift [95% CI]", "theta": "θ", "reduction": "variance reduction",
         "groups": "Lift by {dim}", "group": "group", "lifecycle_stage": "lifecycle stage", "segment": "segment",
-        "small": "small cell: read with care", "skipped_dim": "{dim}: not shown ({why})",
+        "small": "small cell: read with care", "lift_of": "absolute lift [95% CI]", "skipped_dim": "{dim}: not shown ({why})",
         "calibration": "Measured incremental revenue against the plan's prediction",
         "predicted": "predicted incremental value (expected gain + cost)", "measured": "measured [95% CI]",
         "ratio": "measured / predicted", "covered": "prediction inside the interval", "yes": "yes", "no": "no",
@@ -61,7 +61,7 @@ TEXT: dict[str, dict[str, str]] = {
         "compliance": "Compliance: between {start} and {end}, {treated} of the users to contact got their contact; "
                       "{holdout} of the holdout got one by mistake.",
         "pending": "Not yet readable: {items}", "notes": "Notes", "methods": "Methods: {lift}; {cuped}",
-        "days": "{n} d", "vs": "vs",
+        "days": "{n} d", "vs": "vs", "holdout_arm": "holdout", "contacted": "contacted",
     },
 }
 
@@ -125,6 +125,11 @@ def _lift_row(m: Mapping[str, Any], lift: Mapping[str, Any], lang: str, t: Mappi
     }
 
 
+def _arm(name: str, t: Mapping[str, str]) -> str:
+    """The words for siyu's own arm names; a treatment keeps the data's event type."""
+    return {"control": t["control"], "holdout": t["holdout_arm"], "contacted": t["contacted"]}.get(name, name)
+
+
 def _population(readout: Mapping[str, Any], t: Mapping[str, str]) -> str:
     if readout["kind"] == "plan":
         return t["pop_plan"]
@@ -141,7 +146,7 @@ def build_readout_view(readout: Mapping[str, Any], lang: str) -> dict[str, Any]:
         "id": re.sub(r"[^A-Za-z0-9_-]", "-", str(readout["id"])),
         "title": t[f"title_{readout['kind']}"].format(source=readout["source"]),
         "meta": t["meta"].format(cutoff=readout["cutoff"], end=readout["data_end"], population=_population(readout, t)),
-        "arms": ", ".join(f"{a}: {n:,}" for a, n in readout["arms"].items()),
+        "arms": ", ".join(f"{_arm(a, t)}: {n:,}" for a, n in readout["arms"].items()),
         "trustworthy": bool(readout["trustworthy"]),
     }
     if srm is None:
@@ -150,7 +155,7 @@ def build_readout_view(readout: Mapping[str, Any], lang: str) -> dict[str, Any]:
     else:
         key = "srm_passed" if srm["passed"] else "srm_failed"
         view["srm_status"], view["srm_text"] = key.removeprefix("srm_"), t[key].format(chi2=srm["chi2"], p=srm["p_value"])
-        view["srm_rows"] = [[a, f"{n:,}", _pct(e), _pct(o)] for a, n, e, o in zip(
+        view["srm_rows"] = [[_arm(a, t), f"{n:,}", _pct(e), _pct(o)] for a, n, e, o in zip(
             srm["arms"], srm["counts"], srm["expected_shares"], srm["observed_shares"], strict=True)]
     if not readout["trustworthy"] and srm is None:
         view["srm_status"], view["srm_text"] = "failed", t["untrusted"].format(why=readout.get("srm_skipped"))
@@ -169,16 +174,21 @@ def build_readout_view(readout: Mapping[str, Any], lang: str) -> dict[str, Any]:
                 "abs": _interval(lift["absolute"], lift["absolute_low"], lift["absolute_high"], binary),
                 "theta": f"{cup['theta']:.3g}", "reduction": _pct(cup["variance_reduction"])})
     view["groups"] = []
+    metric_names = list(readout["horizons"])
+    view["group_metrics"] = [_metric_name(m, readout["horizons"][m], lang, t) for m in metric_names]
     for dim in ("lifecycle_stage", "segment"):
-        rows = [g for g in readout["groups"] if g["dimension"] == dim]
-        if rows:
-            view["groups"].append({"title": t["groups"].format(dim=t[dim]), "rows": [{
-                "treatment": g["treatment"], "group": _group_name(dim, g["group"], lang),
-                "metric": _metric_name(g["metric"], readout["horizons"].get(g["metric"], 0), lang, t),
-                "small": g["small"],
-                **(_lift_row(g, g["lift"], lang, t) if g["lift"] is not None else
-                   {"users": f"{g['n_treatment']:,} / {g['n_control']:,}", "control": "–", "treated": "–",
-                    "abs": "–", "rel": "–", "p": "–"})} for g in rows]})
+        cells: dict[tuple[str, str], dict[str, Any]] = {}
+        for g in (g for g in readout["groups"] if g["dimension"] == dim):
+            cell = cells.setdefault((g["treatment"], g["group"]), {
+                "treatment": g["treatment"], "group": _group_name(dim, g["group"], lang), "small": g["small"],
+                "users": f"{g['n_treatment']:,} / {g['n_control']:,}", "lifts": {}})
+            binary = METRIC_BY_NAME[g["metric"]].binary if g["metric"] in METRIC_BY_NAME else False
+            lift = g["lift"]
+            cell["lifts"][g["metric"]] = "–" if lift is None else _interval(
+                lift["absolute"], lift["absolute_low"], lift["absolute_high"], binary)
+        if cells:
+            view["groups"].append({"title": t["groups"].format(dim=t[dim]), "rows": [
+                {**c, "lifts": [c["lifts"].get(m, "–") for m in metric_names]} for c in cells.values()]})
     view["skipped"] = [t["skipped_dim"].format(dim=t.get(d, d), why=why) for d, why in readout["groups_skipped"].items()]
     view["calibration"] = [{
         "treatment": c["treatment"], "predicted": f"{c['predicted_value']:,.0f}",

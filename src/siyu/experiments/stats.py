@@ -5,12 +5,16 @@
   computed from those arms can be trusted);
 - `mean_lift`: treatment minus control with a Welch interval (unequal variances, Welch-Satterthwaite
   degrees of freedom), and the relative lift (treatment / control - 1) with a delta-method interval;
+- `proportion_lift`: the same for a 0/1 metric, with Newcombe's hybrid score interval for the
+  difference (Wilson intervals of each arm combined; it keeps its coverage for rare events and small
+  arms, where a Wald / Welch interval collapses to a point when an arm has no event);
 - `cuped_lift`: the same after CUPED (Deng et al. 2013): y - theta * (x - mean x), with the
   pre-period value of the metric as covariate x and theta = cov(y, x) / var(x) from both arms pooled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +22,8 @@ import numpy as np
 from scipy import stats
 
 SRM_ALPHA = 0.001  # the usual SRM threshold: a p-value below it means the split is not what was designed
-LIFT_METHOD = "difference of means, Welch t interval; relative lift by the delta method (normal interval)"
+LIFT_METHOD = ("difference of means: Welch t interval (rates: Newcombe's hybrid score interval); relative lift "
+               "by the delta method (normal interval; none when an arm has no spread)")
 CUPED_METHOD = "CUPED: y - theta (x - mean x), x = the metric over the same number of days before the cutoff, " \
                "theta = cov(y, x) / var(x) pooled over both arms; then Welch / delta method as above"
 
@@ -42,7 +47,8 @@ class SrmCheck:
 class Lift:
     """Treatment minus control on one metric, with a two-sided interval at `level`.
 
-    `relative*` are None when the control mean is zero (no relative lift defined)."""
+    `relative` is None when the control mean is zero (no relative lift defined), its interval also
+    when an arm has no spread (the delta method would claim certainty)."""
 
     n_treatment: int
     n_control: int
@@ -124,12 +130,41 @@ def mean_lift(y_treatment: np.ndarray, y_control: np.ndarray, *, level: float = 
     rel = rel_low = rel_high = None
     if m_c != 0:
         rel = m_t / m_c - 1
+    if m_c != 0 and v_t > 0 and v_c > 0:
         rel_se = float(np.sqrt(a_t / m_c**2 + m_t**2 * a_c / m_c**4))
         z = float(stats.norm.ppf(0.5 + level / 2))
         rel_low, rel_high = rel - z * rel_se, rel + z * rel_se
     return Lift(n_treatment=n_t, n_control=n_c, mean_treatment=m_t, mean_control=m_c, absolute=diff,
                 absolute_low=float(low), absolute_high=float(high), se=se, p_value=p_value,
                 relative=rel, relative_low=rel_low, relative_high=rel_high, level=level)
+
+
+def _wilson(successes: float, n: int, z: float) -> tuple[float, float]:
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def proportion_lift(y_treatment: np.ndarray, y_control: np.ndarray, *, level: float = 0.95) -> Lift:
+    """`mean_lift` for a 0/1 metric, the difference's interval by Newcombe's hybrid score method
+    (Newcombe 1998, method 10) and the p-value by the pooled two-proportion z-test."""
+    y_t, y_c = np.asarray(y_treatment, dtype="float64"), np.asarray(y_control, dtype="float64")
+    if not (np.isin(y_t, (0.0, 1.0)).all() and np.isin(y_c, (0.0, 1.0)).all()):
+        raise ValueError("proportion_lift: the metric must be 0 / 1 per user")
+    welch = mean_lift(y_t, y_c, level=level)
+    n_t, n_c = len(y_t), len(y_c)
+    p_t, p_c = welch.mean_treatment, welch.mean_control
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    l_t, u_t = _wilson(y_t.sum(), n_t, z)
+    l_c, u_c = _wilson(y_c.sum(), n_c, z)
+    diff = p_t - p_c
+    low = diff - np.sqrt((p_t - l_t) ** 2 + (u_c - p_c) ** 2)
+    high = diff + np.sqrt((u_t - p_t) ** 2 + (p_c - l_c) ** 2)
+    pooled = (y_t.sum() + y_c.sum()) / (n_t + n_c)
+    se0 = np.sqrt(pooled * (1 - pooled) * (1 / n_t + 1 / n_c))
+    p_value = float(2 * stats.norm.sf(abs(diff) / se0)) if se0 > 0 else None
+    return dataclasses.replace(welch, absolute_low=float(low), absolute_high=float(high), p_value=p_value)
 
 
 def cuped_theta(y: np.ndarray, x: np.ndarray) -> float:

@@ -236,7 +236,7 @@ def read_campaign(cfg: SiyuConfig, campaign: str, *, active_within_days: int | N
     if shares is None:
         shares = _truth_shares(cfg, campaign)
         if shares is not None:
-            notes.append(f"designed shares from {cfg.paths.truth_dir / 'campaigns.parquet'}")
+            notes.append("designed shares from the generated world's truth/campaigns.parquet")
     srm, srm_skipped = _srm(counts, shares, exp.srm_alpha, why)
     readout = _assemble(cfg, frame, comparisons, kind="campaign", source=campaign, cutoff=cutoff, data_end=data_end,
                         horizons=horizons, pending=pending, population=label, arms=counts, srm=srm,
