@@ -216,3 +216,31 @@ def test_a_plan_made_on_the_first_day_of_the_data_has_nobody_to_compare(project)
                   "holdout": [True, False], "expected_gain": 1.0, "cost": 1.0}).to_parquet(folder / "early.parquet")
     result = runner.invoke(app, ["experiment", "--plan", "early", "--config", str(project)])
     assert result.exit_code == 2 and "no user was known before the cutoff" in result.output
+
+
+class _Segmenter:
+    """A stand-in champion segmentation behind the `load_champion` seam (MLflow not needed)."""
+
+    model_name, model_version, feature_specs = "siyu-segments", "3", None
+
+    class estimator:  # noqa: N801 - the attribute scoring reads
+        @staticmethod
+        def predict(features):
+            return np.where(features["lifecycle_stage"].astype(str) == "potential", "cooling_down", "steady_regular")
+
+
+def test_without_tags_before_the_cutoff_the_champion_segmentation_assigns_segments_at_it(project, campaigns,
+                                                                                          monkeypatch):
+    import siyu.tracking
+
+    cfg = load_config(project)
+    cfg = cfg.model_copy(update={"segments": cfg.segments.model_copy(update={"enabled": True})})
+    monkeypatch.setattr(siyu.tracking, "load_champion", lambda name, tracking: _Segmenter())
+    readout = read_campaign(cfg, str(campaigns["campaign_id"].iloc[2])).readout
+    segments = {g.group: g for g in readout.groups if g.dimension == "segment" and g.metric == "retention"
+                and g.treatment == "coupon_push"}
+    stages = {g.group: g for g in readout.groups if g.dimension == "lifecycle_stage" and g.metric == "retention"
+              and g.treatment == "coupon_push"}
+    assert segments["cooling_down"].n_control == stages["potential"].n_control > 0
+    assert segments["steady_regular"].n_treatment == sum(g.n_treatment for k, g in stages.items() if k != "potential")
+    assert any("siyu-segments version 3" in n for n in readout.notes)

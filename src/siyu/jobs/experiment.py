@@ -130,26 +130,52 @@ def _lifecycle(cfg: SiyuConfig, con: Any, cutoff: date) -> pd.DataFrame:  # noqa
     return con.execute(f"SELECT user_id, stage AS lifecycle_stage FROM ({stage_sql(rule, cutoff)})").df()
 
 
-def _segments(cfg: SiyuConfig, cutoff: date) -> tuple[pd.DataFrame | None, str | None]:
-    """`user_id, segment` from the latest published scoring run with as-of <= cutoff (a segment
-    assigned after the cutoff could be an outcome of the treatment), else (None, why)."""
+def _segments(cfg: SiyuConfig, cutoff: date) -> tuple[pd.DataFrame | None, str | None, str | None]:
+    """`user_id, segment` at the cutoff, (frame, None, how) or (None, why, None): the tag of the latest
+    published scoring run with as-of <= cutoff, else the champion segmentation applied to the
+    features at the cutoff (a segment assigned after the cutoff could be an outcome of the treatment)."""
     from siyu.io.tagstore import open_tag_store
 
     tag = cfg.segments.tag
     url = cfg.scoring.tag_store_url
-    if url.startswith("duckdb:///") and not Path(url.removeprefix("duckdb:///")).exists():
-        return None, f"no tag store yet ({url}): run `siyu segment` and `siyu score` to tag segments"
-    store = open_tag_store(url)
+    if not (url.startswith("duckdb:///") and not Path(url.removeprefix("duckdb:///")).exists()):
+        store = open_tag_store(url)
+        try:
+            runs = sorted((r for r in store.published_runs() if r.as_of <= cutoff), key=lambda r: r.as_of,
+                          reverse=True)
+            for run in runs:
+                if tag in store.run_tags(run.run_id):
+                    frame = store.read_wide(run.run_id, [tag]).rename(columns={tag: "segment"})
+                    return frame[["user_id", "segment"]], None, f"the `{tag}` tag of scoring run {run.run_id} " \
+                                                                 f"(as of {run.as_of})"
+        finally:
+            store.close()
+    if not cfg.segments.enabled:
+        return None, (f"no published scoring run on or before {cutoff} carries the `{tag}` tag, and segments are "
+                      "not enabled (segments.enabled) to assign them at the cutoff"), None
+    return _segments_at(cfg, cutoff)
+
+
+def _segments_at(cfg: SiyuConfig, cutoff: date) -> tuple[pd.DataFrame | None, str | None, str | None]:
+    """The champion segmentation's segment of every user, from the features at the cutoff."""
+    from siyu.features.build import build_features
+    from siyu.tracking import NoModelError, load_champion
+
     try:
-        runs = sorted((r for r in store.published_runs() if r.as_of <= cutoff), key=lambda r: r.as_of, reverse=True)
-        for run in runs:
-            if tag in store.run_tags(run.run_id):
-                frame = store.read_wide(run.run_id, [tag])
-                return frame.rename(columns={tag: "segment"})[["user_id", "segment"]], None
+        champion = load_champion(cfg.segments.registry_name, cfg.tracking)
+    except NoModelError as exc:
+        return None, f"no segment tag on or before {cutoff} and no champion segmentation ({exc}); run `siyu segment`", None
+    specs = champion.feature_specs if champion.feature_specs is not None else feature_set(cfg).specs
+    events, users = clean_inputs(cfg)
+    con = connect_work(cfg)
+    try:
+        features = build_features(con, specs, events, users, [cutoff])
     finally:
-        store.close()
-    return None, (f"no published scoring run on or before {cutoff} carries the `{tag}` tag (a later one "
-                  "could reflect the treatment); enable segments.enabled and score as of the cutoff")
+        con.close()
+    keys = champion.estimator.predict(features)
+    frame = pd.DataFrame({"user_id": features["user_id"].astype(str).to_numpy(), "segment": np.asarray(keys, str)})
+    return frame, None, (f"segments assigned at the cutoff by {champion.model_name} version {champion.model_version} "
+                         "from the features at the cutoff")
 
 
 def _truth_shares(cfg: SiyuConfig, campaign: str) -> dict[str, float] | None:
@@ -358,10 +384,11 @@ def _assemble(cfg: SiyuConfig, frame: pd.DataFrame, comparisons: list[Comparison
               srm_invalid: bool = False, active_within_days: int | None = None,
               predicted_uplift: tuple[str | None, int | None, dict[str, float]] | None = None) -> Readout:
     exp = cfg.experiments
-    segments, segments_why = _segments(cfg, cutoff)
+    segments, segments_why, segments_how = _segments(cfg, cutoff)
     skipped = {}
     if segments is not None:
         frame = frame.merge(segments.assign(user_id=segments["user_id"].astype(str)), on="user_id", how="left")
+        notes.append(f"segment: {segments_how}")
     else:
         skipped["segment"] = segments_why
     metrics = metric_readouts(frame, comparisons, horizons, level=exp.level)
