@@ -139,6 +139,12 @@ def test_a_partly_readable_campaign_lists_the_pending_metrics(project, campaigns
         "retention", "purchase_rate"}
 
 
+def test_latest_is_the_newest_campaign_with_every_window_inside_the_data(project, campaigns):
+    readout = read_campaign(load_config(project), "latest").readout
+    fits = campaigns[pd.to_datetime(campaigns["readable_from"]) <= pd.Timestamp(readout.data_end)]
+    assert readout.source == str(fits["campaign_id"].iloc[-1]) and readout.pending == {}
+
+
 def test_unknown_campaign_and_bad_options_exit_2(project):
     result = runner.invoke(app, ["experiment", "--campaign", "nope", "--config", str(project)])
     assert result.exit_code == 2 and "--list" in result.output

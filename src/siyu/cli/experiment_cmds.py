@@ -30,7 +30,8 @@ _WORDS = {
 
 
 def experiment_cmd(
-    campaign: str | None = typer.Option(None, "--campaign", help="a campaign id (see --list)"),
+    campaign: str | None = typer.Option(None, "--campaign", help="a campaign id (see --list), or `latest`: the "
+                                        "newest campaign with every metric readable"),
     plan: str | None = typer.Option(None, "--plan", help="a contact plan's run id (work/reports/plans/<run_id>.parquet)"),
     list_: bool = typer.Option(False, "--list", help="list the campaigns and when each is readable"),
     active_within_days: int | None = typer.Option(None, "--active-within-days", min=1,

@@ -44,6 +44,7 @@ from siyu.operations.lifecycle_flow import lifecycle_rule, stage_sql
 from siyu.uplift.campaigns import assignments_sql, campaigns_sql
 
 CONTROL = "control"
+LATEST = "latest"  # `--campaign latest`: the newest campaign whose every metric window is inside the data
 
 
 class HorizonNotPassed(ValueError):
@@ -221,6 +222,8 @@ def read_campaign(cfg: SiyuConfig, campaign: str, *, active_within_days: int | N
     exp = cfg.experiments
     con = connect_work(cfg)
     try:
+        if campaign == LATEST:
+            campaign = _latest_readable(con, ev, events, _horizons(cfg, horizon_days))
         found = con.execute(f"SELECT campaign_id, cutoff FROM ({campaigns_sql(ev)}) WHERE campaign_id = ?",
                             [campaign]).fetchone()
         if found is None:
@@ -269,6 +272,20 @@ def read_campaign(cfg: SiyuConfig, campaign: str, *, active_within_days: int | N
                         srm_skipped=srm_skipped, notes=notes, srm_invalid=srm_skipped is not None and shares is not None,
                         active_within_days=active_within_days)
     return _write(cfg, readout, clock)
+
+
+def _latest_readable(con: Any, ev: str, events: Path, horizons: Mapping[str, int]) -> str:  # noqa: ANN401
+    """The newest campaign with every horizon inside the data (else the newest with the shortest one;
+    the first day of the data has nobody before it); HorizonNotPassed when none."""
+    data_start, data_end = data_bounds(con, events)
+    rows = [(r[0], r[1].date()) for r in con.execute(f"SELECT campaign_id, cutoff FROM ({campaigns_sql(ev)})").fetchall()]
+    rows = [(c, cut) for c, cut in rows if cut > data_start]
+    for need in (max(horizons.values()), min(horizons.values())):
+        fits = [c for c, cut in rows if cut + timedelta(days=need) <= data_end]
+        if fits:
+            return fits[-1]
+    raise HorizonNotPassed(f"no campaign has a {min(horizons.values())}-day outcome window inside the data "
+                           f"(ending {data_end - timedelta(days=1)}; {len(rows)} campaigns)")
 
 
 def _holdout_share(meta: Any) -> float | None:  # noqa: ANN401 - JSON
