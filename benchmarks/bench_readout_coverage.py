@@ -57,6 +57,15 @@ def _truth_means(truth: pd.DataFrame, campaign: str) -> tuple[dict[str, float], 
     return {c: float(rows[c].mean()) for c in truth.columns if c.startswith("tau_")}, len(rows)
 
 
+def _share_interval(hits: int, n: int) -> tuple[float, float]:
+    """A 95 % Wilson interval for a coverage share (the campaigns of one world share users, so read it
+    as a lower bound on the uncertainty)."""
+    z = 1.959964
+    p = hits / n
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
 def _intervals(readout, truth_means: dict[str, float]) -> list[dict]:  # noqa: ANN001 - a Readout
     out = []
     for m in readout.metrics:
@@ -142,9 +151,15 @@ def main() -> None:
         out["purchase_rate_coverage"] = float(purchase["covered"].mean()) if len(purchase) else None
         out["purchase_rate_cuped_coverage"] = float(purchase["cuped_covered"].mean()) if len(purchase) else None
         out["purchase_rate_intervals"] = len(purchase)
+        z = (purchase["estimate"] - purchase["truth"]) / (purchase["width"] / (2 * 1.959964))
+        out["purchase_rate_mean_z"] = float(z.mean())
         verdict = "meets" if (out["purchase_rate_coverage"] or 0) >= 0.9 else "MISSES"
-        print(f"\npurchase rate (7 d): {out['purchase_rate_coverage']:.1%} of {len(purchase)} intervals cover the "
-              f"true average effect ({verdict} the >= 90 % target; CUPED {out['purchase_rate_cuped_coverage']:.1%})")
+        low, high = _share_interval(int(purchase["covered"].sum()), len(purchase))
+        out["purchase_rate_coverage_ci"] = [low, high]
+        print(f"\npurchase rate (7 d): {out['purchase_rate_coverage']:.1%} [{low:.1%}, {high:.1%}] of {len(purchase)} "
+              f"intervals cover the true average effect ({verdict} the >= 90 % target; CUPED "
+              f"{out['purchase_rate_cuped_coverage']:.1%}); mean z of the estimate against the truth "
+              f"{out['purchase_rate_mean_z']:+.2f}")
     write_result("readout_coverage", out)
 
 
