@@ -73,13 +73,15 @@ def _intervals(readout, truth_means: dict[str, float]) -> list[dict]:  # noqa: A
         if m.lift is None or column not in truth_means:
             continue
         true = truth_means[column]
-        cup = m.cuped.lift
+        cup = m.cuped.lift if m.cuped is not None else None
         out.append({
             "campaign": readout.source, "treatment": m.treatment, "metric": m.metric, "truth": true,
             "estimate": m.lift.absolute, "low": m.lift.absolute_low, "high": m.lift.absolute_high,
             "covered": m.lift.absolute_low <= true <= m.lift.absolute_high,
-            "cuped_estimate": cup.absolute, "cuped_covered": cup.absolute_low <= true <= cup.absolute_high,
-            "width": m.lift.absolute_high - m.lift.absolute_low, "cuped_width": cup.absolute_high - cup.absolute_low,
+            "cuped_estimate": None if cup is None else cup.absolute,
+            "cuped_covered": None if cup is None else cup.absolute_low <= true <= cup.absolute_high,
+            "width": m.lift.absolute_high - m.lift.absolute_low,
+            "cuped_width": None if cup is None else cup.absolute_high - cup.absolute_low,
             "n_treatment": m.lift.n_treatment, "n_control": m.lift.n_control,
         })
     return out
@@ -136,20 +138,23 @@ def main() -> None:
         out["population_mismatches"] = int(mismatched)
         table = []
         print(f"\n{'metric':16s} {'treatment':18s} {'intervals':>9s} {'covered':>8s} {'CUPED':>8s} "
-              f"{'truth (mean)':>12s} {'width':>9s} {'CUPED width':>11s}")
+              f"{'(of)':>5s} {'truth (mean)':>12s} {'width':>9s} {'CUPED width':>11s}")
         for (metric, treatment), g in frame.groupby(["metric", "treatment"], sort=False):
             row = {"metric": metric, "treatment": treatment, "intervals": len(g),
-                   "coverage": float(g["covered"].mean()), "cuped_coverage": float(g["cuped_covered"].mean()),
+                   "coverage": float(g["covered"].mean()),
+                   "cuped_intervals": int(g["cuped_covered"].notna().sum()),
+                   "cuped_coverage": float(g["cuped_covered"].dropna().astype(bool).mean()),
                    "truth_mean": float(g["truth"].mean()), "mean_width": float(g["width"].mean()),
-                   "mean_cuped_width": float(g["cuped_width"].mean())}
+                   "mean_cuped_width": float(g["cuped_width"].dropna().mean())}
             table.append(row)
             print(f"{metric:16s} {treatment:18s} {row['intervals']:9d} {row['coverage']:8.1%} "
-                  f"{row['cuped_coverage']:8.1%} {row['truth_mean']:12.4f} {row['mean_width']:9.4f} "
+                  f"{row['cuped_coverage']:8.1%} {row['cuped_intervals']:5d} {row['truth_mean']:12.4f} {row['mean_width']:9.4f} "
                   f"{row['mean_cuped_width']:11.4f}")
         purchase = frame[frame["metric"] == "purchase_rate"]
         out["by_metric"] = table
         out["purchase_rate_coverage"] = float(purchase["covered"].mean()) if len(purchase) else None
-        out["purchase_rate_cuped_coverage"] = float(purchase["cuped_covered"].mean()) if len(purchase) else None
+        out["purchase_rate_cuped_coverage"] = float(purchase["cuped_covered"].dropna().astype(bool).mean())
+        out["purchase_rate_cuped_intervals"] = int(purchase["cuped_covered"].notna().sum())
         out["purchase_rate_intervals"] = len(purchase)
         z = (purchase["estimate"] - purchase["truth"]) / (purchase["width"] / (2 * 1.959964))
         out["purchase_rate_mean_z"] = float(z.mean())
@@ -158,7 +163,7 @@ def main() -> None:
         out["purchase_rate_coverage_ci"] = [low, high]
         print(f"\npurchase rate (7 d): {out['purchase_rate_coverage']:.1%} [{low:.1%}, {high:.1%}] of {len(purchase)} "
               f"intervals cover the true average effect ({verdict} the >= 90 % target; CUPED "
-              f"{out['purchase_rate_cuped_coverage']:.1%}); mean z of the estimate against the truth "
+              f"{out['purchase_rate_cuped_coverage']:.1%} of {out['purchase_rate_cuped_intervals']}); mean z of the estimate against the truth "
               f"{out['purchase_rate_mean_z']:+.2f}")
     write_result("readout_coverage", out)
 

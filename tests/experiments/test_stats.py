@@ -120,3 +120,21 @@ def test_proportion_and_welch_agree_at_large_n():
     assert n.absolute_high == pytest.approx(w.absolute_high, abs=2e-4)
     with pytest.raises(ValueError, match="0 / 1"):
         proportion_lift(np.array([0.0, 2.0]), np.array([0.0, 1.0]))
+
+
+def test_no_cuped_for_a_rate_with_almost_no_events_in_an_arm():
+    import pandas as pd
+
+    from siyu.experiments.readout import Comparison, metric_readouts
+
+    rng = np.random.default_rng(8)
+    n = 300
+    treated = np.arange(n) < 200
+    frame = pd.DataFrame({"purchase_rate": np.where(treated, rng.random(n) < 0.05, 0.0).astype(float),
+                          "purchase_rate_pre": (rng.random(n) < 0.3).astype(float),
+                          "retention": (rng.random(n) < 0.5).astype(float),
+                          "retention_pre": (rng.random(n) < 0.5).astype(float)})
+    out = {m.metric: m for m in metric_readouts(frame, [Comparison("t", treated, ~treated)],
+                                                {"purchase_rate": 7, "retention": 30})}
+    assert out["purchase_rate"].lift is not None and out["purchase_rate"].cuped is None
+    assert out["retention"].cuped is not None

@@ -85,7 +85,8 @@ def test_campaign_readout_writes_json_and_csv(project, campaigns):
         lift = m["lift"]
         assert lift["n_treatment"] == doc["arms"][m["treatment"]] and lift["n_control"] == doc["arms"]["control"]
         assert lift["absolute_low"] <= lift["absolute"] <= lift["absolute_high"]
-        assert m["cuped"]["variance_reduction"] < 1
+        assert m["cuped"] is None or m["cuped"]["variance_reduction"] < 1
+    assert all(m["cuped"] is not None for m in doc["metrics"] if m["metric"] == "retention")
     stages = {g["group"] for g in doc["groups"] if g["dimension"] == "lifecycle_stage"}
     assert stages and stages <= {"potential", "new", "active", "silent", "churned"}
     assert sum(g["n_treatment"] for g in doc["groups"] if g["metric"] == "retention"

@@ -170,16 +170,28 @@ def _lift_or_none(y_t: np.ndarray, y_c: np.ndarray, level: float, binary: bool) 
     return proportion_lift(y_t, y_c, level=level) if binary else mean_lift(y_t, y_c, level=level)
 
 
+MIN_EVENTS_FOR_CUPED = 5
+
+
+def _enough_events(y_t: np.ndarray, y_c: np.ndarray) -> bool:
+    """A rate's CUPED interval is a Welch interval on adjusted values: with almost no events (or
+    almost no non-events) in an arm it claims a precision the data does not have, so it needs at
+    least MIN_EVENTS_FOR_CUPED of each in each arm."""
+    return all(min(y.sum(), len(y) - y.sum()) >= MIN_EVENTS_FOR_CUPED for y in (y_t, y_c))
+
+
 def metric_readouts(frame: pd.DataFrame, comparisons: Sequence[Comparison], horizons: Mapping[str, int],
                     *, level: float = 0.95) -> tuple[MetricReadout, ...]:
-    """Plain and CUPED lift per comparison x metric (`frame` holds `<metric>` and `<metric>_pre`)."""
+    """Plain and CUPED lift per comparison x metric (`frame` holds `<metric>` and `<metric>_pre`);
+    no CUPED for a rate with fewer than MIN_EVENTS_FOR_CUPED events or non-events in an arm."""
     out = []
     for comp in comparisons:
         for name, h in horizons.items():
             y, x = frame[name].to_numpy("float64"), frame[f"{name}_pre"].to_numpy("float64")
             y_t, y_c, x_t, x_c = y[comp.treated], y[comp.control], x[comp.treated], x[comp.control]
             lift = _lift_or_none(y_t, y_c, level, METRIC_BY_NAME[name].binary)
-            cup = cuped_lift(y_t, y_c, x_t, x_c, level=level) if lift is not None else None
+            cuped_ok = lift is not None and (not METRIC_BY_NAME[name].binary or _enough_events(y_t, y_c))
+            cup = cuped_lift(y_t, y_c, x_t, x_c, level=level) if cuped_ok else None
             out.append(MetricReadout(comp.treatment, name, METRIC_BY_NAME[name].label, h, lift, cup))
     return tuple(out)
 

@@ -24,8 +24,9 @@ from scipy import stats
 SRM_ALPHA = 0.001  # the usual SRM threshold: a p-value below it means the split is not what was designed
 LIFT_METHOD = ("difference of means: Welch t interval (rates: Newcombe's hybrid score interval); relative lift "
                "by the delta method (normal interval; none when an arm has no spread)")
-CUPED_METHOD = "CUPED: y - theta (x - mean x), x = the metric over the same number of days before the cutoff, " \
-               "theta = cov(y, x) / var(x) pooled over both arms; then Welch / delta method as above"
+CUPED_METHOD = ("CUPED: y - theta (x - mean x), x = the metric over the same number of days before the cutoff, "
+                "theta = cov(y, x) / var(x) pooled over both arms; Welch interval on the adjusted values (not "
+                "shown for a rate with fewer than 5 events or non-events in an arm)")
 
 
 @dataclass(frozen=True)
