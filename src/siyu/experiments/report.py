@@ -22,7 +22,7 @@ TEXT: dict[str, dict[str, str]] = {
         "srm_failed": "未通过：各组人数与设计比例不符（χ² = {chi2:.1f}，p = {p:.2g}），随机分组或数据记录有问题，以下结果不可信。",
         "srm_skipped": "未做：{why}", "expected": "设计比例", "observed": "实际比例",
         "untrusted": "本报告不可信：{why}",
-        "lift": "提升（实验组 − 对照组）", "treatment": "触达方式", "metric": "指标", "users": "人数（实验 / 对照）",
+        "lift": "提升（实验组 − 对照组）", "lift_plan": "提升（触达组 − 留出组）", "treatment": "触达方式", "metric": "指标", "users": "人数（实验 / 对照）",
         "control": "对照组", "treated": "实验组", "abs": "绝对提升 [95% 区间]", "rel": "相对提升 [95% 区间]",
         "p": "p 值", "cuped": "CUPED 方差缩减（以分组前同长度时期的同一指标为协变量）", "cuped_lift": "CUPED 提升 [95% 区间]",
         "theta": "θ", "reduction": "方差降低", "groups": "分层提升：{dim}", "group": "分层",
@@ -46,7 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
                       "randomization or the logging broke, so the results below cannot be trusted.",
         "srm_skipped": "Skipped: {why}", "expected": "designed share", "observed": "observed share",
         "untrusted": "This readout cannot be trusted: {why}",
-        "lift": "Lift (treated − control)", "treatment": "treatment", "metric": "metric",
+        "lift": "Lift (treated − control)", "lift_plan": "Lift (contacted − holdout)", "treatment": "treatment", "metric": "metric",
         "users": "users (treated / control)", "control": "control", "treated": "treated",
         "abs": "absolute lift [95% CI]", "rel": "relative lift [95% CI]", "p": "p-value",
         "cuped": "CUPED variance reduction (covariate: the same metric over as many days before assignment)",
@@ -148,6 +148,7 @@ def build_readout_view(readout: Mapping[str, Any], lang: str) -> dict[str, Any]:
         "meta": t["meta"].format(cutoff=readout["cutoff"], end=readout["data_end"], population=_population(readout, t)),
         "arms": ", ".join(f"{_arm(a, t)}: {n:,}" for a, n in readout["arms"].items()),
         "trustworthy": bool(readout["trustworthy"]),
+        "lift_title": t["lift_plan" if readout["kind"] == "plan" else "lift"],
     }
     if srm is None:
         view["srm_status"], view["srm_text"] = "skipped", t["srm_skipped"].format(why=readout.get("srm_skipped"))
