@@ -35,7 +35,7 @@ from siyu.experiments.stats import SrmCheck, srm_check
 from siyu.features.compiler import relation_sql
 from siyu.features.specs import SpecError
 from siyu.io.tables import read_json, write_csv
-from siyu.io.workspace import clean_inputs, connect_work, feature_set
+from siyu.io.workspace import clean_history, clean_inputs, connect_work, feature_set
 from siyu.io.writers import write_json
 from siyu.labels.tasks import data_bounds
 from siyu.operations import stage
@@ -170,7 +170,7 @@ def _segments_at(cfg: SiyuConfig, cutoff: date) -> tuple[pd.DataFrame | None, st
     events, users = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
-        features = build_features(con, specs, events, users, [cutoff])
+        features = build_features(con, specs, events, users, [cutoff], history=clean_history(cfg))
     finally:
         con.close()
     keys = champion.estimator.predict(features)
