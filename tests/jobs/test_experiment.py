@@ -212,6 +212,7 @@ def test_plan_readout_compliance_and_calibration(project):
     (up,) = readout.uplift_calibration
     assert up.metric == "purchase_rate" and up.task_horizon_days == 7
     assert up.predicted == pytest.approx(plan.loc[treated.index, "uplift__campaign_contact"].mean())
+    assert read_plan(cfg, "latest").readout.source == "plan-r1"
     missing = runner.invoke(app, ["experiment", "--plan", "nope", "--config", str(project)])
     assert missing.exit_code == 2 and "siyu target" in missing.output
 

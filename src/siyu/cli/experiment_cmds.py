@@ -14,14 +14,14 @@ _SHARES = typer.Option(None, "--expected-share", help="designed share for the SR
 
 _WORDS = {
     "zh": {"srm": "样本比例检验（SRM）", "passed": "通过", "failed": "未通过：分组比例与设计不符，本报告不可信",
-           "skipped": "未做", "vs": "对比", "control": "对照组", "holdout": "留出组", "metric": "指标", "n": "人数 实验/对照", "means": "对照 → 实验",
+           "skipped": "未做", "vs": "对比", "control": "对照组", "holdout": "留出组", "contacted": "触达组", "metric": "指标", "n": "人数 实验/对照", "means": "对照 → 实验",
            "lift": "绝对提升 [95% 区间]", "relative": "相对提升", "cuped": "CUPED 提升（方差降低）",
            "calibration": "实测增量收入 vs 计划预测", "compliance": "执行率",
            "uplift_cal": "预测提升 vs 实测提升",
            "retention": "留存", "purchase_rate": "购买率", "spend_per_user": "人均净消费"},
     "en": {"srm": "sample ratio mismatch (SRM) check", "passed": "passed",
            "failed": "FAILED: the arms are not split as designed; this readout cannot be trusted",
-           "skipped": "skipped", "vs": "vs", "control": "control", "holdout": "holdout", "metric": "metric", "n": "users t / c", "means": "control → treated",
+           "skipped": "skipped", "vs": "vs", "control": "control", "holdout": "holdout", "contacted": "contacted", "metric": "metric", "n": "users t / c", "means": "control → treated",
            "lift": "absolute lift [95% CI]", "relative": "relative", "cuped": "CUPED lift (var. cut)",
            "calibration": "measured incremental revenue vs the plan's prediction", "compliance": "compliance",
            "uplift_cal": "predicted uplift vs measured lift",
@@ -32,7 +32,8 @@ _WORDS = {
 def experiment_cmd(
     campaign: str | None = typer.Option(None, "--campaign", help="a campaign id (see --list), or `latest`: the "
                                         "newest campaign with every metric readable"),
-    plan: str | None = typer.Option(None, "--plan", help="a contact plan's run id (work/reports/plans/<run_id>.parquet)"),
+    plan: str | None = typer.Option(None, "--plan", help="a contact plan's run id (work/reports/plans/<run_id>.parquet), "
+                                    "or `latest`: the newest plan with a readable window"),
     list_: bool = typer.Option(False, "--list", help="list the campaigns and when each is readable"),
     active_within_days: int | None = typer.Option(None, "--active-within-days", min=1,
                                                   help="campaign population: only users active in the N days "
@@ -122,8 +123,9 @@ def print_readout(console, doc: dict, lang: str) -> None:  # noqa: ANN001 - a ri
     from siyu.experiments.outcomes import METRIC_BY_NAME
 
     w = _WORDS[lang]
-    console.print(f"[bold]{doc['kind']} {doc['source']}[/bold]: cutoff {doc['cutoff']}, data to {doc['data_end']}, "
-                  f"arms {doc['arms']}")
+    arms = " · ".join(f"{w.get(a, a)} {n:,}" for a, n in doc["arms"].items())
+    console.print(f"[bold]{doc['kind']} {doc['source']}[/bold]: cutoff {doc['cutoff']}, data to {doc['data_end']}; "
+                  f"{arms}")
     srm = doc["srm"]
     if srm is None:
         console.print(f"{w['srm']}: [yellow]{w['skipped']}[/yellow] ({doc['srm_skipped']})")

@@ -288,6 +288,32 @@ def _latest_readable(con: Any, ev: str, events: Path, horizons: Mapping[str, int
                            f"(ending {data_end - timedelta(days=1)}; {len(rows)} campaigns)")
 
 
+def _latest_plan(cfg: SiyuConfig, horizons: Mapping[str, int]) -> str:
+    """The plan with the newest as-of whose shortest window is inside the data (`--plan latest`)."""
+    folder = plans_dir(cfg)
+    plans = []
+    for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
+        meta = read_json(path.with_suffix(".json")) if path.with_suffix(".json").exists() else {}
+        as_of = meta.get("as_of") or str(pd.read_parquet(path, columns=["as_of"])["as_of"].iloc[0])
+        plans.append((date.fromisoformat(str(as_of)[:10]), path.stat().st_mtime, path.stem))
+    if not plans:
+        raise ExperimentNotFound(f"no plan in {folder}; `siyu target` writes them")
+    events, _ = clean_inputs(cfg)
+    con = connect_work(cfg)
+    try:
+        _, data_end = data_bounds(con, events)
+    finally:
+        con.close()
+    shortest = min(horizons.values())
+    ready = [p for p in plans if p[0] + timedelta(days=shortest) <= data_end]
+    if not ready:
+        newest = max(plans)
+        raise HorizonNotPassed(f"no plan has a {shortest}-day outcome window inside the data yet (newest: "
+                               f"{newest[2]}, as of {newest[0]}; readable on or after "
+                               f"{newest[0] + timedelta(days=shortest)})")
+    return max(ready)[2]
+
+
 def _holdout_share(meta: Any) -> float | None:  # noqa: ANN401 - JSON
     """The `holdout_share` anywhere in the plan's JSON (top level first)."""
     if isinstance(meta, dict):
@@ -304,6 +330,8 @@ def read_plan(cfg: SiyuConfig, run_id: str, *, expected_holdout: float | None = 
               horizon_days: int | None = None) -> ExperimentResult:
     """Read out a contact plan: per chosen treatment, the contacted users vs the randomized holdout."""
     clock = time.perf_counter()
+    if run_id == LATEST:
+        run_id = _latest_plan(cfg, _horizons(cfg, horizon_days))
     path = plans_dir(cfg) / f"{run_id}.parquet"
     if not path.exists():
         known = sorted(p.stem for p in plans_dir(cfg).glob("*.parquet")) if plans_dir(cfg).exists() else []
