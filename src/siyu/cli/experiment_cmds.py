@@ -124,7 +124,10 @@ def print_readout(console, doc: dict, lang: str) -> None:  # noqa: ANN001 - a ri
 
     w = _WORDS[lang]
     arms = " · ".join(f"{w.get(a, a)} {n:,}" for a, n in doc["arms"].items())
-    console.print(f"[bold]{doc['kind']} {doc['source']}[/bold]: cutoff {doc['cutoff']}, data to {doc['data_end']}; "
+    from siyu.experiments.report import last_data_day
+
+    console.print(f"[bold]{doc['kind']} {doc['source']}[/bold]: cutoff {doc['cutoff']}, data through "
+                  f"{last_data_day(doc['data_end'])}; "
                   f"{arms}")
     srm = doc["srm"]
     if srm is None:

@@ -125,6 +125,13 @@ def _lift_row(m: Mapping[str, Any], lift: Mapping[str, Any], lang: str, t: Mappi
     }
 
 
+def last_data_day(data_end: str) -> str:
+    """The last day the data covers (`data_end` is exclusive)."""
+    import datetime as dt
+
+    return (dt.date.fromisoformat(str(data_end)[:10]) - dt.timedelta(days=1)).isoformat()
+
+
 def _arm(name: str, t: Mapping[str, str]) -> str:
     """The words for siyu's own arm names; a treatment keeps the data's event type."""
     return {"control": t["control"], "holdout": t["holdout_arm"], "contacted": t["contacted"]}.get(name, name)
@@ -145,7 +152,7 @@ def build_readout_view(readout: Mapping[str, Any], lang: str) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": re.sub(r"[^A-Za-z0-9_-]", "-", str(readout["id"])),
         "title": t[f"title_{readout['kind']}"].format(source=readout["source"]),
-        "meta": t["meta"].format(cutoff=readout["cutoff"], end=readout["data_end"], population=_population(readout, t)),
+        "meta": t["meta"].format(cutoff=readout["cutoff"], end=last_data_day(readout["data_end"]), population=_population(readout, t)),
         "arms": ", ".join(f"{_arm(a, t)}: {n:,}" for a, n in readout["arms"].items()),
         "trustworthy": bool(readout["trustworthy"]),
         "lift_title": t["lift_plan" if readout["kind"] == "plan" else "lift"],
