@@ -7,6 +7,7 @@ Each section belongs to one package; the package's owner extends its section her
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -66,10 +67,16 @@ class SourceConfig(Frozen):
     path: str
     format: Literal["csv", "parquet", "duckdb"] = "parquet"
     table: str | None = None  # for format=duckdb: the table inside the database file
-    delimiter: str | None = None  # csv; None lets DuckDB sniff; "whitespace" for runs of spaces
+    delimiter: str | None = None  # csv; None: a comma (RFC 4180); "whitespace" for runs of spaces
     header: bool = True  # csv
     column_names: tuple[str, ...] | None = None  # csv without header
     ts_format: str | None = None  # strptime format, e.g. "%Y%m%d"; None: ISO-8601
+    # CSV dialect, read as configured (RFC 4180 by default), never guessed from a sample: a quote
+    # opens a field that may hold delimiters and line breaks; a doubled quote inside is one quote.
+    quote: str = '"'
+    escape: str = '"'
+    encoding: str = "utf-8"  # e.g. gbk or gb18030 for a file exported by a Chinese Excel
+    max_field_chars: int = Field(65_536, gt=0)  # a longer field rejects its row (not the file)
 
     @model_validator(mode="after")
     def _duckdb_needs_table(self) -> SourceConfig:
@@ -79,6 +86,14 @@ class SourceConfig(Frozen):
             raise ValueError("a CSV without a header ('header: false') needs 'column_names', in file order")
         if self.delimiter is not None and self.delimiter != "whitespace" and len(self.delimiter) != 1:
             raise ValueError(f"delimiter: one character or 'whitespace', got {self.delimiter!r}")
+        for key in ("quote", "escape"):
+            if len(getattr(self, key)) > 1:
+                raise ValueError(f"{key}: one character (or '' for none), got {getattr(self, key)!r}")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"encoding: {self.encoding!r} is not an encoding Python knows; e.g. utf-8, gbk, "
+                             "gb18030, latin-1") from None
         return self
 
 
