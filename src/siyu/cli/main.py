@@ -6,6 +6,7 @@ import typer
 
 from siyu.cli import (
     data_cmds,
+    experiment_cmds,
     explain_cmds,
     feature_cmds,
     model_cmds,
@@ -22,7 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds, ops_cmds):
+for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds, ops_cmds,
+                experiment_cmds):
     _module.register(app)
 
 
