@@ -58,6 +58,19 @@ def test_trainset_train_compare_promote_an_uplift_task(campaign_world, monkeypat
     gated = _run("promote", "--task", "uplift_purchase", *cfg_args)
     assert "qini challenger - champion" in gated and "interval" in gated
 
+    # a new split whose test campaigns the champion was fitted on: it is not judged on them
+    import yaml
+
+    data = yaml.safe_load(campaign_world.read_text(encoding="utf-8"))
+    data["uplift"] |= {"n_test_campaigns": 5}
+    wider = campaign_world.with_name("wider.yaml")
+    wider.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    _run("trainset", "--task", "uplift_purchase", "--config", str(wider))
+    _run("train", "--task", "uplift_purchase", "--model", "random", "--config", str(wider))
+    stale = _run("promote", "--task", "uplift_purchase", "--config", str(wider))
+    assert "fitted on campaigns that are test campaigns now" in " ".join(stale.split())
+    _run("trainset", "--task", "uplift_purchase", *cfg_args)  # back to the module's split
+
     # a world without true effects (a real dataset): no oracle row, and no crash
     truth = cfg.paths.truth_dir / "uplift.parquet"
     truth.rename(truth.with_suffix(".bak"))

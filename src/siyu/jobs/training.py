@@ -623,6 +623,26 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     elif champion.version == challenger.version:
         gate_promote = False
         reason = f"challenger v{challenger.version} is already the champion"
+    elif cfg.task(task).uplift and (seen := _champion_saw_test(cfg, champion, manifest)):
+        # The champion's test Qini would read outcomes it learned from: it is judged through a
+        # refit of its model on the current training set instead.
+        stale = (f"champion v{champion.version} ({champion.model}) was fitted on campaigns that are test campaigns "
+                 f"now ({', '.join(seen[:3])}{', ...' if len(seen) > 3 else ''})")
+        refits = [v for v in list_versions(task, cfg.tracking)
+                  if v.model == champion.model and v.tags.get("test_cutoff") == cutoff]
+        if not refits:
+            gate_promote = False
+            reason = (f"{stale}: no fair comparison on them; refit its model on the current training set (`siyu "
+                      f"train --task {task} --model {champion.model}`) and promote again")
+        elif refits[0].version == challenger.version:
+            gate_promote = True
+            reason = f"{stale}; v{challenger.version}, its model refit on the current training set, replaces it"
+        else:
+            difference = versus(challenger, refits[0])
+            gate = decide_promotion(metric, difference, margin=promotion.margin)
+            gate_promote = gate.promote
+            reason = (f"{stale}, so v{challenger.version} ({challenger.model}) is judged against v{refits[0].version}, "
+                      f"its model refit on the current training set, on test cutoffs {cutoff}: {gate.reason}")
     else:
         difference = versus(challenger, champion)
         gate = decide_promotion(metric, difference, margin=promotion.margin)
@@ -879,6 +899,16 @@ def _uplift_board_html(task: str, cutoff: str, board: pd.DataFrame, manifest: di
             f"{n_boot} bootstrap resamples of users. oracle: ranking by the generator's true effects; "
             f"oracle_ratio = qini / the oracle's; true_qini: the ranking judged on the true effects. "
             f"{html.escape(note)}.</p>{table}</body></html>")
+
+
+def _champion_saw_test(cfg: SiyuConfig, champion: VersionInfo, manifest: dict) -> list[str]:
+    """The current test campaigns that the champion's training set used for train or valid (its
+    refit read their outcomes), from its run's logged manifest; [] when none or unknown."""
+    from siyu.tracking import load_run_manifest
+
+    theirs = load_run_manifest(champion.run_id, cfg.tracking) or {}
+    fitted = {c for split in ("train", "valid") for c in (theirs.get("campaigns") or {}).get(split, [])}
+    return [c for c in (manifest.get("campaigns") or {}).get("test", []) if c in fitted]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",
-                     "load_champion", "load_test_by_cutoff", "load_test_scores", "load_version_estimator",
+                     "load_champion", "load_run_manifest", "load_test_by_cutoff", "load_test_scores", "load_version_estimator",
                      "set_alias", "tag_version", "version_by_alias"), "siyu.tracking.registry"),
     **dict.fromkeys(("LoggedVersion", "RunRecord", "log_training_run"), "siyu.tracking.runs"),
     **dict.fromkeys(("log_backtest_run", "log_study_summary", "study_run", "training_runs", "trial_callback"),

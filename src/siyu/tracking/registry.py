@@ -145,6 +145,15 @@ def load_champion(task: str, tracking_cfg: TrackingConfig, *, version: str | Non
                     model=run.data.tags.get("model", ""), feature_specs=_trained_specs(mv.run_id))
 
 
+def load_run_manifest(run_id: str, cfg: TrackingConfig) -> dict | None:
+    """The trainset manifest a training run logged (`trainset/manifest.json`), or None."""
+    connect(cfg)
+    try:
+        return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/trainset/manifest.json"))
+    except (MlflowException, OSError):
+        return None
+
+
 def _trained_specs(run_id: str) -> FeatureSet | None:
     """The feature specs in a run's trainset manifest, or None when the run predates them."""
     try:
@@ -156,4 +165,4 @@ def _trained_specs(run_id: str) -> FeatureSet | None:
 
 
 __all__ = ["CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",
-           "load_champion", "load_test_by_cutoff", "load_test_scores", "load_version_estimator", "set_alias", "tag_version", "version_by_alias"]
+           "load_champion", "load_run_manifest", "load_test_by_cutoff", "load_test_scores", "load_version_estimator", "set_alias", "tag_version", "version_by_alias"]
