@@ -89,3 +89,14 @@ def test_bad_input_is_refused_with_the_reason(data):
         model.fit(X, y, treatment=np.full(len(y), "msg"))
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         model.fit(X, y, treatment=t, propensity=np.ones(len(y)))
+
+
+@pytest.mark.parametrize("name", ["tlearner", "xlearner", "risk", "response"])
+def test_an_amount_label_gets_effects_in_money(name):
+    X, _, treatment, tau = _frame(4000, 3)
+    spend = np.random.default_rng(4).gamma(2.0, 50.0, len(X)) * (X["b"] > 0.5) + 80.0 * tau["msg"] * (treatment == "msg")
+    model = make_uplift_model(name, n_jobs=1).fit(X, spend, treatment=treatment)
+    uplift = model.predict_uplift(X)
+    assert np.isfinite(uplift).all() and uplift.shape == (len(X), 2)
+    if name in ("tlearner", "xlearner"):
+        assert uplift[:, 1].mean() == pytest.approx(80.0 * tau["msg"].mean(), rel=0.5)
