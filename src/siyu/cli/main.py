@@ -10,6 +10,7 @@ from siyu.cli import (
     feature_cmds,
     model_cmds,
     ops_cmds,
+    plan_cmds,
     score_cmds,
     synth_cmds,
 )
@@ -22,7 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds, ops_cmds):
+for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds, ops_cmds,
+                plan_cmds):
     _module.register(app)
 
 
