@@ -518,7 +518,7 @@ class PlaybookConfig(Frozen):
     plays: tuple[Play, ...] = ()
 
 
-# --------------------------------------------------------------------------- the whole project
+# --------------------------------------------------------------------------- decisions (siyu target)
 class TreatmentPlan(Frozen):
     """What contacting one user with a treatment costs, and the channel it goes out on."""
 
@@ -535,7 +535,7 @@ class TargetingConfig(Frozen):
     `holdout_share` of each treatment's chosen users is withheld at random (drawn with `seed` and
     the as-of date) so the plan's effect can be measured. `value` is what one unit of the outcome
     is worth: for a binary outcome (a purchase) `margin` × `value_per_conversion` (value_source
-    constant) or `margin` × the `value_task` champion's prediction (value_source ltv: the user's
+    constant) or `margin` × the `value_task` champion's prediction (value_source model: the user's
     expected net spend); for a money outcome (net_spend) the uplift is money and value = `margin`.
     Checked against the tasks and the champion by `targeting_problems` when `siyu target` starts.
     """
@@ -544,9 +544,9 @@ class TargetingConfig(Frozen):
     treatments: dict[str, TreatmentPlan] = {}  # per treatment (contact event type): cost, channel, capacity
     channel_capacity: dict[str, int] = {}  # at most this many users per channel
     budget: float | None = Field(None, ge=0)  # total cost of the chosen users; None: no limit (`--budget` overrides)
-    value_source: Literal["constant", "ltv"] = "constant"
+    value_source: Literal["constant", "model"] = "constant"
     value_per_conversion: float | None = Field(None, gt=0)  # money one conversion brings (binary outcome, constant)
-    value_task: str = "ltv"  # the task whose champion predicts a user's value (value_source ltv)
+    value_task: str = "ltv"  # the task whose champion predicts a user's value (value_source model)
     margin: float = Field(1.0, gt=0, le=1)  # share of the money that is profit
     min_gain: float = Field(0.0, ge=0)  # a user is contacted only if the expected gain is at least this
     holdout_share: float = Field(0.1, ge=0, lt=1)
@@ -590,10 +590,10 @@ def targeting_problems(cfg: SiyuConfig) -> list[str]:
                         "`campaign_contact: {cost: 0.1, channel: wecom}`")
     if task.binary and t.value_source == "constant" and t.value_per_conversion is None:
         problems.append(f"targeting.value_per_conversion: task {t.task} has a binary outcome ({task.label}), so one "
-                        "conversion needs a value: set value_per_conversion (money), or value_source: ltv")
-    if t.value_source == "ltv":
+                        "conversion needs a value: set value_per_conversion (money), or value_source: model (value_task: ltv)")
+    if t.value_source == "model":
         if not task.binary:
-            problems.append(f"targeting.value_source: ltv applies to a binary outcome; task {t.task} predicts money "
+            problems.append(f"targeting.value_source: model applies to a binary outcome; task {t.task} predicts money "
                             f"({task.label}) and its value is the margin: use value_source: constant")
         elif t.value_task not in names or cfg.task(t.value_task).binary:
             problems.append(f"targeting.value_task: '{t.value_task}' must be a configured money task (label net_spend) "
@@ -601,6 +601,7 @@ def targeting_problems(cfg: SiyuConfig) -> list[str]:
     return problems
 
 
+# --------------------------------------------------------------------------- the whole project
 class PathsConfig(Frozen):
     world: str = "data/demo"  # synthetic world (events, users, truth) when generated
     work: str = "work"  # clean events, rejects, reports, training sets, tags

@@ -162,7 +162,7 @@ def test_a_failed_plan_run_leaves_every_tag_and_no_plan_file(project, monkeypatc
 def test_value_from_the_ltv_champion(project, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     cfg = load_config(project)
-    targeting = cfg.targeting.model_copy(update={"value_source": "ltv", "value_task": "ltv"})
+    targeting = cfg.targeting.model_copy(update={"value_source": "model", "value_task": "ltv"})
     summary = targeting_job.target(cfg.model_copy(update={"targeting": targeting}))
     plan = pd.read_parquet(summary.plan_path)
     assert summary.status == "published" and set(summary.model_versions) == {"uplift_purchase", "ltv"}

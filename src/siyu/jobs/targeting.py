@@ -248,11 +248,11 @@ def target(
     clock = time.perf_counter()
     t = cfg.targeting
     champions: dict[str, ChampionLike] = {t.task: _uplift_champion(cfg, deps)}
-    if cfg.task(t.task).binary and t.value_source == "ltv":
+    if cfg.task(t.task).binary and t.value_source == "model":
         try:
             champions[t.value_task] = deps.load_champion(t.value_task, cfg.tracking)
         except LookupError as exc:
-            raise TargetingError(f"targeting.value_source is ltv, but {exc}") from None
+            raise TargetingError(f"targeting.value_source is model, but {exc}") from None
     timings["load_models"] = time.perf_counter() - clock
     as_of = as_of or deps.default_as_of(cfg)
     versions = _model_versions(champions)
