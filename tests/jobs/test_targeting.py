@@ -125,6 +125,11 @@ def test_score_then_target_publishes_the_plan_beside_the_scores(project, monkeyp
     next_action = tags[tags["tag"] == "next_action"].set_index("user_id")["value"]
     assert (next_action.loc[plan["user_id"]].to_numpy() == plan["treatment"].to_numpy()).all()
 
+    from siyu.jobs.reporting import decision_sections
+
+    sections = decision_sections(load_config(project), "zh", tags)
+    assert "触达计划" in sections[0] and plan_run.run_id in sections[0] and "按生命周期阶段" in sections[0]
+
     assert "already planned" in _run("target", *cfg)  # same inputs: unchanged
     _run("target", "--budget", "10", *cfg)  # a smaller budget is a new plan; the scores stay current
     tags = _current(project)
