@@ -38,7 +38,7 @@ def _labels(events: EventBatch, truth):
     """Realized labels per truth row (INTERFACES §3) and the recency rule, from the events."""
     act = np.zeros((N_DAYS + 1, N_USERS))
     buy = np.zeros((N_DAYS + 1, N_USERS))
-    active = events.event_type != 13  # campaign_contact is not activity
+    active = ~np.isin(events.event_type, (13, 14))  # contacts (campaign_contact, coupon_push) are not activity
     np.add.at(act, (events.day[active] + 1, events.user[active]), 1)
     bought = events.event_type == 11
     np.add.at(buy, (events.day[bought] + 1, events.user[bought]), 1)

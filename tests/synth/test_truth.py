@@ -39,16 +39,28 @@ def test_churn_and_purchase_match_the_closed_form_when_states_never_move():
     k = pop.initial_state[u]
     act = pop.activity_mult[u] * np.asarray(sp.interaction_rate)[k]
     buy = pop.purchase_mult[u] * np.asarray(sp.purchase_rate)[k]
-    no_buy_contact = np.exp(-pop.uplift[u] * np.asarray(cp.uplift_by_state)[k])
+    extra = pop.uplift[u] * np.asarray(cp.uplift_by_state)[k]
+    dog, f = pop.sleeping_dog[u], params.users.sleeping_dog_factor
+    opened = np.asarray(cp.open_prob)[k]
+
+    def day(rate: np.ndarray, d: np.ndarray, activity: bool) -> np.ndarray:
+        """P(quiet day) mixed over no contact, a message and a coupon; a sleeping dog's rates times f."""
+        q, coupon = cal.contact_share[d], cal.coupon_share[d]
+        out = (1 - q) * np.exp(-rate)
+        for share, scale in ((q * (1 - coupon), 1.0), (q * coupon, cp.coupon_uplift_factor)):
+            reacts = np.exp(-rate - scale * extra) * ((1 - opened) if activity else 1.0)
+            out = out + share * np.where(dog, np.exp(-f * rate), reacts)
+        return out
+
+    assert dog.any() and (~dog).any()
     p_quiet = np.ones(u.size)
     for h in range(30):
-        d, q = c + h, cal.contact_share[c + h]
-        p_quiet *= np.exp(-act * cal.interaction_factor[d] - buy * cal.purchase_factor[d])
-        p_quiet *= 1 - q + q * (1 - np.asarray(cp.open_prob)[k]) * no_buy_contact
+        d = c + h
+        p_quiet *= day(act * cal.interaction_factor[d] + buy * cal.purchase_factor[d], d, True)
     p_none = np.ones(u.size)
     for h in range(7):
-        d, q = c + h, cal.contact_share[c + h]
-        p_none *= np.exp(-buy * cal.purchase_factor[d]) * (1 - q + q * no_buy_contact)
+        d = c + h
+        p_none *= day(buy * cal.purchase_factor[d], d, False)
     assert np.allclose(truth.p_churn_30d, p_quiet, rtol=1e-4, atol=1e-6)
     assert np.allclose(truth.p_purchase_7d, 1 - p_none, rtol=1e-4, atol=1e-6)
     assert (pop.join_day[u] < c).all()

@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 LABELS_SQL = """
 WITH daily AS (
     SELECT user_id, CAST(ts AS DATE) AS day,
-           bool_or(event_type <> 'campaign_contact') AS active,
+           bool_or(event_type NOT IN ('campaign_contact', 'coupon_push')) AS active,
            bool_or(event_type = 'purchase') AS bought,
            sum(CASE WHEN event_type IN ('purchase', 'refund') THEN amount ELSE 0 END) AS net
     FROM read_parquet('{events}/*.parquet') GROUP BY ALL

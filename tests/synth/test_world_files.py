@@ -101,9 +101,9 @@ def test_event_values_are_consistent(events, users):
     assert events.loc[~money, "amount"].isna().all()
     assert (events.loc[events["event_type"] == "purchase", "amount"] > 0).all()
     assert (events.loc[events["event_type"] == "refund", "amount"] < 0).all()
-    contact = events["event_type"] == "campaign_contact"
+    contact = events["event_type"].isin(["campaign_contact", "coupon_push"])
     assert events.loc[contact, "campaign_id"].notna().all()
-    assert events.loc[~events["event_type"].isin(["campaign_contact", "msg_open", "group_msg"]), "campaign_id"].isna().all()
+    assert events.loc[~contact & ~events["event_type"].isin(["msg_open", "group_msg"]), "campaign_id"].isna().all()
     sessions = events["session_id"].notna()
     assert set(events.loc[sessions, "channel"]) == {"mini_program", "app"}
     assert events.loc[events["channel"].isin(["mini_program", "app"]), "session_id"].notna().all()

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from siyu.synth.calendar import treatment_shares
 from siyu.synth.params import (
     AGE_BANDS,
     CATEGORIES,
@@ -28,10 +29,11 @@ from siyu.synth.params import (
     MEMBER_LEVELS,
     REGIONS,
     SOURCE_CHANNELS,
+    TREATMENTS,
 )
 from siyu.synth.population import given_names, surnames
 from siyu.synth.simulate import EventBatch
-from siyu.synth.truth import TruthBatch
+from siyu.synth.truth import TruthBatch, UpliftBatch
 from siyu.synth.world import WorldPlan
 
 EVENTS_SCHEMA = pa.schema([
@@ -145,6 +147,32 @@ def users_table(plan: WorldPlan, ids: pa.Array) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=USERS_SCHEMA)
 
 
+def uplift_table(batch: UpliftBatch, plan: WorldPlan, ids: pa.Array) -> pa.Table:
+    """Contact-effect truth rows: `user_id, cutoff, campaign_id (null on a day without a campaign),
+    tau_<label>_<h>d__<treatment>...` (docs/INTERFACES.md §1)."""
+    columns = {
+        "user_id": ids.take(pa.array(batch.user)),
+        "cutoff": _timestamps(plan.start, batch.cutoff_day, np.zeros(len(batch), np.int64)),
+        "campaign_id": _lookup(plan.campaign_ids, plan.calendar.campaign_index[batch.cutoff_day]).cast(pa.string()),
+    }
+    columns |= {name: pa.array(values, pa.float64()) for name, values in batch.effects.items()}
+    return pa.table(columns)
+
+
+def campaigns_table(plan: WorldPlan) -> pa.Table:
+    """The campaigns inside the world: `campaign_id, cutoff (midnight of its day), channel,
+    propensity__<treatment>` (the share of joined users sent each treatment: the design)."""
+    days = np.flatnonzero(plan.calendar.campaign_index[: plan.n_days] >= 0)
+    shares = treatment_shares(plan.calendar, days)
+    columns = {
+        "campaign_id": pa.array([plan.campaign_ids[i] for i in plan.calendar.campaign_index[days]], pa.string()),
+        "cutoff": _timestamps(plan.start, days, np.zeros(days.size, np.int64)),
+        "channel": _plain(CHANNELS, plan.calendar.campaign_channel[days]),
+    }
+    columns |= {f"propensity__{t}": pa.array(shares[:, i], pa.float64()) for i, t in enumerate(TREATMENTS)}
+    return pa.table(columns)
+
+
 def truth_table(batch: TruthBatch, plan: WorldPlan, ids: pa.Array) -> pa.Table:
     """Truth rows as an Arrow table with `TRUTH_SCHEMA`."""
     columns = [
@@ -178,6 +206,8 @@ class WorldWriter:
         self.event_counts = np.zeros(len(EVENT_TYPES), dtype=np.int64)
         self._part = 0
         self._truth_writer: pq.ParquetWriter | None = None
+        self._uplift_writer: pq.ParquetWriter | None = None
+        self.n_uplift_rows = 0
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
 
@@ -187,7 +217,8 @@ class WorldWriter:
         for stale in events_dir.glob("part-*.parquet"):
             stale.unlink()
         truth_file = self.out / "truth" / "truth.parquet"
-        truth_file.unlink(missing_ok=True)
+        for stale in ("truth.parquet", "uplift.parquet", "campaigns.parquet"):
+            (self.out / "truth" / stale).unlink(missing_ok=True)
         if self.with_truth:
             truth_file.parent.mkdir(parents=True, exist_ok=True)
             self._truth_writer = pq.ParquetWriter(truth_file, TRUTH_SCHEMA, compression="zstd",
@@ -201,8 +232,9 @@ class WorldWriter:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-            if self._truth_writer is not None:
-                self._truth_writer.close()
+            for writer in (self._truth_writer, self._uplift_writer):
+                if writer is not None:
+                    writer.close()
 
     def _wait(self) -> None:
         """Block until the previous background write is done; re-raise its error."""
@@ -238,6 +270,22 @@ class WorldWriter:
         self._submit(lambda: writer.write_table(truth_table(batch, self.plan, self.ids)))
         self.n_truth_rows += len(batch)
 
+    def write_uplift(self, batch: UpliftBatch) -> None:
+        """Append contact-effect truth rows to truth/uplift.parquet (the campaigns table with the first)."""
+        if not self.with_truth:
+            raise RuntimeError("truth: this writer was opened with with_truth=False")
+
+        def write() -> None:
+            table = uplift_table(batch, self.plan, self.ids)
+            if self._uplift_writer is None:
+                pq.write_table(campaigns_table(self.plan), self.out / "truth" / "campaigns.parquet")
+                self._uplift_writer = pq.ParquetWriter(self.out / "truth" / "uplift.parquet", table.schema,
+                                                       compression="zstd", use_dictionary=["user_id", "campaign_id"])
+            self._uplift_writer.write_table(table)
+
+        self._submit(write)
+        self.n_uplift_rows += len(batch)
+
     def write_users(self) -> None:
         """Write users.parquet."""
         pq.write_table(users_table(self.plan, self.ids), self.out / "users.parquet", compression="zstd")
@@ -259,6 +307,8 @@ class WorldWriter:
             "truth_rows": self.n_truth_rows if self.with_truth else None,
             "truth_cutoffs": [datetime.combine(c, datetime.min.time()).isoformat() for c in cutoffs],
             "campaigns": int((plan.calendar.campaign_index[: plan.n_days] >= 0).sum()),
+            "treatments": list(TREATMENTS),
+            "uplift_rows": self.n_uplift_rows if self.with_truth else None,
         }
         (self.out / "world.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         return manifest

@@ -55,6 +55,8 @@ def generate_world(
             writer.write_events(chunk.events)
             if chunk.truth is not None:
                 writer.write_truth(chunk.truth)
+            if chunk.uplift is not None:
+                writer.write_uplift(chunk.uplift)
             if on_chunk is not None:
                 on_chunk(i + 1, plan.n_chunks)
     manifest = writer.write_manifest(seed)

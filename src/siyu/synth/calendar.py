@@ -34,6 +34,7 @@ class Calendar:
     purchase_factor: np.ndarray  # multiplies purchase rates
     promo_day: np.ndarray  # bool: a shopping-festival day (joins rise too)
     contact_share: np.ndarray  # share of users contacted that day (0 without a campaign)
+    coupon_share: np.ndarray  # share of that day's contacts that get a coupon instead of a message
     campaign_index: np.ndarray  # int: campaign number that day, -1 without one
     campaign_channel: np.ndarray  # int: channel code of that day's campaign, -1 without one
     campaign_hour: np.ndarray  # int: local hour the contacts go out
@@ -102,16 +103,26 @@ def build_calendar(start: date, n_days: int, params: CampaignParams, rng: np.ran
     codes = np.array([channel_code(c) for c in _CAMPAIGN_CHANNELS])
     channel = np.where(campaign, rng.choice(codes, size=n_days), -1)
     hour = rng.choice(np.array([10, 12, 19, 20]), size=n_days)
+    coupon = np.where(campaign, rng.uniform(params.coupon_share_low, params.coupon_share_high, n_days), 0.0)
     return Calendar(
         start=start,
         interaction_factor=factors[:, 0],
         purchase_factor=factors[:, 1],
         promo_day=promo,
         contact_share=share,
+        coupon_share=coupon,
         campaign_index=index,
         campaign_channel=channel,
         campaign_hour=hour,
     )
+
+
+def treatment_shares(calendar: Calendar, days: np.ndarray) -> np.ndarray:
+    """P(a joined user gets each treatment on `days`): (len(days), 2) in TREATMENTS order
+    (message, coupon); zero on days without a campaign."""
+    q = calendar.contact_share[days]
+    c = calendar.coupon_share[days]
+    return np.stack([q * (1.0 - c), q * c], axis=-1)
 
 
 def campaign_ids(calendar: Calendar) -> tuple[str, ...]:

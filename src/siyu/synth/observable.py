@@ -25,8 +25,11 @@ only multiply the likelihood by a constant. A contact's presence does not depend
 The model of the filter
 -----------------------
 Latent: segment (prior from the source channel), the correlated lognormal activity and
-purchase multipliers, the contact kind (none / responder / persuadable, which also cuts the
-purchase multiplier) with its Gamma(4, 1/4) factor, and the daily state. The continuous
+purchase multipliers, the contact kind (none / sleeping dog / responder / persuadable, the last
+cutting the purchase multiplier) with its Gamma(4, 1/4) factor, and the daily state. A contact is
+a message or a coupon (its extra purchase rate c times a message's); on a contacted day a
+sleeping dog never opens and its rates are multiplied by f, a factor f^(events that day) *
+exp((1 - f) * rates) on its nodes. The continuous
 traits are put on a fixed grid (`GridSize`): equal-probability bins of the activity z, of
 the purchase z given it, and of the Gamma factor, each node at the bin's conditional mean of
 the multiplier (so prior means stay exact); the posterior is over (grid node, state). The basket level is
@@ -41,7 +44,7 @@ days, the uplift factor. Node weights are renormalized every few days in log spa
 
 Approximations (measured in tests/synth/test_observable.py and the report)
 --------------------------------------------------------------------------
-- the grid: by default 3 segments x 4 activity x 2 purchase x 3 kinds (one uplift node) = 72
+- the grid: by default 3 segments x 4 activity x 2 purchase x 4 kinds (one uplift node) = 96
   nodes, so that `siyu generate` on the demo (20k users) takes about twice its time without
   the observable columns (6.0 s vs 2.9 s; 90 nodes: 6.7 s). Against 1,155 nodes (11 x 5 x 3
   uplift nodes) on 4,096 demo users at every cutoff: churn AUC 0.8455 vs 0.8460, purchase
@@ -62,7 +65,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from siyu.synth.calendar import Calendar
+from siyu.synth.calendar import Calendar, treatment_shares
 from siyu.synth.params import CATEGORY_PRICE, WorldParams, type_code
 from siyu.synth.population import Population
 from siyu.synth.simulate import EventBatch
@@ -78,6 +81,7 @@ AMOUNT_AGE_SHIFT = 0.05  # log basket + 0.05 for age band 2
 
 _INTERACTIONS = 11  # codes 0..10 are interaction types
 _PURCHASE, _REFUND, _CONTACT = type_code("purchase"), type_code("refund"), type_code("campaign_contact")
+_COUPON = type_code("coupon_push")
 _CART, _CLAIM, _REDEEM = type_code("add_cart"), type_code("coupon_claim"), type_code("coupon_redeem")
 _OPEN_TYPES = (type_code("msg_open"), type_code("group_msg"))
 _NEVER = np.iinfo(np.int32).max
@@ -110,6 +114,7 @@ class LatentGrid:
     purchase_mult: np.ndarray
     uplift: np.ndarray
     log_weight: np.ndarray
+    sleeping_dog: np.ndarray  # bool: the nodes of the sleeping-dog kind
 
     @property
     def size(self) -> int:
@@ -126,6 +131,8 @@ class ObservableModel:
     # events | node, state)) @ P_segment) transposed.
     steps: np.ndarray
     no_buy_contacted: np.ndarray  # (G, K): exp(-uplift * uplift_by_state), a contact's no-extra-purchase
+    act: np.ndarray  # (G, K): interactions per day before the calendar factor
+    buy: np.ndarray  # (G, K): purchases per day before the calendar factor
     tables: np.ndarray  # (J, G, 4, K) float32: P(no activity 30d), P(purchase 7d), E[kept purchases 90d], 1
     member_thresholds: np.ndarray  # (3,) level-score cut points
     normalize_every: int
@@ -167,18 +174,22 @@ def latent_grid(params: WorldParams, size: GridSize = GridSize()) -> LatentGrid:
     (act_a, buy_a), wa = _lognormal_nodes(size.activity, (up.activity_sigma, up.purchase_sigma * rho))
     (buy_c,), wc = _lognormal_nodes(size.purchase, (up.purchase_sigma * np.sqrt(1 - rho**2),))
     gam, wg = _gamma_nodes(size.uplift, UPLIFT_GAMMA_SHAPE)
-    none_share = 1.0 - up.responder_share - up.persuadable_share
-    kind_uplift = np.concatenate([[0.0], up.responder_uplift * gam, up.persuadable_uplift * gam])
-    kind_weight = np.concatenate([[none_share], up.responder_share * wg, up.persuadable_share * wg])
-    kind_buy = np.concatenate([[1.0], np.ones(gam.size), np.full(gam.size, up.persuadable_purchase_factor)])
-    # Kind first: the nodes without uplift form one block that contacts leave alone.
+    none_share = 1.0 - up.responder_share - up.persuadable_share - up.sleeping_dog_share
+    kind_uplift = np.concatenate([[0.0, 0.0], up.responder_uplift * gam, up.persuadable_uplift * gam])
+    kind_weight = np.concatenate([[none_share, up.sleeping_dog_share], up.responder_share * wg,
+                                  up.persuadable_share * wg])
+    kind_buy = np.concatenate([[1.0, 1.0], np.ones(gam.size), np.full(gam.size, up.persuadable_purchase_factor)])
+    kind_dog = np.arange(kind_uplift.size) == 1
+    # Kind first: the nodes without uplift (none, then sleeping dogs) come first, one block each.
     ik, seg, ia, ib = (m.ravel() for m in np.meshgrid(np.arange(kind_uplift.size), np.arange(len(SEGMENT_LEVEL)),
                                                       np.arange(wa.size), np.arange(wc.size), indexing="ij"))
     level = np.asarray(SEGMENT_LEVEL)[seg]
     activity = np.exp(act_a[ia] - up.activity_sigma**2 / 2 + level)
     purchase = np.exp(buy_a[ia] + buy_c[ib] - up.purchase_sigma**2 / 2 + level) * kind_buy[ik]
+    with np.errstate(divide="ignore"):  # a zero share of a kind is a valid world
+        log_weight = np.log(wa[ia] * wc[ib] * kind_weight[ik])
     return LatentGrid(segment=seg, activity_mult=activity, purchase_mult=purchase, uplift=kind_uplift[ik],
-                      log_weight=np.log(wa[ia] * wc[ib] * kind_weight[ik]))
+                      log_weight=log_weight, sleeping_dog=kind_dog[ik])
 
 
 def member_thresholds(params: WorldParams) -> np.ndarray:
@@ -211,11 +222,11 @@ def observable_model(calendar: Calendar, n_days: int, cutoff_days: np.ndarray, l
                        + calendar.purchase_factor[:n_days, None, None] * buy))  # (D, G, K)
     steps = np.ascontiguousarray((no_rate[..., None] * trans[None]).transpose(0, 1, 3, 2), dtype=np.float32)
     no_buy_contacted = np.exp(-grid.uplift[:, None] * np.asarray(cp.uplift_by_state))
-    tables = _label_tables(grid, cutoff_days, calendar, ltv, params, act, buy, no_buy_contacted, trans)
+    tables = _label_tables(grid, cutoff_days, calendar, ltv, params, act, buy, trans)
     # Renormalize before the node masses can underflow float32 (about e-87).
     worst = float((calendar.interaction_factor.max() * act + calendar.purchase_factor.max() * buy).max())
     return ObservableModel(grid=grid, cutoff_days=np.asarray(cutoff_days), steps=steps,
-                           no_buy_contacted=no_buy_contacted, tables=tables,
+                           no_buy_contacted=no_buy_contacted, act=act, buy=buy, tables=tables,
                            member_thresholds=member_thresholds(params),
                            normalize_every=int(np.clip(40.0 // max(worst, 1e-9), 1, 8)))
 
@@ -229,24 +240,27 @@ def _no_event_table(days: np.ndarray, horizon: int, factor: Callable[[np.ndarray
     return value
 
 
-def _label_tables(grid, cutoff_days, calendar, ltv, params, act, buy, no_buy_contacted, trans) -> np.ndarray:
+def _label_tables(grid, cutoff_days, calendar, ltv, params, act, buy, trans) -> np.ndarray:
     cp = params.campaigns
-    no_act_contacted = (1.0 - np.asarray(cp.open_prob)) * no_buy_contacted
+    extra = grid.uplift[:, None] * np.asarray(cp.uplift_by_state)  # (G, K) a message's extra purchases
+    dog = grid.sleeping_dog[:, None]
+    f = params.users.sleeping_dog_factor
 
-    def no_activity(d: np.ndarray) -> np.ndarray:
-        q = calendar.contact_share[d][:, None, None]
-        rates = calendar.interaction_factor[d][:, None, None] * act + calendar.purchase_factor[d][:, None, None] * buy
-        return np.exp(-rates) * (1.0 - q + q * no_act_contacted)
-
-    def no_purchase(d: np.ndarray) -> np.ndarray:
-        q = calendar.contact_share[d][:, None, None]
-        return np.exp(-calendar.purchase_factor[d][:, None, None] * buy) * (1.0 - q + q * no_buy_contacted)
+    def no_event(d: np.ndarray, activity: bool) -> np.ndarray:
+        rates = calendar.purchase_factor[d][:, None, None] * buy
+        if activity:
+            rates = rates + calendar.interaction_factor[d][:, None, None] * act
+        shares = treatment_shares(calendar, d)[:, :, None, None]  # (J, 2, 1, 1)
+        opened = (1.0 - np.asarray(cp.open_prob)) if activity else 1.0
+        contacted = [np.where(dog, np.exp(-f * rates), np.exp(-rates - c * extra) * opened)
+                     for c in (1.0, cp.coupon_uplift_factor)]
+        return (1.0 - shares.sum(axis=1)) * np.exp(-rates) + shares[:, 0] * contacted[0] + shares[:, 1] * contacted[1]
 
     days = np.asarray(cutoff_days)
-    churn = _no_event_table(days, params.horizon_churn_days, no_activity, trans)
-    purchase = 1.0 - _no_event_table(days, params.horizon_purchase_days, no_purchase, trans)
-    kept = (grid.purchase_mult[None, :, None] * ltv.base[:, grid.segment]
-            + grid.uplift[None, :, None] * ltv.contact[:, grid.segment])  # (J, G, K)
+    churn = _no_event_table(days, params.horizon_churn_days, lambda d: no_event(d, True), trans)
+    purchase = 1.0 - _no_event_table(days, params.horizon_purchase_days, lambda d: no_event(d, False), trans)
+    kept = LtvTables(*(t[:, grid.segment] for t in (ltv.base, ltv.contact, ltv.dog))).expected(
+        grid.purchase_mult[None, :, None], grid.uplift[None, :, None], grid.sleeping_dog[None, :, None], f)  # (J, G, K)
     return np.stack([churn, purchase, kept, np.ones_like(kept)], axis=2).astype(np.float32)
 
 
@@ -261,6 +275,8 @@ class _Observations:
     purchases: np.ndarray  # (D, n)
     contact_day: np.ndarray  # contacted (day, user), sorted by day
     contact_user: np.ndarray
+    contact_coupon: np.ndarray  # bool: the contact was a coupon (else a message)
+    contact_opened: np.ndarray  # bool: the contact was opened that day
     purchase_user: np.ndarray  # every purchase: user, day, amount, category, day its refund showed
     purchase_day: np.ndarray
     purchase_amount: np.ndarray
@@ -316,7 +332,7 @@ def _observe(events: EventBatch, lo: int, join_day: np.ndarray, n_days: int, par
     key = day * n + user  # one cell per (day, user): dense arrays beat sorting the events
     interaction = etype < _INTERACTIONS
     organic = interaction & (events.campaign < 0)
-    is_purchase, contact = etype == _PURCHASE, etype == _CONTACT
+    is_purchase, contact = etype == _PURCHASE, (etype == _CONTACT) | (etype == _COUPON)
     per_type, per_buy = _state_log_terms(params)
     # A coupon_redeem and one coupon_claim come with a purchase: the redeem cancels a claim.
     weight = per_type[:, etype[organic]]
@@ -333,7 +349,9 @@ def _observe(events: EventBatch, lo: int, join_day: np.ndarray, n_days: int, par
     purchases = np.bincount(key[is_purchase], minlength=size).astype(np.float64)
     log_em += purchases[active, None] * per_buy[None, :]
     opened = np.bincount(key[interaction & (events.campaign >= 0) & np.isin(etype, _OPEN_TYPES)], minlength=size) > 0
-    c_keys = np.sort(key[contact])
+    c_order = np.argsort(key[contact], kind="stable")
+    c_keys = key[contact][c_order]
+    c_coupon = (etype[contact] == _COUPON)[c_order]
     c_rows = np.searchsorted(active, c_keys)
     open_prob = np.asarray(params.campaigns.open_prob)
     log_em[c_rows] += np.where(opened[c_keys, None], np.log(open_prob), np.log1p(-open_prob))
@@ -344,6 +362,7 @@ def _observe(events: EventBatch, lo: int, join_day: np.ndarray, n_days: int, par
         join_day=join_day, emission=emission,
         interactions=interactions.reshape(n_days, n).astype(np.float32),
         purchases=purchases.reshape(n_days, n).astype(np.float32), contact_day=c_keys // n, contact_user=c_keys % n,
+        contact_coupon=c_coupon, contact_opened=opened[c_keys],
         purchase_user=user[is_purchase], purchase_day=day[is_purchase], purchase_amount=events.amount[is_purchase],
         purchase_category=events.category[is_purchase].astype(np.int64),
         purchase_refunded_day=_refund_days(user, item, events.amount, is_purchase, etype == _REFUND, day, n_items),
@@ -371,31 +390,53 @@ def _log_prior(pop: Population, lo: int, hi: int, model: ObservableModel, params
 
 
 def _contact_update(alpha: np.ndarray, log_mass: np.ndarray, users: np.ndarray, bought: np.ndarray,
-                    model: ObservableModel, params: WorldParams, purchase_factor: float) -> None:
-    """Contacted users' purchases: Poisson(m_buy b_k pf + uplift u_k) instead of Poisson(m_buy b_k pf).
+                    model: ObservableModel, params: WorldParams, purchase_factor: float, scale: float = 1.0) -> None:
+    """Contacted users' purchases: Poisson(m_buy b_k pf + c uplift u_k) instead of Poisson(m_buy b_k pf),
+    with c = `scale` (1 for a message, the coupon factor for a coupon).
 
-    `alpha` (G, K, m); without a purchase that day the factor is exp(-uplift u_k) (a masked
+    `alpha` (G, K, m); without a purchase that day the factor is exp(-c uplift u_k) (a masked
     multiply over all users is cheaper than a gather along the user axis).
     """
     grid = model.grid
+    if users.size == 0:
+        return
     contacted = np.zeros(alpha.shape[2], dtype=bool)
     contacted[users] = True
     first = int(np.argmax(grid.uplift > 0)) if (grid.uplift > 0).any() else grid.size  # nodes before have none
-    factor = np.where(contacted[None, None, :], model.no_buy_contacted[first:, :, None].astype(np.float32),
+    factor = np.where(contacted[None, None, :], (model.no_buy_contacted[first:, :, None] ** scale).astype(np.float32),
                       np.float32(1))
     np.multiply(alpha[first:], factor, out=alpha[first:])
     buyers = users[bought > 0]
     if buyers.size:
         rate = grid.purchase_mult[:, None] * np.asarray(params.states.purchase_rate) * purchase_factor
-        ratio = 1.0 + grid.uplift[:, None] * np.asarray(params.campaigns.uplift_by_state) / rate  # (G, K)
+        ratio = 1.0 + scale * grid.uplift[:, None] * np.asarray(params.campaigns.uplift_by_state) / rate  # (G, K)
         part = alpha[:, :, buyers] * ratio[:, :, None] ** bought[bought > 0][None, None, :]
         mass = part.sum(axis=1)
         alpha[:, :, buyers] = part / mass[:, None, :]  # renormalize now: the ratio can be large
         log_mass[:, buyers] += np.log(mass)
 
 
+def _dog_update(alpha: np.ndarray, log_mass: np.ndarray, users: np.ndarray, events: np.ndarray,
+                opened: np.ndarray, model: ObservableModel, params: WorldParams, interaction_factor: float,
+                purchase_factor: float) -> None:
+    """Contacted users on the sleeping-dog nodes: rates times f that day, so a factor
+    f^events exp((1 - f) rates) against the day's step; a dog never opens, so an open rules the
+    nodes out and the emission's P(not opened | state) is taken back out."""
+    dog = np.flatnonzero(model.grid.sleeping_dog)
+    if users.size == 0 or dog.size == 0:
+        return
+    f = params.users.sleeping_dog_factor
+    lo, hi = int(dog[0]), int(dog[-1]) + 1  # the kind is the grid's outer axis: one block of nodes
+    rates = interaction_factor * model.act[lo:hi] + purchase_factor * model.buy[lo:hi]  # (g, K)
+    log_factor = ((1.0 - f) * rates[:, :, None] + np.log(f) * events[None, None, :]
+                  - np.log1p(-np.asarray(params.campaigns.open_prob))[None, :, None])  # (g, K, u)
+    top = log_factor.max(axis=1)  # (g, u): kept in the node's log mass, so alpha stays in range
+    alpha[lo:hi, :, users] *= np.exp(log_factor - top[:, None, :]).astype(np.float32)
+    log_mass[lo:hi, users] += np.where(opened[None, :], _LOG_ZERO, top)
+
+
 def _forward(obs: _Observations, model: ObservableModel, log_prior: np.ndarray, params: WorldParams,
-             purchase_factor: np.ndarray, readout: Readout) -> None:
+             calendar: Calendar, readout: Readout) -> None:
     """Filter every user from the join day on; at each cutoff C hand the state-at-C posterior
     (unnormalized: `alpha` (G, K, m) and node log masses (G, m), users joined before C) to `readout`."""
     grid, n_days = model.grid, model.steps.shape[0]
@@ -421,8 +462,13 @@ def _forward(obs: _Observations, model: ObservableModel, log_prior: np.ndarray, 
         now = alpha[:, :, :m]
         np.multiply(now, obs.emission[d, :, :m], out=now)
         if bounds[d + 1] > bounds[d]:
-            users = obs.contact_user[bounds[d]:bounds[d + 1]]
-            _contact_update(now, log_mass, users, obs.purchases[d, users], model, params, float(purchase_factor[d]))
+            day = slice(bounds[d], bounds[d + 1])
+            users, coupon = obs.contact_user[day], obs.contact_coupon[day]
+            pf = float(calendar.purchase_factor[d])
+            for sent, scale in ((~coupon, 1.0), (coupon, params.campaigns.coupon_uplift_factor)):
+                _contact_update(now, log_mass, users[sent], obs.purchases[d, users[sent]], model, params, pf, scale)
+            _dog_update(now, log_mass, users, obs.interactions[d, users] + obs.purchases[d, users],
+                        obs.contact_opened[day], model, params, float(calendar.interaction_factor[d]), pf)
         np.matmul(model.steps[d], now, out=spare[:, :, :m])
         alpha, spare = spare, alpha
         cum_act[:m] += obs.interactions[d, :m]
@@ -526,7 +572,7 @@ def chunk_observable(pop: Population, lo: int, hi: int, events: EventBatch, mode
     def readout(j: int, alpha: np.ndarray, log_node: np.ndarray) -> None:
         mixed[: alpha.shape[2], j] = _mix(model.tables[j], alpha, log_node)
 
-    _forward(obs, model, log_prior, params, calendar.purchase_factor, readout)
+    _forward(obs, model, log_prior, params, calendar, readout)
     amount = _expected_amount(obs, pop, lo, hi, model.cutoff_days, params)
     no_pending, pending = _pending_refunds(obs, n, model.cutoff_days, params)
     return ObservableTruth(p_churn_30d=mixed[..., 0] * no_pending, p_purchase_7d=mixed[..., 1],
@@ -545,5 +591,5 @@ def chunk_posterior(pop: Population, lo: int, hi: int, events: EventBatch, model
         weight = alpha.astype(np.float64) * np.exp(log_node - log_node.max(axis=0))[:, None, :]
         out[j] = (weight / weight.sum(axis=(0, 1), keepdims=True)).transpose(2, 0, 1)
 
-    _forward(obs, model, log_prior, params, calendar.purchase_factor, readout)
+    _forward(obs, model, log_prior, params, calendar, readout)
     return out

@@ -20,7 +20,9 @@ INTERACTION_TYPES: tuple[str, ...] = (
     "msg_open", "article_read", "group_msg", "check_in", "share", "live_view",
     "mini_program_visit", "add_cart", "coupon_claim", "coupon_redeem", "service_contact",
 )
-EVENT_TYPES: tuple[str, ...] = (*INTERACTION_TYPES, "purchase", "refund", "campaign_contact")
+EVENT_TYPES: tuple[str, ...] = (*INTERACTION_TYPES, "purchase", "refund", "campaign_contact", "coupon_push")
+# The treatments of a campaign, as contact event types: a plain message and a coupon.
+TREATMENTS: tuple[str, ...] = ("campaign_contact", "coupon_push")
 MEMBER_LEVELS: tuple[str, ...] = ("regular", "silver", "gold", "diamond")
 REGIONS: tuple[str, ...] = (
     "east_china", "south_china", "north_china", "central_china", "southwest", "northwest", "northeast",
@@ -125,6 +127,9 @@ class UserParams:
     responder_uplift: float = 0.04  # extra expected purchases on a contacted day (responders)
     persuadable_uplift: float = 0.15
     persuadable_purchase_factor: float = 0.1  # persuadables' own purchase multiplier shrinks
+    # "Sleeping dogs": on a day they are contacted they never open it and interact and buy less.
+    sleeping_dog_share: float = 0.07
+    sleeping_dog_factor: float = 0.3  # multiplies their interaction and purchase rates that day
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,11 @@ class CampaignParams:
     contact_share_high: float = 0.35
     open_prob: tuple[float, ...] = (0.55, 0.35, 0.15, 0.04)  # P(msg_open | contacted, state)
     uplift_by_state: tuple[float, ...] = (1.0, 0.8, 0.5, 0.15)  # scales the user's uplift
+    # A campaign sends a coupon (coupon_push) to part of its contacts, a plain message to the rest:
+    # per user completely randomized, with the coupon share drawn per campaign day.
+    coupon_share_low: float = 0.3
+    coupon_share_high: float = 0.5
+    coupon_uplift_factor: float = 2.5  # a coupon's extra purchase rate, as a multiple of a message's
 
 
 @dataclass(frozen=True)

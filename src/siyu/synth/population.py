@@ -29,7 +29,8 @@ class Population:
     initial_state: np.ndarray  # int code into STATES at the join day (latent)
     activity_mult: np.ndarray  # latent interaction multiplier
     purchase_mult: np.ndarray  # latent purchase multiplier
-    uplift: np.ndarray  # latent extra purchase rate on a contacted day
+    uplift: np.ndarray  # latent extra purchase rate on a contacted day (a message; a coupon multiplies it)
+    sleeping_dog: np.ndarray  # bool, latent: a contact that day lowers the user's rates, never opened
     amount_log_mean: np.ndarray  # latent log basket level
     favorite_category: np.ndarray  # int code into CATEGORIES
     name_surname: np.ndarray  # int index into surname list (fake PII)
@@ -90,6 +91,8 @@ def draw_population(n_users: int, n_days: int, calendar: Calendar, params: World
     kind = rng.random(n_users)
     persuadable = kind < up.persuadable_share
     responder = (kind >= up.persuadable_share) & (kind < up.persuadable_share + up.responder_share)
+    reactive = up.persuadable_share + up.responder_share
+    sleeping_dog = (kind >= reactive) & (kind < reactive + up.sleeping_dog_share)
     uplift = np.where(persuadable, up.persuadable_uplift, np.where(responder, up.responder_uplift, 0.0))
     uplift = uplift * rng.gamma(4.0, 0.25, n_users)
     purchase = np.where(persuadable, purchase * up.persuadable_purchase_factor, purchase)
@@ -116,6 +119,7 @@ def draw_population(n_users: int, n_days: int, calendar: Calendar, params: World
         activity_mult=activity,
         purchase_mult=purchase,
         uplift=uplift,
+        sleeping_dog=sleeping_dog,
         amount_log_mean=amount_mean,
         favorite_category=rng.integers(0, len(CATEGORIES), size=n_users),
         name_surname=rng.integers(0, len(_SURNAMES), size=n_users),

@@ -34,7 +34,7 @@ _PURCHASE = np.array([0.6, 0.3, 0.05, 0.0, 0.0, 0.0, 0.0, 0.2, 0.4, 0.8, 1.0, 1.
 # Hour profile of each event type, in EVENT_TYPES order.
 _HOUR_PROFILES = np.array(
     [_SOCIAL, _SOCIAL, _SOCIAL, _CHECK_IN, _SOCIAL, _LIVE, _SOCIAL, _PURCHASE, _SOCIAL, _PURCHASE,
-     _SERVICE, _PURCHASE, _SERVICE, _SERVICE]
+     _SERVICE, _PURCHASE, _SERVICE, _SERVICE, _SERVICE]
 )
 _PURCHASE_CHANNELS = np.array([0.0, 0.0, 0.45, 0.05, 0.15, 0.2, 0.15])  # in CHANNELS order
 _SESSION_CHANNELS = np.array([channel_code("mini_program"), channel_code("app")])
@@ -69,6 +69,7 @@ class ChunkResult:
 
     events: EventBatch
     cutoff_state: np.ndarray  # int8 (n_users, n_cutoffs): hidden state on each cutoff day
+    effect_state: np.ndarray  # int8 (n_users, n_effect_days): hidden state on each contact-effect day
     refund_user: np.ndarray  # global user index of every refund drawn (also past the world's end)
     refund_purchase_day: np.ndarray
     refund_day: np.ndarray
@@ -154,12 +155,12 @@ def _expand(counts: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
     return (idx % n_users + lo).astype(np.int64), (idx // n_users).astype(np.int32)
 
 
-def _interactions(rng, pop, lo, states, alive, calendar, params) -> _Rows:
+def _interactions(rng, pop, lo, states, alive, damp, calendar, params) -> _Rows:
     """Interactions: Poisson counts per (day, user), typed by the state's mix, then channel."""
     sp = params.states
     rate = np.asarray(sp.interaction_rate)[states] * pop.activity_mult[lo:lo + states.shape[1]]
     rate *= calendar.interaction_factor[: states.shape[0], None]
-    rate *= alive
+    rate *= alive * damp
     counts = rng.poisson(rate)
     user, day = _expand(counts, lo)
     state = states[day, user - lo]
@@ -185,38 +186,45 @@ def _items(rng, pop: Population, user: np.ndarray, params: WorldParams) -> tuple
     return category, category * n_items + rank
 
 
-def _contacts(rng, pop, lo, states, alive, calendar, params) -> tuple[_Rows, _Rows, np.ndarray]:
-    """Campaign contacts, the opens they cause, and the extra purchase counts (n_days, n_users)."""
+def _contacts(rng, pop, lo, states, alive, calendar, params) -> tuple[_Rows, _Rows, np.ndarray, np.ndarray]:
+    """Campaign contacts (a message or a coupon, randomized per user), the opens they cause, the
+    extra purchase counts and the sleeping dogs' rate multipliers, both (n_days, n_users)."""
     cp = params.campaigns
     n_days, n_users = states.shape
     days = np.flatnonzero(calendar.contact_share[:n_days] > 0)
-    share = calendar.contact_share[days]
-    contacted = (rng.random((days.size, n_users)) < share[:, None]) & alive[days]
+    draw = rng.random((days.size, n_users))
+    contacted = (draw < calendar.contact_share[days][:, None]) & alive[days]
     d_idx, u_idx = np.nonzero(contacted)
     day = days[d_idx].astype(np.int32)
+    # One uniform decides both: below q * coupon_share a coupon, below q a message.
+    coupon = draw[d_idx, u_idx] < (calendar.contact_share * calendar.coupon_share)[day]
     user = (u_idx + lo).astype(np.int64)
     state = states[day, u_idx]
+    dog = pop.sleeping_dog[user]
     second = (calendar.campaign_hour[day] * 3600 + rng.integers(0, 900, size=day.size)).astype(np.int32)
     channel = calendar.campaign_channel[day]
     campaign = calendar.campaign_index[day]
-    contact = _Rows(user, day, second, np.full(day.size, type_code("campaign_contact")), channel, campaign=campaign)
-    opened = rng.random(day.size) < np.asarray(cp.open_prob)[state]
+    etype = np.where(coupon, type_code("coupon_push"), type_code("campaign_contact"))
+    contact = _Rows(user, day, second, etype, channel, campaign=campaign)
+    opened = (rng.random(day.size) < np.asarray(cp.open_prob)[state]) & ~dog
     open_type = np.where(channel[opened] == channel_code("group"), type_code("group_msg"), type_code("msg_open"))
     delay = np.minimum(rng.exponential(1800.0, size=opened.sum()).astype(np.int32) + 30, SECONDS_PER_DAY - 1)
     open_second = np.minimum(second[opened] + delay, SECONDS_PER_DAY - 1).astype(np.int32)
     opens = _Rows(user[opened], day[opened], open_second, open_type, channel[opened], campaign=campaign[opened])
     extra = np.zeros((n_days, n_users), dtype=np.int64)
-    lam = pop.uplift[user] * np.asarray(cp.uplift_by_state)[state]
+    lam = pop.uplift[user] * np.asarray(cp.uplift_by_state)[state] * np.where(coupon, cp.coupon_uplift_factor, 1.0)
     extra[day, u_idx] = rng.poisson(lam)
-    return contact, opens, extra
+    damp = np.ones((n_days, n_users))
+    damp[day[dog], u_idx[dog]] = params.users.sleeping_dog_factor
+    return contact, opens, extra, damp
 
 
-def _purchases(rng, pop, lo, states, alive, calendar, extra, params) -> tuple[_Rows, list[_Rows], _Rows, np.ndarray]:
+def _purchases(rng, pop, lo, states, alive, damp, calendar, extra, params) -> tuple[_Rows, list[_Rows], _Rows, np.ndarray]:
     """Purchases, the cart / coupon events before some of them, refunds and their purchase days."""
     sp, cm = params.states, params.commerce
     rate = np.asarray(sp.purchase_rate)[states] * pop.purchase_mult[lo:lo + states.shape[1]]
     rate *= calendar.purchase_factor[: states.shape[0], None]
-    rate *= alive
+    rate *= alive * damp
     counts = rng.poisson(rate) + extra
     user, day = _expand(counts, lo)
     category, item = _items(rng, pop, user, params)
@@ -303,15 +311,19 @@ def simulate_chunk(
     cutoff_days: np.ndarray,
     params: WorldParams,
     rng: np.random.Generator,
+    effect_days: np.ndarray | None = None,
 ) -> ChunkResult:
-    """Simulate users lo..hi-1 over days 0..n_days-1: their events and the truth inputs."""
+    """Simulate users lo..hi-1 over days 0..n_days-1: their events and the truth inputs
+    (hidden states on the cutoff days and on `effect_days`, the days whose contact effects are wanted)."""
     # One day more than the events: a cutoff may sit on the world's end (day n_days).
     all_states = simulate_states(pop, lo, hi, n_days + 1, params, rng)
     states = all_states[:n_days]
     alive = np.arange(n_days)[:, None] >= pop.join_day[lo:hi][None, :]
-    interactions = _interactions(rng, pop, lo, states, alive, calendar, params)
-    contact, opens, extra = _contacts(rng, pop, lo, states, alive, calendar, params)
-    purchase, before, refund, refund_purchase_day = _purchases(rng, pop, lo, states, alive, calendar, extra, params)
+    # Contacts first: a sleeping dog's contact lowers that day's interaction and purchase rates.
+    contact, opens, extra, damp = _contacts(rng, pop, lo, states, alive, calendar, params)
+    interactions = _interactions(rng, pop, lo, states, alive, damp, calendar, params)
+    purchase, before, refund, refund_purchase_day = _purchases(rng, pop, lo, states, alive, damp, calendar, extra,
+                                                               params)
     inside = refund.day < n_days
     refund_inside = _Rows(*(getattr(refund, f)[inside] for f in (
         "user", "day", "second", "event_type", "channel", "amount", "category", "item")))
@@ -319,6 +331,7 @@ def simulate_chunk(
     return ChunkResult(
         events=events,
         cutoff_state=all_states[cutoff_days].T.copy(),
+        effect_state=all_states[np.asarray(effect_days if effect_days is not None else [], dtype=np.int64)].T.copy(),
         refund_user=refund.user,
         refund_purchase_day=refund_purchase_day,
         refund_day=refund.day,

@@ -6,14 +6,23 @@ horizon (vectorized over cutoffs and users). Day by day, with calendar factors a
 campaign schedule known in advance:
 
 - P(no activity on day d | state k) = exp(-(m_act a_k ia_d + m_buy b_k pa_d))
-  * (1 - q_d + q_d (1 - o_k) exp(-tau u_k)), where q_d is the share contacted that day,
-  o_k the chance a contact is opened (an interaction) and tau u_k the contact's extra
-  purchase rate. P(no activity over the window) = sum(alpha_H), alpha_{h+1} =
-  (alpha_h * z_h) @ P_segment.
+  * (1 - q_d + sum_t q_dt (1 - o_k) exp(-c_t tau u_k)), where q_dt is the share sent
+  treatment t that day (a message, c = 1, or a coupon, c = coupon_uplift_factor), q_d their
+  sum, o_k the chance a contact is opened (an interaction) and tau u_k a message's extra
+  purchase rate. A sleeping dog never opens and its rates are multiplied by f on a contacted
+  day: 1 - q_d + q_d exp((1 - f)(m_act a_k ia_d + m_buy b_k pa_d)) instead.
+  P(no activity over the window) = sum(alpha_H), alpha_{h+1} = (alpha_h * z_h) @ P_segment.
 - P(no purchase ...) likewise with the purchase terms only.
 - E[net spend over 90 d] = E[amount] * sum_h sum_k P(state k on day C+h) * E[purchases |
   k, day] * (1 - refund share * P(its refund also lands inside the window)), which only needs
   powers of the transition matrix (tables per cutoff, segment and state).
+
+The effect of a contact (`uplift_truth`): at a day C, for each treatment t, the outcome
+given t on day C minus the outcome given no contact on day C, with every later campaign as
+scheduled. Only day C's factor differs, so a backward recursion over days C+1.. gives both
+at once: tau = (z_C(no contact) - z_C(t))[state] * (P_segment v_1)[state] for the no-event
+probabilities, and the day's expected extra (or, for a sleeping dog, lost) purchases times
+the expected amount kept after refunds for net spend.
 
 Refunds are activity and negative spend. A refund inside the window whose purchase came
 before C was already decided at C; the generator knows it and the truth includes it
@@ -28,8 +37,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from siyu.synth.calendar import Calendar
-from siyu.synth.params import WorldParams
+from siyu.synth.calendar import Calendar, treatment_shares
+from siyu.synth.params import TREATMENTS, WorldParams
 from siyu.synth.population import Population
 
 if TYPE_CHECKING:
@@ -62,11 +71,34 @@ class LtvTables:
     """Per (cutoff, segment, state at cutoff): expected refund-adjusted purchases over the window.
 
     `base[j, g, s]` multiplies the user's purchase multiplier, `contact[j, g, s]` the user's
-    contact uplift; both are then scaled by the user's expected purchase amount.
+    contact uplift; both are then scaled by the user's expected purchase amount. `dog[j, g, s]`:
+    the organic purchases on contact days, which a sleeping dog loses a share (1 - f) of.
     """
 
     base: np.ndarray
     contact: np.ndarray
+    dog: np.ndarray
+
+    def expected(self, purchase_mult, uplift, sleeping_dog, dog_factor: float):
+        """Expected refund-adjusted purchases: tables indexed like the multipliers (broadcast)."""
+        lost = np.where(sleeping_dog, 1.0 - dog_factor, 0.0)
+        return purchase_mult * (self.base - lost * self.dog) + uplift * self.contact
+
+
+@dataclass(frozen=True)
+class UpliftBatch:
+    """Exact effects of a contact: one row per (user, day C) with the user joined before C.
+
+    `effects[name]` for name `tau_<label>_<h>d__<treatment>`: the outcome given that treatment
+    on day C minus the outcome given no contact on day C (probability points; money for net spend).
+    """
+
+    user: np.ndarray
+    cutoff_day: np.ndarray
+    effects: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return int(self.user.size)
 
 
 def monday_cutoff_days(start_ordinal: int, n_days: int, first_day: int) -> np.ndarray:
@@ -83,18 +115,24 @@ def ltv_tables(cutoff_days: np.ndarray, calendar: Calendar, params: WorldParams)
     rate = np.asarray(params.states.purchase_rate)
     uplift = np.asarray(params.campaigns.uplift_by_state)
     cm = params.commerce
+    coupon = params.campaigns.coupon_uplift_factor
     n_seg, n_states = trans.shape[0], trans.shape[1]
     occupancy = np.broadcast_to(np.eye(n_states), (n_seg, n_states, n_states)).copy()  # P^0
     base = np.zeros((cutoff_days.size, n_seg, n_states))
     contact = np.zeros_like(base)
+    dog = np.zeros_like(base)
     for h in range(horizon):
         days = cutoff_days + h
         # A purchase on day h is refunded inside the window when its delay is <= horizon-1-h.
         kept = 1.0 - cm.refund_share * min(max(horizon - 1 - h, 0), cm.refund_delay_max_days) / cm.refund_delay_max_days
-        base += kept * calendar.purchase_factor[days][:, None, None] * (occupancy @ rate)[None]
-        contact += kept * calendar.contact_share[days][:, None, None] * (occupancy @ uplift)[None]
+        organic = kept * calendar.purchase_factor[days][:, None, None] * (occupancy @ rate)[None]
+        base += organic
+        dog += calendar.contact_share[days][:, None, None] * organic
+        shares = treatment_shares(calendar, days)
+        boost = shares[:, 0] + coupon * shares[:, 1]  # a coupon's extra rate is c times a message's
+        contact += kept * boost[:, None, None] * (occupancy @ uplift)[None]
         occupancy = occupancy @ trans
-    return LtvTables(base=base, contact=contact)
+    return LtvTables(base=base, contact=contact, dog=dog)
 
 
 def _no_event_probability(
@@ -141,8 +179,9 @@ def chunk_truth(
     p_churn, p_purchase = _probabilities(pop, users, days, state, calendar, params)
     seg = pop.segment[users][:, None]
     j = np.arange(days.size)[None, :]
-    expected = (pop.purchase_mult[users][:, None] * tables.base[first:][j, seg, state]
-                + pop.uplift[users][:, None] * tables.contact[first:][j, seg, state])
+    expected = LtvTables(*(t[first:][j, seg, state] for t in (tables.base, tables.contact, tables.dog))).expected(
+        pop.purchase_mult[users][:, None], pop.uplift[users][:, None], pop.sleeping_dog[users][:, None],
+        params.users.sleeping_dog_factor)
     ltv = expected_amount[users][:, None] * expected
     pending_any, pending_amount = _pending_refunds(refunds, lo, hi, days)
     pending_any, pending_amount = pending_any.T, pending_amount.T
@@ -167,36 +206,137 @@ def chunk_truth(
     )
 
 
-def _probabilities(pop, users, days, state, calendar, params) -> tuple[np.ndarray, np.ndarray]:
-    """(p_churn, p_purchase), each (n, J), in float32 (plenty for probabilities)."""
+@dataclass(frozen=True)
+class _DayFactors:
+    """P(no event on a day | state k) of a chunk's users, under the schedule or a given contact.
+
+    Arrays per (user, state) so each day of a recursion is a few element-wise operations;
+    `days` (J,) are the window starts, `h` the day of the window.
+    """
+
+    act: np.ndarray  # (n, K) expected interactions per day before the calendar factor
+    buy: np.ndarray  # (n, K) expected purchases per day before the calendar factor
+    uplift: np.ndarray  # (n, K) a message's extra purchase rate
+    dog: np.ndarray  # (n, 1) bool
+    open_prob: np.ndarray  # (K,)
+    coupon: float
+    dog_factor: float
+    calendar: Calendar
+    days: np.ndarray
+
+    def _rates(self, h: int, k: int, activity: bool) -> np.ndarray:
+        d = self.days + h
+        f32 = np.float32
+        rate = self.buy[:, k, None] * self.calendar.purchase_factor[d].astype(f32)[None, :]
+        if activity:
+            rate = rate + self.act[:, k, None] * self.calendar.interaction_factor[d].astype(f32)[None, :]
+        return rate
+
+    def contacted(self, h: int, k: int, activity: bool, treatment: int) -> np.ndarray:
+        """P(no event that day | state k, treatment t (0 message, 1 coupon) sent that day)."""
+        rate = self._rates(h, k, activity)
+        scale = self.coupon if treatment == 1 else 1.0
+        reacts = np.exp(-rate - scale * self.uplift[:, k, None])
+        if activity:
+            reacts = reacts * np.float32(1.0 - self.open_prob[k])
+        return np.where(self.dog, np.exp(-self.dog_factor * rate), reacts)
+
+    def alone(self, h: int, k: int, activity: bool) -> np.ndarray:
+        """P(no event that day | state k, no contact)."""
+        return np.exp(-self._rates(h, k, activity))
+
+    def scheduled(self, h: int, k: int, activity: bool) -> np.ndarray:
+        """P(no event that day | state k) with the day's contacts drawn as scheduled."""
+        shares = treatment_shares(self.calendar, self.days + h).astype(np.float32)
+        out = (1.0 - shares.sum(axis=1))[None, :] * self.alone(h, k, activity)
+        for t in range(shares.shape[1]):
+            if shares[:, t].any():
+                out = out + shares[None, :, t] * self.contacted(h, k, activity, t)
+        return out
+
+
+def _day_factors(pop, users, days, calendar, params) -> _DayFactors:
     sp, cp = params.states, params.campaigns
     f32 = np.float32
-    trans = np.asarray(sp.transitions, dtype=f32)[pop.segment[users]]  # (n, K, K)
+    return _DayFactors(
+        act=(pop.activity_mult[users][:, None] * np.asarray(sp.interaction_rate)).astype(f32),
+        buy=(pop.purchase_mult[users][:, None] * np.asarray(sp.purchase_rate)).astype(f32),
+        uplift=(pop.uplift[users][:, None] * np.asarray(cp.uplift_by_state)).astype(f32),
+        dog=pop.sleeping_dog[users][:, None], open_prob=np.asarray(cp.open_prob),
+        coupon=float(cp.coupon_uplift_factor), dog_factor=float(params.users.sleeping_dog_factor),
+        calendar=calendar, days=np.asarray(days),
+    )
+
+
+def _user_transitions(pop, users, params) -> list[list[np.ndarray]]:
+    trans = np.asarray(params.states.transitions, dtype=np.float32)[pop.segment[users]]  # (n, K, K)
     n_states = trans.shape[1]
-    trans_user = [[trans[:, k, to, None] for to in range(n_states)] for k in range(n_states)]
-    # Per (user, state) constants, so each day of the recursion is a few array operations.
-    act = (pop.activity_mult[users][:, None] * np.asarray(sp.interaction_rate)).astype(f32)
-    buy = (pop.purchase_mult[users][:, None] * np.asarray(sp.purchase_rate)).astype(f32)
-    no_buy_contacted = np.exp(-pop.uplift[users][:, None] * np.asarray(cp.uplift_by_state)).astype(f32)
-    no_act_contacted = ((1.0 - np.asarray(cp.open_prob)) * no_buy_contacted).astype(f32)
+    return [[trans[:, k, to, None] for to in range(n_states)] for k in range(n_states)]
 
-    def factors(h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        d = days + h
-        return (calendar.interaction_factor[d].astype(f32)[None, :], calendar.purchase_factor[d].astype(f32)[None, :],
-                calendar.contact_share[d].astype(f32)[None, :])
 
-    def no_activity(h: int, k: int) -> np.ndarray:
-        ia, pa, q = factors(h)
-        return np.exp(-(act[:, k, None] * ia + buy[:, k, None] * pa)) * (1.0 - q + q * no_act_contacted[:, k, None])
-
-    def no_purchase(h: int, k: int) -> np.ndarray:
-        _, pa, q = factors(h)
-        return np.exp(-buy[:, k, None] * pa) * (1.0 - q + q * no_buy_contacted[:, k, None])
-
-    alpha0 = [(state == k).astype(f32) for k in range(n_states)]
-    p_churn = _no_event_probability(alpha0, no_activity, trans_user, params.horizon_churn_days)
-    p_purchase = 1.0 - _no_event_probability(alpha0, no_purchase, trans_user, params.horizon_purchase_days)
+def _probabilities(pop, users, days, state, calendar, params) -> tuple[np.ndarray, np.ndarray]:
+    """(p_churn, p_purchase), each (n, J), in float32 (plenty for probabilities)."""
+    trans_user = _user_transitions(pop, users, params)
+    z = _day_factors(pop, users, days, calendar, params)
+    alpha0 = [(state == k).astype(np.float32) for k in range(len(trans_user))]
+    p_churn = _no_event_probability(alpha0, lambda h, k: z.scheduled(h, k, True), trans_user,
+                                    params.horizon_churn_days)
+    p_purchase = 1.0 - _no_event_probability(alpha0, lambda h, k: z.scheduled(h, k, False), trans_user,
+                                             params.horizon_purchase_days)
     return p_churn.astype(np.float64), p_purchase.astype(np.float64)
+
+
+def _after_first_day(z: _DayFactors, trans_user, horizon: int, activity: bool) -> list[np.ndarray]:
+    """P(no event over days 1..horizon-1 of the window | state k on day 0), per k: (n, J) each.
+
+    Backward: v_h = z_h * (P v_{h+1}), v_horizon = 1; returns P v_1.
+    """
+    n_states = len(trans_user)
+    value = [np.ones((z.act.shape[0], z.days.size), dtype=np.float32) for _ in range(n_states)]
+    for h in range(horizon - 1, 0, -1):
+        value = [z.scheduled(h, k, activity) * sum(trans_user[k][to] * value[to] for to in range(n_states))
+                 for k in range(n_states)]
+    return [sum(trans_user[k][to] * value[to] for to in range(n_states)) for k in range(n_states)]
+
+
+def uplift_truth(pop: Population, lo: int, hi: int, days: np.ndarray, day_state: np.ndarray, calendar: Calendar,
+                 expected_amount: np.ndarray, params: WorldParams) -> UpliftBatch:
+    """Exact effects of each treatment sent on each of `days` for users lo..hi-1 joined before it.
+
+    `day_state` (n, J): each user's hidden state on each day. Outcomes: a purchase in 7 days, any
+    activity in 30 days, net spend in 90 days (the labels of docs/INTERFACES.md §3).
+    """
+    users = np.arange(lo, hi)
+    days = np.asarray(days)
+    trans_user = _user_transitions(pop, users, params)
+    z = _day_factors(pop, users, days, calendar, params)
+    n_states = len(trans_user)
+    at_state = [(day_state == k) for k in range(n_states)]
+
+    def pick(per_state: list[np.ndarray]) -> np.ndarray:
+        return sum(np.where(at_state[k], per_state[k], 0.0) for k in range(n_states))
+
+    kept = 1.0 - params.commerce.refund_share  # a purchase on day 0 is refunded inside 90 days if at all
+    effects: dict[str, np.ndarray] = {}
+    for activity, label, horizon in ((False, "any_purchase", params.horizon_purchase_days),
+                                     (True, "any_activity", params.horizon_churn_days)):
+        later = _after_first_day(z, trans_user, horizon, activity)
+        for t, name in enumerate(TREATMENTS):
+            # no-event probability without the contact minus with it = effect on "any event".
+            effects[f"tau_{label}_{horizon}d__{name}"] = pick(
+                [(z.alone(0, k, activity) - z.contacted(0, k, activity, t)) * later[k] for k in range(n_states)])
+    pf = calendar.purchase_factor[days][None, :]
+    buy = pick([z.buy[:, k, None] * pf for k in range(n_states)])
+    extra = pick([np.broadcast_to(z.uplift[:, k, None], (users.size, days.size)) for k in range(n_states)])
+    amount = expected_amount[users][:, None] * kept
+    for t, name in enumerate(TREATMENTS):
+        scale = params.campaigns.coupon_uplift_factor if t == 1 else 1.0
+        gained = np.where(z.dog, -(1.0 - params.users.sleeping_dog_factor) * buy, scale * extra)
+        effects[f"tau_net_spend_{params.horizon_ltv_days}d__{name}"] = amount * gained
+    joined = pop.join_day[users][:, None] < days[None, :]
+    uu, jj = np.nonzero(joined)
+    return UpliftBatch(user=users[uu].astype(np.int64), cutoff_day=days[jj].astype(np.int32),
+                       effects={k: v[uu, jj].astype(np.float64) for k, v in effects.items()})
 
 
 def _pending_refunds(refunds, lo: int, hi: int, cutoff_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,15 @@ from siyu.synth.observable import chunk_observable, observable_model
 from siyu.synth.params import WorldParams
 from siyu.synth.population import Population, draw_population, expected_amount
 from siyu.synth.simulate import EventBatch, simulate_chunk
-from siyu.synth.truth import LtvTables, TruthBatch, chunk_truth, ltv_tables, monday_cutoff_days
+from siyu.synth.truth import (
+    LtvTables,
+    TruthBatch,
+    UpliftBatch,
+    chunk_truth,
+    ltv_tables,
+    monday_cutoff_days,
+    uplift_truth,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class WorldPlan:
     calendar: Calendar
     population: Population
     cutoff_days: np.ndarray
+    effect_days: np.ndarray  # days with contact-effect truth: the cutoffs and every campaign day
     campaign_ids: tuple[str, ...]
     ltv_tables: LtvTables
     expected_amount: np.ndarray
@@ -44,6 +53,7 @@ class WorldChunk:
     hi: int
     events: EventBatch
     truth: TruthBatch | None
+    uplift: UpliftBatch | None = None
 
 
 def _check(n_users: int, n_days: int, params: WorldParams) -> None:
@@ -71,12 +81,14 @@ def plan_world(n_users: int, n_days: int, start: date, seed: int, params: WorldP
                               np.random.default_rng(calendar_seed))
     population = draw_population(n_users, n_days, calendar, params, np.random.default_rng(population_seed))
     cutoffs = monday_cutoff_days(start.toordinal(), n_days, params.truth_lookback_days)
+    campaign_days = np.flatnonzero(calendar.campaign_index[:n_days] >= 0)
     return WorldPlan(
         start=start,
         n_days=n_days,
         calendar=calendar,
         population=population,
         cutoff_days=cutoffs,
+        effect_days=np.union1d(cutoffs, campaign_days).astype(np.int32),
         campaign_ids=campaign_ids(calendar),
         ltv_tables=ltv_tables(cutoffs, calendar, params),
         expected_amount=expected_amount(population, params),
@@ -96,11 +108,13 @@ def simulate_world(plan: WorldPlan, *, with_truth: bool = True) -> Iterator[Worl
     for i, chunk_seed in enumerate(plan.chunk_seeds):
         lo, hi = i * size, min((i + 1) * size, n_users)
         result = simulate_chunk(plan.population, lo, hi, plan.n_days, plan.calendar, plan.cutoff_days,
-                                plan.params, np.random.default_rng(chunk_seed))
-        truth = None
+                                plan.params, np.random.default_rng(chunk_seed), effect_days=plan.effect_days)
+        truth = uplift = None
         if with_truth:
+            uplift = uplift_truth(plan.population, lo, hi, plan.effect_days, result.effect_state, plan.calendar,
+                                  plan.expected_amount, plan.params)
             refunds = (result.refund_user, result.refund_purchase_day, result.refund_day, result.refund_amount)
             observable = chunk_observable(plan.population, lo, hi, result.events, model, plan.calendar, plan.params)
             truth = chunk_truth(plan.population, lo, hi, plan.cutoff_days, result.cutoff_state, refunds,
                                 plan.calendar, plan.ltv_tables, plan.expected_amount, plan.params, observable)
-        yield WorldChunk(lo=lo, hi=hi, events=result.events, truth=truth)
+        yield WorldChunk(lo=lo, hi=hi, events=result.events, truth=truth, uplift=uplift)
