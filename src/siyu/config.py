@@ -226,6 +226,35 @@ class TaskConfig(Frozen):
     label: TaskLabel
     population: PopulationRule = PopulationRule()
     truth_column: str | None = None
+    # Contact event types whose effect on the label the task estimates (vs no contact): non-empty
+    # makes an uplift task (trained on randomized campaigns, `siyu.uplift`), `each` = every
+    # contact event type in the data (resolved against its profile like the feature vocabulary).
+    treatments: tuple[str, ...] = ()
+
+    @field_validator("treatments", mode="before")
+    @classmethod
+    def _each_treatment(cls, value: object) -> object:
+        if isinstance(value, str):
+            return (value,)
+        return value
+
+    @model_validator(mode="after")
+    def _each_alone(self) -> TaskConfig:
+        if "each" in self.treatments and len(self.treatments) > 1:
+            raise ValueError(f"task '{self.name}': treatments is `each` or a list of contact event types, "
+                             f"not both: {list(self.treatments)}")
+        if self.treatments and self.label == "no_activity":
+            raise ValueError(f"task '{self.name}': an uplift task's label must be better when higher; use "
+                             "any_activity (its effect is minus the effect on churn) instead of no_activity")
+        if len(set(self.treatments)) != len(self.treatments) or "control" in self.treatments:
+            raise ValueError(f"task '{self.name}': treatments must be distinct contact event types "
+                             f"(and not 'control'), got {list(self.treatments)}")
+        return self
+
+    @property
+    def uplift(self) -> bool:
+        """An uplift task: estimates the effect of each treatment on the label (`siyu target` uses it)."""
+        return bool(self.treatments)
 
     @model_validator(mode="before")
     @classmethod
@@ -254,7 +283,10 @@ class TaskConfig(Frozen):
 
     @property
     def headline_metric(self) -> str:
-        """What leaderboards sort by and the gate compares: auc (binary) or gini (amount)."""
+        """What leaderboards sort by and the gate compares: auc (binary) or gini (amount); qini
+        for an uplift task (`siyu.uplift.metrics`)."""
+        if self.uplift:
+            return "qini"
         return "auc" if self.binary else "gini"
 
 
@@ -269,6 +301,11 @@ DEFAULT_TASKS: tuple[TaskConfig, ...] = (
     TaskConfig(name="churn", horizon_days=30),
     TaskConfig(name="purchase_intent", horizon_days=7),
     TaskConfig(name="ltv", horizon_days=90),
+)
+# Uplift tasks configured by default beside the prediction tasks (`SiyuConfig.tasks`): the effect
+# of each contact type in the data on a purchase within 7 days (a dataset without contacts skips it).
+DEFAULT_UPLIFT_TASKS: tuple[TaskConfig, ...] = (
+    TaskConfig(name="uplift_purchase", horizon_days=7, label="any_purchase", treatments=("each",)),
 )
 
 
@@ -312,7 +349,7 @@ class PromotionConfig(Frozen):
     @field_validator("metric_by_task")
     @classmethod
     def _interval_metrics(cls, metrics: dict[str, str]) -> dict[str, str]:
-        allowed = ("test_auc", "test_pr_auc", "test_gini")
+        allowed = ("test_auc", "test_pr_auc", "test_gini", "test_qini")
         bad = {task: m for task, m in metrics.items() if m not in allowed}
         if bad:
             raise ValueError(f"promotion.metric_by_task: {bad} has no paired interval; use one of {list(allowed)}")
@@ -579,8 +616,11 @@ def targeting_problems(cfg: SiyuConfig) -> list[str]:
                 "(e.g. {name: uplift_purchase, horizon_days: 7, label: any_purchase, treatments: "
                 "[campaign_contact, coupon_push]}) or name one in targeting.task"]
     task = cfg.task(t.task)
+    if not getattr(task, "uplift", True):
+        return [f"targeting.task: task '{t.task}' is not an uplift task (it has no `treatments`); name an uplift "
+                f"task, e.g. uplift_purchase; configured: {names}"]
     problems = []
-    known = tuple(getattr(task, "treatments", ()) or ())
+    known = tuple(x for x in getattr(task, "treatments", ()) if x != "each")  # `each`: checked against the champion
     missing = [x for x in known if x not in t.treatments]
     if missing:
         problems.append(f"targeting.treatments: no cost for {missing} (task {t.task} has treatments {list(known)}); "
@@ -599,6 +639,29 @@ def targeting_problems(cfg: SiyuConfig) -> list[str]:
             problems.append(f"targeting.value_task: '{t.value_task}' must be a configured money task (label net_spend) "
                             f"whose champion predicts a user's value; configured: {names}")
     return problems
+
+
+# --------------------------------------------------------------------------- uplift (issue 15)
+class UpliftConfig(Frozen):
+    """Uplift training sets from randomized campaigns (`siyu trainset` on an uplift task).
+
+    Rows are the task's population at each campaign's cutoff; campaigns split by time like the
+    cutoff grid (the latest `n_test_campaigns` whose horizon ends in the data are test, valid
+    and train before them, each purged by the horizon). A campaign whose arms (a treatment or
+    control) hold fewer than `min_arm_rows` rows is left out with the reason; propensities are
+    clipped to [`propensity_clip`, 1 - `propensity_clip`]; a classifier telling treated from
+    control rows on the features with AUC above `overlap_auc_warn` is a warning in the manifest
+    (randomized assignment gives about 0.5)."""
+
+    n_train_campaigns: int = Field(24, gt=0)
+    n_valid_campaigns: int = Field(4, gt=0)
+    n_test_campaigns: int = Field(4, gt=0)
+    min_arm_rows: int = Field(20, ge=1)
+    propensity_clip: float = Field(0.01, gt=0, lt=0.5)
+    overlap_auc_warn: float = Field(0.6, gt=0.5, le=1)
+    min_treated_rows: int = Field(100, ge=1)  # fewer contacts of a treatment in the data: the task is skipped
+    # `siyu train --model all` on an uplift task (those installed; `sklift` needs the `uplift` extra)
+    models: tuple[str, ...] = ("tlearner", "xlearner", "random", "risk", "response", "sklift")
 
 
 # --------------------------------------------------------------------------- the whole project
@@ -666,7 +729,7 @@ class SiyuConfig(Frozen):
     # jobs ask `features` and never read the file.
     feature_specs: dict[str, Any] | None = None
     paths: PathsConfig = PathsConfig()
-    tasks: tuple[TaskConfig, ...] = DEFAULT_TASKS
+    tasks: tuple[TaskConfig, ...] = (*DEFAULT_TASKS, *DEFAULT_UPLIFT_TASKS)
     # Which engine computes features and labels: the embedded one (DuckDB + compiled passes, one
     # machine) or Spark (`spark:` says where); both give the same rows and values.
     engine: Engine = "embedded"
@@ -680,6 +743,7 @@ class SiyuConfig(Frozen):
     playbook_path: str | None = None  # a playbook YAML the CLI reads (configs/playbook.yaml); None: no plays
     playbook: PlaybookConfig = PlaybookConfig()
     targeting: TargetingConfig = TargetingConfig()  # `siyu target`: the contact plan
+    uplift: UpliftConfig = UpliftConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it
     threads: int = 2
 
@@ -756,6 +820,16 @@ class SiyuConfig(Frozen):
         stray += [f"reason_tasks -> {t}" for t in self.scoring.reason_tasks if t not in names]
         if stray:
             raise ValueError(f"scoring: {', '.join(stray)}: not a configured task; tasks: {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _bands_score_no_uplift_task(self) -> SiyuConfig:
+        uplift = {t.name for t in self.tasks if t.uplift}
+        stray = [f"band '{b.tag}' -> {b.task}" for b in self.scoring.bands if b.task in uplift]
+        stray += [f"reason_tasks -> {t}" for t in self.scoring.reason_tasks if t in uplift]
+        if stray:
+            raise ValueError(f"scoring: {', '.join(stray)}: an uplift task has no score to band or explain; "
+                             "its decisions come from `siyu target`")
         return self
 
     @model_validator(mode="after")

@@ -89,14 +89,24 @@ def trainset(
     console = Console()
     table = Table("task", "split", "cutoffs", "rows", "label rate / mean")
     try:
+        if task == "all":  # an uplift task skipped last time is tried again
+            from siyu.io.workspace import mark_uplift_skipped
+
+            for t in (t for t in cfg.tasks if t.uplift):
+                mark_uplift_skipped(cfg, t.name, None)
         tasks = tasks_to_run(cfg, task, console)  # `all`: the tasks the data can label, the others named
         if not tasks:
             _fail("no configured task can be labelled from this data (see above)")
-        with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine) ..."):
-            summaries = build_trainsets(cfg, tasks)
+        uplift = [t for t in tasks if cfg.task(t).uplift]
+        tasks = [t for t in tasks if t not in uplift]
+        summaries = []
+        if tasks:
+            with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine) ..."):
+                summaries = build_trainsets(cfg, tasks)
     except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported,
             *engine_errors()) as exc:
         _fail(f"{', '.join(tasks)}: {exc}")
+    summaries += _uplift_trainsets(cfg, uplift, console, skip_failures=task == "all")
     for summary in summaries:
         for split, stats in summary.splits.items():
             cuts = summary.cutoffs[split]
@@ -105,6 +115,30 @@ def trainset(
         console.print(f"{summary.task}: {summary.path} ({summary.n_features} features, spec {summary.feature_spec_hash})")
         _print_left_out(console, summary)
     console.print(table)
+
+
+def _uplift_trainsets(cfg, tasks: list[str], console, *, skip_failures: bool) -> list:  # noqa: ANN001
+    """Build uplift training sets one by one (campaign cutoffs, embedded engine). Under `--task all`
+    a task the campaigns cannot feed (too few campaigns with both arms, ...) is skipped with the
+    reason, recorded so train / compare / promote skip it too; a named task fails."""
+    from siyu.features.specs import SpecError
+    from siyu.io.workspace import mark_uplift_skipped
+    from siyu.jobs.trainsets import TaskUnsupported, build_uplift_trainset
+    from siyu.labels import HorizonError
+    from siyu.trainsets import GridError, LabelError
+
+    out = []
+    for name in tasks:
+        try:
+            with console.status(f"building the {name} uplift training set (campaign cutoffs, embedded engine) ..."):
+                out.append(build_uplift_trainset(cfg, name))
+        except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported) as exc:
+            if not skip_failures:
+                _fail(f"{name}: {exc}")
+            reason = f"{name}: no uplift training set: {exc}"
+            mark_uplift_skipped(cfg, name, reason)
+            console.print(f"[yellow]skipped[/yellow] {reason}")
+    return out
 
 
 def _print_left_out(console, summary) -> None:  # noqa: ANN001 - rich Console, TrainsetSummary

@@ -146,7 +146,9 @@ def compare_cmd(
 
 # The terminal shows the headline columns; the CSV / HTML files carry them all.
 _TERMINAL_COLUMNS = ("model", "version", "aliases", "valid_auc", "valid_gini", "test_pr_auc", "test_ece",
-                     "test_lift_at_10", "test_spearman", "test_total_spend_error", "observable_ratio")
+                     "test_lift_at_10", "test_spearman", "test_total_spend_error", "observable_ratio",
+                     # uplift tasks (their headline, test_qini, is the last column with its interval)
+                     "valid_qini", "test_auuc", "test_uplift_at_10", "test_true_qini", "oracle_ratio")
 
 
 def _cell(value: object) -> str:

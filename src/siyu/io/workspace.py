@@ -125,8 +125,31 @@ def supported_tasks(cfg: SiyuConfig, tasks: Sequence[str]) -> tuple[list[str], d
         profile = data_profile(cfg)
     except FileNotFoundError:
         return list(tasks), {}
-    why = {t: r for t in tasks if (r := task_lacks(cfg.task(t), profile))}
+    why = {t: r for t in tasks if (r := task_lacks(cfg.task(t), profile, min_treated_rows=cfg.uplift.min_treated_rows)
+                                   or _uplift_skipped(cfg, t))}
     return [t for t in tasks if t not in why], why
+
+
+UPLIFT_SKIPPED_FILE = "skipped.txt"  # beside an uplift task's training set: why `--task all` could not build it
+
+
+def _uplift_skipped(cfg: SiyuConfig, task: str) -> str | None:
+    """The reason the last `siyu trainset --task all` recorded for not building an uplift task
+    (too few campaigns with both arms, ...), so train / compare / promote skip it too."""
+    path = cfg.paths.trainsets_dir / task / UPLIFT_SKIPPED_FILE
+    if not cfg.task(task).uplift or not path.exists():
+        return None
+    return path.read_text(encoding="utf-8").strip() or f"{task}: no uplift training set could be built"
+
+
+def mark_uplift_skipped(cfg: SiyuConfig, task: str, reason: str | None) -> None:
+    """Record (or with None clear) why an uplift task's training set was not built."""
+    path = cfg.paths.trainsets_dir / task / UPLIFT_SKIPPED_FILE
+    if reason is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(reason + "\n", encoding="utf-8")
 
 
 def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None) -> Path:

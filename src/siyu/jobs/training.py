@@ -277,13 +277,16 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     from siyu.tracking import set_alias
 
     say = progress or (lambda _msg: None)
-    names = models_for_task(cfg.task(task), cfg.training.models) if model == "all" else (model,)
+    spec = cfg.task(task)
+    wanted = cfg.uplift.models if spec.uplift else cfg.training.models
+    names = models_for_task(spec, wanted) if model == "all" else (model,)
     frame, manifest, features = load_task_data(cfg, task)
+    fit = fit_and_log_uplift if spec.uplift else fit_and_log
     results = []
     for name in names:
         say(f"{task}: training {name}")
         try:
-            results.append(fit_and_log(cfg, task, name, _new_model(cfg, task, name, manifest), frame, manifest, features))
+            results.append(fit(cfg, task, name, _new_model(cfg, task, name, manifest), frame, manifest, features))
         except MissingFeatureError as exc:
             if model != "all":
                 raise
@@ -488,7 +491,10 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     first with test beside it (pooled, with 95 % intervals over users), the oracles below (when
     the world has a truth file) with `oracle_ratio` and `observable_ratio`, and a leak alarm on
     any model above the observable oracle beyond its interval. Written to
-    `work/reports/leaderboard_<task>.{csv,html}` and `leaderboard_<task>_by_cutoff.csv`."""
+    `work/reports/leaderboard_<task>.{csv,html}` and `leaderboard_<task>_by_cutoff.csv`. An
+    uplift task gets its own board (`compare_uplift`)."""
+    if cfg.task(task).uplift:
+        return compare_uplift(cfg, task)
     frame, manifest, _ = load_task_data(cfg, task)
     cutoff = test_cutoff_of(frame, manifest)
     truth, wanted = _oracle_rows(cfg, task, frame)  # read once: model rows, oracle rows and the alarm
@@ -589,7 +595,7 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     frame, manifest, features = load_task_data(cfg, task)
     cutoff = test_cutoff_of(frame, manifest)
     difference = None
-    versus = _Versus(cfg, task, frame, features, cutoff, metric)
+    versus = (_UpliftVersus if cfg.task(task).uplift else _Versus)(cfg, task, frame, features, cutoff, metric)
     if champion is None:
         valid_metric = "valid_" + metric.removeprefix("test_")
         same = [v for v in list_versions(task, cfg.tracking)
@@ -647,6 +653,264 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     return decision
 
 
+# --------------------------------------------------------------------------- uplift tasks (issue 15)
+def _uplift_split(frame: pd.DataFrame, features: list[str], split: str) -> dict:
+    part = frame[frame["split"].astype(str) == split]
+    return {"X": part[features], "y": part["label"].to_numpy(dtype=float),
+            "treatment": part["treatment"].astype(str).to_numpy(), "propensity": part["propensity"].to_numpy(float),
+            "keys": part[["user_id", "cutoff", "campaign_id"]].assign(user_id=part["user_id"].astype(str))
+            .reset_index(drop=True)}
+
+
+def _uplift_scores(estimator, data: dict) -> pd.DataFrame:  # noqa: ANN001 - an uplift estimator
+    """`user_id, cutoff, campaign_id, treatment, label, score, uplift__<t>...` of one split's rows."""
+    uplift = estimator.predict_uplift(data["X"])
+    cols = {f"uplift__{t}": uplift[:, j] for j, t in enumerate(estimator.treatments_)}
+    return data["keys"].assign(treatment=data["treatment"], label=data["y"], score=uplift.max(axis=1), **cols)
+
+
+def _uplift_matrix(scores: pd.DataFrame, treatments: tuple[str, ...]) -> np.ndarray:
+    return scores[[f"uplift__{t}" for t in treatments]].to_numpy(dtype=float)
+
+
+def _uplift_eval(cfg: SiyuConfig, scores: pd.DataFrame, treatments: tuple[str, ...], *, n_boot: int) -> dict:
+    from siyu.uplift.metrics import uplift_metrics
+
+    return uplift_metrics(scores["label"], scores["treatment"], _uplift_matrix(scores, treatments), treatments,
+                          scores["user_id"], n_boot=n_boot, seed=cfg.training.seed)
+
+
+def _uplift_by_campaign(cfg: SiyuConfig, scores: pd.DataFrame, treatments: tuple[str, ...]) -> dict:
+    """{"<cutoff> <campaign>": metrics} of each test campaign (no intervals)."""
+    out = {}
+    for (cutoff, campaign), part in scores.groupby(["cutoff", "campaign_id"], sort=True):
+        try:
+            out[f"{pd.Timestamp(cutoff).date()} {campaign}"] = _uplift_eval(cfg, part, treatments, n_boot=0)
+        except ValueError:
+            continue
+    return out
+
+
+def _qini_figure(scores: pd.DataFrame, treatments: tuple[str, ...]):  # noqa: ANN202 - a matplotlib Figure
+    from matplotlib.figure import Figure
+
+    from siyu.uplift.metrics import qini_curve
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    for t in treatments:
+        rows = scores[scores["treatment"].isin([t, "control"])]
+        curve = qini_curve(rows["label"], rows["treatment"] == t, rows[f"uplift__{t}"])
+        ax.plot(curve["share"], curve["qini"], label=f"{t}")
+        ax.plot(curve["share"], curve["random"], linestyle="--", color="grey", linewidth=0.8)
+    ax.set_xlabel("share of users, ranked by predicted effect")
+    ax.set_ylabel("incremental outcomes (Qini)")
+    ax.legend()
+    return fig
+
+
+def fit_and_log_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame: pd.DataFrame,  # noqa: ANN001
+                       manifest: dict, features: list[str]) -> ModelResult:
+    """Fit an uplift estimator on the train campaigns (early stopping on valid), judge it on the
+    test campaigns once (Qini, AUUC, uplift@k with intervals over users), log and register it
+    like every model: `{split}_{metric}`, `evaluation/test_scores.parquet` (with `treatment`,
+    `campaign_id` and `uplift__<t>` columns) for the gate, per-campaign metrics."""
+    from siyu.tracking import RunRecord, log_training_run
+
+    data = {s: _uplift_split(frame, features, s) for s in ("train", "valid", "test")}
+    tr, va, te = data["train"], data["valid"], data["test"]
+    started = time.perf_counter()
+    estimator.fit(tr["X"], tr["y"], treatment=tr["treatment"], propensity=tr["propensity"], X_valid=va["X"],
+                  y_valid=va["y"], treatment_valid=va["treatment"], propensity_valid=va["propensity"])
+    seconds = time.perf_counter() - started
+    treatments = tuple(estimator.treatments_)
+    valid_scores, test_scores = _uplift_scores(estimator, va), _uplift_scores(estimator, te)
+    held_out = getattr(estimator, "valid_uplift_", None)
+    if held_out is not None and len(held_out) == len(valid_scores):  # a model refit on train + valid
+        valid_scores = valid_scores.assign(score=held_out.max(axis=1),
+                                           **{f"uplift__{t}": held_out[:, j] for j, t in enumerate(treatments)})
+    metrics: dict[str, float] = {"fit_seconds": seconds}
+    for split, scores, n_boot in (("valid", valid_scores, 0), ("test", test_scores, cfg.training.n_bootstrap)):
+        try:
+            metrics |= {f"{split}_{k}": v for k, v in _uplift_eval(cfg, scores, treatments, n_boot=n_boot).items()}
+        except ValueError:
+            continue
+    latest = (test_scores["cutoff"] == test_scores["cutoff"].max()).to_numpy()
+    profile = reference_profile(te["X"][latest], scores=test_scores["score"].to_numpy()[latest],
+                                cutoff=test_scores["cutoff"].max(), aging=_aging_features(manifest, features))
+    tags = {"kind": "training", "git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest),
+            "test_rows": str(len(te["y"])), "feature_spec_hash": str(manifest.get("feature_spec_hash", "")),
+            "data_digest": str(manifest.get("data_digest", "")), "uplift": "true", "treatments": ",".join(treatments)}
+    record = RunRecord(
+        task=task, model=model, estimator=estimator, X_example=te["X"].head(5), metrics=metrics,
+        params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
+        resolved_config=cfg.redacted(), manifest=manifest, reference_profile=profile,
+        train_frame=frame[frame["split"].astype(str) == "train"],
+        figures={"qini": _qini_figure(test_scores, treatments)} if cfg.training.plots else {}, run_name=None,
+        dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
+        test_scores=test_scores, test_by_cutoff=_uplift_by_campaign(cfg, test_scores, treatments),
+    )
+    logged = log_training_run(record, cfg.tracking)
+    test = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}
+    valid = {k.removeprefix("valid_"): v for k, v in metrics.items() if k.startswith("valid_")}
+    return ModelResult(task=task, model=model, run_id=logged.run_id, version=logged.version,
+                       seconds=seconds, metrics=test, valid=valid)
+
+
+UPLIFT_ORACLE = "oracle"
+UPLIFT_LEADERBOARD_METRICS = ("qini", "qini_ci_low", "qini_ci_high", "auuc", "auuc_ci_low", "auuc_ci_high",
+                              "uplift_at_10", "uplift_at_10_ci_low", "uplift_at_10_ci_high", "uplift_at_30",
+                              "true_qini")
+
+
+def _uplift_truth(cfg: SiyuConfig, task: str, test: pd.DataFrame,
+                  treatments: tuple[str, ...]) -> tuple[pd.DataFrame | None, str]:
+    """The test rows (`user_id, cutoff, campaign_id`) joined to the generated world's true effects
+    (`truth/uplift.parquet`, `tau_<label>_<h>d__<treatment>` as `tau__<treatment>`), or (None, why not)."""
+    import pyarrow.parquet as pq
+
+    path = cfg.paths.truth_dir / "uplift.parquet"
+    if not path.exists():
+        return None, f"no true effects ({path} not found: not a generated world, or an older one)"
+    spec = cfg.task(task)
+    wanted = {t: f"tau_{spec.label}_{spec.horizon_days}d__{t}" for t in treatments}
+    present = set(pq.read_schema(path).names)
+    found = {t: c for t, c in wanted.items() if c in present}
+    if not found:
+        return None, f"no true effects for {task}: {path} has none of {sorted(wanted.values())}"
+    truth = pd.read_parquet(path, columns=["user_id", "cutoff", *found.values()])
+    truth = _keyed(truth).drop_duplicates(["user_id", "cutoff"]).rename(columns={c: f"tau__{t}" for t, c in found.items()})
+    joined = _keyed(test).merge(truth, on=["user_id", "cutoff"], how="left")
+    missing = [t for t in treatments if t not in found]
+    note = f"true effects for {sorted(found)}" + (f"; none for {missing}" if missing else "")
+    return joined, note
+
+
+def _true_metrics(scores: pd.DataFrame, truth: pd.DataFrame | None, treatments: tuple[str, ...]) -> dict:
+    from siyu.uplift.metrics import true_uplift_metrics
+
+    if truth is None:
+        return {}
+    cols = [f"tau__{t}" for t in treatments]
+    rows = _keyed(scores).merge(truth[["user_id", "cutoff", "campaign_id", *[c for c in cols if c in truth]]],
+                                on=["user_id", "cutoff", "campaign_id"], how="inner")
+    tau = np.column_stack([rows[c].to_numpy(float) if c in rows else np.full(len(rows), np.nan) for c in cols])
+    return true_uplift_metrics(rows["treatment"], _uplift_matrix(rows, treatments), tau, treatments)
+
+
+def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
+    """The uplift leaderboard: the latest run per model on the current test campaigns, sorted by
+    validation Qini, test Qini / AUUC / uplift@k with 95 % intervals beside it; on a generated
+    world an `oracle` row (ranking by the true effects, scored on the same outcomes), each
+    model's `oracle_ratio` (test Qini over the oracle's) and `true_qini` (its ranking judged on
+    the true effects). Written to `work/reports/leaderboard_<task>.{csv,html}` and
+    `leaderboard_<task>_by_cutoff.csv` (Qini per test campaign)."""
+    from siyu.tracking import list_versions, load_test_by_cutoff, load_test_scores, training_runs
+
+    frame, manifest, _ = load_task_data(cfg, task)
+    cutoff = test_cutoff_of(frame, manifest)
+    treatments = tuple(manifest.get("treatments") or sorted(set(frame["treatment"].astype(str)) - {"control"}))
+    test = frame.loc[frame["split"].astype(str) == "test", ["user_id", "cutoff", "campaign_id", "treatment", "label"]]
+    truth, note = _uplift_truth(cfg, task, test, treatments)
+    runs = training_runs(task, cfg.tracking, test_cutoff=cutoff)
+    versions = {v.run_id: v for v in list_versions(task, cfg.tracking)} if not runs.empty else {}
+    rows, by_campaign = [], []
+    for _, run in (runs.drop_duplicates("model", keep="first").iterrows() if not runs.empty else []):
+        version = versions.get(run["run_id"])
+        row = {"model": run["model"], "version": version.version if version else "",
+               "aliases": ",".join(version.aliases) if version else "", "run_id": run["run_id"]}
+        row |= {k: run[k] for k in runs.columns if k.startswith(("test_", "valid_")) and pd.notna(run[k])}
+        scores = load_test_scores(run["run_id"], cfg.tracking)
+        if scores is not None and truth is not None:
+            row |= {f"test_{k}": v for k, v in _true_metrics(scores, truth, treatments).items()}
+        rows.append(row)
+        by_campaign += [{"model": run["model"], "cutoff": c, "test_qini": m.get("qini")}
+                        for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
+    if truth is not None:
+        known = truth.dropna(subset=[f"tau__{t}" for t in treatments if f"tau__{t}" in truth])
+        if not known.empty:
+            from siyu.uplift.metrics import uplift_metrics
+
+            tau = np.column_stack([known[f"tau__{t}"].to_numpy(float) if f"tau__{t}" in known
+                                   else np.zeros(len(known)) for t in treatments])
+            values = uplift_metrics(known["label"], known["treatment"], tau, treatments, known["user_id"],
+                                    n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
+            rows.append({"model": UPLIFT_ORACLE, "version": "", "aliases": f"truth rows: {len(known)}", "run_id": "",
+                         **{f"test_{k}": v for k, v in values.items()}, "test_true_qini": 1.0})
+    columns = ["model", "version", "aliases", "valid_qini", *[f"test_{m}" for m in UPLIFT_LEADERBOARD_METRICS],
+               "oracle_ratio", "run_id"]
+    extra = sorted({k for r in rows for k in r if "__" in k and k.startswith(("test_", "valid_"))})
+    board = pd.DataFrame(rows).reindex(columns=[*columns, *extra]) if rows else pd.DataFrame(columns=[*columns, "leak_alarm"])
+    if not board.empty:
+        oracle = board.loc[board["model"] == UPLIFT_ORACLE, "test_qini"]
+        ref = float(oracle.iloc[0]) if len(oracle) and pd.notna(oracle.iloc[0]) else float("nan")
+        board = board.assign(oracle_ratio=board["test_qini"] / ref if ref == ref and ref != 0 else np.nan,
+                             leak_alarm="")
+        board = board.sort_values(["valid_qini", "test_qini"], ascending=False, kind="stable",
+                                  na_position="last").reset_index(drop=True)
+    per_campaign = pd.DataFrame(by_campaign, columns=["model", "cutoff", "test_qini"])
+    reports = cfg.paths.reports_dir
+    reports.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = reports / f"leaderboard_{task}.csv", reports / f"leaderboard_{task}.html"
+    board.to_csv(csv_path, index=False)
+    per_campaign.to_csv(reports / f"leaderboard_{task}_by_cutoff.csv", index=False)
+    html_path.write_text(_uplift_board_html(task, cutoff, board, manifest, note, cfg.training.n_bootstrap),
+                         encoding="utf-8")
+    return Leaderboard(task=task, table=board, csv_path=csv_path, html_path=html_path, test_cutoff=cutoff,
+                       by_cutoff=per_campaign)
+
+
+def _uplift_board_html(task: str, cutoff: str, board: pd.DataFrame, manifest: dict, note: str, n_boot: int) -> str:
+    import html
+
+    campaigns = ", ".join((manifest.get("campaigns") or {}).get("test", []))
+    table = board.drop(columns=["run_id"], errors="ignore").to_html(index=False, float_format=lambda v: f"{v:.4f}",
+                                                                     na_rep="", border=0)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>siyu uplift leaderboard: {html.escape(task)}"
+            "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}</style></head><body>"
+            f"<h1>Uplift leaderboard: {html.escape(task)}</h1><p>Test campaigns {html.escape(campaigns)} "
+            f"(cutoffs {html.escape(cutoff)}), scored once after every choice; rows sorted by validation Qini. "
+            "qini / auuc: area between the model's Qini (uplift) curve and the random line over the same area "
+            "for the perfect ranking of the observed outcomes (1 = perfect, 0 = random); uplift_at_k: treated "
+            "minus control outcome rate among the top k % by predicted effect. Each treatment is judged on its "
+            "arm against control; the headline is their treated-row weighted mean. 95 % intervals from "
+            f"{n_boot} bootstrap resamples of users. oracle: ranking by the generator's true effects; "
+            f"oracle_ratio = qini / the oracle's; true_qini: the ranking judged on the true effects. "
+            f"{html.escape(note)}.</p>{table}</body></html>")
+
+
+@dataclass(frozen=True)
+class _UpliftVersus(_Versus):
+    """Paired interval of (a - b) on the uplift headline (Qini) over the current test campaigns."""
+
+    def __call__(self, a: VersionInfo, b: VersionInfo | None) -> Interval | None:
+        from siyu.uplift.metrics import paired_uplift_difference
+
+        if b is None:
+            return None
+        ours, theirs = self._scores(a), self._scores(b)
+        treatments = tuple(c.removeprefix("uplift__") for c in ours.columns if c.startswith("uplift__"))
+        both = ours.merge(theirs[["user_id", "cutoff", "campaign_id", *[f"uplift__{t}" for t in treatments]]],
+                          on=["user_id", "cutoff", "campaign_id"], suffixes=("", "_b"))
+        return paired_uplift_difference(
+            self.metric.removeprefix("test_"), both["label"], both["treatment"], _uplift_matrix(both, treatments),
+            both[[f"uplift__{t}_b" for t in treatments]].to_numpy(float), treatments, both["user_id"],
+            n_boot=self.cfg.training.n_bootstrap, rng=np.random.default_rng(self.cfg.training.seed))
+
+    def _scores(self, version: VersionInfo) -> pd.DataFrame:
+        """The version's logged test scores on these campaigns, else the model re-scored on them."""
+        from siyu.tracking import load_test_scores, load_version_estimator
+
+        test = self.frame[self.frame["split"].astype(str) == "test"]
+        if version.tags.get("test_cutoff") == self.cutoff:
+            logged = load_test_scores(version.run_id, self.cfg.tracking)
+            if logged is not None and len(logged) == len(test) and "campaign_id" in logged:
+                return _keyed(logged)
+        estimator = load_version_estimator(self.task, version.version, self.cfg.tracking)
+        return _keyed(_uplift_scores(estimator, _uplift_split(self.frame, self.features, "test")))
+
+
 def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, margin: float) -> None:
     diff = d.difference
     append_promotion(path, {
@@ -660,5 +924,5 @@ def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, mar
 
 
 __all__ = ["GBM_MODELS", "Leaderboard", "ModelResult", "PromotionDecision", "TrainResult", "TrainsetMissing",
-           "TuneResult", "compare", "fit_and_log", "load_task_data", "oracle_metrics", "promote",
+           "TuneResult", "compare", "compare_uplift", "fit_and_log", "fit_and_log_uplift", "load_task_data", "oracle_metrics", "promote",
            "test_cutoff_of", "train", "tune"]

@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from siyu.config import SiyuConfig, TaskConfig
 from siyu.features.vocabulary import Omission
 from siyu.io.workspace import (
@@ -66,6 +68,12 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
     _, unsupported = supported_tasks(cfg, tasks)
     if unsupported:
         raise TaskUnsupported("; ".join(unsupported.values()))
+    uplift = [t for t in tasks if cfg.task(t).uplift]
+    if uplift:  # built on campaign cutoffs, not on the grid: one task at a time
+        rest = [t for t in tasks if t not in uplift]
+        done = {s.task: s for s in (build_trainsets(cfg, rest) if rest else [])}
+        done |= {t: build_uplift_trainset(cfg, t) for t in uplift}
+        return [done[t] for t in tasks]
     task_cfgs = [cfg.task(t) for t in tasks]
     resolved = feature_set(cfg)
     specs = resolved.specs
@@ -96,6 +104,87 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
     return out
 
 
+def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
+    """Build an uplift task's `work/trainsets/<task>/{trainset.parquet, manifest.json}` from the
+    campaigns in the clean events (`siyu.uplift.trainset`): `user_id, cutoff, campaign_id, split,
+    treatment, propensity, label, <features...>`, one row per user eligible at each campaign's
+    cutoff, with point-in-time features at that cutoff (ts < cutoff) and the label over
+    [cutoff, cutoff + horizon). The manifest adds `treatments`, `campaigns` (ids per split),
+    `skipped_campaigns`, `arms`, `propensity`, `overlap_auc` and `warnings`."""
+    from siyu.features import relation_sql
+    from siyu.features.build import build_features
+    from siyu.io.workspace import clean_inputs, connect_work, data_profile
+    from siyu.labels import build_labels, data_bounds, task_treatments
+    from siyu.trainsets import GridError, data_digest
+    from siyu.uplift import trainset as ut
+    from siyu.uplift.campaigns import assignments_sql, campaigns_sql
+
+    task_cfg = cfg.task(task)
+    if not task_cfg.uplift:
+        raise TaskUnsupported(f"{task} is not an uplift task (it has no `treatments`)")
+    _, unsupported = supported_tasks(cfg, [task])
+    if unsupported:
+        raise TaskUnsupported(unsupported[task])
+    treatments = task_treatments(task_cfg, data_profile(cfg))
+    resolved = feature_set(cfg)
+    specs = resolved.specs
+    events, users = clean_inputs(cfg)
+    con = connect_work(cfg)
+    try:
+        first_event, data_end = data_bounds(con, events)
+        rel = relation_sql(events)
+        listed = con.execute(campaigns_sql(rel)).df()
+        campaigns, skipped = ut.usable_campaigns(listed, treatments, first_event=first_event, data_end=data_end,
+                                                 horizon_days=task_cfg.horizon_days,
+                                                 min_history_days=cfg.trainset.min_history_days)
+        if campaigns.empty:
+            raise GridError(f"{task}: no campaign with {list(treatments)} has its {task_cfg.horizon_days}-day "
+                               f"outcome window inside the data ({len(listed)} campaign(s) in the contacts)")
+        cutoffs = sorted({c.date() for c in campaigns["cutoff"]})
+        population = build_labels(con, task_cfg, events, users, cutoffs, data_end=data_end)
+        assignments = con.execute(assignments_sql(rel, list(campaigns["campaign_id"]))).df()
+        rows = ut.campaign_rows(population.assign(user_id=population["user_id"].astype(str)), campaigns,
+                                assignments.assign(user_id=assignments["user_id"].astype(str)), treatments)
+        kept, one_arm = ut.arms_check(rows, cfg.uplift.min_arm_rows)
+        skipped += one_arm
+        splits = ut.split_campaigns(campaigns[campaigns["campaign_id"].isin(kept)], cfg.uplift,
+                                    horizon_days=task_cfg.horizon_days)
+        split_of = {c: name for name, ids in splits.items() for c in ids}
+        rows = rows[rows["campaign_id"].isin(split_of)]
+        rows = rows.assign(split=pd.Categorical(rows["campaign_id"].map(split_of), categories=["train", "valid", "test"]))
+        dates = ut.split_dates(rows, splits)
+        features = build_features(con, specs, events, users, sorted({d for ds in dates.values() for d in ds}))
+        digest = data_digest(con, events)
+    finally:
+        con.close()
+    features = features.assign(user_id=features["user_id"].astype(str))
+    frame = rows.merge(features, on=["user_id", "cutoff"], how="inner", validate="many_to_one")
+    frame = ut.with_propensity(frame, cfg.uplift.propensity_clip)
+    feature_cols = [c for c in features.columns if c not in ("user_id", "cutoff")]
+    frame = frame[[*ut.UPLIFT_COLUMNS, *feature_cols]].sort_values(["cutoff", "campaign_id", "user_id"],
+                                                                   ignore_index=True)
+    if task_cfg.binary:
+        frame = frame.assign(label=frame["label"].astype("int64"))
+    check_label(frame, task_cfg)
+    _, dropped = screen_columns(frame, specs.columns)
+    frame = frame.drop(columns=[d.name for d in dropped])
+    kept_cols = [c for c in specs.columns if c in frame]
+    overlap, warnings = ut.overlap_report(frame, kept_cols, [t for t in treatments if (frame["treatment"] == t).any()],
+                                          cfg.uplift, seed=cfg.training.seed)
+    manifest = trainset_manifest(task_cfg, frame, prune_specs(specs, kept_cols), data_digest=digest,
+                                 data_end=data_end, splits=dates, omitted=resolved.omitted, dropped=dropped)
+    manifest |= {
+        "kind": "uplift", "treatments": list(treatments), "engine": "embedded",
+        "campaigns": {k: list(v) for k, v in splits.items()},
+        "skipped_campaigns": [{"campaign_id": s.campaign_id, "reason": s.reason} for s in skipped],
+        "arms": ut.arm_stats(frame), "propensity": ut.propensity_table(frame),
+        "propensity_clip": cfg.uplift.propensity_clip, "overlap_auc": overlap, "warnings": warnings,
+    }
+    path = write_trainset(frame, manifest, cfg.paths.trainsets_dir / task)
+    (path / CURRENT_FILE).unlink(missing_ok=True)
+    return _summary(task, path, manifest, resolved.omitted, tuple(dropped))
+
+
 def _summary(task: str, out: Path, manifest: dict[str, Any], omitted: tuple[Omission, ...],
              dropped: tuple[Omission, ...]) -> TrainsetSummary:
     return TrainsetSummary(
@@ -105,5 +194,6 @@ def _summary(task: str, out: Path, manifest: dict[str, Any], omitted: tuple[Omis
     )
 
 
-__all__ = ["TaskUnsupported", "TrainsetSummary", "supported_tasks", "build_features_at", "build_trainset", "build_trainsets", "labelled_sets",
+__all__ = ["TaskUnsupported", "TrainsetSummary", "supported_tasks", "build_features_at", "build_trainset", "build_trainsets",
+           "build_uplift_trainset", "labelled_sets",
            "latest_as_of", "load_features"]

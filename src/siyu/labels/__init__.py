@@ -9,7 +9,8 @@ from siyu.labels.tasks import (
     latest_usable_cutoff,
     population_mask,
     task_lacks,
+    task_treatments,
 )
 
 __all__ = ["HorizonError", "build_labels", "check_horizon", "data_bounds", "label_sql", "latest_usable_cutoff",
-           "population_mask", "task_lacks"]
+           "population_mask", "task_lacks", "task_treatments"]

@@ -29,8 +29,36 @@ from siyu.features.compiler import normalize_cutoffs, relation_sql
 _ACTIVITY = "role IN (" + ", ".join(f"'{r}'" for r in ACTIVITY_ROLES) + ")"
 
 
-def task_lacks(task: TaskConfig, profile: DataProfile) -> str | None:
-    """Why the profiled data cannot give this task a label (one line), or None when it can."""
+def task_treatments(task: TaskConfig, profile: DataProfile | None) -> tuple[str, ...]:
+    """An uplift task's treatments in the data's own names, sorted: `each` is every contact event
+    type the profile lists (none without a profile), else the configured ones."""
+    if tuple(task.treatments) == ("each",):
+        return tuple(sorted(profile.event_types_of(("contact",)))) if profile is not None else ()
+    return tuple(sorted(task.treatments))
+
+
+def _uplift_lacks(task: TaskConfig, profile: DataProfile, min_treated_rows: int) -> str | None:
+    contacts = profile.event_types_of(("contact",))
+    if not contacts:
+        return f"{task.name} is an uplift task: the data has no contact events (map them under `roles.contact`)"
+    wanted = task_treatments(task, profile)
+    unknown = [t for t in wanted if t not in contacts]
+    if unknown:
+        return (f"{task.name}: treatments {unknown} are not contact event types of the data "
+                f"(contact types: {sorted(contacts)})")
+    few = [f"{t} ({profile.event_types[t]['rows']:,})" for t in wanted
+           if profile.event_types[t]["rows"] < min_treated_rows]
+    if few:
+        return (f"{task.name}: too few contacts to estimate an effect: {', '.join(few)}; "
+                f"need at least {min_treated_rows:,} rows per treatment (uplift.min_treated_rows)")
+    return None
+
+
+def task_lacks(task: TaskConfig, profile: DataProfile, *, min_treated_rows: int = 1) -> str | None:
+    """Why the profiled data cannot give this task a label (one line), or None when it can; an
+    uplift task also needs its contact types, each with `min_treated_rows` contacts or more."""
+    if task.uplift and (why := _uplift_lacks(task, profile, min_treated_rows)):
+        return why
     if task.label == "net_spend" and not profile.has_money():
         return f"{task.name} sums amounts: the data has none; map `columns.amount` in the dataset config"
     if task.label == "any_purchase" and not profile.roles.get("purchase"):

@@ -31,7 +31,12 @@ GBM_MODELS: tuple[str, ...] = ("lightgbm", "xgboost", "twopart")
 
 
 def models_for_task(task: TaskConfig, wanted: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """Model names that apply to `task` (by its label), in training order, optionally limited to `wanted`."""
+    """Model names that apply to `task` (by its label; an uplift task: the uplift models whose
+    dependencies are installed, `siyu.uplift.models`), in training order, optionally limited to `wanted`."""
+    if task.uplift:
+        from siyu.uplift.models import uplift_models_available
+
+        return uplift_models_available(wanted)
     names = MODELS_BY_LABEL[task.label]
     return names if wanted is None else tuple(n for n in names if n in wanted)
 
@@ -40,6 +45,10 @@ def make_model(name: str, task: TaskConfig, *, random_state: int = 0, calibratio
                n_jobs: int = 2, inputs: Inputs | None = None) -> SiyuEstimator:
     """A fresh, unfitted estimator `name` for `task` with siyu's default hyperparameters;
     `inputs` (`FeatureSet.roles()`) tells the baselines which columns play which part."""
+    if task.uplift and name in models_for_task(task):
+        from siyu.uplift.models import make_uplift_model
+
+        return make_uplift_model(name, random_state=random_state, n_jobs=n_jobs)
     if name not in models_for_task(task):
         raise ValueError(
             f"model {name!r} does not apply to task {task.name!r} (label {task.label}); "

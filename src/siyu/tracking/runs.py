@@ -33,7 +33,7 @@ CHAMPION = "champion"
 # What a registered model needs to load and predict without siyu installed: siyu's own code
 # travels inside the model (`code_paths`), these are what that code imports.
 _REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "mlflow", "pyarrow",
-                 "pydantic")
+                 "pydantic", "scikit-uplift")  # the last only where installed (the `uplift` extra's model)
 _SIYU_CODE = str(Path(siyu.__file__).resolve().parent)
 
 

@@ -1,0 +1,255 @@
+"""Uplift metrics on held-out campaigns, pure: Qini curve and coefficient, AUUC, uplift@k, with
+95 % intervals from a bootstrap over users, and the same rankings judged on true effects.
+
+Curves. Rows (one treatment's arm and the control arm) are ranked by the model's effect for
+that treatment, best first; for the top k rows, with N_t, N_c the treated / control rows and
+Y_t, Y_c their summed outcomes among them:
+- Qini curve (Radcliffe 2007): Q(k) = Y_t(k) - Y_c(k) * N_t(k) / N_c(k): the incremental
+  outcomes among the treated of the top k (0 while N_c(k) = 0);
+- uplift curve: U(k) = (Y_t(k) / N_t(k) - Y_c(k) / N_c(k)) * k: the incremental outcomes had all
+  of the top k been treated.
+Points are taken at the end of each group of tied scores; areas by the trapezoid rule over k.
+
+The one normalisation (both coefficients): the area between the model's curve and the random
+line (the straight line to the curve's end, the same for every ranking of these rows), divided
+by the same area for the perfect ranking of the observed rows (treated rows with the largest
+outcomes first, control rows with the largest outcomes last: score y * T - y * (1 - T)):
+`qini` = (A_model - A_random) / (A_perfect - A_random), `auuc` likewise on the uplift curve.
+Why this one: random ranking gives 0 and the perfect ranking 1 on any rows, it has no unit (a
+probability or money alike), it stays finite when the average effect is near 0 (dividing by
+n * ATE does not), and it is what scikit-uplift's `qini_auc_score` computes, so numbers
+compare with the field. The perfect ranking sorts by realized outcomes no model can know, so
+values are small; a generated world's true effects give the reachable reference: the `oracle`
+row (ranking by the true effect, scored on the same outcomes) and `true_qini` (a ranking's
+area under the cumulative TRUE effects, over the oracle's: no outcome noise).
+
+uplift@k: the difference in mean outcome between treated and control rows among the top k %
+(10 %, 30 %) by score: the effect in the users a budget of k % would contact.
+
+Several treatments: each column is judged on its own arm versus control; the headline
+(`qini`, `auuc`, `uplift_at_10`, ...) is their mean weighted by the treated rows of each arm,
+and per treatment they are `qini__<treatment>`, ... Intervals resample users (a user's rows in
+every test campaign move together), the same draws for every treatment, so the headline's
+interval and a paired difference of two models are consistent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from siyu.evaluation.intervals import LEVEL, Interval, user_draws
+
+CONTROL = "control"
+TOP_SHARES: tuple[int, ...] = (10, 30)
+CURVE_METRICS: tuple[str, ...] = ("qini", "auuc")
+
+
+def _cum_at_groups(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order by score descending, index of the last row of each tie group in that order)."""
+    order = np.argsort(-score, kind="stable")
+    s = score[order]
+    ends = np.flatnonzero(np.append(s[1:] != s[:-1], True))
+    return order, ends
+
+
+def _curves(order: np.ndarray, ends: np.ndarray, y: np.ndarray, t: np.ndarray,
+            w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k, qini, uplift) at the tie-group ends, with a leading 0 point; `w`: (rows, B) weights."""
+    wo, yo, to = w[order], y[order][:, None], t[order][:, None]
+    nt = np.cumsum(wo * to, axis=0)[ends]
+    nc = np.cumsum(wo * (1 - to), axis=0)[ends]
+    yt = np.cumsum(wo * yo * to, axis=0)[ends]
+    yc = np.cumsum(wo * yo * (1 - to), axis=0)[ends]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        qini = np.where(nc > 0, yt - yc * nt / np.where(nc > 0, nc, 1), 0.0)
+        rate = np.where((nt > 0) & (nc > 0), yt / np.where(nt > 0, nt, 1) - yc / np.where(nc > 0, nc, 1), 0.0)
+    k = nt + nc
+    zero = np.zeros((1, w.shape[1]))
+    return np.vstack([zero, k]), np.vstack([zero, qini]), np.vstack([zero, rate * k])
+
+
+def _area_above_random(k: np.ndarray, curve: np.ndarray) -> np.ndarray:
+    """Trapezoid area under `curve` over `k` minus the random line's (end value * end k / 2)."""
+    area = np.sum((k[1:] - k[:-1]) * (curve[1:] + curve[:-1]) / 2, axis=0)
+    return area - curve[-1] * k[-1] / 2
+
+
+def _top_effect(order: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray, share: float) -> np.ndarray:
+    """Treated minus control mean outcome among the top `share` of the (weighted) rows."""
+    wo, yo, to = w[order], y[order][:, None], t[order][:, None]
+    k = np.cumsum(wo, axis=0)
+    top = k <= share * k[-1][None, :] + 1e-9
+    top[0] = True
+    nt, nc = (wo * to * top).sum(0), (wo * (1 - to) * top).sum(0)
+    yt, yc = (wo * yo * to * top).sum(0), (wo * yo * (1 - to) * top).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((nt > 0) & (nc > 0), yt / np.where(nt > 0, nt, 1) - yc / np.where(nc > 0, nc, 1), np.nan)
+
+
+class _Arm:
+    """One treatment's rows (its arm and control), sorted once by the model's and the perfect score."""
+
+    def __init__(self, y: np.ndarray, treated: np.ndarray, score: np.ndarray, codes: np.ndarray) -> None:
+        self.y, self.t, self.codes = y, treated.astype("float64"), codes
+        self.order, self.ends = _cum_at_groups(score)
+        perfect = y * self.t - y * (1 - self.t)
+        self.p_order, self.p_ends = _cum_at_groups(perfect)
+
+    def metrics(self, counts: np.ndarray) -> dict[str, np.ndarray]:
+        w = counts[self.codes]
+        k, qini, up = _curves(self.order, self.ends, self.y, self.t, w)
+        pk, pq, pu = _curves(self.p_order, self.p_ends, self.y, self.t, w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = {"qini": _area_above_random(k, qini) / _area_above_random(pk, pq),
+                   "auuc": _area_above_random(k, up) / _area_above_random(pk, pu)}
+        for share in TOP_SHARES:
+            out[f"uplift_at_{share}"] = _top_effect(self.order, self.y, self.t, w, share / 100)
+        return out
+
+
+def _arms(y: np.ndarray, treatment: np.ndarray, uplift: np.ndarray, treatments: Sequence[str],
+          codes: np.ndarray) -> dict[str, tuple[_Arm, int]]:
+    out = {}
+    for j, name in enumerate(treatments):
+        rows = (treatment == name) | (treatment == CONTROL)
+        treated = treatment[rows] == name
+        if treated.all() or not treated.any():
+            continue
+        out[name] = (_Arm(y[rows], treated, uplift[rows, j], codes[rows]), int(treated.sum()))
+    return out
+
+
+def _combine(per_arm: dict[str, dict[str, np.ndarray]], weights: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per-treatment metrics -> the headline (treated-row weighted mean) and `<metric>__<t>`."""
+    out: dict[str, np.ndarray] = {}
+    total = sum(weights.values())
+    for metric in next(iter(per_arm.values())):
+        out[metric] = sum(per_arm[t][metric] * (weights[t] / total) for t in per_arm)
+        out |= {f"{metric}__{t}": per_arm[t][metric] for t in per_arm}
+    return out
+
+
+def _prepared(y: object, treatment: object, uplift: object, treatments: Sequence[str],
+              users: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    y_arr = np.asarray(y, dtype="float64")
+    t_arr = np.asarray(treatment, dtype=object).astype(str)
+    u_arr = np.asarray(uplift, dtype="float64").reshape(len(y_arr), -1)
+    if len(t_arr) != len(y_arr) or u_arr.shape[1] != len(treatments) or len(np.asarray(users)) != len(y_arr):
+        raise ValueError(f"uplift metrics: y, treatment, users need one length and uplift one column per "
+                         f"treatment {list(treatments)}; got {len(y_arr)}, {len(t_arr)}, {len(np.asarray(users))}, "
+                         f"{u_arr.shape}")
+    if not np.isfinite(u_arr).all():
+        raise ValueError("uplift metrics: the uplift scores hold missing or infinite values")
+    codes, uniques = pd.factorize(pd.Series(np.asarray(users)), sort=False)
+    return y_arr, t_arr, u_arr, codes, len(uniques)
+
+
+def uplift_metrics(y: object, treatment: object, uplift: object, treatments: Sequence[str], users: object, *,
+                   n_boot: int = 0, seed: int = 0, level: float = LEVEL) -> dict[str, float]:
+    """`qini`, `auuc`, `uplift_at_10`, `uplift_at_30` (headline and `__<treatment>`), and with
+    `n_boot` > 0 their `_ci_low` / `_ci_high` from a bootstrap over users. `uplift`: (n, T), the
+    column j being the effect of `treatments[j]`."""
+    y_arr, t_arr, u_arr, codes, n_users = _prepared(y, treatment, uplift, treatments, users)
+    arms = _arms(y_arr, t_arr, u_arr, treatments, codes)
+    if not arms:
+        raise ValueError(f"uplift metrics: no treatment of {list(treatments)} has both treated and control rows")
+    weights = {t: n for t, (_, n) in arms.items()}
+    point = _combine({t: a.metrics(np.ones((n_users, 1))) for t, (a, _) in arms.items()}, weights)
+    out = {k: float(v[0]) for k, v in point.items()}
+    if n_boot > 0:
+        rng = np.random.default_rng(seed)
+        draws: dict[str, list[np.ndarray]] = {k: [] for k in point}
+        for counts in user_draws(n_users, n_boot, rng):
+            block = _combine({t: a.metrics(counts) for t, (a, _) in arms.items()}, weights)
+            for k, v in block.items():
+                draws[k].append(v)
+        for k, parts in draws.items():
+            low, high = _bounds(np.concatenate(parts), level)
+            out |= {f"{k}_ci_low": low, f"{k}_ci_high": high}
+    return out
+
+
+def _bounds(values: np.ndarray, level: float) -> tuple[float, float]:
+    arr = values[np.isfinite(values)]
+    if not len(arr):
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(arr, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def paired_uplift_difference(metric: str, y: object, treatment: object, uplift_a: object, uplift_b: object,
+                             treatments: Sequence[str], users: object, *, n_boot: int, rng: np.random.Generator,
+                             level: float = LEVEL) -> Interval:
+    """`metric(a) - metric(b)` (e.g. 'qini') on the same rows, with its interval: both models see
+    the same resampled users in each replicate (the gate's paired bootstrap)."""
+    y_arr, t_arr, a_arr, codes, n_users = _prepared(y, treatment, uplift_a, treatments, users)
+    b_arr = np.asarray(uplift_b, dtype="float64").reshape(a_arr.shape)
+    arms_a, arms_b = (_arms(y_arr, t_arr, u, treatments, codes) for u in (a_arr, b_arr))
+    weights = {t: n for t, (_, n) in arms_a.items()}
+
+    def value(arms: dict, counts: np.ndarray) -> np.ndarray:
+        return _combine({t: a.metrics(counts) for t, (a, _) in arms.items()}, weights)[metric]
+
+    ones = np.ones((n_users, 1))
+    point = float(value(arms_a, ones)[0] - value(arms_b, ones)[0])
+    draws = np.concatenate([value(arms_a, c) - value(arms_b, c) for c in user_draws(n_users, n_boot, rng)])
+    return Interval(point, *_bounds(draws, level), n_boot=n_boot, level=level)
+
+
+def true_qini(uplift: object, tau: object) -> float:
+    """A ranking judged on the TRUE effects (no outcome noise): the area between the cumulative
+    true effect of the rows taken in the ranking's order and the random line, over the same area
+    for the order of the true effects themselves (1 = the oracle's order, 0 = random)."""
+    u = np.asarray(uplift, dtype="float64")
+    tau_arr = np.asarray(tau, dtype="float64")
+    if u.shape != tau_arr.shape or u.ndim != 1:
+        raise ValueError(f"true_qini: one score per row with its true effect; got {u.shape} and {tau_arr.shape}")
+
+    def area(score: np.ndarray) -> float:
+        order, ends = _cum_at_groups(score)
+        gain = np.concatenate([[0.0], np.cumsum(tau_arr[order])[ends]])
+        k = np.concatenate([[0.0], (ends + 1).astype("float64")])
+        return float(_area_above_random(k[:, None], gain[:, None])[0])
+
+    best = area(tau_arr)
+    return area(u) / best if best > 0 else float("nan")
+
+
+def true_uplift_metrics(treatment: object, uplift: object, tau: object, treatments: Sequence[str]) -> dict[str, float]:
+    """`true_qini` per treatment (`true_qini__<t>`) and their treated-row weighted mean, on the
+    rows of each treatment's arm and control (`tau`: (n, T) true effects, NaN where unknown)."""
+    t_arr = np.asarray(treatment, dtype=object).astype(str)
+    u_arr = np.asarray(uplift, dtype="float64").reshape(len(t_arr), -1)
+    tau_arr = np.asarray(tau, dtype="float64").reshape(u_arr.shape)
+    out, weights = {}, {}
+    for j, name in enumerate(treatments):
+        rows = ((t_arr == name) | (t_arr == CONTROL)) & np.isfinite(tau_arr[:, j])
+        if rows.sum() < 2:
+            continue
+        out[f"true_qini__{name}"] = true_qini(u_arr[rows, j], tau_arr[rows, j])
+        weights[name] = int((t_arr[rows] == name).sum())
+    if weights:
+        total = sum(weights.values())
+        out["true_qini"] = float(sum(out[f"true_qini__{t}"] * w / total for t, w in weights.items()))
+    return out
+
+
+def qini_curve(y: object, treated: object, score: object, *, points: int = 101) -> pd.DataFrame:
+    """`share, qini, uplift, random` at `points` shares of the ranked rows (for a plot): the Qini
+    and uplift curves of one treatment column against control, and the random line."""
+    y_arr = np.asarray(y, dtype="float64")
+    t_arr = np.asarray(treated, dtype=bool)
+    order, ends = _cum_at_groups(np.asarray(score, dtype="float64"))
+    k, q, u = _curves(order, ends, y_arr, t_arr.astype("float64"), np.ones((len(y_arr), 1)))
+    share = k[:, 0] / k[-1, 0]
+    grid = np.linspace(0, 1, points)
+    return pd.DataFrame({"share": grid, "qini": np.interp(grid, share, q[:, 0]),
+                         "uplift": np.interp(grid, share, u[:, 0]), "random": grid * q[-1, 0]})
+
+
+__all__ = ["CURVE_METRICS", "TOP_SHARES", "paired_uplift_difference", "qini_curve", "true_qini",
+           "true_uplift_metrics", "uplift_metrics"]

@@ -1,0 +1,435 @@
+"""Uplift estimators: the effect of each treatment versus control on a task's label.
+
+One contract (scikit-learn style, like `siyu.models`):
+`fit(X, y, *, treatment, propensity=None, X_valid=None, y_valid=None, treatment_valid=None,
+propensity_valid=None) -> self`, where `treatment` holds "control" or a treatment name per row;
+`treatments_` (sorted) and `predict_uplift(X) -> (n, T)`: each treatment's effect versus control
+on the label's scale (probability points for a binary label, money for net spend);
+`predict_score(X)`: the largest column, so the registry, the pyfunc wrapper and generic code
+keep working.
+
+- `tlearner`: one LightGBM outcome model per arm; effect = mu_t(x) - mu_control(x).
+- `xlearner`: the T-learner's outcome models impute each row's effect (a treated row: y -
+  mu_control(x); a control row: mu_t(x) - y; each model never saw the rows it imputes), two
+  LightGBM regressions learn them, combined with the arm's assignment share e:
+  tau(x) = e * tau_control(x) + (1 - e) * tau_treated(x) (Künzel et al. 2019).
+- baselines, each with the average effect (difference in means) as its level, so their
+  effects are right on average and only their ranking differs: `random` (random order),
+  `risk` ("target by risk": users least likely to reach the outcome without regard to
+  treatment, the churn-risk habit), `response` ("target by predicted response without a
+  control": an outcome model fitted on the treated rows only).
+- `sklift` (optional extra `uplift`, scikit-uplift): its class-transformation regression with
+  the known propensity, one per treatment on its arm and control.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from siyu.models._base import NotFittedError, check_features, check_target
+from siyu.models.boosting import LightGBMClassifier, LightGBMRegressor
+
+CONTROL = "control"
+
+
+class UpliftEstimator(BaseEstimator):
+    """Base of the uplift models: input checks, `treatments_`, `predict_score` = best column.
+
+    Subclasses implement `_fit(X, y, t, p, X_valid, y_valid, t_valid, p_valid)` (t: the
+    treatment array; p: propensities or None) and `_uplift(X) -> (n, T)`."""
+
+    def fit(self, X: pd.DataFrame, y: object, *, treatment: object, propensity: object = None,
+            X_valid: pd.DataFrame | None = None, y_valid: object = None, treatment_valid: object = None,
+            propensity_valid: object = None) -> UpliftEstimator:
+        """Fit on (X, y, treatment); early stopping reads the valid rows when given."""
+        name = type(self).__name__
+        X = check_features(X, where=f"{name}.fit")
+        y_arr = check_target(y, len(X), binary=False, where=f"{name}.fit")
+        t_arr = _treatments(treatment, len(X), where=f"{name}.fit")
+        arms = sorted(str(a) for a in set(t_arr) - {CONTROL})
+        if CONTROL not in set(t_arr) or not arms:
+            raise ValueError(f"{name}.fit: need control rows and treated rows; got arms {sorted(set(t_arr))}")
+        p_arr = None if propensity is None else _propensities(propensity, len(X), where=f"{name}.fit")
+        if X_valid is not None:
+            X_valid = check_features(X_valid, where=f"{name}.fit (valid)")[list(X.columns)]
+            y_valid = check_target(y_valid, len(X_valid), binary=False, where=f"{name}.fit (valid)")
+            treatment_valid = _treatments(treatment_valid, len(X_valid), where=f"{name}.fit (valid)")
+            propensity_valid = (None if propensity_valid is None
+                                else _propensities(propensity_valid, len(X_valid), where=f"{name}.fit (valid)"))
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        self.categories_ = {c: list(X[c].cat.categories) for c in X.columns
+                            if isinstance(X[c].dtype, pd.CategoricalDtype)}
+        self.treatments_ = tuple(arms)
+        self.ate_ = {t: float(y_arr[t_arr == t].mean() - y_arr[t_arr == CONTROL].mean()) for t in arms}
+        self._fit(X, y_arr, t_arr, p_arr, X_valid, y_valid, treatment_valid, propensity_valid)
+        self.valid_uplift_ = None
+        if X_valid is not None and getattr(self, "refit", False):
+            # Out-of-sample valid effects are kept before the refit sees the valid rows: they are
+            # what valid metrics and the choice of challenger read.
+            self.valid_uplift_ = np.asarray(self._uplift(X_valid), dtype="float64").reshape(len(X_valid), -1)
+            self._refit_all(pd.concat([X, X_valid]), np.concatenate([y_arr, y_valid]),
+                            np.concatenate([t_arr, treatment_valid]))
+        return self
+
+    def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
+        """(n, len(treatments_)): each treatment's effect vs control on the label's scale."""
+        X = self._checked_input(X, "predict_uplift")
+        return np.asarray(self._uplift(X), dtype="float64").reshape(len(X), len(self.treatments_))
+
+    def predict_score(self, X: pd.DataFrame) -> np.ndarray:
+        """The largest effect over the treatments, one per row (what generic code ranks by)."""
+        return self.predict_uplift(X).max(axis=1)
+
+    def _checked_input(self, X: pd.DataFrame, method: str) -> pd.DataFrame:
+        name = type(self).__name__
+        if not hasattr(self, "treatments_"):
+            raise NotFittedError(f"{name}.{method}: this model is not fitted yet; call fit(X, y, treatment=...) first")
+        X = check_features(X, where=f"{name}.{method}")
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise ValueError(f"{name}.{method}: X lacks {len(missing)} feature column(s) seen in fit, e.g. {missing[:5]}")
+        return X[list(self.feature_names_in_)]
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        """Refit every booster on train + valid for its early-stopped rounds (models with `refit`)."""
+
+
+def _treatments(values: object, n: int, *, where: str) -> np.ndarray:
+    if values is None:
+        raise ValueError(f"{where}: `treatment` is required: 'control' or a treatment name per row")
+    arr = np.asarray(values, dtype=object).astype(str)
+    if arr.shape != (n,):
+        raise ValueError(f"{where}: treatment has shape {arr.shape}, expected ({n},) to match X")
+    return arr
+
+
+def _propensities(values: object, n: int, *, where: str) -> np.ndarray:
+    arr = np.asarray(values, dtype="float64")
+    if arr.shape != (n,) or not np.isfinite(arr).all() or (arr <= 0).any() or (arr >= 1).any():
+        raise ValueError(f"{where}: propensity must be ({n},) values strictly between 0 and 1")
+    return arr
+
+
+# --------------------------------------------------------------------------- base learners
+class _L2Regressor(LightGBMRegressor):
+    """LightGBM least-squares regression (identity link, negative targets kept): the X-learner's
+    effect models and outcome models of amounts that may be negative."""
+
+    _objective = "regression"
+    _metric = "l2"
+
+    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
+        self._learn_schema(X)
+        self.tree_model_ = self._train(self._params(len(y)), X, y, X_valid, y_valid, callbacks)
+        self.best_iteration_ = self._rounds(self.tree_model_)
+
+    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        self._refit_booster(X, y)
+
+    def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        return self.margin(X)
+
+
+def _outcome_model(binary: bool, params: dict) -> LightGBMClassifier | LightGBMRegressor:
+    """An outcome model on one arm: a probability (uncalibrated: calibration maps would add their
+    steps to the difference of two models) or expected net spend (Tweedie)."""
+    if binary:
+        return LightGBMClassifier(calibration="none", **params)
+    return LightGBMRegressor(**params)
+
+
+def _rows(mask: np.ndarray, X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    return X[mask], y[mask]
+
+
+def _fit_on(model, X, y, X_valid, y_valid):  # noqa: ANN001, ANN202 - a siyu estimator
+    """Fit with early stopping on the valid rows when there are enough of them."""
+    usable = X_valid is not None and len(X_valid) >= 20 and (len(np.unique(y_valid)) > 1)
+    return model.fit(X, y, X_valid=X_valid if usable else None, y_valid=y_valid if usable else None)
+
+
+class _ArmModels:
+    """Mixin: one outcome model per arm (control and each treatment), as the T-learner has them."""
+
+    def _base_params(self) -> dict:
+        return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state,
+                "refit": False}  # refit by `_refit_all`, after the valid effects are kept
+
+    def _refit_arms(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        for arm, model in self.arm_models_.items():
+            if getattr(model, "best_iteration_", None):
+                model._refit(X[t == arm], y[t == arm])
+
+    def _fit_arms(self, X, y, t, X_valid, y_valid, t_valid) -> None:  # noqa: ANN001
+        binary = bool(set(np.unique(y)) <= {0.0, 1.0})
+        self.binary_ = binary
+        self.arm_models_ = {}
+        for arm in (CONTROL, *self.treatments_):
+            Xa, ya = _rows(t == arm, X, y)
+            Xv, yv = (None, None) if X_valid is None else _rows(t_valid == arm, X_valid, y_valid)
+            if binary and len(np.unique(ya)) < 2:
+                raise ValueError(f"{type(self).__name__}.fit: the {arm} rows hold one outcome only; nothing to learn")
+            self.arm_models_[arm] = _fit_on(_outcome_model(binary, self._base_params()), Xa, ya, Xv, yv)
+
+    def _arm_predictions(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {arm: np.asarray(m.predict_score(X), dtype="float64") for arm, m in self.arm_models_.items()}
+
+
+class TLearner(_ArmModels, UpliftEstimator):
+    """T-learner on LightGBM: an outcome model per arm, effect = mu_t(x) - mu_control(x)."""
+
+    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
+        self._fit_arms(X, y, t, X_valid, y_valid, t_valid)
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        self._refit_arms(X, y, t)
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:
+        mu = self._arm_predictions(X)
+        return np.column_stack([mu[arm] - mu[CONTROL] for arm in self.treatments_])
+
+
+class XLearner(_ArmModels, UpliftEstimator):
+    """X-learner on LightGBM (Künzel et al. 2019): the T-learner's arm models impute effects, two
+    least-squares boosters per treatment learn them, weighted by the arm's assignment share e
+    (from the training set's propensities when given, else the arm's share of the rows):
+    tau(x) = e * tau_from_control(x) + (1 - e) * tau_from_treated(x)."""
+
+    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 200, effect_leaves: int = 7, refit: bool = True, n_jobs: int = 2,
+                 random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.effect_leaves = effect_leaves
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _effect_model(self) -> _L2Regressor:
+        return _L2Regressor(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                            num_leaves=self.effect_leaves, min_child_samples=self.min_child_samples,
+                            n_jobs=self.n_jobs, random_state=self.random_state, refit=False)
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        self._refit_arms(X, y, t)
+        for arm in self.treatments_:
+            mine, ctrl = t == arm, t == CONTROL
+            models = self.effect_models_[arm]
+            models["treated"]._refit(X[mine], y[mine] - self.arm_models_[CONTROL].predict_score(X[mine]))
+            models["control"]._refit(X[ctrl], self.arm_models_[arm].predict_score(X[ctrl]) - y[ctrl])
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
+        self._fit_arms(X, y, t, X_valid, y_valid, t_valid)
+        # Imputed on train rows by models fitted (and refit) without them: a treated row's
+        # control outcome comes from the control model, a control row's from the treated one.
+        self.effect_models_, self.share_ = {}, {}
+        for arm in self.treatments_:
+            mine, ctrl = t == arm, t == CONTROL
+            if p is not None:
+                self.share_[arm] = float(np.mean(p[mine]) / (np.mean(p[mine]) + np.mean(p[ctrl])))
+            else:
+                self.share_[arm] = float(mine.sum() / (mine.sum() + ctrl.sum()))
+            d_treated = y[mine] - self.arm_models_[CONTROL].predict_score(X[mine])
+            d_control = self.arm_models_[arm].predict_score(X[ctrl]) - y[ctrl]
+            valid = {}
+            if X_valid is not None:
+                vm, vc = t_valid == arm, t_valid == CONTROL
+                valid = {"treated": (X_valid[vm], y_valid[vm] - self.arm_models_[CONTROL].predict_score(X_valid[vm])),
+                         "control": (X_valid[vc], self.arm_models_[arm].predict_score(X_valid[vc]) - y_valid[vc])}
+            fitted = {}
+            for side, (Xs, ds) in {"treated": (X[mine], d_treated), "control": (X[ctrl], d_control)}.items():
+                Xv, dv = valid.get(side, (None, None))
+                fitted[side] = _fit_on(self._effect_model(), Xs, ds, Xv, dv)
+            self.effect_models_[arm] = fitted
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:
+        cols = []
+        for arm in self.treatments_:
+            e = self.share_[arm]
+            models = self.effect_models_[arm]
+            cols.append(e * models["control"].predict_score(X) + (1 - e) * models["treated"].predict_score(X))
+        return np.column_stack(cols)
+
+
+# --------------------------------------------------------------------------- baselines
+class _ScoreBaseline(UpliftEstimator):
+    """A ranking dressed as an effect: each treatment's average effect times the row's score over
+    its mean on the fit rows, so the effects average to the difference in means and the order is
+    the score's."""
+
+    def _scale(self, arm: str, score: np.ndarray) -> np.ndarray:
+        mean = self.score_mean_[arm]
+        return self.ate_[arm] * (score / mean if mean > 0 else np.ones_like(score))
+
+
+class RandomUplift(_ScoreBaseline):
+    """Random targeting: the average effect with a random order (seeded by `random_state` and the
+    rows' count, so the same frame gets the same order)."""
+
+    def __init__(self, *, random_state: int = 0) -> None:
+        self.random_state = random_state
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
+        self.score_mean_ = dict.fromkeys(self.treatments_, 0.5)
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:
+        rng = np.random.default_rng([self.random_state, len(X)])
+        return np.column_stack([self._scale(arm, rng.random(len(X))) for arm in self.treatments_])
+
+
+class RiskTargeting(_ScoreBaseline):
+    """"Target by risk": one outcome model on every row, treatment ignored; users least likely to
+    reach the outcome (to buy, to stay active) rank first, as a churn-risk list does."""
+
+    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _risk(self, X: pd.DataFrame) -> np.ndarray:
+        mu = np.asarray(self.outcome_model_.predict_score(X), dtype="float64")
+        return 1.0 - mu if self.binary_ else float(self.top_) - mu  # shortfall from the best outcome
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
+        self.binary_ = bool(set(np.unique(y)) <= {0.0, 1.0})
+        params = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                  "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state}
+        self.outcome_model_ = _fit_on(_outcome_model(self.binary_, {**params, "refit": False}), X, y, X_valid, y_valid)
+        self.top_ = float(np.quantile(y, 0.99)) if not self.binary_ else 1.0
+        risk = self._risk(X)
+        self.score_mean_ = dict.fromkeys(self.treatments_, float(np.clip(risk, 0, None).mean()))
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        if getattr(self.outcome_model_, "best_iteration_", None):
+            self.outcome_model_._refit(X, y)
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:
+        risk = np.clip(self._risk(X), 0, None)
+        return np.column_stack([self._scale(arm, risk) for arm in self.treatments_])
+
+
+class ResponseTargeting(_ScoreBaseline):
+    """"Target by predicted response without a control": per treatment, an outcome model on its
+    treated rows only; users most likely to respond when contacted rank first (sure things
+    included: without a control nothing tells them apart from persuadables)."""
+
+    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
+        binary = bool(set(np.unique(y)) <= {0.0, 1.0})
+        params = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                  "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state}
+        self.response_models_, self.score_mean_ = {}, {}
+        for arm in self.treatments_:
+            Xa, ya = _rows(t == arm, X, y)
+            Xv, yv = (None, None) if X_valid is None else _rows(t_valid == arm, X_valid, y_valid)
+            model = _fit_on(_outcome_model(binary, {**params, "refit": False}), Xa, ya, Xv, yv)
+            self.response_models_[arm] = model
+            self.score_mean_[arm] = float(np.clip(model.predict_score(Xa), 0, None).mean())
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        for arm, model in self.response_models_.items():
+            if getattr(model, "best_iteration_", None):
+                model._refit(X[t == arm], y[t == arm])
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([self._scale(arm, np.clip(self.response_models_[arm].predict_score(X), 0, None))
+                                for arm in self.treatments_])
+
+
+class SkliftClassTransformation(UpliftEstimator):
+    """scikit-uplift's `ClassTransformationReg` (transformed outcome with the known propensity,
+    Athey & Imbens 2015) on a LightGBM regressor, one per treatment on its arm and control.
+    Needs the `uplift` extra (`pip install 'siyu[uplift]'`)."""
+
+    def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 7,
+                 min_child_samples: int = 400, n_jobs: int = 2, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
+        from lightgbm import LGBMRegressor
+        from sklift.models import ClassTransformationReg
+
+        self.models_ = {}
+        for arm in self.treatments_:
+            rows = (t == arm) | (t == CONTROL)
+            share = float(np.mean(t[rows] == arm))
+            regressor = LGBMRegressor(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                      num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                                      n_jobs=self.n_jobs, random_state=self.random_state, verbosity=-1)
+            model = ClassTransformationReg(estimator=regressor, propensity_val=share)
+            self.models_[arm] = model.fit(X[rows], y[rows], (t[rows] == arm).astype(int))
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([np.asarray(self.models_[arm].predict(X), dtype="float64") for arm in self.treatments_])
+
+
+UPLIFT_MODELS: dict[str, type[UpliftEstimator]] = {
+    "tlearner": TLearner, "xlearner": XLearner, "random": RandomUplift, "risk": RiskTargeting,
+    "response": ResponseTargeting, "sklift": SkliftClassTransformation,
+}
+OPTIONAL_UPLIFT_MODELS: dict[str, str] = {"sklift": "sklift"}  # model -> module its extra brings
+
+
+def uplift_models_available(wanted: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The uplift model names in training order whose optional dependencies are installed."""
+    import importlib.util
+
+    names = tuple(n for n in UPLIFT_MODELS
+                  if n not in OPTIONAL_UPLIFT_MODELS or importlib.util.find_spec(OPTIONAL_UPLIFT_MODELS[n]) is not None)
+    return names if wanted is None else tuple(n for n in names if n in wanted)
+
+
+def make_uplift_model(name: str, *, random_state: int = 0, n_jobs: int = 2) -> UpliftEstimator:
+    """A fresh uplift estimator `name` with siyu's defaults (ValueError naming the choices)."""
+    if name not in UPLIFT_MODELS:
+        raise ValueError(f"uplift model {name!r}: choose one of {list(UPLIFT_MODELS)}")
+    if name in OPTIONAL_UPLIFT_MODELS and name not in uplift_models_available():
+        raise ValueError(f"uplift model {name!r} needs scikit-uplift: pip install 'siyu[uplift]'")
+    cls = UPLIFT_MODELS[name]
+    return cls(random_state=random_state) if cls is RandomUplift else cls(random_state=random_state, n_jobs=n_jobs)
+
+
+__all__ = ["CONTROL", "OPTIONAL_UPLIFT_MODELS", "RandomUplift", "ResponseTargeting", "RiskTargeting",
+           "SkliftClassTransformation", "TLearner", "UPLIFT_MODELS", "UpliftEstimator", "XLearner",
+           "make_uplift_model", "uplift_models_available"]
