@@ -624,7 +624,7 @@ def targeting_problems(cfg: SiyuConfig) -> list[str]:
     missing = [x for x in known if x not in t.treatments]
     if missing:
         problems.append(f"targeting.treatments: no cost for {missing} (task {t.task} has treatments {list(known)}); "
-                        "add e.g. `{name}: {{cost: 0.1, channel: wecom}}` for each".replace("{name}", missing[0]))
+                        f"add e.g. `{missing[0]}: {{cost: 0.1, channel: wecom}}` for each")
     if not t.treatments and not known:
         problems.append("targeting.treatments: empty; give each treatment (contact event type) its cost, e.g. "
                         "`campaign_contact: {cost: 0.1, channel: wecom}`")

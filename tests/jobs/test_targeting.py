@@ -192,7 +192,7 @@ def test_no_uplift_champion_and_unfit_config_say_what_to_do(project, monkeypatch
     no_cost = _write(root, "no_cost.yaml", _config(root, targeting={
         **TARGETING, "treatments": {"campaign_contact": {"cost": 0.5, "channel": "wecom"}}}))
     result = CliRunner().invoke(app, ["target", "--config", str(no_cost)])
-    assert result.exit_code == 2 and "no cost is configured for ['coupon_push']" in result.output
+    assert result.exit_code == 2 and "no cost for ['coupon_push']" in result.output
     stray = _write(root, "stray.yaml", _config(root, targeting={**TARGETING, "channel_capacity": {"sms": 3}}))
     result = CliRunner().invoke(app, ["target", "--config", str(stray)])
     assert result.exit_code == 2 and "channel(s) ['sms'] carry no treatment" in result.output
