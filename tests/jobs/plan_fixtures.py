@@ -1,5 +1,5 @@
-"""Stand-in models for the targeting tests: small estimators with the uplift contract of
-CONTRACT.md (`treatments_`, `predict_uplift`), registered through the real MLflow registry."""
+"""Stand-in score models for the targeting tests (churn for the scoring run, LTV for the value),
+registered through the real MLflow registry like a training run."""
 
 from __future__ import annotations
 
@@ -18,23 +18,6 @@ FEATURES_YAML = """features:
   - {family: lifecycle, new_days: 30, active_days: 30, churned_days: 90}
   - {family: rfm}
 """
-
-
-class StandInUplift:
-    """Uplift falls with days since the last activity; a coupon moves three times as much as a message."""
-
-    treatments_ = TREATMENTS
-
-    def __init__(self, recency: str) -> None:
-        self.recency = recency
-
-    def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
-        days = X[self.recency].fillna(365.0).to_numpy(dtype="float64")
-        message = 0.01 + 0.15 * np.exp(-days / 15.0)
-        return np.column_stack([message, 3.0 * message])
-
-    def predict_score(self, X: pd.DataFrame) -> np.ndarray:
-        return self.predict_uplift(X).max(axis=1)
 
 
 class StandInScore:

@@ -1,4 +1,5 @@
-"""`siyu target` end to end on a small generated world, with champions in a real MLflow registry:
+"""`siyu target` end to end on a small generated world, with champions in a real MLflow registry
+(the uplift champion a real T-learner trained on the world's randomized campaigns):
 the plan is published beside the scores (both tag families current), within budget and
 capacities, with its holdout and files; a failed plan run changes nothing; missing models and
 unfit config get clear errors."""
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from plan_fixtures import FEATURES_YAML, TREATMENTS, StandInScore, StandInUplift, register_champion
+from plan_fixtures import FEATURES_YAML, TREATMENTS, StandInScore, register_champion
 from typer.testing import CliRunner
 
 from siyu.cli._config import load_config
@@ -42,6 +43,8 @@ def _config(root: Path, **changes) -> dict:
                   {"name": "uplift_purchase", "horizon_days": 7, "label": "any_purchase",
                    "treatments": list(TREATMENTS)}],
         "tracking": {"uri": f"sqlite:///{root}/mlflow.db", "artifact_root": str(root / "artifacts")},
+        "training": {"plots": False, "n_jobs": 1, "n_bootstrap": 50},
+        "uplift": {"n_train_campaigns": 6, "n_valid_campaigns": 2, "n_test_campaigns": 2, "min_treated_rows": 20},
         "scoring": {"bands": [{"tag": "churn_risk", "task": "churn", "labels": ["high", "medium", "low"],
                                "edges": [0.5, 0.2]}],
                     "reason_tasks": [], "tag_store_url": f"duckdb:///{root}/tags.duckdb",
@@ -80,7 +83,10 @@ def project(tmp_path_factory):
         few = FeatureSet(tuple(s for s in specs if s.name == recency or s.name.startswith("purchase_count")))
         X = targeting_job._features_at(cfg, latest_as_of(cfg), specs)
         register_champion(cfg, "churn", StandInScore(recency), X[list(specs.columns)], specs)
-        register_champion(cfg, "uplift_purchase", StandInUplift(recency), X[list(few.columns)], few)
+        # the real uplift model (a T-learner on LightGBM) from the world's randomized campaigns
+        _run("trainset", "--task", "uplift_purchase", "--config", str(path))
+        _run("train", "--task", "uplift_purchase", "--model", "tlearner", "--config", str(path))
+        _run("promote", "--task", "uplift_purchase", "--config", str(path))
         register_champion(cfg, "ltv", StandInScore(recency, scale=200.0), X[list(few.columns)], few)
     return path
 
@@ -99,7 +105,7 @@ def test_score_then_target_publishes_the_plan_beside_the_scores(project, monkeyp
     cfg = ["--config", str(project)]
     _run("score", "--force", *cfg)
     out = _run("target", *cfg)
-    assert "contact plan at as-of" in out and "published" in out and "coupon_push" in out
+    assert "contact plan at as-of" in out and "published" in out and "campaign_contact" in out
 
     tags = _current(project)
     families = set(tags["tag"])
