@@ -138,6 +138,9 @@ def test_score_then_target_publishes_the_plan_beside_the_scores(project, monkeyp
     assert "触达计划" in sections[0] and plan_run.run_id in sections[0] and "按生命周期阶段" in sections[0]
 
     assert "already planned" in _run("target", *cfg)  # same inputs: unchanged
+    shown = _run("tags", "show", *cfg)
+    assert score_run.run_id in shown and plan_run.run_id in shown and "next_action" in shown
+    assert "plan" in _run("tags", "runs", *cfg)
     _run("target", "--budget", "10", *cfg)  # a smaller budget is a new plan; the scores stay current
     tags = _current(project)
     assert {"churn_risk", "next_action"} <= set(tags["tag"])
