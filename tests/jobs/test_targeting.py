@@ -141,6 +141,10 @@ def test_score_then_target_publishes_the_plan_beside_the_scores(project, monkeyp
     shown = _run("tags", "show", *cfg)
     assert score_run.run_id in shown and plan_run.run_id in shown and "next_action" in shown
     assert "plan" in _run("tags", "runs", *cfg)
+    exported = pd.read_csv(_run("tags", "export", "--kind", "plan", *cfg).strip().removeprefix("wrote "),
+                           dtype={"user_id": str}, encoding="utf-8-sig")
+    assert list(exported.columns[:4]) == ["user_id", "next_action", "expected_gain", "holdout"]
+    assert len(exported) == len(plan) and "model_version_uplift_purchase" in exported.columns
     _run("target", "--budget", "10", *cfg)  # a smaller budget is a new plan; the scores stay current
     tags = _current(project)
     assert {"churn_risk", "next_action"} <= set(tags["tag"])

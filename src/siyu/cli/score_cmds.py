@@ -78,14 +78,24 @@ def export_cmd(
     fmt: str = typer.Option("csv", "--format", help="csv or parquet"),
     changes_only: bool = typer.Option(False, "--changes-only", help="only who moved since the previous run"),
     out: Annotated[Path | None, typer.Option("--out", help="file to write (default: under work/exports/)")] = None,
+    kind: str = typer.Option("score", "--kind", help="score: the scoring run's tags; plan: the contact plan "
+                             "(next_action, expected_gain, holdout) from `siyu target`"),
 ) -> None:
     """Export the current tags for the SCRM: one row per user, a column per tag, no PII."""
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.scoring import export_tags
 
     cfg = config_or_exit(config)
+    if kind not in ("score", "plan"):
+        typer.secho(f"--kind: expected score or plan, got {kind!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
     try:
-        path = export_tags(cfg, fmt, changes_only, out=out)
+        if kind == "plan":
+            from siyu.jobs.targeting import export_plan
+
+            path = export_plan(cfg, fmt, out=out)
+        else:
+            path = export_tags(cfg, fmt, changes_only, out=out)
     except (TagStoreError, ValueError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc

@@ -370,3 +370,28 @@ def latest_plans(cfg: SiyuConfig, n: int = 1) -> list[tuple[dict, pd.DataFrame]]
         if path.exists() and path.with_suffix(".json").exists():
             out.append((json.loads(path.with_suffix(".json").read_text(encoding="utf-8")), pd.read_parquet(path)))
     return out
+
+
+def export_plan(cfg: SiyuConfig, fmt: str, *, out: Path | None = None) -> Path:
+    """Write the current contact plan for the SCRM: one row per planned user with `next_action`
+    (a treatment or none), `expected_gain`, `holdout` (true: do NOT contact), `as_of`, `run_id` and
+    `model_version_<task>`; CSV with a UTF-8 byte-order mark unless `scoring.csv_bom` is off."""
+    from siyu.io.tagexport import write_frame
+    from siyu.io.tagstore import TagStoreError
+
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"export format {fmt!r}: expected csv or parquet")
+    store = open_tag_store(cfg.scoring.tag_store_url)
+    try:
+        run = store.current_run("plan")
+        if run is None:
+            raise TagStoreError(f"no published contact plan in {store.url}; run `siyu target` first")
+        frame = store.read_wide(run.run_id, list(PLAN_TAGS), scores=["expected_gain"])
+    finally:
+        store.close()
+    frame = frame[["user_id", "next_action", "expected_gain_score", "holdout"]].rename(
+        columns={"expected_gain_score": "expected_gain"})
+    versions = {f"model_version_{task}": str(v.get("version", "")) for task, v in (run.model_versions or {}).items()}
+    frame = frame.assign(as_of=run.as_of, run_id=run.run_id, **versions)
+    name = f"plan_{run.as_of:%Y%m%d}_{run.run_id}.{fmt}"
+    return write_frame(frame, out or Path(cfg.scoring.exports_dir) / name, fmt, bom=cfg.scoring.csv_bom)
