@@ -22,7 +22,8 @@ percentile intervals over 1,000 Poisson bootstrap resamples of users (decisions 
 for each policy's value and for the ratios plan / top churn and plan / random.
 
 Budgets: the cost of a plain message to 5 %, 10 % and 20 % of each campaign's eligible users.
-SIYU_BENCH_SCALE scales the users (default 6,000 over 365 days, as `make demo`).
+SIYU_BENCH_SCALE scales the users (default 6,000 over 365 days, as `make demo`); SIYU_PLAN_VALUE_DIR
+keeps the project (world, models) in that folder and reuses it on the next run.
 Writes benchmarks/results/plan_value.json.
 """
 
@@ -110,11 +111,19 @@ def evaluation_rows(config: Path) -> tuple[pd.DataFrame, dict]:
     cfg = load_config(config)
     frame, manifest = load_trainset(cfg.paths.trainsets_dir / TASK)
     test = frame[frame["split"].astype(str) == "test"].reset_index(drop=True)
+    from siyu.tracking import list_versions
+
     uplift = load_champion(TASK, cfg.tracking)
-    predicted = uplift.estimator.predict_uplift(test[list(uplift.feature_names)])
-    order = list(uplift.estimator.treatments_)
     rows = test[["user_id", "cutoff", "campaign_id"]].assign(user_id=lambda d: d["user_id"].astype(str))
-    rows = rows.assign(**{f"pred__{t}": predicted[:, order.index(t)] for t in TREATMENTS})
+    models = {}
+    for version in list_versions(TASK, cfg.tracking):  # the champion as `pred`, every version as `pred_<model>`
+        model = load_champion(TASK, cfg.tracking, version=version.version)
+        predicted = model.estimator.predict_uplift(test[list(model.feature_names)])
+        order = list(model.estimator.treatments_)
+        models[version.model] = version.version
+        rows = rows.assign(**{f"pred_{version.model}__{t}": predicted[:, order.index(t)] for t in TREATMENTS})
+        if version.version == str(uplift.model_version):
+            rows = rows.assign(**{f"pred__{t}": predicted[:, order.index(t)] for t in TREATMENTS})
 
     churn = load_champion("churn", cfg.tracking)
     cutoffs = sorted(pd.Timestamp(c).date() for c in rows["cutoff"].unique())
@@ -139,7 +148,7 @@ def evaluation_rows(config: Path) -> tuple[pd.DataFrame, dict]:
     if missing:
         raise RuntimeError(f"{missing} eligible rows without a true effect in truth/uplift.parquet")
     info = {"uplift_champion": f"{uplift.model_name} v{uplift.model_version} ({uplift.model})",
-            "churn_champion": f"{churn.model_name} v{churn.model_version} ({churn.model})",
+            "churn_champion": f"{churn.model_name} v{churn.model_version} ({churn.model})", "uplift_models": models,
             "test_campaigns": sorted(rows["campaign_id"].unique().tolist()), "rows": len(rows)}
     return rows.rename(columns=dict(zip(taus, [f"tau__{t}" for t in TREATMENTS], strict=True))), info
 
@@ -156,14 +165,19 @@ def policies(rows: pd.DataFrame, budget_share: float, rng: np.random.Generator) 
 
     costs = np.array([COSTS[t] for t in TREATMENTS])
     truth = _true_gain(rows)
-    out = {name: np.zeros(len(rows)) for name in ("plan", "oracle")}
+    models = sorted({c.split("__")[0].removeprefix("pred_") for c in rows.columns if c.startswith("pred_") and not c.startswith("pred__")})
+    out = {name: np.zeros(len(rows)) for name in ("plan", "oracle", *(f"plan[{m}]" for m in models))}
     baselines = {f"{name}:{t}": np.zeros(len(rows)) for name in ("top_churn", "random") for t in TREATMENTS}
     for _, idx in rows.groupby("campaign_id").indices.items():
         part = rows.iloc[idx]
         budget = budget_share * len(part) * COSTS["campaign_contact"]
-        predicted = expected_gains(part[[f"pred__{t}" for t in TREATMENTS]].to_numpy(), np.full(len(part), VALUE), costs)
-        for name, gains in (("plan", predicted), ("oracle", truth[idx])):
-            choice = solve_plan(gains, costs, budget=budget).choice
+        def gains(prefix: str, part: pd.DataFrame = part) -> np.ndarray:
+            return expected_gains(part[[f"{prefix}__{t}" for t in TREATMENTS]].to_numpy(), np.full(len(part), VALUE),
+                                  costs)
+
+        for name, gain in (("plan", gains("pred")), ("oracle", truth[idx]),
+                           *((f"plan[{m}]", gains(f"pred_{m}")) for m in models)):
+            choice = solve_plan(gain, costs, budget=budget).choice
             chosen = choice != NONE
             out[name][idx[chosen]] = truth[idx[chosen], choice[chosen]]
         ranked = part["churn_score"].fillna(-np.inf).to_numpy().argsort(kind="stable")[::-1]
@@ -193,6 +207,7 @@ def bootstrap(values: dict[str, np.ndarray], rng: np.random.Generator) -> dict[s
     for base in ("top_churn", "random"):
         ratio = plan / totals[:, names.index(base)]
         out[f"plan_over_{base}"] = np.percentile(ratio, [2.5, 97.5]).tolist()
+        out[f"plan_minus_{base}"] = np.percentile(plan - totals[:, names.index(base)], [2.5, 97.5]).tolist()
     return out
 
 
@@ -200,36 +215,47 @@ def main() -> None:
     users = max(500, int(USERS * scale()))
     load_before = load_average()
     start = time.perf_counter()
+    keep = os.environ.get("SIYU_PLAN_VALUE_DIR")  # a folder to build the project in once and reuse
     with tempfile.TemporaryDirectory(prefix="siyu-plan-value-") as tmp:
+        root = Path(keep) if keep else Path(tmp)
         print(f"plan value: world of {users:,} users over {DAYS} days (seed {SEED}), load {load_before}")
-        config = make_project(Path(tmp), users, DAYS)
+        config = root / "siyu.yaml"
+        if not config.exists():
+            root.mkdir(parents=True, exist_ok=True)
+            config = make_project(root, users, DAYS)
         rows, info = evaluation_rows(config)
     rng = np.random.default_rng(0)
     results = []
     print(f"\nheld-out test campaigns {info['test_campaigns']}: {info['rows']:,} eligible user rows")
     print(f"uplift champion {info['uplift_champion']}; churn champion {info['churn_champion']}")
     print(f"value {VALUE} per incremental purchase; costs {COSTS}")
-    header = f"{'budget':>8} {'policy':<12}{'true value':>12} {'95 % interval':>24} {'contacted':>10}"
+    header = f"{'budget':>8} {'policy':<18}{'true value':>12} {'95 % interval':>24} {'contacted':>10}"
     print("\n" + header + "\n" + "-" * len(header))
     for share in BUDGET_SHARES:
         values = policies(rows, share, rng)
         intervals = bootstrap(values, rng)
         budget = share * info["rows"] * COSTS["campaign_contact"]
         entry = {"budget_share": share, "budget": budget, "policies": {}}
-        for name in ("plan", "oracle", "top_churn", "random"):
+        names = ["plan", *sorted(k for k in values if k.startswith("plan[")), "oracle", "top_churn", "random"]
+        for name in names:
             total = float(values[name].sum())
             low, high = intervals[name]
             contacted = int((values[name] != 0).sum()) if name != "random" else None
-            label = name if name in ("plan", "oracle") else f"{name}({values[f'{name}_treatment'][:6]})"
-            print(f"{share:>8.0%} {label:<12}{total:>12,.1f} {f'[{low:,.1f}, {high:,.1f}]':>24} "
+            label = f"{name}({values[f'{name}_treatment'][:6]})" if name in ("top_churn", "random") else name
+            print(f"{share:>8.0%} {label:<18}{total:>12,.1f} {f'[{low:,.1f}, {high:,.1f}]':>24} "
                   f"{'' if contacted is None else f'{contacted:,}':>10}")
             entry["policies"][name] = {"true_value": total, "ci": [low, high], "contacted": contacted,
                                        "treatment": values.get(f"{name}_treatment")}
         for base in ("top_churn", "random"):
-            ratio = float(values["plan"].sum() / values[base].sum()) if values[base].sum() else float("nan")
+            # a ratio means something only over a positive baseline; the difference always does
+            ratio = float(values["plan"].sum() / values[base].sum()) if values[base].sum() > 0 else None
             low, high = intervals[f"plan_over_{base}"]
-            entry[f"plan_over_{base}"] = {"ratio": ratio, "ci": [low, high]}
-            print(f"{'':>8} plan / {base:<10} {ratio:>6.2f}x  [{low:.2f}, {high:.2f}]")
+            d_low, d_high = intervals[f"plan_minus_{base}"]
+            diff = float(values["plan"].sum() - values[base].sum())
+            entry[f"plan_over_{base}"] = {"ratio": ratio, "ci": [low, high] if ratio is not None else None}
+            entry[f"plan_minus_{base}"] = {"difference": diff, "ci": [d_low, d_high]}
+            ratio_text = f"{ratio:>6.2f}x [{low:.2f}, {high:.2f}]" if ratio is not None else "   n/a (baseline <= 0)"
+            print(f"{'':>8} plan vs {base:<10} {ratio_text}; difference {diff:+,.1f} [{d_low:+,.1f}, {d_high:+,.1f}]")
         results.append(entry)
     seconds = time.perf_counter() - start
     load_after = load_average()
