@@ -39,9 +39,11 @@ def test_html_in_both_languages_is_escaped_and_uses_the_segment_tag():
     assert "Contact plan" in en and "Who gets what" in en and "By lifecycle stage" in en
     assert "触达计划" in zh and "谁收到什么" in zh and "留出对照" in zh
     assert "<b>x</b>" not in en and "&lt;b&gt;x&lt;/b&gt;" in en  # RFM breakdown, escaped
-    segments = pd.Series(["high_value_loyal"] * len(plan), index=plan["user_id"])
+    segments = pd.Series(["high_value_loyal"] * (len(plan) - 1) + ["steady_regular_2"], index=plan["user_id"])
     with_segments = plan_section_html(meta, plan, "en", segments)
-    assert "high_value_loyal" in with_segments and "&lt;b&gt;" not in with_segments
+    assert "high-value loyal" in with_segments and "steady regulars 2" in with_segments
+    assert "&lt;b&gt;" not in with_segments
+    assert "活跃" in zh or "沉默" in zh  # lifecycle stages in words
 
 
 def test_readout_hook_renders_a_note_without_readouts():

@@ -53,7 +53,7 @@ _TEMPLATE = """
     · {{ t.budget }}: {{ s.budget }} · {{ t.planned_cost }}: {{ s.cost }}{% if s.used %} ({{ s.used }} {{ t.used }}){% endif %}</div>
   <h3>{{ t.by_treatment }}</h3>
   <table>
-    <tr><th>{{ t.treatment }}</th><th>{{ t.chosen }}</th><th>{{ t.holdout }}</th><th>{{ t.contacted }}</th>
+    <tr><th>{{ t.treatment }}</th><th>{{ t.users }}</th><th>{{ t.holdout }}</th><th>{{ t.contacted }}</th>
         <th>{{ t.gain }}</th><th>{{ t.cost }}</th><th>{{ t.mean_uplift }}</th></tr>
     {% for row in s.treatments %}
     <tr><td>{{ row.treatment }}</td><td class="num">{{ row.chosen }}</td><td class="num">{{ row.holdout }}</td>
@@ -88,10 +88,27 @@ def _money(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def _name(column: str, key: str, lang: str) -> str:
+    """A stage / RFM segment / behavioural segment key in words (the key itself when unknown)."""
+    from siyu.explain.vocab import CATEGORY_VALUES, word
+
+    if column in CATEGORY_VALUES:
+        return word(CATEGORY_VALUES[column], key, lang)
+    from siyu.segments.naming import NAMES
+
+    base, _, number = key.rpartition("_")
+    pair = NAMES.get(key) or (NAMES.get(base) if number.isdigit() else None)  # steady_regular_2
+    if pair is None:
+        return key
+    name = pair[0] if lang == "zh" else pair[1]
+    return name if key in NAMES else f"{name} {number}"
+
+
 def _group_rows(plan: pd.DataFrame, column: str, lang: str) -> list[dict[str, str]]:
     """Users, chosen, held out and expected gain per value of `column` (largest gain first)."""
     t = _text(lang)
-    keys = plan[column].astype("string").fillna(t["unknown"])
+    keys = plan[column].astype("string").map(lambda k: _name(column, str(k), lang), na_action="ignore")
+    keys = keys.fillna(t["unknown"])
     chosen = plan["treatment"] != "none"
     frame = pd.DataFrame({"key": keys, "chosen": chosen, "holdout": plan["holdout"].astype(bool) & chosen,
                           "gain": plan["expected_gain"].where(chosen, 0.0)})
