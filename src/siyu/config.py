@@ -110,6 +110,18 @@ class EventRoles(Frozen):
         return mapping
 
 
+class AttributeHistoryConfig(Frozen):
+    """The history of changing attributes, one row per change: who, which attribute, its new
+    value and from when it holds (`valid_from`, read like event times). A feature reads the value
+    as of each cutoff: the latest change strictly before it."""
+
+    source: SourceConfig
+    user_id: str = "user_id"
+    attribute: str = "attribute"
+    value: str = "value"
+    valid_from: str = "valid_from"
+
+
 class UsersConfig(Frozen):
     """Optional users table: id, join time, source channel, declared attributes and PII."""
 
@@ -122,12 +134,18 @@ class UsersConfig(Frozen):
     # city that moves): today's value at a past cutoff leaks the future, so without a history of
     # them they are kept in the clean users but never become features.
     changing: tuple[str, ...] = ()
+    # Where the changes of the `changing` attributes are recorded: with it they become features
+    # read as of each cutoff.
+    history: AttributeHistoryConfig | None = None
 
     @model_validator(mode="after")
     def _changing_are_attributes(self) -> UsersConfig:
         stray = [c for c in self.changing if c not in self.attributes]
         if stray:
             raise ValueError(f"users.changing: {stray} are not listed under users.attributes {list(self.attributes)}")
+        if self.history is not None and not self.changing:
+            raise ValueError("users.history: no attribute is declared under users.changing; list the attributes "
+                             "whose changes the history records, e.g. changing: [member_level]")
         return self
     pii: tuple[str, ...] = ()  # never features, never logged, never in reports
 
@@ -680,6 +698,11 @@ class PathsConfig(Frozen):
     @property
     def clean_users(self) -> Path:
         return Path(self.work) / "clean" / "users.parquet"
+
+    @property
+    def clean_history(self) -> Path:
+        """The changing attributes' clean history (`users.history`): user_id, attribute, value, valid_from."""
+        return Path(self.work) / "clean" / "attribute_history.parquet"
 
     @property
     def rejects_dir(self) -> Path:

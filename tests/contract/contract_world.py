@@ -73,16 +73,30 @@ def project(tmp_path: Path, dataset: DatasetConfig) -> SiyuConfig:
                       memory_limit="256MB", threads=1)
 
 
-def world_config(tmp_path: Path, events: list[tuple], users: list[tuple] | None = None, **update) -> SiyuConfig:
-    """The synthetic dataset config pointed at a tiny hand-made world under tmp_path."""
+def write_history(path: Path, lines: list[str]) -> Path:
+    """A member-level history CSV: user_id,attribute,value,valid_from (text, so any value can be bad)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(["user_id,attribute,value,valid_from", *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def world_config(tmp_path: Path, events: list[tuple], users: list[tuple] | None = None, *,
+                 history: list[str] | None = None, **update) -> SiyuConfig:
+    """The synthetic dataset config pointed at a tiny hand-made world under tmp_path; with
+    `history` (CSV lines), member_level is changing and read from that history, else static."""
     ds = synthetic_dataset()
     events_dir = tmp_path / "world" / "events"
     write_events(events_dir / "part-0.parquet", events)
     users_path = write_users(tmp_path / "world" / "users.parquet", GOOD_USERS if users is None else users)
-    assert ds.users is not None
+    assert ds.users is not None and ds.users.history is not None
+    changes: dict = {"changing": (), "history": None}
+    if history is not None:
+        path = write_history(tmp_path / "world" / "member_level_history.csv", history)
+        changes = {"changing": ("member_level",), "history": ds.users.history.model_copy(
+            update={"source": SourceConfig(path=str(path), format="csv")})}
     ds = ds.model_copy(update={
         "events": SourceConfig(path=str(events_dir), format="parquet"),
-        "users": ds.users.model_copy(update={"source": SourceConfig(path=str(users_path))}),
+        "users": ds.users.model_copy(update={"source": SourceConfig(path=str(users_path)), **changes}),
         **update,
     })
     return project(tmp_path, ds)

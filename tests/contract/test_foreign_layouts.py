@@ -102,7 +102,10 @@ def test_generated_world_validates_cleanly_with_the_synthetic_config(tmp_path: P
     ds = synthetic_dataset()
     ds = ds.model_copy(update={
         "events": SourceConfig(path=str(tmp_path / "world" / "events")),
-        "users": ds.users.model_copy(update={"source": SourceConfig(path=str(tmp_path / "world" / "users.parquet"))}),
+        "users": ds.users.model_copy(update={
+            "source": SourceConfig(path=str(tmp_path / "world" / "users.parquet")),
+            "history": ds.users.history.model_copy(update={"source": SourceConfig(
+                path=str(tmp_path / "world" / "member_level_history.parquet"))})}),
     })
     result = validate_dataset(project(tmp_path, ds), as_of=datetime.combine(world.end, datetime.min.time()))
     report = result.report

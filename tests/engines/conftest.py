@@ -24,6 +24,7 @@ def clean_world(tmp_path_factory) -> SiyuConfig:
     dataset = yaml.safe_load((REPO / "configs" / "datasets" / "synthetic.yaml").read_text(encoding="utf-8"))
     dataset["events"]["path"] = str(root / "world" / "events")
     dataset["users"]["source"]["path"] = str(root / "world" / "users.parquet")
+    dataset["users"]["history"]["source"]["path"] = str(root / "world" / "member_level_history.parquet")
     cfg = SiyuConfig.model_validate({
         "dataset": dataset, "paths": {"world": str(root / "world"), "work": str(root / "work")},
         "feature_specs": yaml.safe_load((REPO / "configs" / "features.yaml").read_text(encoding="utf-8")),

@@ -57,10 +57,13 @@ def test_full_default_feature_set_matches_the_embedded_engine(clean_world, event
     from siyu.engines.spark import spark_features
 
     specs = feature_set(clean_world).specs  # configs/features.yaml resolved against the world's profile
+    history = clean_world.paths.clean_history  # the member level, read as of each cutoff
     with connect(memory_limit="1GB", threads=1) as con:
-        embedded = build_features(con, specs, clean_world.paths.clean_events, clean_world.paths.clean_users, CUTOFFS)
-    spark = spark_features(specs, events, users, CUTOFFS)
+        embedded = build_features(con, specs, clean_world.paths.clean_events, clean_world.paths.clean_users, CUTOFFS,
+                                  history=history)
+    spark = spark_features(specs, events, users, CUTOFFS, history=events.sparkSession.read.parquet(str(history)))
     assert_same_frames(embedded, spark)
+    assert embedded.groupby("cutoff", observed=True)["member_level"].apply(lambda s: (s == "regular").mean()).nunique() > 1
     # The world must exercise what is compared, or equality proves little.
     assert len(embedded.columns) > 120
     assert embedded["purchase_count_365d"].gt(0).mean() > 0.2

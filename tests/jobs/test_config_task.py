@@ -25,6 +25,7 @@ def project(tmp_path_factory):
     dataset = yaml.safe_load((REPO / "configs" / "datasets" / "synthetic.yaml").read_text(encoding="utf-8"))
     dataset["events"]["path"] = str(root / "world" / "events")
     dataset["users"]["source"]["path"] = str(root / "world" / "users.parquet")
+    dataset["users"]["history"]["source"]["path"] = str(root / "world" / "member_level_history.parquet")
     config = {
         "dataset": dataset, "feature_specs_path": str(root / "features.yaml"),
         "paths": {"world": str(root / "world"), "work": str(root / "work")},

@@ -31,6 +31,7 @@ def write_project(root: Path, world: Path, **extra) -> Path:
     dataset = yaml.safe_load((REPO / "configs" / "datasets" / "synthetic.yaml").read_text(encoding="utf-8"))
     dataset["events"]["path"] = str(world / "events")
     dataset["users"]["source"]["path"] = str(world / "users.parquet")
+    dataset["users"]["history"]["source"]["path"] = str(world / "member_level_history.parquet")
     config = {"dataset": dataset, "feature_specs_path": str(REPO / "configs" / "features.yaml"),
               "paths": {"world": str(world), "work": str(root / "work")},
               "tracking": {"uri": f"sqlite:///{root}/mlflow.db", "artifact_root": str(root / "artifacts")},

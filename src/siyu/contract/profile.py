@@ -28,6 +28,7 @@ class DataProfile:
     amounts: int = 0  # purchase / refund rows with an amount
     attributes: dict[str, int] = field(default_factory=dict)  # users-table column -> distinct non-null values
     changing: tuple[str, ...] = ()  # attributes declared changing, with no history: never features
+    history: dict[str, int] = field(default_factory=dict)  # changing attribute -> distinct values in its history
 
     def rows_of(self, roles: tuple[str, ...]) -> int:
         return sum(self.roles.get(r, 0) for r in roles)
@@ -68,7 +69,8 @@ def profile_sql(events: str) -> dict[str, str]:
 
 
 def profile_from_rows(totals: tuple, types: list[tuple], channels: list[tuple],
-                      attributes: dict[str, int], changing: tuple[str, ...] = ()) -> DataProfile:
+                      attributes: dict[str, int], changing: tuple[str, ...] = (),
+                      history: dict[str, int] | None = None) -> DataProfile:
     """A profile from the rows of `profile_sql`'s queries and the users' attribute cardinalities."""
     roles: dict[str, int] = dict.fromkeys(ROLES, 0)
     event_types: dict[str, dict[str, Any]] = {}
@@ -84,5 +86,5 @@ def profile_from_rows(totals: tuple, types: list[tuple], channels: list[tuple],
         events=int(totals[0]), users=int(totals[1]), roles={r: n for r, n in roles.items() if n},
         event_types=event_types, channels={c: by_channel[c] for c in order},
         categories=int(totals[2]), sessions=int(totals[3]), amounts=int(totals[4]), attributes=dict(attributes),
-        changing=tuple(changing),
+        changing=tuple(c for c in changing if c not in (history or {})), history=dict(history or {}),
     )

@@ -59,6 +59,7 @@ class ValidationReport:
     summary: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     more_events: tuple[TableReport, ...] = ()  # one per further events source
+    attribute_history: TableReport | None = None  # users.history, when configured
 
     @property
     def passed(self) -> bool:
@@ -66,13 +67,15 @@ class ValidationReport:
 
     @property
     def tables(self) -> tuple[TableReport, ...]:
-        return (self.events, *self.more_events, self.users)
+        history = () if self.attribute_history is None else (self.attribute_history,)
+        return (self.events, *self.more_events, self.users, *history)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (what `work/reports/validation.json` holds)."""
         out = asdict(self)
-        for name in ("events", "users"):
-            out[name]["reject_rate"] = getattr(self, name).reject_rate
+        for name in ("events", "users", "attribute_history"):
+            if getattr(self, name) is not None:
+                out[name]["reject_rate"] = getattr(self, name).reject_rate
         for entry, table in zip(out["more_events"], self.more_events, strict=True):
             entry["reject_rate"] = table.reject_rate
         return out

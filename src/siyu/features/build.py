@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from siyu.contract.history import as_of_sql
 from siyu.features import engine
 from siyu.features.btyd_summary import BTYD_COLUMNS, ORDER_COLUMN, btyd_summary_sql
 from siyu.features.catalog import categorical_columns
@@ -40,7 +41,7 @@ from siyu.features.compiler import (
     rfm_inputs,
     users_sql,
 )
-from siyu.features.plan import BtydColumn
+from siyu.features.plan import BtydColumn, UserAttrAsOf
 from siyu.features.specs import RFM, FeatureSet, Lifecycle
 
 Cutoffs = Sequence[date | datetime | str]
@@ -58,6 +59,7 @@ class _Run:
     memory_budget: int
     batch_rows: int
     threads: int  # the connection's `threads`: the compiled passes use as many
+    history: str | None = None  # relation of the changing attributes' history (UserAttrAsOf columns)
 
 
 @contextmanager
@@ -201,7 +203,8 @@ def _labels(levels: tuple[str, ...], codes: np.ndarray) -> pa.Array:
 
 
 def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarray, lo: int,
-           rfm: dict[RFM, np.ndarray], btyd: np.ndarray | None = None) -> pa.RecordBatch:
+           rfm: dict[RFM, np.ndarray], btyd: np.ndarray | None = None,
+           as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None) -> pa.RecordBatch:
     ctx = engine.RowContext(run.program, tables, rows, run.cuts_us, joined)
     values = engine.numeric_columns(ctx)
     scores = {s: d[rows.c, lo + rows.u] for s, d in rfm.items()}
@@ -222,6 +225,10 @@ def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarr
             arrays.append(users.column(e.column).combine_chunks())
         elif isinstance(e, BtydColumn):
             arrays.append(_floats(btyd[rows.c, lo + rows.u, BTYD_COLUMNS.index(e.column)]))
+        elif isinstance(e, UserAttrAsOf):
+            levels, codes = as_of[e.column]
+            picked = codes[rows.c, lo + rows.u]
+            arrays.append(levels.take(pa.array(picked, mask=picked < 0)))
         else:
             arrays.append(_floats(values[name]))
     return pa.RecordBatch.from_arrays(arrays, schema=_schema(run.program))
@@ -243,8 +250,9 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
         several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
         rfm = _rfm_dense(con, run, specs) if specs and several else {}
         btyd = _btyd_dense(con, run) if any(isinstance(e, BtydColumn) for _, e in run.program.columns) else None
+        as_of = _as_of_dense(con, run)
         for lo, hi, table in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
-            yield from _chunk_batches(run, lo, hi, table, rfm, specs, btyd)
+            yield from _chunk_batches(run, lo, hi, table, rfm, specs, btyd, as_of)
     finally:
         con.unregister(_DICT)
         con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
@@ -265,8 +273,37 @@ def _btyd_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> np.ndarray:
     return dense
 
 
+def _as_of_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> dict[str, tuple[pa.Array, np.ndarray]]:
+    """Per changing attribute read as of the cutoff: (its values, (n_cutoffs, n_users) codes into
+    them, -1 where the history has no change before the cutoff), from one query each."""
+    wanted = list(dict.fromkeys(e.column for _, e in run.program.columns if isinstance(e, UserAttrAsOf)))
+    if not wanted:
+        return {}
+    if run.history is None:
+        raise FileNotFoundError(f"features {wanted} read the attributes' history, and none was given: configure "
+                                "users.history in the dataset and run `siyu validate`")
+    cuts = pd.DataFrame({"cutoff": [pd.Timestamp(c) for c in run.program.cutoffs]})
+    con.register("siyu_as_of_cutoffs", cuts)
+    users = pd.Index(run.users.column("user_id").to_pylist())
+    out = {}
+    try:
+        for column in wanted:
+            found = con.sql(as_of_sql(run.history, column, "siyu_as_of_cutoffs")).df()
+            levels = sorted(found["value"].dropna().astype(str).unique())
+            dense = np.full((len(cuts), len(users)), -1, dtype=np.int32)
+            u = users.get_indexer(found["user_id"].astype(str))
+            c = pd.Index(cuts["cutoff"]).get_indexer(pd.to_datetime(found["cutoff"]))
+            keep = (u >= 0) & (c >= 0)
+            dense[c[keep], u[keep]] = pd.Index(levels).get_indexer(found.loc[keep, "value"].astype(str))
+            out[column] = (pa.array(levels, type=pa.string()), dense)
+    finally:
+        con.unregister("siyu_as_of_cutoffs")
+    return out
+
+
 def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, np.ndarray],
-                   specs: list[RFM], btyd: np.ndarray | None = None) -> Iterator[pa.RecordBatch]:
+                   specs: list[RFM], btyd: np.ndarray | None = None,
+                   as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None) -> Iterator[pa.RecordBatch]:
     with _threads(run.threads):
         ev = _arrays(table, run.program, lo)
         del table
@@ -285,11 +322,12 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
         part = engine.population(joined[start:stop], run.cuts_us)
         if len(part):
             with _threads(run.threads):
-                batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm, btyd)
+                batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm, btyd, as_of)
             yield batch
 
 
-def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, batch_rows: int) -> _Run:
+def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, batch_rows: int,
+             history: str | Path | None = None) -> _Run:
     program = compile_features(specs, cutoffs)
     events_rel = _as_orders(con, relation_sql(events))
     users_rel = None if users is None else relation_sql(users)
@@ -298,7 +336,8 @@ def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, b
     per_row = 8 * (len(program.columns) + len(program.offsets) + 16)
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     return _Run(program, events_rel, table, engine.cutoff_us(program.cutoffs), budget,
-                max(10_000, min(batch_rows, budget // 4 // per_row)), threads)
+                max(10_000, min(batch_rows, budget // 4 // per_row)), threads,
+                None if history is None else relation_sql(history))
 
 
 def _as_orders(con: duckdb.DuckDBPyConnection, events: str) -> str:
@@ -334,10 +373,13 @@ def feature_batches(
     *,
     batch_rows: int = 250_000,
     memory_budget: int | None = None,
+    history: str | Path | None = None,
 ) -> pa.RecordBatchReader:
     """`user_id, cutoff, <features...>` as Arrow record batches: one row per user known before
-    each cutoff (sorted by cutoff then user within each batch, a block of users)."""
-    run = _prepare(con, specs, events, users, cutoffs, memory_budget=memory_budget, batch_rows=batch_rows)
+    each cutoff (sorted by cutoff then user within each batch, a block of users). `history`: the
+    clean history of the changing attributes, for the specs that read one as of the cutoff."""
+    run = _prepare(con, specs, events, users, cutoffs, memory_budget=memory_budget, batch_rows=batch_rows,
+                   history=history)
     return pa.RecordBatchReader.from_batches(_schema(run.program), _run_batches(con, run))
 
 
@@ -370,9 +412,11 @@ def build_features(
     events: str | Path,
     users: str | Path | None,
     cutoffs: Cutoffs,
+    *,
+    history: str | Path | None = None,
 ) -> pd.DataFrame:
     """`user_id, cutoff, <features...>`: one row per user known before each cutoff, sorted."""
-    table = feature_batches(con, specs, events, users, cutoffs).read_all()
+    table = feature_batches(con, specs, events, users, cutoffs, history=history).read_all()
     df = table.to_pandas()
     df = df.sort_values(["cutoff", "user_id"], kind="stable").reset_index(drop=True)
     return to_feature_frame(df, specs)
@@ -387,9 +431,10 @@ def write_features(
     path: str | Path,
     *,
     memory_budget: int | None = None,
+    history: str | Path | None = None,
 ) -> int:
     """Stream the feature rows into one Parquet file; returns the number of rows."""
-    reader = feature_batches(con, specs, events, users, cutoffs, memory_budget=memory_budget)
+    reader = feature_batches(con, specs, events, users, cutoffs, memory_budget=memory_budget, history=history)
     strings = [f.name for f in reader.schema if pa.types.is_string(f.type)]
     n = 0
     # Dictionary-encode only the text columns: on float features it costs more than it saves.

@@ -42,6 +42,7 @@ from siyu.features.plan import (
     Stage,
     TenureDays,
     UserAttr,
+    UserAttrAsOf,
     Win,
     pred,
     rfm_inputs,
@@ -228,6 +229,6 @@ def _ident(name: str) -> str:
 __all__ = [
     "ACTIVITY", "LIFECYCLE_STAGES", "RFM_SEGMENTS", "ROLE_CODES", "DistinctIn", "Expr",
     "FeatureProgram", "FirstAmount", "orders_sql", "GapStd", "Measure", "Pred", "Ratio", "RfmScore", "Since", "Stage",
-    "TenureDays", "UserAttr", "Win", "compile_features", "events_sql", "normalize_cutoffs", "pred",
+    "TenureDays", "UserAttr", "UserAttrAsOf", "Win", "compile_features", "events_sql", "normalize_cutoffs", "pred",
     "relation_sql", "rfm_inputs", "stage_inputs", "users_sql", "walk",
 ]

@@ -35,6 +35,7 @@ from siyu.features.compiler import (
     Stage,
     TenureDays,
     UserAttr,
+    UserAttrAsOf,
     Win,
     rfm_inputs,
     walk,
@@ -331,7 +332,7 @@ def _evaluate(ctx: RowContext, e: Expr) -> np.ndarray:  # noqa: C901 - one dispa
 def numeric_columns(ctx: RowContext) -> dict[str, np.ndarray]:
     """Every column but the RFM scores, user attributes and BTYD summaries (lifecycle: codes)."""
     return {name: ctx.value(e) for name, e in ctx.program.columns
-            if not isinstance(e, RfmScore | UserAttr | BtydColumn)}
+            if not isinstance(e, RfmScore | UserAttr | UserAttrAsOf | BtydColumn)}
 
 
 # --------------------------------------------------------------------------- RFM

@@ -63,6 +63,10 @@ class Family:
         """Why the data cannot feed this spec (one line), or None when it can."""
         return None
 
+    def for_profile(self, profile: DataProfile) -> Family:
+        """This spec as the profiled data asks for it (e.g. an attribute read from its history)."""
+        return self
+
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.describe())

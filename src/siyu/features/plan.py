@@ -120,13 +120,21 @@ class UserAttr:
 
 
 @dataclass(frozen=True)
+class UserAttrAsOf:
+    """A changing attribute as of the cutoff: the latest change in its history before it."""
+
+    column: str
+
+
+@dataclass(frozen=True)
 class BtydColumn:
     """One BTYD calibration summary column (`siyu.features.btyd_summary`), from a query of its own."""
 
     column: str
 
 
-Expr = Win | Ratio | Since | DistinctIn | GapStd | TenureDays | FirstAmount | Stage | RfmScore | UserAttr | BtydColumn
+Expr = (Win | Ratio | Since | DistinctIn | GapStd | TenureDays | FirstAmount | Stage | RfmScore | UserAttr
+        | UserAttrAsOf | BtydColumn)
 
 
 def count(days: int | None, role: str = "any", event_type: str | None = None, channel: str | None = None,

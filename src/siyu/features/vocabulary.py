@@ -134,7 +134,7 @@ def resolve_feature_specs(data: Mapping[str, Any], profile: DataProfile | None) 
     if profile is None:
         return ResolvedFeatures(specs, tuple(omitted))
     kept = []
-    for spec in specs:
+    for spec in (s.for_profile(profile) for s in specs):
         reason = spec.lacks(profile)
         if reason:
             omitted.append(Omission(spec.name, reason))

@@ -79,11 +79,13 @@ def read_users(spark: SparkSession, path: str | Path | None) -> DataFrame | None
 
 
 def write_spark_features(spark: SparkSession, specs: FeatureSet, events: str | Path, users: str | Path | None,
-                         cutoffs: Sequence[date | datetime | str], out: str | Path) -> None:
+                         cutoffs: Sequence[date | datetime | str], out: str | Path, *,
+                         history: str | Path | None = None) -> None:
     """Compute features on Spark and write them to the folder `out` (Parquet part files, each
     sorted by cutoff then user; the schema of `siyu.features.write_features`). Not a global
     sort: its sampling pass would run the whole build twice."""
     from siyu.engines.spark import feature_frame
 
-    frame = feature_frame(specs, read_events(spark, events), read_users(spark, users), cutoffs)
+    frame = feature_frame(specs, read_events(spark, events), read_users(spark, users), cutoffs,
+                          history=None if history is None else spark.read.parquet(str(history)))
     frame.sortWithinPartitions("cutoff", "user_id").write.mode("overwrite").parquet(str(out))

@@ -53,9 +53,10 @@ def connect_work(cfg: SiyuConfig):  # noqa: ANN201 - a DuckDB connection
 
 
 def profile_clean(con, events: Path, users: Path | None,  # noqa: ANN001 - DuckDB
-                  changing: tuple[str, ...] = ()) -> DataProfile:
+                  changing: tuple[str, ...] = (), history: Path | None = None) -> DataProfile:
     """Profile the clean events (and the users' attribute columns) on `con`; `changing`: the
-    attributes the dataset declares changing (never features without a history)."""
+    attributes the dataset declares changing (never features without a history); `history`:
+    their clean history, when the dataset has one."""
     queries = profile_sql(relation_sql(events))
     totals = con.execute(queries["totals"]).fetchall()[0]
     types = con.execute(queries["types"]).fetchall()
@@ -69,11 +70,23 @@ def profile_clean(con, events: Path, users: Path | None,  # noqa: ANN001 - DuckD
             counts = con.execute("SELECT " + ", ".join(f'count(DISTINCT "{a}")' for a in attrs)
                                  + f" FROM {rel}").fetchall()[0]
             attributes = dict(zip(attrs, (int(c) for c in counts), strict=True))
-    return profile_from_rows(totals, types, channels, attributes, changing)
+    found: dict[str, int] = {}
+    if history is not None and history.exists() and changing:
+        rows = con.execute(f"SELECT attribute, count(DISTINCT value) FROM {relation_sql(history)} "
+                           "GROUP BY attribute").fetchall()
+        found = {str(a): int(n) for a, n in rows if a in changing and n}
+    return profile_from_rows(totals, types, channels, attributes, changing, found)
 
 
 def _changing(cfg: SiyuConfig) -> tuple[str, ...]:
     return tuple(cfg.dataset.users.changing) if cfg.dataset.users is not None else ()
+
+
+def clean_history(cfg: SiyuConfig) -> Path | None:
+    """The clean history of the changing attributes (`users.history`), when the dataset has one."""
+    users = cfg.dataset.users
+    path = cfg.paths.clean_history
+    return path if users is not None and users.history is not None and path.exists() else None
 
 
 def profile_path(cfg: SiyuConfig) -> Path:
@@ -86,7 +99,7 @@ def write_profile(cfg: SiyuConfig, con=None) -> DataProfile:  # noqa: ANN001 - D
     own = con is None
     con = connect_work(cfg) if own else con
     try:
-        profile = profile_clean(con, events, users, _changing(cfg))
+        profile = profile_clean(con, events, users, _changing(cfg), clean_history(cfg))
     finally:
         if own:
             con.close()
@@ -103,7 +116,8 @@ def data_profile(cfg: SiyuConfig) -> DataProfile:
     if path.exists() and path.stat().st_mtime >= newest:
         profile = DataProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
         # Which attributes change is the config's word, today's: not what it said at validation.
-        return replace(profile, changing=_changing(cfg))
+        history = {a: n for a, n in profile.history.items() if a in _changing(cfg)} if clean_history(cfg) else {}
+        return replace(profile, changing=tuple(c for c in _changing(cfg) if c not in history), history=history)
     return write_profile(cfg)
 
 
@@ -166,11 +180,11 @@ def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = N
     if cfg.engine == "spark":
         from siyu.io.spark import write_spark_features
 
-        write_spark_features(spark_of(cfg), specs, events, users, [as_of], tmp)
+        write_spark_features(spark_of(cfg), specs, events, users, [as_of], tmp, history=clean_history(cfg))
     else:
         con = connect_work(cfg)
         try:
-            write_features(con, specs, events, users, [as_of], tmp)
+            write_features(con, specs, events, users, [as_of], tmp, history=clean_history(cfg))
         finally:
             con.close()
     _replace(tmp, out)
@@ -239,7 +253,7 @@ def labelled_sets(
         if cfg.engine == "spark":
             features, labels = _spark_features_labels(cfg, specs, events, users, cutoffs, plans, data_end)
         else:
-            features = build_features(con, specs, events, users, cutoffs)
+            features = build_features(con, specs, events, users, cutoffs, history=clean_history(cfg))
             labels = [build_labels(con, task_cfg, events, users, cuts, data_end=data_end)
                       for task_cfg, _, cuts in plans]
         labelled = [(task_cfg, splits, cuts, lab) for (task_cfg, splits, cuts), lab in zip(plans, labels, strict=True)]
@@ -287,7 +301,8 @@ def _spark_features_labels(cfg: SiyuConfig, specs: FeatureSet, events: Path, use
 
     spark = spark_of(cfg)
     ev, us = read_events(spark, events), read_users(spark, users)
-    features = spark_features(specs, ev, us, cutoffs)
+    history = clean_history(cfg)
+    features = spark_features(specs, ev, us, cutoffs, history=None if history is None else spark.read.parquet(str(history)))
     labels = [spark_labels(task_cfg, ev, us, cuts, data_end=data_end) for task_cfg, _, cuts in plans]
     return features, labels
 

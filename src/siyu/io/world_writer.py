@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from siyu.synth.calendar import treatment_shares
+from siyu.synth.membership import MemberHistory
 from siyu.synth.params import (
     AGE_BANDS,
     CATEGORIES,
@@ -125,8 +126,21 @@ def events_table(batch: EventBatch, plan: WorldPlan, ids: pa.Array, first_event_
     return pa.Table.from_arrays(columns, names=EVENTS_SCHEMA.names)
 
 
-def users_table(plan: WorldPlan, ids: pa.Array) -> pa.Table:
-    """The users of the world with their attributes and fake PII (`USERS_SCHEMA`)."""
+def member_history_table(history: MemberHistory, plan: WorldPlan, ids: pa.Array) -> pa.Table:
+    """Member-level changes as a brand's attribute table: `user_id, attribute ('member_level'),
+    value, valid_from` (the join level at the join time, then each upgrade)."""
+    n = int(history.user.size)
+    return pa.table({
+        "user_id": ids.take(pa.array(history.user)),
+        "attribute": pa.array(["member_level"] * n, pa.string()),
+        "value": _plain(MEMBER_LEVELS, history.level),
+        "valid_from": _timestamps(plan.start, history.day, history.second),
+    })
+
+
+def users_table(plan: WorldPlan, ids: pa.Array, member_level: np.ndarray | None = None) -> pa.Table:
+    """The users of the world with their attributes and fake PII (`USERS_SCHEMA`); `member_level`:
+    each user's level today (the end of the world), default the level at joining."""
     pop = plan.population
     given = pa.array((*given_names(), ""))
     second_char = np.where(pop.name_given[:, 1] < 0, len(given) - 1, pop.name_given[:, 1])
@@ -138,7 +152,7 @@ def users_table(plan: WorldPlan, ids: pa.Array) -> pa.Table:
         ids,
         _timestamps(plan.start, pop.join_day, pop.join_second),
         _plain(SOURCE_CHANNELS, pop.source_channel),
-        _plain(MEMBER_LEVELS, pop.member_level),
+        _plain(MEMBER_LEVELS, pop.member_level if member_level is None else member_level),
         _plain(REGIONS, pop.region),
         _plain(AGE_BANDS, pop.age_band),
         name,
@@ -208,6 +222,8 @@ class WorldWriter:
         self._truth_writer: pq.ParquetWriter | None = None
         self._uplift_writer: pq.ParquetWriter | None = None
         self.n_uplift_rows = 0
+        self._members_writer: pq.ParquetWriter | None = None
+        self.member_level = plan.population.member_level.copy()  # today's level, once every chunk is in
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
 
@@ -219,6 +235,9 @@ class WorldWriter:
         truth_file = self.out / "truth" / "truth.parquet"
         for stale in ("truth.parquet", "uplift.parquet", "campaigns.parquet"):
             (self.out / "truth" / stale).unlink(missing_ok=True)
+        self._members_writer = pq.ParquetWriter(self.out / "member_level_history.parquet", pa.schema([
+            ("user_id", pa.string()), ("attribute", pa.string()), ("value", pa.string()),
+            ("valid_from", pa.timestamp("us"))]), compression="zstd")
         if self.with_truth:
             truth_file.parent.mkdir(parents=True, exist_ok=True)
             self._truth_writer = pq.ParquetWriter(truth_file, TRUTH_SCHEMA, compression="zstd",
@@ -232,7 +251,7 @@ class WorldWriter:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-            for writer in (self._truth_writer, self._uplift_writer):
+            for writer in (self._truth_writer, self._uplift_writer, self._members_writer):
                 if writer is not None:
                     writer.close()
 
@@ -286,9 +305,17 @@ class WorldWriter:
         self._submit(write)
         self.n_uplift_rows += len(batch)
 
+    def write_members(self, history: MemberHistory, lo: int, hi: int) -> None:
+        """Append a chunk's member-level changes to member_level_history.parquet."""
+        self.member_level[lo:hi] = history.final_levels(lo, hi)
+        writer = self._members_writer
+        self._submit(lambda: writer.write_table(member_history_table(history, self.plan, self.ids)))
+
     def write_users(self) -> None:
-        """Write users.parquet."""
-        pq.write_table(users_table(self.plan, self.ids), self.out / "users.parquet", compression="zstd")
+        """Write users.parquet, with each user's member level as of the end of the world (after
+        every chunk's `write_members`): the snapshot a CRM export gives."""
+        table = users_table(self.plan, self.ids, self.member_level)
+        pq.write_table(table, self.out / "users.parquet", compression="zstd")
 
     def write_manifest(self, seed: int) -> dict:
         """Write world.json and return its content."""

@@ -50,15 +50,17 @@ def generate_world(
     """
     plan = plan_world(users, days, start, seed, params)
     with WorldWriter(out, plan, with_truth=with_truth) as writer:
-        writer.write_users()
         for i, chunk in enumerate(simulate_world(plan, with_truth=with_truth)):
             writer.write_events(chunk.events)
+            if chunk.members is not None:
+                writer.write_members(chunk.members, chunk.lo, chunk.hi)
             if chunk.truth is not None:
                 writer.write_truth(chunk.truth)
             if chunk.uplift is not None:
                 writer.write_uplift(chunk.uplift)
             if on_chunk is not None:
                 on_chunk(i + 1, plan.n_chunks)
+        writer.write_users()
     manifest = writer.write_manifest(seed)
     return WorldSummary(
         out=Path(out),

@@ -14,7 +14,7 @@ import pandas as pd
 from siyu.config import SiyuConfig
 from siyu.features import FeatureSet, build_features, feature_spec_hash, feature_specs_data
 from siyu.io.tables import write_tables
-from siyu.io.workspace import clean_inputs, connect_work, feature_set, latest_as_of
+from siyu.io.workspace import clean_history, clean_inputs, connect_work, feature_set, latest_as_of
 from siyu.operations.lifecycle_flow import lifecycle_rule
 from siyu.segments import NamingRule, SegmentModel, agreement, segment_features, silhouette_table
 
@@ -66,7 +66,7 @@ def fit_segments(cfg: SiyuConfig, as_of: date | None = None) -> SegmentSummary:
     events, users = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
-        X = build_features(con, specs, events, users, [as_of])[list(specs.columns)]
+        X = build_features(con, specs, events, users, [as_of], history=clean_history(cfg))[list(specs.columns)]
     finally:
         con.close()
     timings["features"] = time.perf_counter() - clock

@@ -38,6 +38,7 @@ from siyu.contract.engine import (
     users_report,
 )
 from siyu.contract.errors import PiiFeatureError, ValidationFailed
+from siyu.contract.history import HISTORY_RULES, history_sql
 from siyu.contract.mapping import (
     check_config,
     literal,
@@ -46,7 +47,7 @@ from siyu.contract.mapping import (
     offered_features,
     quote,
 )
-from siyu.contract.report import TableReport, ValidationReport
+from siyu.contract.report import RuleOutcome, TableReport, ValidationReport
 from siyu.io.duck import connect
 from siyu.io.readers import open_source, quiet
 from siyu.io.workspace import write_profile
@@ -91,6 +92,8 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
         "clean_users": paths.clean_users,
         "rejects_events": paths.rejects_dir / "events.parquet",
         "rejects_users": paths.rejects_dir / "users.parquet",
+        "clean_history": paths.clean_history,
+        "rejects_history": paths.rejects_dir / "attribute_history.parquet",
         "report": paths.reports_dir / "validation.json",
     }
     con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads,
@@ -101,6 +104,13 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
             quiet(con)
         con.execute(f"SET TimeZone = {literal(ds.timezone)}")
         events_reports, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
+        history_report = None
+        if ds.users is not None and ds.users.history is not None:
+            (on_step or (lambda _: None))("checking the attribute history")
+            history_report = _validate_history(con, ds, out, failed)
+            failed = failed or _history_over_threshold(history_report, ds.max_reject_rate)
+        else:
+            out["clean_history"].unlink(missing_ok=True)  # a history of an earlier config must not linger
         if not failed:
             (on_step or (lambda _: None))("profiling the clean data")
             write_profile(cfg, con)
@@ -110,7 +120,7 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
         dataset=ds.name, as_of=as_of_local.isoformat(sep=" ") if as_of_local else None,
         timezone=ds.timezone, max_reject_rate=ds.max_reject_rate,
         events=events_reports[0], more_events=tuple(events_reports[1:]), users=users_report,
-        status="failed" if failed else "passed")
+        attribute_history=history_report, status="failed" if failed else "passed")
     report = replace(report, summary=summary(report))
     write_json(report.to_dict(), out["report"])
     if failed:
@@ -191,6 +201,48 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
     reports = [table_report(con, t, out["clean_events"], rejects, failed, as_of)
                for t, (_, _, rejects, _, _) in zip(checked, opened, strict=True)]
     return reports, users_report(con, users, out, failed, *added), failed
+
+
+def _history_over_threshold(report: TableReport, max_reject_rate: float) -> bool:
+    return report.reject_rate > max_reject_rate
+
+
+def _validate_history(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, out: dict[str, Path],
+                      failed: bool) -> TableReport:
+    """Check `users.history` row by row: rejects (with reasons) to their file, the clean rows (sorted
+    by user and time) to `clean_history` unless the run failed; rows in = clean + rejected."""
+    users = ds.users
+    src = open_source(con, users.history.source, "history")
+    sql = history_sql(users, src.columns, src.relation, src.label, users.history.source.ts_format, ds.timezone)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE history_checked AS {sql}")
+    write_parquet_file(con, "SELECT _source_file AS source_file, _source_row AS source_row, reject_reason, "
+                            "raw_user_id AS user_id, raw_attribute AS attribute, raw_value AS value, "
+                            "raw_valid_from AS valid_from FROM history_checked WHERE reject_reason IS NOT NULL "
+                            "ORDER BY source_file, source_row", out["rejects_history"])
+    rows_in, rejected = con.execute(
+        "SELECT count(*), count(*) FILTER (reject_reason IS NOT NULL) FROM history_checked").fetchone()
+    if not failed:
+        write_parquet_file(con, "SELECT user_id, attribute, value, valid_from FROM history_checked "
+                                "WHERE reject_reason IS NULL ORDER BY user_id, valid_from, value", out["clean_history"])
+        written = con.execute(f"SELECT count(*) FROM read_parquet({literal(out['clean_history'].as_posix())})"
+                              ).fetchone()[0]
+        if written != rows_in - rejected:  # the invariant, checked on the file
+            raise RuntimeError(f"users.history: {written} clean rows written for {rows_in - rejected} expected")
+    outcomes = []
+    for rule, _, meaning in HISTORY_RULES:
+        count, examples = con.execute(
+            "SELECT count(*), list(struct_pack(source_row := _source_row, user_id := raw_user_id, "
+            "attribute := raw_attribute, value := raw_value, valid_from := raw_valid_from) ORDER BY _source_row)[1:3] "
+            f"FROM history_checked WHERE contains(coalesce(reject_reason, ''), {literal(rule)})").fetchone()
+        outcomes.append(RuleOutcome(
+            rule=rule, table="attribute_history", severity="error", scope="row", column=rule.split("_")[0],
+            count=int(count), share=count / rows_in if rows_in else 0.0,
+            message=f"{count} history row(s): {meaning}; written to {out['rejects_history']}",
+            examples=tuple(examples or ())))
+    return TableReport(table="attribute_history", source=src.label, rows_in=int(rows_in),
+                       rows_clean=int(rows_in - rejected), rows_rejected=int(rejected),
+                       clean_path=str(out["clean_history"]), rejects_path=str(out["rejects_history"]),
+                       outcomes=tuple(outcomes))
 
 
 def _with_item_categories(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, union: str) -> str:

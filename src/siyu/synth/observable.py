@@ -8,8 +8,10 @@ before each cutoff, on a grid of the latent traits, then truth's forward recursi
 
 What is observed (everything in `events/` and `users.parquet`, ts < C)
 --------------------------------------------------------------------
-- users table: the join day, source channel (-> segment prior), member level (a noisy
-  function of the purchase multiplier), region and age band (-> prior basket level);
+- users table: the join day, source channel (-> segment prior), member level at joining (the
+  first row of `member_level_history.parquet`; a noisy function of the purchase multiplier; later
+  upgrades follow the observed spend, so they add nothing), region and age band (-> prior basket
+  level);
 - per day since joining: organic interactions by type (a Poisson count with a per-state
   type mix; opens are told apart by their campaign_id, the cart / coupon events that go with
   a purchase are removed: coupon_redeem and as many coupon_claim, and add_cart rows whose

@@ -130,6 +130,8 @@ class UserParams:
     # "Sleeping dogs": on a day they are contacted they never open it and interact and buy less.
     sleeping_dog_share: float = 0.07
     sleeping_dog_factor: float = 0.3  # multiplies their interaction and purchase rates that day
+    # Cumulative spend (CNY) that upgrades a member to silver, gold, diamond (never downgraded).
+    member_upgrade_spend: tuple[float, ...] = (500.0, 1500.0, 5000.0)
 
 
 @dataclass(frozen=True)

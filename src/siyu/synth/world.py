@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 
 from siyu.synth.calendar import Calendar, build_calendar, campaign_ids
+from siyu.synth.membership import MemberHistory, member_history
 from siyu.synth.observable import chunk_observable, observable_model
 from siyu.synth.params import WorldParams
 from siyu.synth.population import Population, draw_population, expected_amount
@@ -54,6 +55,7 @@ class WorldChunk:
     events: EventBatch
     truth: TruthBatch | None
     uplift: UpliftBatch | None = None
+    members: MemberHistory | None = None  # member-level changes (join level, then upgrades)
 
 
 def _check(n_users: int, n_days: int, params: WorldParams) -> None:
@@ -117,4 +119,5 @@ def simulate_world(plan: WorldPlan, *, with_truth: bool = True) -> Iterator[Worl
             observable = chunk_observable(plan.population, lo, hi, result.events, model, plan.calendar, plan.params)
             truth = chunk_truth(plan.population, lo, hi, plan.cutoff_days, result.cutoff_state, refunds,
                                 plan.calendar, plan.ltv_tables, plan.expected_amount, plan.params, observable)
-        yield WorldChunk(lo=lo, hi=hi, events=result.events, truth=truth, uplift=uplift)
+        members = member_history(plan.population, lo, hi, result.events, plan.params)
+        yield WorldChunk(lo=lo, hi=hi, events=result.events, truth=truth, uplift=uplift, members=members)

@@ -53,6 +53,7 @@ from siyu.features.compiler import (
     Stage,
     TenureDays,
     UserAttr,
+    UserAttrAsOf,
     Win,
     compile_features,
     rfm_inputs,
@@ -399,6 +400,8 @@ def _value(e, names: _Names) -> Column:  # noqa: C901 - one dispatch table
         return _stage(e.spec, F.col(names.last[ACTIVITY]))
     if isinstance(e, UserAttr):
         return F.col(e.column)
+    if isinstance(e, UserAttrAsOf):
+        return F.col(_as_of_name(e.column))
     if isinstance(e, BtydColumn):
         return F.col(e.column)
     raise SpecError(f"{e!r}: no Spark column for this expression")
@@ -444,14 +447,29 @@ def _check_session(spark: SparkSession) -> None:
             "(siyu.io.spark.spark_session sets it; or set spark.sql.session.timeZone=UTC)")
 
 
+def _as_of_name(column: str) -> str:
+    return f"_as_of_{column}"
+
+
+def _as_of(history: DataFrame, column: str, cutoffs: DataFrame) -> DataFrame:
+    """`user_id, cut_day, _as_of_<column>`: the latest change before each cutoff (ties: the larger
+    value, as `siyu.contract.history.as_of_sql`)."""
+    rows = (history.where(F.col("attribute") == F.lit(column))
+            .join(F.broadcast(cutoffs.select("cut_day", "cutoff")), F.col("valid_from") < F.col("cutoff")))
+    return rows.groupBy("user_id", "cut_day").agg(
+        F.max_by("value", F.struct("valid_from", "value")).alias(_as_of_name(column)))
+
+
 def feature_frame(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
-                  cutoffs: Sequence[date | datetime | str]) -> DataFrame:
+                  cutoffs: Sequence[date | datetime | str], *, history: DataFrame | None = None) -> DataFrame:
     """`user_id, cutoff, <features...>` as a Spark DataFrame (unordered): one row per user
     joined strictly before each cutoff, the same values as `siyu.features.build_features`.
 
     `events`: the clean EventLog (user_id, ts naive local, event_type, role, channel, amount,
     category, session_id, ...); `users`: the clean users table or None (users are then
-    those with an event before the last cutoff, joined at their first event)."""
+    those with an event before the last cutoff, joined at their first event); `history`: the
+    clean history of the changing attributes (`user_id, attribute, value, valid_from`), for specs
+    that read an attribute as of the cutoff."""
     spark = events.sparkSession
     _check_session(spark)
     program = compile_features(specs, cutoffs)
@@ -475,6 +493,12 @@ def feature_frame(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
         rows = rows.join(_first_purchase(ev), "user_id", "left")
     if _needs_btyd(program):
         rows = rows.join(_btyd(program, ev), ["user_id", "cut_day"], "left")
+    as_of = list(dict.fromkeys(e.column for _, e in program.columns if isinstance(e, UserAttrAsOf)))
+    if as_of and history is None:
+        raise SparkEngineError(f"features {as_of} read the attributes' history, and none was given: configure "
+                               "users.history in the dataset and run `siyu validate`")
+    for column in as_of:
+        rows = rows.join(_as_of(history, column, _cutoffs_frame(spark, program)), ["user_id", "cut_day"], "left")
     # A user with no user-day before a cutoff has empty windows and no distinct values.
     fill = {names.window[w]: 0.0 for w in program.windows}
     fill |= {_distinct_name(e): 0.0 for _, e in program.columns if isinstance(e, DistinctIn)}
@@ -497,10 +521,10 @@ def feature_frame(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
 
 
 def spark_features(specs: FeatureSet, events: DataFrame, users: DataFrame | None,
-                   cutoffs: Sequence[date | datetime | str]) -> pd.DataFrame:
+                   cutoffs: Sequence[date | datetime | str], *, history: DataFrame | None = None) -> pd.DataFrame:
     """`feature_frame` collected like `siyu.features.build_features`: sorted by cutoff then
     user, categoricals as pandas `category`, numbers as float64 (for data that fits in memory)."""
-    table = feature_frame(specs, events, users, cutoffs).toArrow()
+    table = feature_frame(specs, events, users, cutoffs, history=history).toArrow()
     df = table.to_pandas().sort_values(["cutoff", "user_id"], kind="stable").reset_index(drop=True)
     return to_feature_frame(df, specs)
 
