@@ -114,6 +114,7 @@ def trainset(
             table.add_row(summary.task, split, f"{cuts[0]}..{cuts[-1]} ({len(cuts)})", f"{stats['rows']:,}", f"{value:.4f}")
         console.print(f"{summary.task}: {summary.path} ({summary.n_features} features, spec {summary.feature_spec_hash})")
         _print_left_out(console, summary)
+        _print_uplift(console, summary.path)
     console.print(table)
 
 
@@ -139,6 +140,22 @@ def _uplift_trainsets(cfg, tasks: list[str], console, *, skip_failures: bool) ->
             mark_uplift_skipped(cfg, name, reason)
             console.print(f"[yellow]skipped[/yellow] {reason}")
     return out
+
+
+def _print_uplift(console, path) -> None:  # noqa: ANN001 - rich Console, Path
+    """An uplift training set's campaigns, arms, overlap check and warnings, one line each."""
+    import json
+
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("kind") != "uplift":
+        return
+    counts = {k: len(v) for k, v in manifest["campaigns"].items()}
+    console.print(f"  treatments {', '.join(manifest['treatments'])}; campaigns train {counts['train']}, valid "
+                  f"{counts['valid']}, test {counts['test']} ({len(manifest['skipped_campaigns'])} left out, reasons "
+                  "in the manifest); overlap AUC (treated vs control, ~0.5 when randomized): "
+                  + ", ".join(f"{t} {a:.3f}" for t, a in manifest["overlap_auc"].items()), markup=False)
+    for warning in manifest.get("warnings", []):
+        console.print(f"  [yellow]warning[/yellow] {warning}")
 
 
 def _print_left_out(console, summary) -> None:  # noqa: ANN001 - rich Console, TrainsetSummary

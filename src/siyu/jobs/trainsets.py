@@ -113,7 +113,7 @@ def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     `skipped_campaigns`, `arms`, `propensity`, `overlap_auc` and `warnings`."""
     from siyu.features import relation_sql
     from siyu.features.build import build_features
-    from siyu.io.workspace import clean_inputs, connect_work, data_profile
+    from siyu.io.workspace import clean_history, clean_inputs, connect_work, data_profile
     from siyu.labels import build_labels, data_bounds, task_treatments
     from siyu.trainsets import GridError, data_digest
     from siyu.uplift import trainset as ut
@@ -133,6 +133,9 @@ def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     try:
         first_event, data_end = data_bounds(con, events)
         rel = relation_sql(events)
+        columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
+        if "campaign_id" not in columns:  # clean events written before the column: campaigns are days
+            rel = f"(SELECT *, CAST(NULL AS VARCHAR) AS campaign_id FROM {rel})"
         listed = con.execute(campaigns_sql(rel)).df()
         campaigns, skipped = ut.usable_campaigns(listed, treatments, first_event=first_event, data_end=data_end,
                                                  horizon_days=task_cfg.horizon_days,
@@ -153,7 +156,8 @@ def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
         rows = rows[rows["campaign_id"].isin(split_of)]
         rows = rows.assign(split=pd.Categorical(rows["campaign_id"].map(split_of), categories=["train", "valid", "test"]))
         dates = ut.split_dates(rows, splits)
-        features = build_features(con, specs, events, users, sorted({d for ds in dates.values() for d in ds}))
+        features = build_features(con, specs, events, users, sorted({d for ds in dates.values() for d in ds}),
+                                  history=clean_history(cfg))
         digest = data_digest(con, events)
     finally:
         con.close()

@@ -157,43 +157,70 @@ def _fit_on(model, X, y, X_valid, y_valid):  # noqa: ANN001, ANN202 - a siyu est
     return model.fit(X, y, X_valid=X_valid if usable else None, y_valid=y_valid if usable else None)
 
 
+ARM_COLUMN = "uplift_arm"  # the treatment as a feature of the pooled treated models
+
+
 class _ArmModels:
-    """Mixin: one outcome model per arm (control and each treatment), as the T-learner has them."""
+    """Mixin: the outcome models of the arms. Separate (`pooled=False`): one per arm. Pooled: one
+    for control and ONE for every treated row with the treatment as a categorical feature
+    (`uplift_arm`), so treatments that move the same users share their rows (in the generated
+    world a message's and a coupon's effects correlate at 0.99) while the trees can still split
+    on the treatment where their effects differ."""
 
     def _base_params(self) -> dict:
         return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                 "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state,
                 "refit": False}  # refit by `_refit_all`, after the valid effects are kept
 
-    def _refit_arms(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
-        for arm, model in self.arm_models_.items():
-            if getattr(model, "best_iteration_", None):
-                model._refit(X[t == arm], y[t == arm])
+    def _with_arm(self, X: pd.DataFrame, arms: object) -> pd.DataFrame:
+        values = np.broadcast_to(np.asarray(arms, dtype=object), (len(X),))
+        return X.assign(**{ARM_COLUMN: pd.Categorical(values, categories=list(self.treatments_))})
+
+    def _arm_data(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+        """{model key: (rows, outcomes)}: control, and each treatment or (pooled) all treated rows."""
+        out = {CONTROL: _rows(t == CONTROL, X, y)}
+        if self.pooled:
+            treated = t != CONTROL
+            out["treated"] = (self._with_arm(X[treated], t[treated]), y[treated])
+        else:
+            out |= {arm: _rows(t == arm, X, y) for arm in self.treatments_}
+        return out
 
     def _fit_arms(self, X, y, t, X_valid, y_valid, t_valid) -> None:  # noqa: ANN001
         binary = bool(set(np.unique(y)) <= {0.0, 1.0})
         self.binary_ = binary
         self.arm_models_ = {}
-        for arm in (CONTROL, *self.treatments_):
-            Xa, ya = _rows(t == arm, X, y)
-            Xv, yv = (None, None) if X_valid is None else _rows(t_valid == arm, X_valid, y_valid)
+        valid = {} if X_valid is None else self._arm_data(X_valid, y_valid, t_valid)
+        for key, (Xa, ya) in self._arm_data(X, y, t).items():
             if binary and len(np.unique(ya)) < 2:
-                raise ValueError(f"{type(self).__name__}.fit: the {arm} rows hold one outcome only; nothing to learn")
-            self.arm_models_[arm] = _fit_on(_outcome_model(binary, self._base_params()), Xa, ya, Xv, yv)
+                raise ValueError(f"{type(self).__name__}.fit: the {key} rows hold one outcome only; nothing to learn")
+            Xv, yv = valid.get(key, (None, None))
+            self.arm_models_[key] = _fit_on(_outcome_model(binary, self._base_params()), Xa, ya, Xv, yv)
 
-    def _arm_predictions(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
-        return {arm: np.asarray(m.predict_score(X), dtype="float64") for arm, m in self.arm_models_.items()}
+    def _refit_arms(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        for key, (Xa, ya) in self._arm_data(X, y, t).items():
+            if getattr(self.arm_models_[key], "best_iteration_", None):
+                self.arm_models_[key]._refit(Xa, ya)
+
+    def _mu(self, X: pd.DataFrame, arm: str) -> np.ndarray:
+        """The expected outcome of the rows `X` under `arm`."""
+        if arm == CONTROL or not self.pooled:
+            return np.asarray(self.arm_models_[arm].predict_score(X), dtype="float64")
+        return np.asarray(self.arm_models_["treated"].predict_score(self._with_arm(X, arm)), dtype="float64")
 
 
 class TLearner(_ArmModels, UpliftEstimator):
-    """T-learner on LightGBM: an outcome model per arm, effect = mu_t(x) - mu_control(x)."""
+    """T-learner on LightGBM: an outcome model per arm (treated arms pooled by default, see
+    `_ArmModels`), effect = mu_t(x) - mu_control(x)."""
 
     def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
+                 min_child_samples: int = 200, pooled: bool = True, refit: bool = True, n_jobs: int = 2,
+                 random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.pooled = pooled
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -205,24 +232,27 @@ class TLearner(_ArmModels, UpliftEstimator):
         self._refit_arms(X, y, t)
 
     def _uplift(self, X: pd.DataFrame) -> np.ndarray:
-        mu = self._arm_predictions(X)
-        return np.column_stack([mu[arm] - mu[CONTROL] for arm in self.treatments_])
+        control = self._mu(X, CONTROL)
+        return np.column_stack([self._mu(X, arm) - control for arm in self.treatments_])
 
 
 class XLearner(_ArmModels, UpliftEstimator):
-    """X-learner on LightGBM (Künzel et al. 2019): the T-learner's arm models impute effects, two
-    least-squares boosters per treatment learn them, weighted by the arm's assignment share e
-    (from the training set's propensities when given, else the arm's share of the rows):
-    tau(x) = e * tau_from_control(x) + (1 - e) * tau_from_treated(x)."""
+    """X-learner on LightGBM (Künzel et al. 2019): the arm models impute each row's effect (a
+    treated row: y - mu_control(x); a control row: mu_t(x) - y, once per treatment), two
+    least-squares boosters learn them (pooled over the treatments with the treatment as a
+    feature, by default), combined with the treatment's assignment share e (from the training
+    set's propensities when given, else its share of the rows):
+    tau_t(x) = e * tau_from_control(x, t) + (1 - e) * tau_from_treated(x, t)."""
 
     def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 200, effect_leaves: int = 7, refit: bool = True, n_jobs: int = 2,
-                 random_state: int = 0) -> None:
+                 min_child_samples: int = 200, effect_leaves: int = 7, pooled: bool = True, refit: bool = True,
+                 n_jobs: int = 2, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.effect_leaves = effect_leaves
+        self.pooled = pooled
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -232,44 +262,50 @@ class XLearner(_ArmModels, UpliftEstimator):
                             num_leaves=self.effect_leaves, min_child_samples=self.min_child_samples,
                             n_jobs=self.n_jobs, random_state=self.random_state, refit=False)
 
-    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
-        self._refit_arms(X, y, t)
-        for arm in self.treatments_:
-            mine, ctrl = t == arm, t == CONTROL
-            models = self.effect_models_[arm]
-            models["treated"]._refit(X[mine], y[mine] - self.arm_models_[CONTROL].predict_score(X[mine]))
-            models["control"]._refit(X[ctrl], self.arm_models_[arm].predict_score(X[ctrl]) - y[ctrl])
+    def _imputed(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> dict[tuple[str, str], tuple]:
+        """{(model key, side): (rows, imputed effects)}. A treated row's effect uses the control
+        model and a control row's the treated one: neither model saw the rows it imputes."""
+        ctrl = t == CONTROL
+        out = {}
+        keys = ("all",) if self.pooled else self.treatments_
+        for key in keys:
+            arms = self.treatments_ if self.pooled else (key,)
+            mine = np.isin(t, arms)
+            rows_t = self._with_arm(X[mine], t[mine]) if self.pooled else X[mine]
+            out[(key, "treated")] = (rows_t, y[mine] - self._mu(X[mine], CONTROL))
+            parts = [(self._with_arm(X[ctrl], arm) if self.pooled else X[ctrl], self._mu(X[ctrl], arm) - y[ctrl])
+                     for arm in arms]
+            out[(key, "control")] = (pd.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        return out
 
     def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
         self._fit_arms(X, y, t, X_valid, y_valid, t_valid)
-        # Imputed on train rows by models fitted (and refit) without them: a treated row's
-        # control outcome comes from the control model, a control row's from the treated one.
-        self.effect_models_, self.share_ = {}, {}
+        self.share_ = {}
         for arm in self.treatments_:
             mine, ctrl = t == arm, t == CONTROL
             if p is not None:
                 self.share_[arm] = float(np.mean(p[mine]) / (np.mean(p[mine]) + np.mean(p[ctrl])))
             else:
                 self.share_[arm] = float(mine.sum() / (mine.sum() + ctrl.sum()))
-            d_treated = y[mine] - self.arm_models_[CONTROL].predict_score(X[mine])
-            d_control = self.arm_models_[arm].predict_score(X[ctrl]) - y[ctrl]
-            valid = {}
-            if X_valid is not None:
-                vm, vc = t_valid == arm, t_valid == CONTROL
-                valid = {"treated": (X_valid[vm], y_valid[vm] - self.arm_models_[CONTROL].predict_score(X_valid[vm])),
-                         "control": (X_valid[vc], self.arm_models_[arm].predict_score(X_valid[vc]) - y_valid[vc])}
-            fitted = {}
-            for side, (Xs, ds) in {"treated": (X[mine], d_treated), "control": (X[ctrl], d_control)}.items():
-                Xv, dv = valid.get(side, (None, None))
-                fitted[side] = _fit_on(self._effect_model(), Xs, ds, Xv, dv)
-            self.effect_models_[arm] = fitted
+        valid = {} if X_valid is None else self._imputed(X_valid, y_valid, t_valid)
+        self.effect_models_ = {}
+        for side_key, (Xs, ds) in self._imputed(X, y, t).items():
+            Xv, dv = valid.get(side_key, (None, None))
+            self.effect_models_[side_key] = _fit_on(self._effect_model(), Xs, ds, Xv, dv)
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        self._refit_arms(X, y, t)
+        for side_key, (Xs, ds) in self._imputed(X, y, t).items():
+            if getattr(self.effect_models_[side_key], "best_iteration_", None):
+                self.effect_models_[side_key]._refit(Xs, ds)
 
     def _uplift(self, X: pd.DataFrame) -> np.ndarray:
         cols = []
         for arm in self.treatments_:
+            key, rows = ("all", self._with_arm(X, arm)) if self.pooled else (arm, X)
             e = self.share_[arm]
-            models = self.effect_models_[arm]
-            cols.append(e * models["control"].predict_score(X) + (1 - e) * models["treated"].predict_score(X))
+            cols.append(e * self.effect_models_[(key, "control")].predict_score(rows)
+                        + (1 - e) * self.effect_models_[(key, "treated")].predict_score(rows))
         return np.column_stack(cols)
 
 
