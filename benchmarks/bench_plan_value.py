@@ -83,6 +83,8 @@ def make_project(root: Path, users: int, days: int) -> Path:
     dataset = yaml.safe_load((root / "configs" / "datasets" / "synthetic.yaml").read_text(encoding="utf-8"))
     dataset["events"]["path"] = str(root / "world" / "events")
     dataset["users"]["source"]["path"] = str(root / "world" / "users.parquet")
+    if "history" in dataset["users"]:  # the member level's history of changes, read as of each cutoff
+        dataset["users"]["history"]["source"]["path"] = str(root / "world" / "member_level_history.parquet")
     (root / "configs" / "datasets" / "synthetic.yaml").write_text(yaml.safe_dump(dataset, allow_unicode=True),
                                                                   encoding="utf-8")
     siyu = str(Path(sys.executable).with_name("siyu"))

@@ -36,6 +36,8 @@ def _config(root: Path, **changes) -> dict:
     dataset = yaml.safe_load((REPO / "configs" / "datasets" / "synthetic.yaml").read_text(encoding="utf-8"))
     dataset["events"]["path"] = str(root / "world" / "events")
     dataset["users"]["source"]["path"] = str(root / "world" / "users.parquet")
+    if "history" in dataset["users"]:  # the member level's history of changes, read as of each cutoff
+        dataset["users"]["history"]["source"]["path"] = str(root / "world" / "member_level_history.parquet")
     config = {
         "dataset": dataset, "feature_specs_path": str(root / "features.yaml"),
         "paths": {"world": str(root / "world"), "work": str(root / "work")},
