@@ -105,7 +105,7 @@ def evaluation_rows(config: Path) -> tuple[pd.DataFrame, dict]:
     """One row per (test campaign, eligible user): predicted uplift, churn score, true effects."""
     from siyu.cli._config import load_config
     from siyu.features import build_features
-    from siyu.io.workspace import clean_inputs, connect_work
+    from siyu.io.workspace import clean_history, clean_inputs, connect_work
     from siyu.scoring import task_populations
     from siyu.tracking import load_champion
     from siyu.trainsets import load_trainset
@@ -132,7 +132,7 @@ def evaluation_rows(config: Path) -> tuple[pd.DataFrame, dict]:
     events, users = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
-        features = build_features(con, churn.feature_specs, events, users, cutoffs)
+        features = build_features(con, churn.feature_specs, events, users, cutoffs, history=clean_history(cfg))
     finally:
         con.close()
     in_population = task_populations(features, [cfg.task("churn")], churn.feature_specs.recency_of("activity"))["churn"]

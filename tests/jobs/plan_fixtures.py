@@ -15,6 +15,7 @@ FEATURES_YAML = """features:
   - {family: window, agg: count, role: [activity, purchase, contact], days: [30, 90]}
   - {family: window, agg: sum, role: spend, days: [90]}
   - {family: tenure}
+  - {family: attribute, column: member_level}
   - {family: lifecycle, new_days: 30, active_days: 30, churned_days: 90}
   - {family: rfm}
 """

@@ -91,12 +91,12 @@ class PlanRunSummary:
 def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet) -> pd.DataFrame:
     """The features `specs` at as-of, built in memory (the scoring features file is not touched)."""
     from siyu.features import build_features
-    from siyu.io.workspace import clean_inputs, connect_work
+    from siyu.io.workspace import clean_history, clean_inputs, connect_work
 
     events, users = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
-        return build_features(con, specs, events, users, [as_of]).drop(columns=["cutoff"])
+        return build_features(con, specs, events, users, [as_of], history=clean_history(cfg)).drop(columns=["cutoff"])
     finally:
         con.close()
 
