@@ -145,7 +145,8 @@ def test_score_then_target_publishes_the_plan_beside_the_scores(project, monkeyp
     assert "plan" in _run("tags", "runs", *cfg)
     exported = pd.read_csv(_run("tags", "export", "--kind", "plan", *cfg).strip().removeprefix("wrote "),
                            dtype={"user_id": str}, encoding="utf-8-sig")
-    assert list(exported.columns[:4]) == ["user_id", "next_action", "expected_gain", "holdout"]
+    assert list(exported.columns[:5]) == ["user_id", "contact", "next_action", "expected_gain", "holdout"]
+    assert exported["contact"].sum() == (~plan["holdout"] & (plan["treatment"] != "none")).sum()
     assert len(exported) == len(plan) and "model_version_uplift_purchase" in exported.columns
     _run("target", "--budget", "10", *cfg)  # a smaller budget is a new plan; the scores stay current
     tags = _current(project)

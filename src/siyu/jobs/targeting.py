@@ -373,8 +373,9 @@ def latest_plans(cfg: SiyuConfig, n: int = 1) -> list[tuple[dict, pd.DataFrame]]
 
 
 def export_plan(cfg: SiyuConfig, fmt: str, *, out: Path | None = None) -> Path:
-    """Write the current contact plan for the SCRM: one row per planned user with `next_action`
-    (a treatment or none), `expected_gain`, `holdout` (true: do NOT contact), `as_of`, `run_id` and
+    """Write the current contact plan for the SCRM: one row per planned user with `contact` (true:
+    send `next_action` now), `next_action` (a treatment or none), `expected_gain`, `holdout` (true:
+    chosen but withheld, do NOT contact), `as_of`, `run_id` and
     `model_version_<task>`; CSV with a UTF-8 byte-order mark unless `scoring.csv_bom` is off."""
     from siyu.io.tagexport import write_frame
     from siyu.io.tagstore import TagStoreError
@@ -391,6 +392,8 @@ def export_plan(cfg: SiyuConfig, fmt: str, *, out: Path | None = None) -> Path:
         store.close()
     frame = frame[["user_id", "next_action", "expected_gain_score", "holdout"]].rename(
         columns={"expected_gain_score": "expected_gain"})
+    # what the SCRM acts on: a held-out user keeps their planned treatment (the readout needs it) but is NOT contacted
+    frame.insert(1, "contact", (frame["next_action"] != "none") & (frame["holdout"] != "true"))
     versions = {f"model_version_{task}": str(v.get("version", "")) for task, v in (run.model_versions or {}).items()}
     frame = frame.assign(as_of=run.as_of, run_id=run.run_id, **versions)
     name = f"plan_{run.as_of:%Y%m%d}_{run.run_id}.{fmt}"
