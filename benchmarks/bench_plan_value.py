@@ -222,7 +222,8 @@ def main() -> None:
         root = Path(keep) if keep else Path(tmp)
         print(f"plan value: world of {users:,} users over {DAYS} days (seed {SEED}), load {load_before}")
         config = root / "siyu.yaml"
-        if not config.exists():
+        reused = config.exists()
+        if not reused:
             root.mkdir(parents=True, exist_ok=True)
             config = make_project(root, users, DAYS)
         rows, info = evaluation_rows(config)
@@ -243,7 +244,7 @@ def main() -> None:
             total = float(values[name].sum())
             low, high = intervals[name]
             contacted = int((values[name] != 0).sum()) if name != "random" else None
-            label = f"{name}({values[f'{name}_treatment'][:6]})" if name in ("top_churn", "random") else name
+            label = f"{name}({values[f'{name}_treatment'].split('_')[0]})" if name in ("top_churn", "random") else name
             print(f"{share:>8.0%} {label:<18}{total:>12,.1f} {f'[{low:,.1f}, {high:,.1f}]':>24} "
                   f"{'' if contacted is None else f'{contacted:,}':>10}")
             entry["policies"][name] = {"true_value": total, "ci": [low, high], "contacted": contacted,
@@ -264,6 +265,7 @@ def main() -> None:
     print(f"\n{seconds:.0f}s, load before/after {load_before}/{load_after}")
     write_result("plan_value", {"users": users, "days": DAYS, "seed": SEED, "value": VALUE, "costs": COSTS,
                                 "n_boot": N_BOOT, **info, "budgets": results, "seconds": seconds,
+                                "project_reused": reused,  # then `seconds` is the evaluation alone
                                 "load_before": load_before, "load_after": load_after})
 
 
