@@ -7,6 +7,7 @@ Each section belongs to one package; the package's owner extends its section her
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -66,10 +67,16 @@ class SourceConfig(Frozen):
     path: str
     format: Literal["csv", "parquet", "duckdb"] = "parquet"
     table: str | None = None  # for format=duckdb: the table inside the database file
-    delimiter: str | None = None  # csv; None lets DuckDB sniff; "whitespace" for runs of spaces
+    delimiter: str | None = None  # csv; None: a comma (RFC 4180); "whitespace" for runs of spaces
     header: bool = True  # csv
     column_names: tuple[str, ...] | None = None  # csv without header
     ts_format: str | None = None  # strptime format, e.g. "%Y%m%d"; None: ISO-8601
+    # CSV dialect, read as configured (RFC 4180 by default), never guessed from a sample: a quote
+    # opens a field that may hold delimiters and line breaks; a doubled quote inside is one quote.
+    quote: str = '"'
+    escape: str = '"'
+    encoding: str = "utf-8"  # e.g. gbk or gb18030 for a file exported by a Chinese Excel
+    max_field_chars: int = Field(65_536, gt=0)  # a longer field rejects its row (not the file)
 
     @model_validator(mode="after")
     def _duckdb_needs_table(self) -> SourceConfig:
@@ -79,6 +86,14 @@ class SourceConfig(Frozen):
             raise ValueError("a CSV without a header ('header: false') needs 'column_names', in file order")
         if self.delimiter is not None and self.delimiter != "whitespace" and len(self.delimiter) != 1:
             raise ValueError(f"delimiter: one character or 'whitespace', got {self.delimiter!r}")
+        for key in ("quote", "escape"):
+            if len(getattr(self, key)) > 1:
+                raise ValueError(f"{key}: one character (or '' for none), got {getattr(self, key)!r}")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"encoding: {self.encoding!r} is not an encoding Python knows; e.g. utf-8, gbk, "
+                             "gb18030, latin-1") from None
         return self
 
 
@@ -553,6 +568,33 @@ class SegmentsConfig(Frozen):
         return self
 
 
+class ExperimentsConfig(Frozen):
+    """`siyu experiment`: readouts of a campaign or a contact plan once its horizons have passed.
+
+    Each metric is read over [cutoff, cutoff + h) with its own horizon (a metric whose window is not
+    yet inside the data is listed as pending); CUPED's covariate is the same metric over the h days
+    before the cutoff. The SRM check fails below `srm_alpha`; a group (segment or lifecycle stage)
+    with fewer than `min_cell_users` in an arm is flagged small; plan compliance counts contacts in
+    the `compliance_days` after the plan's as-of."""
+
+    horizons: dict[str, int] = {"retention": 30, "purchase_rate": 7, "spend_per_user": 90}
+    level: float = Field(0.95, gt=0.5, lt=1)
+    srm_alpha: float = Field(0.001, gt=0, lt=0.5)
+    min_cell_users: int = Field(100, ge=1)
+    compliance_days: int = Field(7, ge=1)
+
+    @field_validator("horizons")
+    @classmethod
+    def _known_metrics(cls, horizons: dict[str, int]) -> dict[str, int]:
+        known = ("retention", "purchase_rate", "spend_per_user")
+        bad = sorted(set(horizons) - set(known))
+        if bad or not horizons:
+            raise ValueError(f"experiments.horizons: metrics are {list(known)} (at least one), got {sorted(horizons)}")
+        if any(h < 1 for h in horizons.values()):
+            raise ValueError(f"experiments.horizons: days must be >= 1, got {horizons}")
+        return {m: int(horizons[m]) for m in known if m in horizons}
+
+
 class Play(Frozen):
     """One recommended play: when a user's tags match `when` (tag -> value or values; a numbered
     segment such as `steady_regular_2` matches `steady_regular`), do `action` (zh / en)."""
@@ -763,6 +805,7 @@ class SiyuConfig(Frozen):
     scoring: ScoringConfig = ScoringConfig()
     operations: OperationsConfig = OperationsConfig()
     segments: SegmentsConfig = SegmentsConfig()
+    experiments: ExperimentsConfig = ExperimentsConfig()
     playbook_path: str | None = None  # a playbook YAML the CLI reads (configs/playbook.yaml); None: no plays
     playbook: PlaybookConfig = PlaybookConfig()
     targeting: TargetingConfig = TargetingConfig()  # `siyu target`: the contact plan

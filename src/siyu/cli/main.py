@@ -6,6 +6,7 @@ import typer
 
 from siyu.cli import (
     data_cmds,
+    experiment_cmds,
     explain_cmds,
     feature_cmds,
     model_cmds,
@@ -24,7 +25,7 @@ app = typer.Typer(
 )
 
 for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds, ops_cmds,
-                plan_cmds):
+                plan_cmds, experiment_cmds):
     _module.register(app)
 
 

@@ -10,14 +10,23 @@ to read twice) named `<name>_source`, holding the source's own columns plus:
   in a text file, header included (blank lines are not counted in a CSV; for a CSV glob,
   lines are counted across the files).
 
-CSV columns are read as text (`all_varchar`), so that casting, and its failures, belong to
-validation (rows set aside with a reason) rather than to the CSV sniffer.
+CSV columns are read as text, so that casting, and its failures, belong to validation (rows set
+aside with a reason). The dialect is the config's (`delimiter`, `quote`, `escape`, `encoding`;
+RFC 4180 by default), never guessed from a sample: a quoted field may hold delimiters and line
+breaks anywhere in the file. A file in another encoding (`encoding: gbk`) is read through a UTF-8
+copy; a UTF-8 source with bytes that are not UTF-8 is refused naming the setting. A field longer
+than `max_field_chars` sets its line aside with a truncated copy, and a quote left open takes the
+rest of the file with it (as RFC 4180 reads it): both are malformed lines, never a failed file.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import csv
 import glob
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,27 +158,98 @@ def _materialize(con: duckdb.DuckDBPyConnection, sql: str, what: str) -> None:
         con.execute("SET preserve_insertion_order = false")
 
 
-def _open_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str) -> str:
-    _csv_files(source, name)
-    errors, scans = f"{name}_csv_errors", f"{name}_csv_scans"
-    # skip = 0: never let the sniffer skip leading lines (it would drop rows silently).
-    # store_rejects: lines with too many / too few fields are kept aside, not dropped.
-    options = ["all_varchar = true", "skip = 0", f"header = {str(source.header).lower()}",
-               "store_rejects = true", f"rejects_table = '{errors}'", f"rejects_scan = '{scans}'"]
-    if source.delimiter is not None:
-        options.append(f"delim = {literal(source.delimiter)}")
+_MAX_LINE_BYTES = 256 * 2**20  # DuckDB's line buffer: long fields are set aside by our own rule
+_EXAMPLE_CHARS = 200  # what a rejects file keeps of an oversized line
+
+
+def _utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name == "utf-8"
+
+
+def _utf8_copies(source: SourceConfig, files: list[str], name: str, into: Path) -> dict[str, str]:
+    """{original: UTF-8 copy} of each file in `source.encoding` (decoded strictly: a byte the
+    encoding does not have is named, with its offset, rather than replaced)."""
+    copies = {}
+    for i, path in enumerate(files):
+        target = into / f"{i:05d}.csv"
+        try:
+            with open(path, encoding=source.encoding, newline="") as src, \
+                    open(target, "w", encoding="utf-8", newline="") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{name} source {path}: not valid {source.encoding} (byte {exc.start} of a block: "
+                              f"{exc.reason}); check {name}.encoding (e.g. utf-8, gbk, gb18030)") from None
+        copies[path] = target.as_posix()
+    return copies
+
+
+def _header(path: str, source: SourceConfig, name: str) -> list[str]:
+    """The column names: `column_names`, or the first record of the file in the configured dialect."""
     if source.column_names:
-        options.append("names = [" + ", ".join(literal(c) for c in source.column_names) + "]")
+        return list(source.column_names)
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            reader = csv.reader(handle, delimiter=source.delimiter or ",", quotechar=source.quote or None,
+                                doublequote=source.escape == source.quote, escapechar=(
+                                    source.escape if source.escape and source.escape != source.quote else None))
+            first = next(reader, [])
+    except (OSError, csv.Error) as exc:
+        raise SourceError(f"{name} source {path} (CSV): cannot read it: {exc}") from None
+    names = [n.strip() for n in first]
+    if not names or all(not n for n in names):
+        raise SourceError(f"{name} source {path}: empty header line; give header: false and column_names")
+    blank = [i + 1 for i, n in enumerate(names) if not n]
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if blank or twice:
+        raise SourceError(f"{name} source {path}: header {'has empty column(s) at position ' + str(blank) if blank else ''}"
+                          f"{'; ' if blank and twice else ''}{'repeats ' + str(twice) if twice else ''}; "
+                          "fix the header or give header: false and column_names")
+    return names
+
+
+def _open_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str) -> str:
+    files = sorted(glob.glob(source.path, recursive=True))
+    _csv_files(source, name)
+    workdir = Path(tempfile.mkdtemp(prefix=f"siyu-{name}-"))
+    try:
+        copies = {} if _utf8(source.encoding) else _utf8_copies(source, files, name, workdir)
+        _read_csv(con, source, name, relation, files, copies)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the rows are in a temp table now
+    return source.path
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str,
+              files: list[str], copies: dict[str, str]) -> None:
+    errors, scans = f"{name}_csv_errors", f"{name}_csv_scans"
+    read = [copies.get(f, f) for f in files]
+    names = _header(read[0], source, name)
+    columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
+    # No sniffing: the dialect and the columns are the config's and the header's, so a quote deep in
+    # the file is read like one on the first line. store_rejects keeps bad lines aside, not dropped.
+    options = ["auto_detect = false", f"columns = {columns}", "skip = 0", f"header = {str(source.header).lower()}",
+               f"delim = {literal(source.delimiter or ',')}", f"quote = {literal(source.quote)}",
+               f"escape = {literal(source.escape)}", f"max_line_size = {_MAX_LINE_BYTES}",
+               "store_rejects = true", f"rejects_table = '{errors}'", f"rejects_scan = '{scans}'"]
     header = int(source.header)
+    original = ("CASE filename " + " ".join(f"WHEN {literal(c)} THEN {literal(f)}" for f, c in copies.items())
+                + " ELSE filename END") if copies else "filename"
     con.execute(f"DROP TABLE IF EXISTS {errors}; DROP TABLE IF EXISTS {scans}")
     _materialize(
         con,
         f"CREATE OR REPLACE TEMP TABLE {name}_rows AS SELECT *, row_number() OVER () AS _row_key, "
-        f"filename AS _source_file FROM read_csv({literal(source.path)}, {', '.join(options)})",
+        f"{original} AS _source_file FROM read_csv([{', '.join(literal(f) for f in read)}], {', '.join(options)})",
         f"{name} source {source.path} (CSV)")
+    bad = con.execute(f"SELECT min(line) FROM {errors} WHERE error_type = 'INVALID ENCODING'").fetchone()[0]
+    if bad is not None:
+        raise SourceError(
+            f"{name} source {source.path}: the file is not UTF-8 (first bad bytes on line {bad}); set "
+            f"{name}.encoding in the dataset config, e.g. encoding: gbk (or gb18030)")
+    scan_file = ("CASE s.file_path " + " ".join(f"WHEN {literal(c)} THEN {literal(f)}" for f, c in copies.items())
+                 + " ELSE s.file_path END") if copies else "s.file_path"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name}_malformed AS SELECT s.file_path AS _source_file, "
-        "e.line AS _source_row, first(e.csv_line) AS _raw_line, "
+        f"CREATE OR REPLACE TEMP TABLE {name}_malformed AS SELECT {scan_file} AS _source_file, "
+        "CAST(e.line AS BIGINT) AS _source_row, first(e.csv_line) AS _raw_line, "
         "string_agg(DISTINCT e.error_message, '; ') AS _error "
         f"FROM {errors} e JOIN {scans} s USING (scan_id, file_id) GROUP BY ALL")
     # A good row's line number: its rank + the header + the malformed lines before it (an
@@ -180,7 +260,26 @@ def _open_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, r
         f"_source_row - {header} - row_number() OVER (ORDER BY _source_row) AS g FROM {name}_malformed) m "
         "ON r._row_key > m.g")
     con.execute(f"DROP TABLE {name}_rows")
-    return source.path
+    _set_aside_long_fields(con, source, name, relation, names)
+
+
+def _set_aside_long_fields(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str,
+                           names: list[str]) -> None:
+    """Rows with a field longer than `max_field_chars` become malformed lines (with a truncated copy)."""
+    limit = source.max_field_chars
+    longest = "greatest(" + ", ".join(f"coalesce(length({quote(n)}), 0)" for n in names) + ")"
+    which = "list_filter([" + ", ".join(
+        f"CASE WHEN length({quote(n)}) > {limit} THEN {literal(n)} END" for n in names) + "], lambda x: x IS NOT NULL)"
+    found = con.execute(f"SELECT count(*) FROM {relation} WHERE {longest} > {limit}").fetchone()[0]
+    if not found:
+        return
+    line = f"concat_ws({literal(source.delimiter or ',')}, " + ", ".join(f"coalesce({quote(n)}, '')" for n in names) + ")"
+    con.execute(
+        f"INSERT INTO {name}_malformed SELECT _source_file, _source_row, "
+        f"left({line}, {_EXAMPLE_CHARS}) || '... (' || {longest} || ' characters in one field)', "
+        f"'field ' || array_to_string({which}, ', ') || ' longer than {limit} characters (max_field_chars)' "
+        f"FROM {relation} WHERE {longest} > {limit}")
+    con.execute(f"DELETE FROM {relation} WHERE {longest} > {limit}")
 
 
 def _open_whitespace(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str) -> str:

@@ -282,7 +282,9 @@ def load_current_rows(cfg: SiyuConfig, task: str, features: Sequence[str]) -> tu
     if not path.exists():
         return None
     frame = pd.read_parquet(path)
-    _, manifest = load_trainset(cfg.paths.trainsets_dir / task)
+    # The manifest alone: reading the whole training set again for its categories cost each
+    # trained model a second or more.
+    manifest = json.loads((cfg.paths.trainsets_dir / task / "manifest.json").read_text(encoding="utf-8"))
     cats = {f["name"]: f.get("categories") for f in manifest["features"] if f["dtype"] == "categorical"}
     for col, levels in cats.items():
         if col in frame:
