@@ -91,3 +91,15 @@ def test_bad_inputs_are_named():
         uplift_metrics(y, np.full(len(y), "control"), tau[:, None], ["msg"], users)
     with pytest.raises(ValueError, match="missing or infinite"):
         uplift_metrics(y, treatment, np.full((len(y), 1), np.nan), ["msg"], users)
+
+
+def test_campaign_strata_remove_the_spurious_uplift_of_ranking_a_campaign_first():
+    rng = np.random.default_rng(6)
+    n = 20000
+    festival = np.arange(n) < n // 2  # contacts 50 % of its users who buy at 30 %; the other 10 % at 5 %
+    treatment = np.where(rng.random(n) < np.where(festival, 0.5, 0.1), "msg", "control")
+    y = (rng.random(n) < np.where(festival, 0.3, 0.05)).astype(float)  # no effect at all
+    score = (festival + rng.random(n) * 1e-3)[:, None]
+    pooled = uplift_metrics(y, treatment, score, ["msg"], np.arange(n))
+    balanced = uplift_metrics(y, treatment, score, ["msg"], np.arange(n), strata=festival)
+    assert abs(pooled["qini"]) > 0.1 and abs(balanced["qini"]) < 0.03  # biased pooled; balanced ~ 0

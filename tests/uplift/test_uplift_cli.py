@@ -57,3 +57,14 @@ def test_trainset_train_compare_promote_an_uplift_task(campaign_world, monkeypat
     _run("train", "--task", "uplift_purchase", "--model", "random", *cfg_args)
     gated = _run("promote", "--task", "uplift_purchase", *cfg_args)
     assert "qini challenger - champion" in gated and "interval" in gated
+
+    # a world without true effects (a real dataset): no oracle row, and no crash
+    truth = cfg.paths.truth_dir / "uplift.parquet"
+    truth.rename(truth.with_suffix(".bak"))
+    try:
+        _run("compare", "--task", "uplift_purchase", *cfg_args)
+        board = pd.read_csv(cfg.paths.reports_dir / "leaderboard_uplift_purchase.csv")
+        assert "oracle" not in set(board["model"]) and board["test_true_qini"].isna().all()
+        assert "no true effects" in (cfg.paths.reports_dir / "leaderboard_uplift_purchase.html").read_text()
+    finally:
+        truth.with_suffix(".bak").rename(truth)

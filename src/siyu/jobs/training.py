@@ -677,7 +677,7 @@ def _uplift_eval(cfg: SiyuConfig, scores: pd.DataFrame, treatments: tuple[str, .
     from siyu.uplift.metrics import uplift_metrics
 
     return uplift_metrics(scores["label"], scores["treatment"], _uplift_matrix(scores, treatments), treatments,
-                          scores["user_id"], n_boot=n_boot, seed=cfg.training.seed)
+                          scores["user_id"], strata=scores["campaign_id"], n_boot=n_boot, seed=cfg.training.seed)
 
 
 def _uplift_by_campaign(cfg: SiyuConfig, scores: pd.DataFrame, treatments: tuple[str, ...]) -> dict:
@@ -834,7 +834,8 @@ def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
             tau = np.column_stack([known[f"tau__{t}"].to_numpy(float) if f"tau__{t}" in known
                                    else np.zeros(len(known)) for t in treatments])
             values = uplift_metrics(known["label"], known["treatment"], tau, treatments, known["user_id"],
-                                    n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
+                                    strata=known["campaign_id"], n_boot=cfg.training.n_bootstrap,
+                                    seed=cfg.training.seed)
             rows.append({"model": UPLIFT_ORACLE, "version": "", "aliases": f"truth rows: {len(known)}", "run_id": "",
                          **{f"test_{k}": v for k, v in values.items()}, "test_true_qini": 1.0})
     columns = ["model", "version", "aliases", "valid_qini", *[f"test_{m}" for m in UPLIFT_LEADERBOARD_METRICS],
@@ -896,7 +897,8 @@ class _UpliftVersus(_Versus):
         return paired_uplift_difference(
             self.metric.removeprefix("test_"), both["label"], both["treatment"], _uplift_matrix(both, treatments),
             both[[f"uplift__{t}_b" for t in treatments]].to_numpy(float), treatments, both["user_id"],
-            n_boot=self.cfg.training.n_bootstrap, rng=np.random.default_rng(self.cfg.training.seed))
+            n_boot=self.cfg.training.n_bootstrap, rng=np.random.default_rng(self.cfg.training.seed),
+            strata=both["campaign_id"])
 
     def _scores(self, version: VersionInfo) -> pd.DataFrame:
         """The version's logged test scores on these campaigns, else the model re-scored on them."""

@@ -26,6 +26,13 @@ area under the cumulative TRUE effects, over the oracle's: no outcome noise).
 uplift@k: the difference in mean outcome between treated and control rows among the top k %
 (10 %, 30 %) by score: the effect in the users a budget of k % would contact.
 
+Campaigns: the test rows pool several campaigns whose assignment shares and base rates differ
+(a festival campaign contacts more users, who also buy more anyway). Pooled as they are, a
+ranking that merely puts one campaign's rows first gains a spurious Qini; with `strata` (the
+rows' campaign) each row is weighted 0.5 / e (treated) or 0.5 / (1 - e) (control), e the treated
+share of its campaign, so both arms weigh the same within every campaign (inverse propensity
+weighting with the design's known shares) and the curves above use these weights.
+
 Several treatments: each column is judged on its own arm versus control; the headline
 (`qini`, `auuc`, `uplift_at_10`, ...) is their mean weighted by the treated rows of each arm,
 and per treatment they are `qini__<treatment>`, ... Intervals resample users (a user's rows in
@@ -89,17 +96,35 @@ def _top_effect(order: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray, 
         return np.where((nt > 0) & (nc > 0), yt / np.where(nt > 0, nt, 1) - yc / np.where(nc > 0, nc, 1), np.nan)
 
 
+def _balance_weights(treated: np.ndarray, strata: np.ndarray | None) -> np.ndarray:
+    """Row weights 0.5 / e (treated) and 0.5 / (1 - e) (control), e = the treated share of the row's
+    stratum (its campaign): treated and control then weigh the same in every campaign, so pooling
+    campaigns with different assignment shares and base rates adds no spurious uplift (a model
+    that merely ranks a festival campaign's users first, where more were contacted and more buy
+    anyway, gains nothing). Without strata: 1."""
+    if strata is None:
+        return np.ones(len(treated))
+    codes, _ = pd.factorize(pd.Series(strata), sort=False)
+    n = np.bincount(codes).astype("float64")
+    e = (np.bincount(codes, weights=treated.astype("float64")) / n)[codes]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(treated, 0.5 / e, 0.5 / (1 - e))
+    return np.where(np.isfinite(w), w, 0.0)  # a one-arm stratum says nothing about the effect
+
+
 class _Arm:
     """One treatment's rows (its arm and control), sorted once by the model's and the perfect score."""
 
-    def __init__(self, y: np.ndarray, treated: np.ndarray, score: np.ndarray, codes: np.ndarray) -> None:
+    def __init__(self, y: np.ndarray, treated: np.ndarray, score: np.ndarray, codes: np.ndarray,
+                 strata: np.ndarray | None = None) -> None:
         self.y, self.t, self.codes = y, treated.astype("float64"), codes
+        self.base = _balance_weights(treated, strata)[:, None]
         self.order, self.ends = _cum_at_groups(score)
         perfect = y * self.t - y * (1 - self.t)
         self.p_order, self.p_ends = _cum_at_groups(perfect)
 
     def metrics(self, counts: np.ndarray) -> dict[str, np.ndarray]:
-        w = counts[self.codes]
+        w = counts[self.codes] * self.base
         k, qini, up = _curves(self.order, self.ends, self.y, self.t, w)
         pk, pq, pu = _curves(self.p_order, self.p_ends, self.y, self.t, w)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -111,14 +136,15 @@ class _Arm:
 
 
 def _arms(y: np.ndarray, treatment: np.ndarray, uplift: np.ndarray, treatments: Sequence[str],
-          codes: np.ndarray) -> dict[str, tuple[_Arm, int]]:
+          codes: np.ndarray, strata: np.ndarray | None = None) -> dict[str, tuple[_Arm, int]]:
     out = {}
     for j, name in enumerate(treatments):
         rows = (treatment == name) | (treatment == CONTROL)
         treated = treatment[rows] == name
         if treated.all() or not treated.any():
             continue
-        out[name] = (_Arm(y[rows], treated, uplift[rows, j], codes[rows]), int(treated.sum()))
+        out[name] = (_Arm(y[rows], treated, uplift[rows, j], codes[rows], None if strata is None else strata[rows]),
+                     int(treated.sum()))
     return out
 
 
@@ -148,12 +174,13 @@ def _prepared(y: object, treatment: object, uplift: object, treatments: Sequence
 
 
 def uplift_metrics(y: object, treatment: object, uplift: object, treatments: Sequence[str], users: object, *,
-                   n_boot: int = 0, seed: int = 0, level: float = LEVEL) -> dict[str, float]:
+                   strata: object = None, n_boot: int = 0, seed: int = 0, level: float = LEVEL) -> dict[str, float]:
     """`qini`, `auuc`, `uplift_at_10`, `uplift_at_30` (headline and `__<treatment>`), and with
     `n_boot` > 0 their `_ci_low` / `_ci_high` from a bootstrap over users. `uplift`: (n, T), the
-    column j being the effect of `treatments[j]`."""
+    column j being the effect of `treatments[j]`. `strata` (the rows' campaign): treated and
+    control rows are balanced within each (`_balance_weights`) before the curves pool them."""
     y_arr, t_arr, u_arr, codes, n_users = _prepared(y, treatment, uplift, treatments, users)
-    arms = _arms(y_arr, t_arr, u_arr, treatments, codes)
+    arms = _arms(y_arr, t_arr, u_arr, treatments, codes, None if strata is None else np.asarray(strata))
     if not arms:
         raise ValueError(f"uplift metrics: no treatment of {list(treatments)} has both treated and control rows")
     weights = {t: n for t, (_, n) in arms.items()}
@@ -183,12 +210,13 @@ def _bounds(values: np.ndarray, level: float) -> tuple[float, float]:
 
 def paired_uplift_difference(metric: str, y: object, treatment: object, uplift_a: object, uplift_b: object,
                              treatments: Sequence[str], users: object, *, n_boot: int, rng: np.random.Generator,
-                             level: float = LEVEL) -> Interval:
+                             strata: object = None, level: float = LEVEL) -> Interval:
     """`metric(a) - metric(b)` (e.g. 'qini') on the same rows, with its interval: both models see
     the same resampled users in each replicate (the gate's paired bootstrap)."""
     y_arr, t_arr, a_arr, codes, n_users = _prepared(y, treatment, uplift_a, treatments, users)
     b_arr = np.asarray(uplift_b, dtype="float64").reshape(a_arr.shape)
-    arms_a, arms_b = (_arms(y_arr, t_arr, u, treatments, codes) for u in (a_arr, b_arr))
+    groups = None if strata is None else np.asarray(strata)
+    arms_a, arms_b = (_arms(y_arr, t_arr, u, treatments, codes, groups) for u in (a_arr, b_arr))
     weights = {t: n for t, (_, n) in arms_a.items()}
 
     def value(arms: dict, counts: np.ndarray) -> np.ndarray:
