@@ -136,8 +136,10 @@ def test_score_then_target_publishes_the_plan_beside_the_scores(project, monkeyp
 
     from siyu.jobs.reporting import decision_sections
 
+    _run("experiment", "--campaign", "latest", "--horizon-days", "7", *cfg)  # a past campaign's readout
     sections = decision_sections(load_config(project), "zh", tags)
     assert "触达计划" in sections[0] and plan_run.run_id in sections[0] and "按生命周期阶段" in sections[0]
+    assert "siyu-readout" in sections[1]  # the hook renders the readout with siyu.experiments.report
 
     assert "already planned" in _run("target", *cfg)  # same inputs: unchanged
     shown = _run("tags", "show", *cfg)
