@@ -107,14 +107,12 @@ def evaluation_rows(config: Path) -> tuple[pd.DataFrame, dict]:
     from siyu.features import build_features
     from siyu.io.workspace import clean_history, clean_inputs, connect_work
     from siyu.scoring import task_populations
-    from siyu.tracking import load_champion
+    from siyu.tracking import list_versions, load_champion
     from siyu.trainsets import load_trainset
 
     cfg = load_config(config)
     frame, manifest = load_trainset(cfg.paths.trainsets_dir / TASK)
     test = frame[frame["split"].astype(str) == "test"].reset_index(drop=True)
-    from siyu.tracking import list_versions
-
     uplift = load_champion(TASK, cfg.tracking)
     rows = test[["user_id", "cutoff", "campaign_id"]].assign(user_id=lambda d: d["user_id"].astype(str))
     models = {}
