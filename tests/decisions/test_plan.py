@@ -10,6 +10,7 @@ from siyu.decisions import (
     PlanInputs,
     contact_plan,
     draw_holdout,
+    dual_bound,
     expected_gains,
     plan_totals,
     solve_plan,
@@ -64,6 +65,9 @@ def test_greedy_is_optimal_up_to_one_option_on_tiny_cases_without_capacities():
         assert alloc.total_gain <= best + 1e-9
         # the multiple-choice knapsack's LP bound: greedy loses at most one option's gain
         assert alloc.total_gain >= best - gains.max() - 1e-9
+        # the Lagrangian dual bounds every plan from above, and the greedy is within one option of it
+        bound = dual_bound(gains, costs, budget=budget)
+        assert best - 1e-6 <= bound <= alloc.total_gain + max(gains.max(), 0.0) + 1e-6
         ratios.append(alloc.total_gain / best if best > 0 else 1.0)
     assert np.mean(ratios) > 0.95 and np.mean(np.isclose(ratios, 1.0)) > 0.7
 
@@ -83,7 +87,7 @@ def test_greedy_respects_capacities_and_stays_close_to_brute_force():
                            channel_capacity=channel_capacity)
         _feasible(alloc, costs, budget, capacity, channels, channel_capacity)
         best = _brute_force(gains, costs, budget, capacity, channels, channel_capacity)
-        assert alloc.total_gain <= best + 1e-9
+        assert alloc.total_gain <= best + 1e-9 and dual_bound(gains, costs, budget=budget) >= best - 1e-6
         ratios.append(alloc.total_gain / best if best > 0 else 1.0)
     assert np.mean(ratios) > 0.9
 

@@ -131,6 +131,7 @@ def test_score_then_target_publishes_the_plan_beside_the_scores(project, monkeyp
         assert rows["holdout"].sum() == int(np.floor(0.1 * len(rows) + 0.5))
     assert not plan.loc[plan["treatment"] == "none", "holdout"].any()
     assert meta["totals"]["chosen"] == len(chosen) and meta["treatments"] == list(TREATMENTS)
+    assert meta["totals"]["upper_bound"] >= meta["totals"]["expected_gain"] - 1e-6
     next_action = tags[tags["tag"] == "next_action"].set_index("user_id")["value"]
     assert (next_action.loc[plan["user_id"]].to_numpy() == plan["treatment"].to_numpy()).all()
 

@@ -67,6 +67,9 @@ def target_cmd(
         else "budget 0")
     console.print(f"run {summary.run_id}: {summary.status}; {totals.get('users', 0):,} eligible users, "
                   f"{budget_text}{' (FORCED)' if summary.forced else ''} -> {summary.store_url}")
+    if totals.get("upper_bound") is not None:
+        console.print(f"expected gain {totals['expected_gain']:,.2f}; no plan within these costs and budget can "
+                      f"expect more than {totals['upper_bound']:,.2f} (Lagrangian bound, capacities relaxed)")
     if summary.plan_path is not None:
         console.print(f"plan: {summary.plan_path}")
     if summary.message:

@@ -6,10 +6,11 @@ from siyu.decisions.plan import (
     PlanInputs,
     contact_plan,
     draw_holdout,
+    dual_bound,
     expected_gains,
     plan_totals,
     solve_plan,
 )
 
-__all__ = ["NONE", "Allocation", "PlanInputs", "contact_plan", "draw_holdout", "expected_gains", "plan_totals",
+__all__ = ["NONE", "Allocation", "PlanInputs", "contact_plan", "draw_holdout", "dual_bound", "expected_gains", "plan_totals",
            "solve_plan"]

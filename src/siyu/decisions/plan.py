@@ -166,6 +166,36 @@ def solve_plan(
     return Allocation(choice, gain, cost)
 
 
+def dual_bound(gains: np.ndarray, costs: Sequence[float], *, budget: float | None, min_gain: float = 0.0,
+               iterations: int = 100) -> float:
+    """An upper bound on the best total gain any plan can reach (capacities relaxed): the Lagrangian
+    dual min over λ >= 0 of λ·budget + Σ_i max(0, max_t gain[i, t] − λ·cost[t]), a convex function of
+    λ minimised by ternary search. `bound − plan's gain` certifies how far from optimal a plan can be."""
+    gains = np.asarray(gains, dtype="float64")
+    costs_arr = np.asarray(costs, dtype="float64")
+    if gains.size == 0:
+        return 0.0
+    usable = np.where(np.isfinite(gains) & (gains >= min_gain) & (gains > 0), gains, -np.inf)
+
+    def dual(lam: float) -> float:
+        best = (usable - lam * costs_arr[None, :]).max(axis=1)
+        return lam * (budget or 0.0) + float(np.clip(best, 0.0, None).sum())
+
+    if budget is None:
+        return dual(0.0)
+    paying = costs_arr > 0
+    top = float(np.max(np.where(np.isfinite(usable[:, paying]), usable[:, paying], 0.0) / costs_arr[paying])) \
+        if paying.any() else 0.0
+    low, high = 0.0, max(top, 0.0)
+    for _ in range(iterations):
+        a, b = low + (high - low) / 3, high - (high - low) / 3
+        if dual(a) <= dual(b):
+            high = b
+        else:
+            low = a
+    return min(dual(low), dual(high), dual(0.0))
+
+
 def draw_holdout(choice: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
     """A boolean mask of chosen users withheld from contact: `share` of each treatment's chosen
     users (rounded to the nearest user), drawn without replacement by `rng`, stratified by the

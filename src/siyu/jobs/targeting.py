@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.config import SiyuConfig, TargetingConfig, TrackingConfig, targeting_problems
-from siyu.decisions import PlanInputs, contact_plan, plan_totals
+from siyu.decisions import PlanInputs, contact_plan, dual_bound, expected_gains, plan_totals
 from siyu.features.specs import FeatureSet
 from siyu.io.publishing import publish_once
 from siyu.io.tagstore import RunRecord, open_tag_store
@@ -315,6 +315,9 @@ def _plan_and_publish(cfg: SiyuConfig, store: Any, deps: TargetingDeps, run_id: 
         if column in rows.columns:
             plan[column] = rows[column].astype("string").to_numpy()
     totals = plan_totals(plan, t.budget)
+    # how far from the best possible plan this one can be, at most (capacities relaxed)
+    gains = expected_gains(uplift, value, np.asarray(inputs.costs))
+    totals["upper_bound"] = dual_bound(gains, inputs.costs, budget=t.budget, min_gain=t.min_gain)
     timings["plan"] = time.perf_counter() - clock
     clock = time.perf_counter()
     model, version = uplift_champion.model_name, str(uplift_champion.model_version)
