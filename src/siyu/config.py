@@ -615,6 +615,92 @@ class PlaybookConfig(Frozen):
     plays: tuple[Play, ...] = ()
 
 
+# --------------------------------------------------------------------------- decisions (siyu target)
+class TreatmentPlan(Frozen):
+    """What contacting one user with a treatment costs, and the channel it goes out on."""
+
+    cost: float = Field(ge=0)  # per contacted user, in the dataset's currency (message fee, coupon value)
+    channel: str = Field("default", min_length=1)
+    capacity: int | None = Field(None, ge=0)  # at most this many users get it (None: no limit)
+
+
+class TargetingConfig(Frozen):
+    """`siyu target`: a budgeted contact plan from the uplift champion (siyu.decisions).
+
+    Per eligible user (the uplift task's population at as-of) the treatment, or none, maximising
+    expected incremental value = uplift × value − cost, under `budget` and the capacities; a
+    `holdout_share` of each treatment's chosen users is withheld at random (drawn with `seed` and
+    the as-of date) so the plan's effect can be measured. `value` is what one unit of the outcome
+    is worth: for a binary outcome (a purchase) `margin` × `value_per_conversion` (value_source
+    constant) or `margin` × the `value_task` champion's prediction (value_source model: the user's
+    expected net spend); for a money outcome (net_spend) the uplift is money and value = `margin`.
+    Checked against the tasks and the champion by `targeting_problems` when `siyu target` starts.
+    """
+
+    task: str = Field("uplift_purchase", pattern=r"^[a-z][a-z0-9_]*$")  # the uplift task whose champion plans
+    treatments: dict[str, TreatmentPlan] = {}  # per treatment (contact event type): cost, channel, capacity
+    channel_capacity: dict[str, int] = {}  # at most this many users per channel
+    budget: float | None = Field(None, ge=0)  # total cost of the chosen users; None: no limit (`--budget` overrides)
+    value_source: Literal["constant", "model"] = "constant"
+    value_per_conversion: float | None = Field(None, gt=0)  # money one conversion brings (binary outcome, constant)
+    value_task: str = "ltv"  # the task whose champion predicts a user's value (value_source model)
+    margin: float = Field(1.0, gt=0, le=1)  # share of the money that is profit
+    min_gain: float = Field(0.0, ge=0)  # a user is contacted only if the expected gain is at least this
+    holdout_share: float = Field(0.1, ge=0, lt=1)
+    seed: int = 0
+
+    @field_validator("channel_capacity")
+    @classmethod
+    def _non_negative(cls, caps: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in caps.items() if v < 0}
+        if bad:
+            raise ValueError(f"channel_capacity: users per channel must be >= 0, got {bad}")
+        return caps
+
+    @model_validator(mode="after")
+    def _capacities_name_channels(self) -> TargetingConfig:
+        channels = {t.channel for t in self.treatments.values()}
+        stray = sorted(set(self.channel_capacity) - channels)
+        if self.treatments and stray:
+            raise ValueError(f"channel_capacity: channel(s) {stray} carry no treatment; treatments go out on "
+                             f"{sorted(channels)} (treatments.<name>.channel)")
+        return self
+
+
+def targeting_problems(cfg: SiyuConfig) -> list[str]:
+    """What keeps `targeting:` from planning with this config (empty: nothing), each with the fix."""
+    t = cfg.targeting
+    names = [task.name for task in cfg.tasks]
+    if t.task not in names:
+        return [f"targeting.task: '{t.task}' is not a configured task ({names}); add an uplift task to `tasks:` "
+                "(e.g. {name: uplift_purchase, horizon_days: 7, label: any_purchase, treatments: "
+                "[campaign_contact, coupon_push]}) or name one in targeting.task"]
+    task = cfg.task(t.task)
+    if not getattr(task, "uplift", True):
+        return [f"targeting.task: task '{t.task}' is not an uplift task (it has no `treatments`); name an uplift "
+                f"task, e.g. uplift_purchase; configured: {names}"]
+    problems = []
+    known = tuple(x for x in getattr(task, "treatments", ()) if x != "each")  # `each`: checked against the champion
+    missing = [x for x in known if x not in t.treatments]
+    if missing:
+        problems.append(f"targeting.treatments: no cost for {missing} (task {t.task} has treatments {list(known)}); "
+                        f"add e.g. `{missing[0]}: {{cost: 0.1, channel: wecom}}` for each")
+    if not t.treatments and not known:
+        problems.append("targeting.treatments: empty; give each treatment (contact event type) its cost, e.g. "
+                        "`campaign_contact: {cost: 0.1, channel: wecom}`")
+    if task.binary and t.value_source == "constant" and t.value_per_conversion is None:
+        problems.append(f"targeting.value_per_conversion: task {t.task} has a binary outcome ({task.label}), so one "
+                        "conversion needs a value: set value_per_conversion (money), or value_source: model (value_task: ltv)")
+    if t.value_source == "model":
+        if not task.binary:
+            problems.append(f"targeting.value_source: model applies to a binary outcome; task {t.task} predicts money "
+                            f"({task.label}) and its value is the margin: use value_source: constant")
+        elif t.value_task not in names or cfg.task(t.value_task).binary:
+            problems.append(f"targeting.value_task: '{t.value_task}' must be a configured money task (label net_spend) "
+                            f"whose champion predicts a user's value; configured: {names}")
+    return problems
+
+
 # --------------------------------------------------------------------------- uplift (issue 15)
 class UpliftConfig(Frozen):
     """Uplift training sets from randomized campaigns (`siyu trainset` on an uplift task).
@@ -722,6 +808,7 @@ class SiyuConfig(Frozen):
     experiments: ExperimentsConfig = ExperimentsConfig()
     playbook_path: str | None = None  # a playbook YAML the CLI reads (configs/playbook.yaml); None: no plays
     playbook: PlaybookConfig = PlaybookConfig()
+    targeting: TargetingConfig = TargetingConfig()  # `siyu target`: the contact plan
     uplift: UpliftConfig = UpliftConfig()
     memory_limit: str = "4GB"  # DuckDB memory_limit; it spills to disk beyond it
     threads: int = 2

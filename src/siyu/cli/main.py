@@ -11,6 +11,7 @@ from siyu.cli import (
     feature_cmds,
     model_cmds,
     ops_cmds,
+    plan_cmds,
     score_cmds,
     synth_cmds,
 )
@@ -24,7 +25,7 @@ app = typer.Typer(
 )
 
 for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, explain_cmds, ops_cmds,
-                experiment_cmds):
+                plan_cmds, experiment_cmds):
     _module.register(app)
 
 

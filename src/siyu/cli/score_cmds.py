@@ -78,14 +78,24 @@ def export_cmd(
     fmt: str = typer.Option("csv", "--format", help="csv or parquet"),
     changes_only: bool = typer.Option(False, "--changes-only", help="only who moved since the previous run"),
     out: Annotated[Path | None, typer.Option("--out", help="file to write (default: under work/exports/)")] = None,
+    kind: str = typer.Option("score", "--kind", help="score: the scoring run's tags; plan: the contact plan "
+                             "(next_action, expected_gain, holdout) from `siyu target`"),
 ) -> None:
     """Export the current tags for the SCRM: one row per user, a column per tag, no PII."""
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.scoring import export_tags
 
     cfg = config_or_exit(config)
+    if kind not in ("score", "plan"):
+        typer.secho(f"--kind: expected score or plan, got {kind!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
     try:
-        path = export_tags(cfg, fmt, changes_only, out=out)
+        if kind == "plan":
+            from siyu.jobs.targeting import export_plan
+
+            path = export_plan(cfg, fmt, out=out)
+        else:
+            path = export_tags(cfg, fmt, changes_only, out=out)
     except (TagStoreError, ValueError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
@@ -95,7 +105,7 @@ def export_cmd(
 @tags_app.command("rollback")
 def rollback_cmd(config: Path = _CONFIG,
                  run: str = typer.Option(..., "--run", help="the run to roll back (the current one)")) -> None:
-    """Roll back the current scoring run: the tags before it become current again."""
+    """Roll back the current run of its kind (score or plan): the tags before it become current again."""
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.scoring import rollback
 
@@ -111,7 +121,7 @@ def rollback_cmd(config: Path = _CONFIG,
 
 @tags_app.command("show")
 def show_cmd(config: Path = _CONFIG) -> None:
-    """Print the distribution of the current tags."""
+    """Print the distribution of the current tags (the scoring run's, then the contact plan's)."""
     from rich.console import Console
 
     from siyu.jobs.scoring import open_store
@@ -119,18 +129,19 @@ def show_cmd(config: Path = _CONFIG) -> None:
     cfg = config_or_exit(config)
     store = open_store(cfg)
     try:
-        current = store.current_run()
+        current, plan = store.current_run(), store.current_run("plan")
     finally:
         store.close()
-    if current is None:
+    if current is None and plan is None:
         typer.echo("no published scoring run yet; run `siyu score`")
         raise typer.Exit(1)
-    Console().print(_distribution_table(current.counts or {}, f"current tags: run {current.run_id} (as-of {current.as_of})"))
+    for run in (r for r in (current, plan) if r is not None):  # the scores, then the contact plan beside them
+        Console().print(_distribution_table(run.counts or {}, f"current tags: run {run.run_id} (as-of {run.as_of})"))
 
 
 @tags_app.command("runs")
 def runs_cmd(config: Path = _CONFIG) -> None:
-    """List the scoring runs (status, as-of, forced, message)."""
+    """List the runs (kind score or plan, status, as-of, forced, message)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -143,11 +154,11 @@ def runs_cmd(config: Path = _CONFIG) -> None:
     finally:
         store.close()
     table = Table(title=f"scoring runs in {mask_url(cfg.scoring.tag_store_url)}")
-    for col in ("run_id", "as_of", "status", "started_at (UTC)", "rows", "forced"):
+    for col in ("run_id", "kind", "as_of", "status", "started_at (UTC)", "rows", "forced"):
         table.add_column(col, no_wrap=True)
     table.add_column("message")
     for r in runs:
-        table.add_row(r.run_id, str(r.as_of), r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+        table.add_row(r.run_id, r.kind, str(r.as_of), r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
                       f"{r.n_rows or 0:,}", "yes" if r.forced else "", (r.message or "")[:80])
     Console().print(table)
 

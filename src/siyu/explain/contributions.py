@@ -201,14 +201,27 @@ def iter_contributions(
             yield _linear_contributions(estimator, part) if method == "linear" else _input_shapley(estimator, part)
         return
     booster = _check_estimator(estimator)
+    derived = getattr(estimator, "derived_sources_", None) or {}
     for start in range(0, len(X), batch_rows):
         frame = estimator.model_input(X.iloc[start : start + batch_rows])
         raw = _native_contributions(booster, frame)
-        yield Contributions(
-            values=pd.DataFrame(raw[:, :-1], index=frame.index, columns=list(frame.columns)),
-            base_value=raw[:, -1].copy(),
-            data=frame,
-        )
+        values = pd.DataFrame(raw[:, :-1], index=frame.index, columns=list(frame.columns))
+        yield Contributions(values=_folded(values, derived), base_value=raw[:, -1].copy(),
+                            data=frame.drop(columns=[c for c in derived if c in frame.columns]))
+
+
+def _folded(values: pd.DataFrame, derived: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """Each derived column's SHAP value (a BTYD output the model computes from summary columns)
+    shared equally by the columns it is computed from: reasons then name features, and the
+    contributions still add up to the margin."""
+    if not derived:
+        return values
+    out = values.drop(columns=[c for c in derived if c in values.columns])
+    for column, sources in derived.items():
+        if column in values.columns:
+            share = values[column] / len(sources)
+            out = out.assign(**{s: out[s] + share for s in sources})
+    return out
 
 
 def shap_contributions(

@@ -102,6 +102,9 @@ class Report:
     held_out_period: str | None
     protocol: str = ""
     card_file: str = ""  # the model card page beside the operator page (`<task>_model_card_<lang>.html`)
+    # Finished HTML fragments appended to the operators' page (the contact plan, experiment readouts):
+    # built and escaped by their own modules (siyu.decisions.report), inserted as they are.
+    extra_sections: tuple[str, ...] = ()
 
 
 def _b64(png: bytes) -> str:

@@ -10,8 +10,11 @@ Safety rules, the same on every engine:
 
 - a run is published in ONE transaction (its tag rows plus its ``published`` status): a run
   that dies mid-write leaves nothing, and ``current_tags`` keeps showing the previous run;
-- ``current_tags`` shows the rows of the latest published run (latest ``as_of``, then latest
-  finish), so ``rollback`` only has to mark a run ``rolled_back`` for the view to follow;
+- a run has a ``kind``: ``score`` (``siyu score``: bands, rule tags, reasons, segment) or
+  ``plan`` (``siyu target``: next_action, expected_gain, holdout). ``current_tags`` shows, for
+  each kind, the rows of its latest published run (latest ``as_of``, then latest finish), so a
+  contact plan and the scores live side by side and ``rollback`` only has to mark a run
+  ``rolled_back`` for the view to follow (back to the run before it of the same kind);
 - one run at a time holds the ``scoring_lock`` row; a second one gets ``TagStoreLocked``
   naming the holder; a lock left by a dead process on this host is reclaimed.
 """
@@ -41,6 +44,7 @@ from siyu.scoring.tags import TAG_HISTORY_SCHEMA
 LOCK_NAME = "scoring"
 TAG_COLUMNS = tuple(TAG_HISTORY_SCHEMA.names)
 RUN_STATUSES = ("running", "published", "blocked", "failed", "unchanged", "rolled_back")
+RUN_KINDS = ("score", "plan")  # which family of tags a run publishes; each kind has its own current run
 _SAFE = re.compile(r"^[A-Za-z0-9_.:\- ]+$")
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -49,7 +53,8 @@ _DDL = (
         run_id VARCHAR(64) PRIMARY KEY, as_of DATE NOT NULL, status VARCHAR(16) NOT NULL,
         started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, counts TEXT, model_versions TEXT,
         timings TEXT, guards TEXT, forced BOOLEAN NOT NULL, message TEXT, run_key VARCHAR(128),
-        n_rows BIGINT, pid INTEGER, host VARCHAR(255), rolled_back_at TIMESTAMP)""",
+        n_rows BIGINT, pid INTEGER, host VARCHAR(255), rolled_back_at TIMESTAMP,
+        kind VARCHAR(16) DEFAULT 'score')""",
     """CREATE TABLE IF NOT EXISTS tag_history (
         user_id VARCHAR(128) NOT NULL, tag VARCHAR(64) NOT NULL, value TEXT NOT NULL,
         score DOUBLE PRECISION, model VARCHAR(128), model_version VARCHAR(64),
@@ -57,16 +62,22 @@ _DDL = (
     """CREATE TABLE IF NOT EXISTS scoring_lock (
         name VARCHAR(32) PRIMARY KEY, run_id VARCHAR(64) NOT NULL, as_of DATE,
         started_at TIMESTAMP NOT NULL, pid INTEGER, host VARCHAR(255))""",
+    # per kind, the latest published run (a store made before kinds existed is migrated by init_schema)
     """CREATE VIEW current_tags AS
         SELECT h.user_id, h.tag, h.value, h.score, h.model, h.model_version, h.run_id, h.as_of,
                h.computed_at
         FROM tag_history h
-        WHERE h.run_id = (SELECT r.run_id FROM scoring_runs r WHERE r.status = 'published'
-                          ORDER BY r.as_of DESC, r.finished_at DESC, r.run_id DESC LIMIT 1)""",
+        WHERE h.run_id IN (
+            SELECT latest.run_id FROM (
+                SELECT r.run_id, ROW_NUMBER() OVER (
+                    PARTITION BY COALESCE(r.kind, 'score')
+                    ORDER BY r.as_of DESC, r.finished_at DESC, r.run_id DESC) AS rank_in_kind
+                FROM scoring_runs r WHERE r.status = 'published') latest
+            WHERE latest.rank_in_kind = 1)""",
 )
 _RUN_FIELDS = ("run_id", "as_of", "status", "started_at", "finished_at", "counts", "model_versions",
                "timings", "guards", "forced", "message", "run_key", "n_rows", "pid", "host",
-               "rolled_back_at")
+               "rolled_back_at", "kind")
 
 
 class TagStoreError(RuntimeError):
@@ -106,6 +117,7 @@ class RunRecord:
     pid: int | None = None
     host: str | None = None
     rolled_back_at: dt.datetime | None = None
+    kind: str = "score"
 
 
 def _to_date(value: Any) -> dt.date:
@@ -130,7 +142,14 @@ def _record(row: Sequence[Any]) -> RunRecord:
     for key in ("started_at", "finished_at", "rolled_back_at"):
         d[key] = _to_ts(d[key])
     d["forced"] = bool(d["forced"])
+    d["kind"] = d["kind"] or "score"
     return RunRecord(**d)
+
+
+def _kind(kind: str) -> str:
+    if kind not in RUN_KINDS:
+        raise TagStoreError(f"run kind {kind!r}: expected one of {', '.join(RUN_KINDS)}")
+    return kind
 
 
 def _safe(text: str, what: str) -> str:
@@ -188,6 +207,14 @@ class TagStore:
         """Create the tables and the current_tags view if they do not exist yet."""
         with self._session() as s:
             existing = self._existing_relations(s)
+            if "scoring_runs" in existing and "kind" not in self._columns(s, "scoring_runs"):
+                # a store from before run kinds: every run in it is a scoring run, and the view
+                # is recreated to show the latest run of each kind
+                if "current_tags" in existing:
+                    s.execute("DROP VIEW current_tags")
+                    existing.discard("current_tags")
+                s.execute("ALTER TABLE scoring_runs ADD COLUMN kind VARCHAR(16) DEFAULT 'score'")
+                s.execute("UPDATE scoring_runs SET kind = 'score' WHERE kind IS NULL")
             for stmt in self._ddl():
                 if stmt.lstrip().startswith("CREATE VIEW") and "current_tags" in existing:
                     continue
@@ -196,6 +223,10 @@ class TagStore:
     def _existing_relations(self, s: _Session) -> set[str]:
         rows = s.execute("SELECT table_name FROM information_schema.tables")
         return {r[0] for r in rows}
+
+    def _columns(self, s: _Session, table: str) -> set[str]:
+        rows = s.execute("SELECT column_name FROM information_schema.columns WHERE table_name = :t", {"t": table})
+        return {str(r[0]).lower() for r in rows}
 
     # ---------------------------------------------------------------- lock
     def acquire_lock(self, run_id: str, as_of: dt.date, started_at: dt.datetime) -> None:
@@ -265,17 +296,17 @@ class TagStore:
 
     # ---------------------------------------------------------------- runs
     def begin_run(self, run_id: str, as_of: dt.date, started_at: dt.datetime, *, run_key: str,
-                  model_versions: Mapping[str, Any], forced: bool) -> None:
-        """Record a run as `running` (its own small transaction, before any tag is written)."""
+                  model_versions: Mapping[str, Any], forced: bool, kind: str = "score") -> None:
+        """Record a run of `kind` as `running` (its own small transaction, before any tag is written)."""
         _safe(run_id, "run id")
         with self._session() as s:
             s.execute(
                 "INSERT INTO scoring_runs (run_id, as_of, status, started_at, model_versions, forced, "
-                "run_key, pid, host) VALUES (:run_id, :as_of, 'running', :started_at, :mv, :forced, "
-                ":run_key, :pid, :host)",
+                "run_key, pid, host, kind) VALUES (:run_id, :as_of, 'running', :started_at, :mv, :forced, "
+                ":run_key, :pid, :host, :kind)",
                 {"run_id": run_id, "as_of": as_of, "started_at": started_at,
                  "mv": json.dumps(model_versions, sort_keys=True), "forced": forced,
-                 "run_key": run_key, "pid": os.getpid(), "host": socket.gethostname()},
+                 "run_key": run_key, "pid": os.getpid(), "host": socket.gethostname(), "kind": _kind(kind)},
             )
 
     def finish_run(self, run_id: str, status: str, finished_at: dt.datetime, *, message: str = "",
@@ -362,31 +393,36 @@ class TagStore:
                              "ORDER BY started_at DESC, run_id DESC")
         return [_record(r) for r in rows]
 
-    def published_runs(self) -> list[RunRecord]:
-        """Published runs in current-view order: the current one first."""
+    def published_runs(self, kind: str = "score") -> list[RunRecord]:
+        """Published runs of `kind` in current-view order: the current one first."""
         with self._session() as s:
             rows = s.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM scoring_runs WHERE status = 'published' "
-                             "ORDER BY as_of DESC, finished_at DESC, run_id DESC")
+                             "AND COALESCE(kind, 'score') = :kind ORDER BY as_of DESC, finished_at DESC, run_id DESC",
+                             {"kind": _kind(kind)})
         return [_record(r) for r in rows]
 
-    def current_run(self) -> RunRecord | None:
-        """The published run the current_tags view shows, or None before the first one."""
-        runs = self.published_runs()
+    def current_run(self, kind: str = "score") -> RunRecord | None:
+        """The published run of `kind` the current_tags view shows, or None before the first one."""
+        runs = self.published_runs(kind)
         return runs[0] if runs else None
 
-    def find_published(self, run_key: str) -> RunRecord | None:
-        """The published run with this key (as-of + model versions), if any: a re-run is a no-op."""
-        return next((r for r in self.published_runs() if r.run_key == run_key), None)
+    def find_published(self, run_key: str, kind: str = "score") -> RunRecord | None:
+        """The published run of `kind` with this key (as-of + model versions), if any: a re-run is a no-op."""
+        return next((r for r in self.published_runs(kind) if r.run_key == run_key), None)
 
     def rollback(self, run_id: str, at: dt.datetime) -> RunRecord | None:
-        """Mark the current run rolled back, so the view shows the run before it; that run or None."""
+        """Mark the current run of its kind rolled back, so the view shows the run of that kind
+        before it; that run or None."""
         with self.locked(f"rollback-{run_id}"[:64], dt.date(1970, 1, 1), at), self._session() as s:
-            current = s.execute(
-                "SELECT run_id, status FROM scoring_runs WHERE status = 'published' "
-                "ORDER BY as_of DESC, finished_at DESC, run_id DESC LIMIT 1")
-            target = s.execute("SELECT status FROM scoring_runs WHERE run_id = :r", {"r": run_id})
+            target = s.execute("SELECT status, COALESCE(kind, 'score') FROM scoring_runs WHERE run_id = :r",
+                               {"r": run_id})
             if not target:
                 raise TagStoreError(f"rollback: no scoring run {run_id!r} in {self.url}")
+            kind = target[0][1]
+            current = s.execute(
+                "SELECT run_id, status FROM scoring_runs WHERE status = 'published' "
+                "AND COALESCE(kind, 'score') = :kind "
+                "ORDER BY as_of DESC, finished_at DESC, run_id DESC LIMIT 1", {"kind": kind})
             if target[0][0] != "published":
                 raise TagStoreError(f"rollback: run {run_id} is {target[0][0]}, only a published run can be rolled back")
             if current[0][0] != run_id:
@@ -396,7 +432,7 @@ class TagStore:
                 )
             s.execute("UPDATE scoring_runs SET status = 'rolled_back', rolled_back_at = :at WHERE run_id = :r",
                       {"at": at, "r": run_id})
-        return self.current_run()
+        return self.current_run(kind)
 
     # ---------------------------------------------------------------- reading tags
     def run_tags(self, run_id: str) -> list[str]:
@@ -622,6 +658,11 @@ class SqlAlchemyTagStore(TagStore):
 
         insp = inspect(s.conn)  # type: ignore[attr-defined]
         return set(insp.get_table_names()) | set(insp.get_view_names())
+
+    def _columns(self, s: _Session, table: str) -> set[str]:
+        from sqlalchemy import inspect
+
+        return {str(c["name"]).lower() for c in inspect(s.conn).get_columns(table)}  # type: ignore[attr-defined]
 
     @staticmethod
     def is_constraint_error(exc: BaseException) -> bool:

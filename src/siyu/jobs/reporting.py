@@ -9,7 +9,7 @@ tags' as-of date, the held-out test split and the leaderboard, calls the pure
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,56 @@ def build_task_report(cfg: SiyuConfig, task: str, lang: Lang) -> tuple[Any, Any]
         held_out=held_out, reasons_k=cfg.scoring.reasons_top_k or 3, band_tag=band.tag,
         currency=cfg.dataset.currency, plays=cfg.playbook.plays,
     )
-    return build_report(champion.estimator, inputs, lang=lang, random_state=cfg.training.seed), champion
+    report = build_report(champion.estimator, inputs, lang=lang, random_state=cfg.training.seed)
+    return replace(report, extra_sections=decision_sections(cfg, lang, view)), champion
+
+
+def _latest_plan(cfg: SiyuConfig) -> tuple[dict, pd.DataFrame] | None:
+    """The current contact plan (`siyu target`): its meta and rows, or None before the first."""
+    import json
+
+    from siyu.io.tagstore import open_tag_store
+
+    store = open_tag_store(cfg.scoring.tag_store_url)
+    try:
+        run = store.current_run("plan")
+    finally:
+        store.close()
+    if run is None:
+        return None
+    path = cfg.paths.reports_dir / "plans" / f"{run.run_id}.parquet"
+    if not (path.exists() and path.with_suffix(".json").exists()):
+        return None
+    return json.loads(path.with_suffix(".json").read_text(encoding="utf-8")), pd.read_parquet(path)
+
+
+def _readouts(cfg: SiyuConfig, newest: int = 5) -> list[dict]:
+    """The newest experiment readouts (`siyu experiment` writes `<reports>/experiments/<id>.json`)."""
+    import json
+
+    folder = cfg.paths.reports_dir / "experiments"
+    files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[:newest] if folder.exists() else []
+    return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+
+
+def decision_sections(cfg: SiyuConfig, lang: str, view: pd.DataFrame | None = None) -> tuple[str, ...]:
+    """The operators' page's decision sections: the current contact plan (who gets what, expected
+    gain by lifecycle stage and segment, budget used) and the measured lift of past experiments
+    (`siyu.decisions.report.past_readouts_html`); empty before the first plan and readout."""
+    from siyu.decisions.report import past_readouts_html, plan_section_html
+
+    sections = []
+    latest = _latest_plan(cfg)
+    if latest is not None:
+        segments = None
+        if view is not None and cfg.segments.tag in set(view["tag"]):
+            rows = view[view["tag"] == cfg.segments.tag]
+            segments = pd.Series(rows["value"].to_numpy(), index=rows["user_id"].astype(str).to_numpy())
+        sections.append(plan_section_html(latest[0], latest[1], lang, segments))
+    readouts = _readouts(cfg)
+    if latest is not None or readouts:
+        sections.append(past_readouts_html(readouts, lang))
+    return tuple(sections)
 
 
 def write_report_files(cfg: SiyuConfig, task: str, lang: str | None = None) -> ReportFiles:

@@ -23,11 +23,11 @@ import pandas as pd
 
 from siyu.config import SiyuConfig, TrackingConfig
 from siyu.features.specs import FeatureSet
+from siyu.io.publishing import publish_once
 from siyu.io.tagstore import RunRecord, TagStore, TagStoreError, open_tag_store
 from siyu.io.workspace import supported_tasks, trained_specs
 from siyu.scoring import (
     ChampionLike,
-    GuardFailed,
     GuardResult,
     ReasonsFn,
     build_tag_table,
@@ -36,6 +36,7 @@ from siyu.scoring import (
     tag_counts,
     task_populations,
 )
+from siyu.scoring.guards import guard_dicts
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +203,7 @@ def _model_versions(champions: Mapping[str, ChampionLike]) -> dict[str, dict[str
 
 
 def _guard_dicts(results: tuple[GuardResult, ...]) -> list[dict[str, Any]]:
-    return [{"guard": r.guard, "status": r.status, "value": r.value, "threshold": r.threshold,
-             "offenders": list(r.offenders), "detail": r.detail} for r in results]
+    return guard_dicts(results)
 
 
 def open_store(cfg: SiyuConfig) -> TagStore:
@@ -249,26 +249,17 @@ def score(
     run_id = run_id or f"{as_of:%Y%m%d}-{started:%H%M%S}-{secrets.token_hex(3)}"
     store = open_store(cfg)
     try:
-        with store.locked(run_id, as_of, started):
-            done = store.find_published(key)
-            store.begin_run(run_id, as_of, started, run_key=key, model_versions=versions, forced=force)
-            if done is not None:
-                return _unchanged(store, cfg, run_id, as_of, done, versions, force, timings, started)
-            try:
-                summary, artifacts = _score_and_publish(cfg, store, deps, run_id, as_of, champions,
-                                                        versions, force, timings, started, segmenter)
-            except GuardFailed as exc:
-                named = GuardFailed(exc.results, run_id)  # the core raised it without the run's id
-                store.finish_run(run_id, "blocked", _utcnow(), message=str(named),
-                                 guards=_guard_dicts(exc.results), timings=timings)
-                raise named from None
-            except BaseException as exc:
-                store.finish_run(run_id, "failed", _utcnow(), message=f"{type(exc).__name__}: {exc}",
-                                 timings=timings)
-                raise
+        outcome = publish_once(
+            store, run_id=run_id, as_of=as_of, started=started, run_key=key, model_versions=versions, forced=force,
+            timings=timings,
+            work=lambda: _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings,
+                                            started, segmenter),
+            unchanged=lambda done: _unchanged(store, cfg, run_id, as_of, done, versions, force, timings, started))
     finally:
         store.close()
-    return _log_to_mlflow(cfg, deps, summary, artifacts)
+    if isinstance(outcome, ScoringRunSummary):  # unchanged: nothing published, nothing to log
+        return outcome
+    return _log_to_mlflow(cfg, deps, *outcome)
 
 
 def _unchanged(store: TagStore, cfg: SiyuConfig, run_id: str, as_of: dt.date, done: RunRecord,

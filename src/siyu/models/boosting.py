@@ -15,6 +15,7 @@ import pandas as pd
 import xgboost as xgb
 
 from siyu.models._base import SiyuEstimator
+from siyu.models.btyd_features import fit_btyd_features
 
 Imbalance = Literal["balanced", "sqrt", "none"]
 
@@ -53,6 +54,8 @@ def _as_categories(values: pd.Series, categories: list) -> pd.Categorical:
 class _TreeMixin:
     """Categorical alignment shared by the tree models: codes must match those seen in fit."""
 
+    _own_btyd = True  # False where the parts fit their own BTYD columns (TwoPartLTV)
+
     def _learn_schema(self, X: pd.DataFrame) -> None:
         bad = [c for c in X.columns if not (isinstance(X[c].dtype, pd.CategoricalDtype)
                                             or pd.api.types.is_numeric_dtype(X[c]))]
@@ -63,9 +66,15 @@ class _TreeMixin:
             )
         self.categories_ = {c: list(X[c].cat.categories) for c in X.columns
                             if isinstance(X[c].dtype, pd.CategoricalDtype)}
+        # BTYD outputs from the training rows' summaries only (the valid rows of a refit never move them).
+        horizon = getattr(self, "btyd_horizon_days", None) if self._own_btyd else None
+        self.btyd_ = None if horizon is None else fit_btyd_features(X, horizon, spend=not self.binary)
+        self.derived_sources_ = ({} if self.btyd_ is None
+                                 else dict.fromkeys(self.btyd_.columns, self.btyd_.sources))
 
     def model_input(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The frame the booster sees: fit-time column order, float numerics, fit-time categories."""
+        """The frame the booster sees: fit-time column order, float numerics, fit-time categories,
+        then the BTYD columns when fitted (`derived_sources_` names what each is computed from)."""
         X = self._checked_input(X, "model_input")
         cols = {}
         for c in X.columns:
@@ -73,7 +82,10 @@ class _TreeMixin:
                 cols[c] = _as_categories(X[c], self.categories_[c])
             else:
                 cols[c] = X[c].astype("float64")
-        return pd.DataFrame(cols, index=X.index)
+        frame = pd.DataFrame(cols, index=X.index)
+        if getattr(self, "btyd_", None) is not None:
+            frame = pd.concat([frame, self.btyd_.transform(X)], axis=1)
+        return frame
 
 
 # --------------------------------------------------------------------------- heads
@@ -174,7 +186,7 @@ class LightGBMClassifier(_BinaryHead, _LightGBMBase):
                  min_child_samples: int = 500, subsample: float = 0.8, colsample_bytree: float = 0.5,
                  reg_lambda: float = 5.0, max_bin: int = 127, early_stopping_rounds: int = 50,
                  imbalance: Imbalance = "none", calibration: str = "isotonic", refit: bool = True,
-                 n_jobs: int = 2, random_state: int = 0) -> None:
+                 n_jobs: int = 2, random_state: int = 0, btyd_horizon_days: int | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -189,6 +201,7 @@ class LightGBMClassifier(_BinaryHead, _LightGBMBase):
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.btyd_horizon_days = btyd_horizon_days
 
 
 
@@ -202,7 +215,7 @@ class LightGBMRegressor(_TweedieHead, _LightGBMBase):
                  min_child_samples: int = 100, subsample: float = 0.8, colsample_bytree: float = 0.5,
                  reg_lambda: float = 1.0, max_bin: int = 127, early_stopping_rounds: int = 30,
                  tweedie_variance_power: float = 1.5, refit: bool = True, n_jobs: int = 2,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, btyd_horizon_days: int | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -216,6 +229,7 @@ class LightGBMRegressor(_TweedieHead, _LightGBMBase):
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.btyd_horizon_days = btyd_horizon_days
 
 
 
@@ -275,7 +289,7 @@ class XGBoostClassifier(_BinaryHead, _XGBoostBase):
                  min_child_weight: float = 20.0, subsample: float = 0.8, colsample_bytree: float = 0.5,
                  reg_lambda: float = 5.0, max_bin: int = 128, early_stopping_rounds: int = 50,
                  imbalance: Imbalance = "none", calibration: str = "isotonic", refit: bool = True,
-                 n_jobs: int = 2, random_state: int = 0) -> None:
+                 n_jobs: int = 2, random_state: int = 0, btyd_horizon_days: int | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -290,6 +304,7 @@ class XGBoostClassifier(_BinaryHead, _XGBoostBase):
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.btyd_horizon_days = btyd_horizon_days
 
 
 
@@ -303,7 +318,7 @@ class XGBoostRegressor(_TweedieHead, _XGBoostBase):
                  min_child_weight: float = 10.0, subsample: float = 0.8, colsample_bytree: float = 0.5,
                  reg_lambda: float = 1.0, max_bin: int = 128, early_stopping_rounds: int = 30,
                  tweedie_variance_power: float = 1.5, refit: bool = True, n_jobs: int = 2,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, btyd_horizon_days: int | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -317,6 +332,7 @@ class XGBoostRegressor(_TweedieHead, _XGBoostBase):
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.btyd_horizon_days = btyd_horizon_days
 
 
 
@@ -328,10 +344,11 @@ class TwoPartLTV(_TreeMixin, SiyuEstimator):
     """
 
     binary = False
+    _own_btyd = False
 
     def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.08, num_leaves: int = 31,
                  min_child_samples: int = 50, early_stopping_rounds: int = 30, refit: bool = True,
-                 n_jobs: int = 2, random_state: int = 0) -> None:
+                 n_jobs: int = 2, random_state: int = 0, btyd_horizon_days: int | None = None) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -340,12 +357,14 @@ class TwoPartLTV(_TreeMixin, SiyuEstimator):
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.btyd_horizon_days = btyd_horizon_days
 
     def _part_params(self) -> dict:
         return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
                 "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
                 "early_stopping_rounds": self.early_stopping_rounds, "n_jobs": self.n_jobs,
-                "random_state": self.random_state, "refit": False}  # parts refit through `_refit`
+                "random_state": self.random_state, "refit": False,  # parts refit through `_refit`
+                "btyd_horizon_days": self.btyd_horizon_days}
 
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
         self._learn_schema(X)
@@ -361,12 +380,17 @@ class TwoPartLTV(_TreeMixin, SiyuEstimator):
                         y_valid=y_valid[pos_valid] if has_valid else None)
         self.spend_model_ = spend_model
         self.tree_model_ = self.buy_model_.tree_model_
+        self.derived_sources_ = self.buy_model_.derived_sources_
 
     def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         buys = y > 0
         self.buy_model_._refit(X, buys.astype(float))
         self.spend_model_._refit(X[buys], y[buys])
         self.tree_model_ = self.buy_model_.tree_model_
+
+    def model_input(self, X: pd.DataFrame) -> pd.DataFrame:
+        """What `tree_model_` (the purchase part) sees, its BTYD columns included."""
+        return self.buy_model_.model_input(self._checked_input(X, "model_input"))
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Raw log-odds of buying in the horizon (the purchase-probability part)."""

@@ -218,3 +218,9 @@ class GuardReport:
         """Raise GuardFailed naming every failed guard (no-op when all passed)."""
         if self.failed:
             raise GuardFailed(self.results, run_id)
+
+
+def guard_dicts(results: Sequence[GuardResult]) -> list[dict[str, Any]]:
+    """Guard verdicts as JSON-ready dicts (what a run records in `scoring_runs.guards`)."""
+    return [{"guard": r.guard, "status": r.status, "value": r.value, "threshold": r.threshold,
+             "offenders": list(r.offenders), "detail": r.detail} for r in results]
