@@ -110,3 +110,14 @@ def test_split_campaigns_refuses_too_few_and_arms_check_names_one_arm_campaigns(
     assert kept == ["c0"] and skipped[0].campaign_id == "c1" and "one arm" in skipped[0].reason
     p = with_propensity(rows[rows["campaign_id"] == "c0"], clip=0.4)
     assert p.set_index("user_id")["propensity"].to_dict() == {"a": 0.4, "b": 0.6, "c": 0.6}
+
+
+def test_a_recorded_skip_is_a_reason_until_the_task_is_built_again(built):
+    from siyu.io.workspace import mark_uplift_skipped, supported_tasks
+
+    cfg, _, _ = built
+    mark_uplift_skipped(cfg, "uplift_purchase", "uplift_purchase: no uplift training set: too few campaigns")
+    assert supported_tasks(cfg, ["purchase_intent", "uplift_purchase"]) == (
+        ["purchase_intent"], {"uplift_purchase": "uplift_purchase: no uplift training set: too few campaigns"})
+    build_uplift_trainset(cfg, "uplift_purchase")  # a named build tries again and clears it
+    assert supported_tasks(cfg, ["uplift_purchase"]) == (["uplift_purchase"], {})

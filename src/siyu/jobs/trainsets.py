@@ -113,7 +113,13 @@ def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     `skipped_campaigns`, `arms`, `propensity`, `overlap_auc` and `warnings`."""
     from siyu.features import relation_sql
     from siyu.features.build import build_features
-    from siyu.io.workspace import clean_history, clean_inputs, connect_work, data_profile
+    from siyu.io.workspace import (
+        clean_history,
+        clean_inputs,
+        connect_work,
+        data_profile,
+        mark_uplift_skipped,
+    )
     from siyu.labels import build_labels, data_bounds, task_treatments
     from siyu.trainsets import GridError, data_digest
     from siyu.uplift import trainset as ut
@@ -122,6 +128,7 @@ def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     task_cfg = cfg.task(task)
     if not task_cfg.uplift:
         raise TaskUnsupported(f"{task} is not an uplift task (it has no `treatments`)")
+    mark_uplift_skipped(cfg, task, None)  # building again: an earlier skip no longer holds
     _, unsupported = supported_tasks(cfg, [task])
     if unsupported:
         raise TaskUnsupported(unsupported[task])
