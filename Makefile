@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install siyu with its test tools and the Spark engine (pyspark; Java 17 for its tests)
 
-demo: $(STAMP) ## the main job end to end on a generated world (generate, validate, trainsets, train, promote, segment, score, report, analyze)
+demo: $(STAMP) ## the main job end to end on a generated world (generate, validate, trainsets, train, promote, segment, score, contact plan, campaign readout, report, analyze)
 	$(SIYU) generate --users $(DEMO_USERS) --days $(DEMO_DAYS) --seed 7 --out $(DEMO)
 	$(SIYU) validate --config $(CONFIG)
 	$(SIYU) trainset --config $(CONFIG) --task all
@@ -38,6 +38,8 @@ demo: $(STAMP) ## the main job end to end on a generated world (generate, valida
 	$(SIYU) promote --config $(CONFIG) --task all
 	$(SIYU) segment --config $(CONFIG)
 	$(SIYU) score --config $(CONFIG)
+	$(SIYU) target --config $(CONFIG)
+	$(SIYU) experiment --config $(CONFIG) --campaign latest
 	$(SIYU) tags export --config $(CONFIG) --format csv
 	$(SIYU) report --config $(CONFIG) --task churn
 	$(SIYU) analyze --config $(CONFIG)
