@@ -86,3 +86,15 @@ def test_a_history_needs_a_changing_attribute() -> None:
     with pytest.raises(ValidationError, match="users.history: no attribute is declared under users.changing"):
         UsersConfig(source=SourceConfig(path="u.parquet"), attributes=("member_level",),
                     history=AttributeHistoryConfig(source=SourceConfig(path="h.parquet")))
+
+
+def test_a_history_past_the_reject_threshold_replaces_nothing(tmp_path: Path) -> None:
+    from siyu.contract.errors import ValidationFailed
+
+    cfg = world_config(tmp_path, GOOD_EVENTS, history=GOOD)
+    validate_dataset(cfg, as_of=AS_OF)
+    before = {p: p.stat().st_mtime_ns for p in (cfg.paths.clean_history, *cfg.paths.clean_events.glob("*.parquet"))}
+    bad = world_config(tmp_path, GOOD_EVENTS, history=GOOD + list(BAD.values()))
+    with pytest.raises(ValidationFailed, match="attribute_history reject rate"):
+        validate_dataset(bad, as_of=AS_OF)
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # the previous clean files stay

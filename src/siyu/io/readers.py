@@ -210,7 +210,11 @@ def _header(path: str, source: SourceConfig, name: str) -> list[str]:
 def _open_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str) -> str:
     files = sorted(glob.glob(source.path, recursive=True))
     _csv_files(source, name)
-    workdir = Path(tempfile.mkdtemp(prefix=f"siyu-{name}-"))
+    # UTF-8 copies go where the connection spills (the project's work/tmp), not to the system /tmp.
+    spill = str(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or "")
+    if spill:
+        Path(spill).mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"siyu-{name}-", dir=spill or None))
     try:
         copies = {} if _utf8(source.encoding) else _utf8_copies(source, files, name, workdir)
         _read_csv(con, source, name, relation, files, copies)

@@ -103,14 +103,18 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
         with contextlib.suppress(duckdb.Error):
             quiet(con)
         con.execute(f"SET TimeZone = {literal(ds.timezone)}")
-        events_reports, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None))
+        # The history is checked first: past the reject threshold nothing clean is replaced, events included.
         history_report = None
         if ds.users is not None and ds.users.history is not None:
             (on_step or (lambda _: None))("checking the attribute history")
-            history_report = _validate_history(con, ds, out, failed)
-            failed = failed or _history_over_threshold(history_report, ds.max_reject_rate)
-        else:
+            history_report = _check_history(con, ds, out)
+        history_failed = history_report is not None and history_report.reject_rate > ds.max_reject_rate
+        events_reports, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None),
+                                                    blocked=history_failed)
+        if history_report is None:
             out["clean_history"].unlink(missing_ok=True)  # a history of an earlier config must not linger
+        elif not failed:
+            _write_clean_history(con, out, history_report)
         if not failed:
             (on_step or (lambda _: None))("profiling the clean data")
             write_profile(cfg, con)
@@ -130,7 +134,8 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
 
 
 def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | None,
-         out: dict[str, Path], step: Callable[[str], None]) -> tuple[list[TableReport], TableReport, bool]:
+         out: dict[str, Path], step: Callable[[str], None], *,
+         blocked: bool = False) -> tuple[list[TableReport], TableReport, bool]:
     """Open, map, check and split both tables; returns their reports and whether the run failed.
 
     Rejects are written first (from the small suspects table): past the reject threshold the
@@ -169,7 +174,7 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
                         max_abs_amount=ds.max_abs_amount)
         step("writing rejected rows" + ("" if name == "events" else f" ({name})"))
         checked.append(_split_rejects(con, table, rejects))
-    failed = any(over_threshold(t, ds.max_reject_rate) for t in checked) or (
+    failed = blocked or any(over_threshold(t, ds.max_reject_rate) for t in checked) or (
         users is not None and over_threshold(users, ds.max_reject_rate))
     if failed:  # the clean events are not replaced: no need to write them
         checked = [count_warnings(con, t, f"SELECT * FROM {t.view} WHERE NOT ({t.error_sql})") for t in checked]
@@ -203,14 +208,9 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
     return reports, users_report(con, users, out, failed, *added), failed
 
 
-def _history_over_threshold(report: TableReport, max_reject_rate: float) -> bool:
-    return report.reject_rate > max_reject_rate
-
-
-def _validate_history(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, out: dict[str, Path],
-                      failed: bool) -> TableReport:
-    """Check `users.history` row by row: rejects (with reasons) to their file, the clean rows (sorted
-    by user and time) to `clean_history` unless the run failed; rows in = clean + rejected."""
+def _check_history(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, out: dict[str, Path]) -> TableReport:
+    """Check `users.history` row by row (into the temp table `history_checked`): rejects, with
+    their reasons and source text, to their file; counts and examples per rule."""
     users = ds.users
     src = open_source(con, users.history.source, "history")
     sql = history_sql(users, src.columns, src.relation, src.label, users.history.source.ts_format, ds.timezone)
@@ -221,13 +221,6 @@ def _validate_history(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, out: di
                             "ORDER BY source_file, source_row", out["rejects_history"])
     rows_in, rejected = con.execute(
         "SELECT count(*), count(*) FILTER (reject_reason IS NOT NULL) FROM history_checked").fetchone()
-    if not failed:
-        write_parquet_file(con, "SELECT user_id, attribute, value, valid_from FROM history_checked "
-                                "WHERE reject_reason IS NULL ORDER BY user_id, valid_from, value", out["clean_history"])
-        written = con.execute(f"SELECT count(*) FROM read_parquet({literal(out['clean_history'].as_posix())})"
-                              ).fetchone()[0]
-        if written != rows_in - rejected:  # the invariant, checked on the file
-            raise RuntimeError(f"users.history: {written} clean rows written for {rows_in - rejected} expected")
     outcomes = []
     for rule, _, meaning in HISTORY_RULES:
         count, examples = con.execute(
@@ -243,6 +236,15 @@ def _validate_history(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, out: di
                        rows_clean=int(rows_in - rejected), rows_rejected=int(rejected),
                        clean_path=str(out["clean_history"]), rejects_path=str(out["rejects_history"]),
                        outcomes=tuple(outcomes))
+
+
+def _write_clean_history(con: duckdb.DuckDBPyConnection, out: dict[str, Path], report: TableReport) -> None:
+    """The clean history rows, sorted by user and time; rows in = clean + rejected, checked on the file."""
+    write_parquet_file(con, "SELECT user_id, attribute, value, valid_from FROM history_checked "
+                            "WHERE reject_reason IS NULL ORDER BY user_id, valid_from, value", out["clean_history"])
+    written = con.execute(f"SELECT count(*) FROM read_parquet({literal(out['clean_history'].as_posix())})").fetchone()[0]
+    if written != report.rows_clean:  # the invariant, checked on the file
+        raise RuntimeError(f"users.history: {written} clean rows written for {report.rows_clean} expected")
 
 
 def _with_item_categories(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, union: str) -> str:
