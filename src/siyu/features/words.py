@@ -23,7 +23,7 @@ EVENT_TYPES_ZH = {
     "msg_open": "消息打开", "article_read": "文章阅读", "group_msg": "群内发言", "check_in": "签到",
     "share": "分享", "live_view": "直播观看", "mini_program_visit": "小程序访问", "add_cart": "加购",
     "coupon_claim": "领券", "coupon_redeem": "用券", "service_contact": "客服咨询", "purchase": "购买",
-    "refund": "退款", "campaign_contact": "营销触达",
+    "refund": "退款", "campaign_contact": "营销触达", "coupon_push": "优惠券推送",
 }
 ATTRIBUTES_ZH = {"source_channel": "来源渠道", "member_level": "会员等级", "region": "地区", "age_band": "年龄段"}
 
