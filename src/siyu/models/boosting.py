@@ -400,11 +400,9 @@ class TwoPartLTV(_TreeMixin, SiyuEstimator):
         return self.buy_model_.predict_score(X) * self.spend_model_.predict_score(X)
 
 
-class _GammaSpend(LightGBMRegressor):
-    """E[spend | buy]: LightGBM with a Gamma objective on buyers only."""
-
-    _objective = "gamma"
-    _metric = "gamma"
+class ObjectiveRegressor(LightGBMRegressor):
+    """A LightGBM regressor on a subclass's own `_objective` / `_metric`, targets as given (no
+    Tweedie clipping of negatives): the base of the spend and effect models inside other models."""
 
     def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
         self._learn_schema(X)
@@ -413,3 +411,10 @@ class _GammaSpend(LightGBMRegressor):
 
     def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         self._refit_booster(X, y)
+
+
+class _GammaSpend(ObjectiveRegressor):
+    """E[spend | buy]: LightGBM with a Gamma objective on buyers only."""
+
+    _objective = "gamma"
+    _metric = "gamma"

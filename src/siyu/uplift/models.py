@@ -35,7 +35,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from siyu.models._base import NotFittedError, check_features, check_target
-from siyu.models.boosting import LightGBMClassifier, LightGBMRegressor
+from siyu.models.boosting import LightGBMClassifier, LightGBMRegressor, ObjectiveRegressor
 
 CONTROL = "control"
 
@@ -126,20 +126,12 @@ def _propensities(values: object, n: int, *, where: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- base learners
-class _L2Regressor(LightGBMRegressor):
+class _L2Regressor(ObjectiveRegressor):
     """LightGBM least-squares regression (identity link, negative targets kept): the X-learner's
     effect models and outcome models of amounts that may be negative."""
 
     _objective = "regression"
     _metric = "l2"
-
-    def _fit(self, X, y, X_valid, y_valid, callbacks) -> None:
-        self._learn_schema(X)
-        self.tree_model_ = self._train(self._params(len(y)), X, y, X_valid, y_valid, callbacks)
-        self.best_iteration_ = self._rounds(self.tree_model_)
-
-    def _refit(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        self._refit_booster(X, y)
 
     def _raw_score(self, X: pd.DataFrame) -> np.ndarray:
         return self.margin(X)
