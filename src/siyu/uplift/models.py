@@ -158,6 +158,14 @@ def _fit_on(model, X, y, X_valid, y_valid):  # noqa: ANN001, ANN202 - a siyu est
 ARM_COLUMN = "uplift_arm"  # the treatment as a feature of the pooled treated models
 
 
+def _outcome_params(est: object) -> dict:
+    """An uplift estimator's LightGBM hyperparameters for its outcome models, which are refit by
+    `_refit_all` (after the valid effects are kept), never by their own `fit`."""
+    return {"n_estimators": est.n_estimators, "learning_rate": est.learning_rate, "num_leaves": est.num_leaves,
+            "min_child_samples": est.min_child_samples, "n_jobs": est.n_jobs, "random_state": est.random_state,
+            "refit": False}
+
+
 class _ArmModels:
     """Mixin: the outcome models of the arms. Separate (`pooled=False`): one per arm. Pooled: one
     for control and ONE for every treated row with the treatment as a categorical feature
@@ -166,9 +174,7 @@ class _ArmModels:
     on the treatment where their effects differ."""
 
     def _base_params(self) -> dict:
-        return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-                "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state,
-                "refit": False}  # refit by `_refit_all`, after the valid effects are kept
+        return _outcome_params(self)
 
     def _with_arm(self, X: pd.DataFrame, arms: object) -> pd.DataFrame:
         values = np.broadcast_to(np.asarray(arms, dtype=object), (len(X),))
@@ -353,9 +359,7 @@ class RiskTargeting(_ScoreBaseline):
 
     def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
         self.binary_ = bool(set(np.unique(y)) <= {0.0, 1.0})
-        params = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-                  "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state}
-        self.outcome_model_ = _fit_on(_outcome_model(self.binary_, {**params, "refit": False}), X, y, X_valid, y_valid)
+        self.outcome_model_ = _fit_on(_outcome_model(self.binary_, _outcome_params(self)), X, y, X_valid, y_valid)
         self.top_ = float(np.quantile(y, 0.99)) if not self.binary_ else 1.0
         risk = self._risk(X)
         self.score_mean_ = dict.fromkeys(self.treatments_, float(np.clip(risk, 0, None).mean()))
@@ -386,13 +390,11 @@ class ResponseTargeting(_ScoreBaseline):
 
     def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
         binary = bool(set(np.unique(y)) <= {0.0, 1.0})
-        params = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-                  "min_child_samples": self.min_child_samples, "n_jobs": self.n_jobs, "random_state": self.random_state}
         self.response_models_, self.score_mean_ = {}, {}
         for arm in self.treatments_:
             Xa, ya = _rows(t == arm, X, y)
             Xv, yv = (None, None) if X_valid is None else _rows(t_valid == arm, X_valid, y_valid)
-            model = _fit_on(_outcome_model(binary, {**params, "refit": False}), Xa, ya, Xv, yv)
+            model = _fit_on(_outcome_model(binary, _outcome_params(self)), Xa, ya, Xv, yv)
             self.response_models_[arm] = model
             self.score_mean_[arm] = float(np.clip(model.predict_score(Xa), 0, None).mean())
 
