@@ -264,13 +264,17 @@ def _btyd_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> np.ndarray:
     order = ORDER_COLUMN if ORDER_COLUMN in columns else None
     found = con.sql(btyd_summary_sql(run.events, run.program.cutoffs, order_column=order)).df()
     dense = np.full((run.cuts_us.size, run.users.num_rows, len(BTYD_COLUMNS)), np.nan)
-    users = pd.Index(run.users.column("user_id").to_pylist())
-    u = users.get_indexer(found["user_id"].astype(str))
-    cuts = pd.Index([pd.Timestamp(c) for c in run.program.cutoffs])
-    c = cuts.get_indexer(pd.to_datetime(found["cutoff"]))
-    keep = (u >= 0) & (c >= 0)  # a buyer unknown to the user dictionary has no feature row anyway
+    c, u, keep = _dense_cells(run, found)
     dense[c[keep], u[keep]] = found.loc[keep, list(BTYD_COLUMNS)].to_numpy(dtype=np.float64)
     return dense
+
+
+def _dense_cells(run: _Run, found: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cutoff index, user index, kept) of query rows keyed by `user_id, cutoff`: where they go in a
+    (n_cutoffs, n_users) array; a user unknown to the dictionary has no feature row anyway."""
+    u = pd.Index(run.users.column("user_id").to_pylist()).get_indexer(found["user_id"].astype(str))
+    c = pd.Index([pd.Timestamp(x) for x in run.program.cutoffs]).get_indexer(pd.to_datetime(found["cutoff"]))
+    return c, u, (u >= 0) & (c >= 0)
 
 
 def _as_of_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> dict[str, tuple[pa.Array, np.ndarray]]:
@@ -282,18 +286,14 @@ def _as_of_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> dict[str, tuple[p
     if run.history is None:
         raise FileNotFoundError(f"features {wanted} read the attributes' history, and none was given: configure "
                                 "users.history in the dataset and run `siyu validate`")
-    cuts = pd.DataFrame({"cutoff": [pd.Timestamp(c) for c in run.program.cutoffs]})
-    con.register("siyu_as_of_cutoffs", cuts)
-    users = pd.Index(run.users.column("user_id").to_pylist())
+    con.register("siyu_as_of_cutoffs", pd.DataFrame({"cutoff": [pd.Timestamp(c) for c in run.program.cutoffs]}))
     out = {}
     try:
         for column in wanted:
             found = con.sql(as_of_sql(run.history, column, "siyu_as_of_cutoffs")).df()
             levels = sorted(found["value"].dropna().astype(str).unique())
-            dense = np.full((len(cuts), len(users)), -1, dtype=np.int32)
-            u = users.get_indexer(found["user_id"].astype(str))
-            c = pd.Index(cuts["cutoff"]).get_indexer(pd.to_datetime(found["cutoff"]))
-            keep = (u >= 0) & (c >= 0)
+            dense = np.full((run.cuts_us.size, run.users.num_rows), -1, dtype=np.int32)
+            c, u, keep = _dense_cells(run, found)
             dense[c[keep], u[keep]] = pd.Index(levels).get_indexer(found.loc[keep, "value"].astype(str))
             out[column] = (pa.array(levels, type=pa.string()), dense)
     finally:
