@@ -223,6 +223,14 @@ def _open_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, r
     return source.path
 
 
+def _original_file(column: str, copies: dict[str, str]) -> str:
+    """SQL naming the source file a row came from when `column` holds a UTF-8 copy's path."""
+    if not copies:
+        return column
+    return f"CASE {column} " + " ".join(f"WHEN {literal(c)} THEN {literal(f)}" for f, c in copies.items()) + \
+        f" ELSE {column} END"
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str,
               files: list[str], copies: dict[str, str]) -> None:
     errors, scans = f"{name}_csv_errors", f"{name}_csv_scans"
@@ -236,8 +244,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, r
                f"escape = {literal(source.escape)}", f"max_line_size = {_MAX_LINE_BYTES}",
                "store_rejects = true", f"rejects_table = '{errors}'", f"rejects_scan = '{scans}'"]
     header = int(source.header)
-    original = ("CASE filename " + " ".join(f"WHEN {literal(c)} THEN {literal(f)}" for f, c in copies.items())
-                + " ELSE filename END") if copies else "filename"
+    original = _original_file("filename", copies)
     con.execute(f"DROP TABLE IF EXISTS {errors}; DROP TABLE IF EXISTS {scans}")
     _materialize(
         con,
@@ -249,8 +256,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, r
         raise SourceError(
             f"{name} source {source.path}: the file is not UTF-8 (first bad bytes on line {bad}); set "
             f"{name}.encoding in the dataset config, e.g. encoding: gbk (or gb18030)")
-    scan_file = ("CASE s.file_path " + " ".join(f"WHEN {literal(c)} THEN {literal(f)}" for f, c in copies.items())
-                 + " ELSE s.file_path END") if copies else "s.file_path"
+    scan_file = _original_file("s.file_path", copies)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name}_malformed AS SELECT {scan_file} AS _source_file, "
         "CAST(e.line AS BIGINT) AS _source_row, first(e.csv_line) AS _raw_line, "
