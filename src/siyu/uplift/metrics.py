@@ -46,12 +46,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from siyu.evaluation.intervals import LEVEL, Interval, user_draws
 
 CONTROL = "control"
 TOP_SHARES: tuple[int, ...] = (10, 30)
 CURVE_METRICS: tuple[str, ...] = ("qini", "auuc")
+
+
+def _ranking(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order by score descending, whether each position in that order closes a tie group)."""
+    order = np.argsort(-score, kind="stable")
+    s = score[order]
+    return order, np.append(s[1:] != s[:-1], True)
 
 
 def _cum_at_groups(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,16 +92,50 @@ def _area_above_random(k: np.ndarray, curve: np.ndarray) -> np.ndarray:
     return area - curve[-1] * k[-1] / 2
 
 
-def _top_effect(order: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray, share: float) -> np.ndarray:
-    """Treated minus control mean outcome among the top `share` of the (weighted) rows."""
-    wo, yo, to = w[order], y[order][:, None], t[order][:, None]
-    k = np.cumsum(wo, axis=0)
-    top = k <= share * k[-1][None, :] + 1e-9
-    top[0] = True
-    nt, nc = (wo * to * top).sum(0), (wo * (1 - to) * top).sum(0)
-    yt, yc = (wo * yo * to * top).sum(0), (wo * yo * (1 - to) * top).sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where((nt > 0) & (nc > 0), yt / np.where(nt > 0, nt, 1) - yc / np.where(nc > 0, nc, 1), np.nan)
+@njit(cache=True)
+def _ranked_pass(y, t, base, codes, order, group_end, counts, thresholds):  # noqa: ANN001, ANN202 - numba kernel
+    """One pass down a ranking for a block of replicates: per replicate, the Qini and uplift
+    curves' areas above the random line (`_curves` at the tie-group ends, trapezoids over k) and,
+    per share s, treated minus control mean outcome among the rows whose running weight stays
+    within `thresholds[s, b]` (the top share; the first row always counts). Row weight:
+    base[i] * counts[codes[i], b]. Same numbers as the array form, without its (rows x block)
+    intermediates."""
+    n_boot, n_share = counts.shape[1], thresholds.shape[0]
+    nt, nc, yt, yc = np.zeros(n_boot), np.zeros(n_boot), np.zeros(n_boot), np.zeros(n_boot)
+    prev_k, prev_q, prev_u = np.zeros(n_boot), np.zeros(n_boot), np.zeros(n_boot)
+    area_q, area_u, running = np.zeros(n_boot), np.zeros(n_boot), np.zeros(n_boot)
+    top = np.zeros((4, n_share, n_boot))  # treated rows, control rows, treated outcome, control outcome
+    for k in range(len(order)):
+        i = order[k]
+        row, weight, outcome = counts[codes[i]], base[i], y[i]
+        arm = 0 if t[i] > 0 else 1
+        n_arm, y_arm = (nt, yt) if arm == 0 else (nc, yc)
+        for b in range(n_boot):
+            w = row[b] * weight
+            running[b] += w
+            n_arm[b] += w
+            y_arm[b] += w * outcome
+            for s in range(n_share):
+                if k == 0 or running[b] <= thresholds[s, b]:
+                    top[arm, s, b] += w
+                    top[arm + 2, s, b] += w * outcome
+        if group_end[k]:
+            for b in range(n_boot):
+                kk = nt[b] + nc[b]
+                q = yt[b] - yc[b] * nt[b] / nc[b] if nc[b] > 0 else 0.0
+                u = (yt[b] / nt[b] - yc[b] / nc[b]) * kk if nt[b] > 0 and nc[b] > 0 else 0.0
+                area_q[b] += (kk - prev_k[b]) * (q + prev_q[b]) / 2.0
+                area_u[b] += (kk - prev_k[b]) * (u + prev_u[b]) / 2.0
+                prev_k[b], prev_q[b], prev_u[b] = kk, q, u
+    effect = np.full((n_share, n_boot), np.nan)
+    for s in range(n_share):
+        for b in range(n_boot):
+            if top[0, s, b] > 0 and top[1, s, b] > 0:
+                effect[s, b] = top[2, s, b] / top[0, s, b] - top[3, s, b] / top[1, s, b]
+    for b in range(n_boot):
+        area_q[b] -= prev_q[b] * prev_k[b] / 2.0
+        area_u[b] -= prev_u[b] * prev_k[b] / 2.0
+    return area_q, area_u, effect
 
 
 def _balance_weights(treated: np.ndarray, strata: np.ndarray | None) -> np.ndarray:
@@ -113,25 +155,28 @@ def _balance_weights(treated: np.ndarray, strata: np.ndarray | None) -> np.ndarr
 
 
 class _Arm:
-    """One treatment's rows (its arm and control), sorted once by the model's and the perfect score."""
+    """One treatment's rows (its arm and control), sorted once by the model's and the perfect score;
+    each block of replicates is one compiled pass down each ranking."""
 
     def __init__(self, y: np.ndarray, treated: np.ndarray, score: np.ndarray, codes: np.ndarray,
                  strata: np.ndarray | None = None) -> None:
-        self.y, self.t, self.codes = y, treated.astype("float64"), codes
-        self.base = _balance_weights(treated, strata)[:, None]
-        self.order, self.ends = _cum_at_groups(score)
-        perfect = y * self.t - y * (1 - self.t)
-        self.p_order, self.p_ends = _cum_at_groups(perfect)
+        self.y, self.t, self.codes = y, treated.astype("float64"), codes.astype(np.int64)
+        self.base = _balance_weights(treated, strata)
+        self.user_base = np.bincount(self.codes, weights=self.base)  # each user's rows' summed weight
+        self.order, self.ends = _ranking(score)
+        self.p_order, self.p_ends = _ranking(y * self.t - y * (1 - self.t))
 
     def metrics(self, counts: np.ndarray) -> dict[str, np.ndarray]:
-        w = counts[self.codes] * self.base
-        k, qini, up = _curves(self.order, self.ends, self.y, self.t, w)
-        pk, pq, pu = _curves(self.p_order, self.p_ends, self.y, self.t, w)
+        counts = np.ascontiguousarray(counts, dtype=np.float64)
+        total = self.user_base @ counts[: len(self.user_base)]
+        thresholds = np.array([share / 100 * total + 1e-9 for share in TOP_SHARES]).reshape(len(TOP_SHARES), -1)
+        q, u, top = _ranked_pass(self.y, self.t, self.base, self.codes, self.order, self.ends, counts, thresholds)
+        pq, pu, _ = _ranked_pass(self.y, self.t, self.base, self.codes, self.p_order, self.p_ends, counts,
+                                 thresholds[:0])
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = {"qini": _area_above_random(k, qini) / _area_above_random(pk, pq),
-                   "auuc": _area_above_random(k, up) / _area_above_random(pk, pu)}
-        for share in TOP_SHARES:
-            out[f"uplift_at_{share}"] = _top_effect(self.order, self.y, self.t, w, share / 100)
+            out = {"qini": q / pq, "auuc": u / pu}
+        for j, share in enumerate(TOP_SHARES):
+            out[f"uplift_at_{share}"] = top[j]
         return out
 
 
