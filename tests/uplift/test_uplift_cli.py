@@ -36,11 +36,14 @@ def test_trainset_train_compare_promote_an_uplift_task(campaign_world, monkeypat
     assert "test_qini [95% CI]" in compared
     cfg = load_config(campaign_world)
     board = pd.read_csv(cfg.paths.reports_dir / "leaderboard_uplift_purchase.csv")
-    assert {"tlearner", "xlearner", "random", "risk", "oracle"} <= set(board["model"])
-    oracle = board.set_index("model").loc["oracle"]
+    assert {"tlearner", "xlearner", "random", "risk", "oracle", "oracle_observable"} <= set(board["model"])
+    oracle, observable = (board.set_index("model").loc[name] for name in ("oracle", "oracle_observable"))
     assert oracle["test_true_qini"] == 1.0 and np.isfinite(oracle["test_qini"])
-    models = board[board["model"] != "oracle"]
+    # the history's best ranking: below the hidden-state oracle's on the true effects, far above random
+    assert 0.2 < observable["test_true_qini"] < 1.0 and observable["observable_ratio"] == 1.0
+    models = board[~board["model"].isin(["oracle", "oracle_observable"])]
     assert models["valid_qini"].is_monotonic_decreasing and models["test_true_qini"].notna().all()
+    assert models["observable_ratio"].notna().all() and (models["leak_alarm"].fillna("") == "").all()
     assert (models["test_qini_ci_low"] <= models["test_qini"]).all()
     promoted = _run("promote", "--task", "uplift_purchase", *cfg_args)
     assert "first champion" in promoted and "valid_qini" in promoted

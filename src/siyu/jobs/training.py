@@ -785,25 +785,53 @@ UPLIFT_LEADERBOARD_METRICS = ("qini", "qini_ci_low", "qini_ci_high", "auuc", "au
 
 def _uplift_truth(cfg: SiyuConfig, task: str, test: pd.DataFrame,
                   treatments: tuple[str, ...]) -> tuple[pd.DataFrame | None, str]:
-    """The test rows (`user_id, cutoff, campaign_id`) joined to the generated world's true effects
-    (`truth/uplift.parquet`, `tau_<label>_<h>d__<treatment>` as `tau__<treatment>`), or (None, why not)."""
+    """The test rows (`user_id, cutoff, campaign_id`) joined to the generated world's effects
+    (`truth/uplift.parquet`): the true ones `tau_<label>_<h>d__<treatment>` as `tau__<treatment>`
+    and, when the world has them, the observable oracle's (`..._observable`) as
+    `tau_observable__<treatment>`; or (None, why not)."""
     import pyarrow.parquet as pq
 
     path = cfg.paths.truth_dir / "uplift.parquet"
     if not path.exists():
         return None, f"no true effects ({path} not found: not a generated world, or an older one)"
     spec = cfg.task(task)
-    wanted = {t: f"tau_{spec.label}_{spec.horizon_days}d__{t}" for t in treatments}
     present = set(pq.read_schema(path).names)
-    found = {t: c for t, c in wanted.items() if c in present}
-    if not found:
-        return None, f"no true effects for {task}: {path} has none of {sorted(wanted.values())}"
-    truth = pd.read_parquet(path, columns=["user_id", "cutoff", *found.values()])
-    truth = _keyed(truth).drop_duplicates(["user_id", "cutoff"]).rename(columns={c: f"tau__{t}" for t, c in found.items()})
+    wanted = {}
+    for t in treatments:
+        name = f"tau_{spec.label}_{spec.horizon_days}d__{t}"
+        wanted |= {name: f"tau__{t}", f"{name}_observable": f"tau_observable__{t}"}
+    found = {c: alias for c, alias in wanted.items() if c in present}
+    if not any(alias.startswith("tau__") for alias in found.values()):
+        return None, f"no true effects for {task}: {path} has none of {sorted(c for c in wanted if 'observable' not in c)}"
+    truth = pd.read_parquet(path, columns=["user_id", "cutoff", *found])
+    truth = _keyed(truth).drop_duplicates(["user_id", "cutoff"]).rename(columns=found)
     joined = _keyed(test).merge(truth, on=["user_id", "cutoff"], how="left")
-    missing = [t for t in treatments if t not in found]
-    note = f"true effects for {sorted(found)}" + (f"; none for {missing}" if missing else "")
+    have = sorted({alias.split("__", 1)[1] for alias in found.values() if alias.startswith("tau__")})
+    missing = [t for t in treatments if t not in have]
+    note = f"true effects for {have}" + (f"; none for {missing}" if missing else "")
+    if not any(alias.startswith("tau_observable__") for alias in found.values()):
+        note += "; no observable-oracle effects (a world generated before they existed)"
     return joined, note
+
+
+def _effect_matrix(frame: pd.DataFrame, prefix: str, treatments: tuple[str, ...]) -> np.ndarray:
+    """(rows, T) of the `<prefix><treatment>` columns; 0 where a treatment has none."""
+    return np.column_stack([frame[f"{prefix}{t}"].to_numpy(float) if f"{prefix}{t}" in frame
+                            else np.zeros(len(frame)) for t in treatments])
+
+
+def _uplift_oracle_rows(cfg: SiyuConfig, truth: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """{oracle row name: (its test rows, its effects (rows, T))}: `oracle` ranks by the true
+    effects, `oracle_observable` by the observable oracle's (the best a model of the history can
+    do); each on the rows where all of its effects are known."""
+    treatments = tuple(c.removeprefix("tau__") for c in truth.columns if c.startswith("tau__"))
+    out = {}
+    for name, prefix in ((UPLIFT_ORACLE, "tau__"), (ORACLE_OBSERVABLE, "tau_observable__")):
+        cols = [f"{prefix}{t}" for t in treatments if f"{prefix}{t}" in truth]
+        known = truth.dropna(subset=cols) if cols else truth.iloc[:0]
+        if not known.empty:
+            out[name] = (known, _effect_matrix(known, prefix, treatments))
+    return out
 
 
 def _true_metrics(scores: pd.DataFrame, truth: pd.DataFrame | None, treatments: tuple[str, ...]) -> dict:
@@ -818,14 +846,42 @@ def _true_metrics(scores: pd.DataFrame, truth: pd.DataFrame | None, treatments: 
     return true_uplift_metrics(rows["treatment"], _uplift_matrix(rows, treatments), tau, treatments)
 
 
+def _uplift_leak_alarm(cfg: SiyuConfig, scores: pd.DataFrame | None, known: pd.DataFrame, tau: np.ndarray,
+                       treatments: tuple[str, ...]) -> str:
+    """'likely leakage: ...' when a run's test Qini (its logged `scores`) beats the observable
+    oracle's on the same rows beyond the paired interval (no model of the history can rank
+    better than the posterior mean effect), else ''."""
+    from siyu.uplift.metrics import paired_uplift_difference
+
+    if scores is None or not all(f"uplift__{t}" in scores for t in treatments):
+        return ""
+    oracle = known.assign(**{f"oracle__{t}": tau[:, j] for j, t in enumerate(treatments)})
+    both = _keyed(scores).merge(oracle[["user_id", "cutoff", "campaign_id", *[f"oracle__{t}" for t in treatments]]],
+                                on=["user_id", "cutoff", "campaign_id"], how="inner")
+    if both.empty:
+        return ""
+    try:
+        versus = paired_uplift_difference("qini", both["label"], both["treatment"], _uplift_matrix(both, treatments),
+                                          _effect_matrix(both, "oracle__", treatments), treatments, both["user_id"],
+                                          n_boot=cfg.training.n_bootstrap, rng=np.random.default_rng(cfg.training.seed),
+                                          strata=both["campaign_id"])
+    except ValueError:
+        return ""
+    return leak_alarm(versus)
+
+
 def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
     """The uplift leaderboard: the latest run per model on the current test campaigns, sorted by
     validation Qini, test Qini / AUUC / uplift@k with 95 % intervals beside it; on a generated
-    world an `oracle` row (ranking by the true effects, scored on the same outcomes), each
-    model's `oracle_ratio` (test Qini over the oracle's) and `true_qini` (its ranking judged on
-    the true effects). Written to `work/reports/leaderboard_<task>.{csv,html}` and
-    `leaderboard_<task>_by_cutoff.csv` (Qini per test campaign)."""
+    world an `oracle` row (ranking by the true effects, scored on the same outcomes) and an
+    `oracle_observable` row (ranking by the observable oracle's effects: the posterior mean given
+    the history, the best a model can do), each model's `oracle_ratio` / `observable_ratio` (test
+    Qini over theirs), its `true_qini` (its ranking judged on the true effects) and a leak alarm
+    when it beats the observable oracle beyond the paired interval. Written to
+    `work/reports/leaderboard_<task>.{csv,html}` and `leaderboard_<task>_by_cutoff.csv` (Qini per
+    test campaign)."""
     from siyu.tracking import list_versions, load_test_by_cutoff, load_test_scores, training_runs
+    from siyu.uplift.metrics import uplift_metrics
 
     frame, manifest, _ = load_task_data(cfg, task)
     cutoff = test_cutoff_of(frame, manifest)
@@ -834,39 +890,43 @@ def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
     truth, note = _uplift_truth(cfg, task, test, treatments)
     runs = training_runs(task, cfg.tracking, test_cutoff=cutoff)
     versions = {v.run_id: v for v in list_versions(task, cfg.tracking)} if not runs.empty else {}
-    rows, by_campaign = [], []
+    rows, by_campaign, logged = [], [], {}
     for _, run in (runs.drop_duplicates("model", keep="first").iterrows() if not runs.empty else []):
         version = versions.get(run["run_id"])
         row = {"model": run["model"], "version": version.version if version else "",
                "aliases": ",".join(version.aliases) if version else "", "run_id": run["run_id"]}
         row |= {k: run[k] for k in runs.columns if k.startswith(("test_", "valid_")) and pd.notna(run[k])}
-        scores = load_test_scores(run["run_id"], cfg.tracking)
+        scores = logged[run["run_id"]] = load_test_scores(run["run_id"], cfg.tracking)
         if scores is not None and truth is not None:
             row |= {f"test_{k}": v for k, v in _true_metrics(scores, truth, treatments).items()}
         rows.append(row)
         by_campaign += [{"model": run["model"], "cutoff": c, "test_qini": m.get("qini")}
                         for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
-    if truth is not None:
-        known = truth.dropna(subset=[f"tau__{t}" for t in treatments if f"tau__{t}" in truth])
-        if not known.empty:
-            from siyu.uplift.metrics import uplift_metrics
-
-            tau = np.column_stack([known[f"tau__{t}"].to_numpy(float) if f"tau__{t}" in known
-                                   else np.zeros(len(known)) for t in treatments])
-            values = uplift_metrics(known["label"], known["treatment"], tau, treatments, known["user_id"],
-                                    strata=known["campaign_id"], n_boot=cfg.training.n_bootstrap,
-                                    seed=cfg.training.seed)
-            rows.append({"model": UPLIFT_ORACLE, "version": "", "aliases": f"truth rows: {len(known)}", "run_id": "",
-                         **{f"test_{k}": v for k, v in values.items()}, "test_true_qini": 1.0})
+    oracles = _uplift_oracle_rows(cfg, truth) if truth is not None else {}
+    for name, (known, tau) in oracles.items():
+        values = uplift_metrics(known["label"], known["treatment"], tau, treatments, known["user_id"],
+                                strata=known["campaign_id"], n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
+        ranked = known[["user_id", "cutoff", "campaign_id", "treatment"]].assign(
+            **{f"uplift__{t}": tau[:, j] for j, t in enumerate(treatments)})
+        true = _true_metrics(ranked, truth, treatments)
+        rows.append({"model": name, "version": "", "aliases": f"truth rows: {len(known)}", "run_id": "",
+                     **{f"test_{k}": v for k, v in values.items()}, **{f"test_{k}": v for k, v in true.items()}})
+    if ORACLE_OBSERVABLE in oracles:
+        for row in rows:
+            if row["run_id"]:
+                row["leak_alarm"] = _uplift_leak_alarm(cfg, logged.get(row["run_id"]), *oracles[ORACLE_OBSERVABLE],
+                                                       treatments)
     columns = ["model", "version", "aliases", "valid_qini", *[f"test_{m}" for m in UPLIFT_LEADERBOARD_METRICS],
-               "oracle_ratio", "run_id"]
+               "oracle_ratio", "observable_ratio", "leak_alarm", "run_id"]
     extra = sorted({k for r in rows for k in r if "__" in k and k.startswith(("test_", "valid_"))})
-    board = pd.DataFrame(rows).reindex(columns=[*columns, *extra]) if rows else pd.DataFrame(columns=[*columns, "leak_alarm"])
+    board = pd.DataFrame(rows).reindex(columns=[*columns, *extra]) if rows else pd.DataFrame(columns=columns)
     if not board.empty:
-        oracle = board.loc[board["model"] == UPLIFT_ORACLE, "test_qini"]
-        ref = float(oracle.iloc[0]) if len(oracle) and pd.notna(oracle.iloc[0]) else float("nan")
-        board = board.assign(oracle_ratio=board["test_qini"] / ref if ref == ref and ref != 0 else np.nan,
-                             leak_alarm="")
+        ratios = {}
+        for reference, column in ((UPLIFT_ORACLE, "oracle_ratio"), (ORACLE_OBSERVABLE, "observable_ratio")):
+            value = board.loc[board["model"] == reference, "test_qini"]
+            ref = float(value.iloc[0]) if len(value) and pd.notna(value.iloc[0]) else float("nan")
+            ratios[column] = board["test_qini"] / ref if ref == ref and ref != 0 else np.nan
+        board = board.assign(**ratios, leak_alarm=board["leak_alarm"].fillna(""))
         board = board.sort_values(["valid_qini", "test_qini"], ascending=False, kind="stable",
                                   na_position="last").reset_index(drop=True)
     per_campaign = pd.DataFrame(by_campaign, columns=["model", "cutoff", "test_qini"])
@@ -896,8 +956,11 @@ def _uplift_board_html(task: str, cutoff: str, board: pd.DataFrame, manifest: di
             "for the perfect ranking of the observed outcomes (1 = perfect, 0 = random); uplift_at_k: treated "
             "minus control outcome rate among the top k % by predicted effect. Each treatment is judged on its "
             "arm against control; the headline is their treated-row weighted mean. 95 % intervals from "
-            f"{n_boot} bootstrap resamples of users. oracle: ranking by the generator's true effects; "
-            f"oracle_ratio = qini / the oracle's; true_qini: the ranking judged on the true effects. "
+            f"{n_boot} bootstrap resamples of users. oracle: ranking by the generator's true effects (it knows "
+            "each user's hidden state); oracle_observable: ranking by each user's expected effect given only the "
+            "history before the campaign (the best any model can do); oracle_ratio / observable_ratio = qini over "
+            "theirs; true_qini: the ranking judged on the true effects; leak_alarm: a model above "
+            "oracle_observable beyond its paired interval. "
             f"{html.escape(note)}.</p>{table}</body></html>")
 
 

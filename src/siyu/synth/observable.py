@@ -62,7 +62,7 @@ Approximations (measured in tests/synth/test_observable.py and the report)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
@@ -71,7 +71,7 @@ from siyu.synth.calendar import Calendar, treatment_shares
 from siyu.synth.params import CATEGORY_PRICE, WorldParams, type_code
 from siyu.synth.population import Population
 from siyu.synth.simulate import EventBatch
-from siyu.synth.truth import LtvTables
+from siyu.synth.truth import LtvTables, day_factors_of, effects_by_state, transitions_of
 
 # Constants of `siyu.synth.population.draw_population` that are not in WorldParams.
 SEGMENT_LEVEL = (0.25, 0.0, -0.2)  # log-multiplier shift per segment (loyal, regular, fickle)
@@ -138,15 +138,21 @@ class ObservableModel:
     tables: np.ndarray  # (J, G, 4, K) float32: P(no activity 30d), P(purchase 7d), E[kept purchases 90d], 1
     member_thresholds: np.ndarray  # (3,) level-score cut points
     normalize_every: int
+    effect_days: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # days with effect read-outs
+    effect_names: tuple[str, ...] = ()  # `tau_<label>_<h>d__<treatment>` (net spend per unit of amount)
+    effect_tables: np.ndarray | None = None  # (E, G, len(effect_names) + 1, K) float32, last row 1
 
 
 @dataclass(frozen=True)
 class ObservableTruth:
-    """Observable-oracle labels, arrays (n_users, n_cutoffs); NaN where the user joined on or after C."""
+    """Observable-oracle labels, arrays (n_users, n_cutoffs); NaN where the user joined on or after C.
+    `effects`: each treatment's expected effect given the history before each of the model's
+    effect days, {name: (n_users, n_effect_days)}."""
 
     p_churn_30d: np.ndarray
     p_purchase_7d: np.ndarray
     ltv_net_90d: np.ndarray
+    effects: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- the grid
@@ -213,8 +219,10 @@ def member_thresholds(params: WorldParams) -> np.ndarray:
 
 # --------------------------------------------------------------------------- shared tables
 def observable_model(calendar: Calendar, n_days: int, cutoff_days: np.ndarray, ltv: LtvTables,
-                     params: WorldParams, size: GridSize = GridSize()) -> ObservableModel:
-    """The grid, the per-day filter steps and the per-cutoff label tables of a world."""
+                     params: WorldParams, size: GridSize = GridSize(),
+                     effect_days: np.ndarray | None = None) -> ObservableModel:
+    """The grid, the per-day filter steps and the per-cutoff label tables of a world; with
+    `effect_days`, the per-day tables of each treatment's effect too."""
     grid = latent_grid(params, size)
     sp, cp = params.states, params.campaigns
     trans = np.asarray(sp.transitions)[grid.segment]  # (G, K, K)
@@ -227,10 +235,27 @@ def observable_model(calendar: Calendar, n_days: int, cutoff_days: np.ndarray, l
     tables = _label_tables(grid, cutoff_days, calendar, ltv, params, act, buy, trans)
     # Renormalize before the node masses can underflow float32 (about e-87).
     worst = float((calendar.interaction_factor.max() * act + calendar.purchase_factor.max() * buy).max())
+    effect_days = np.zeros(0, np.int32) if effect_days is None else np.asarray(effect_days, dtype=np.int32)
+    names, effect_tables = _effect_tables(grid, effect_days, calendar, params)
     return ObservableModel(grid=grid, cutoff_days=np.asarray(cutoff_days), steps=steps,
                            no_buy_contacted=no_buy_contacted, act=act, buy=buy, tables=tables,
                            member_thresholds=member_thresholds(params),
-                           normalize_every=int(np.clip(40.0 // max(worst, 1e-9), 1, 8)))
+                           normalize_every=int(np.clip(40.0 // max(worst, 1e-9), 1, 8)),
+                           effect_days=effect_days, effect_names=names, effect_tables=effect_tables)
+
+
+def _effect_tables(grid: LatentGrid, days: np.ndarray, calendar: Calendar,
+                   params: WorldParams) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """The truth's effects (`siyu.synth.truth.effects_by_state`) of every grid node and state on
+    each day: mixed with a user's posterior they give the effect a model could know at best."""
+    if days.size == 0:
+        return (), None
+    z = day_factors_of(grid.activity_mult, grid.purchase_mult, grid.uplift, grid.sleeping_dog, days, calendar, params)
+    by_state = effects_by_state(z, transitions_of(grid.segment, params), params)
+    names = tuple(by_state)
+    table = np.stack([np.stack(by_state[n], axis=-1) for n in names], axis=2)  # (G, E, names, K)
+    table = np.concatenate([table, np.ones_like(table[:, :, :1])], axis=2)
+    return names, np.ascontiguousarray(table.transpose(1, 0, 2, 3), dtype=np.float32)
 
 
 def _no_event_table(days: np.ndarray, horizon: int, factor: Callable[[np.ndarray], np.ndarray],
@@ -438,9 +463,10 @@ def _dog_update(alpha: np.ndarray, log_mass: np.ndarray, users: np.ndarray, even
 
 
 def _forward(obs: _Observations, model: ObservableModel, log_prior: np.ndarray, params: WorldParams,
-             calendar: Calendar, readout: Readout) -> None:
-    """Filter every user from the join day on; at each cutoff C hand the state-at-C posterior
-    (unnormalized: `alpha` (G, K, m) and node log masses (G, m), users joined before C) to `readout`."""
+             calendar: Calendar, readout: Readout, days: np.ndarray | None = None) -> None:
+    """Filter every user from the join day on; at each of `days` C (default: the cutoffs) hand the
+    state-at-C posterior (unnormalized: `alpha` (G, K, m) and node log masses (G, m), users joined
+    before C) to `readout(j, ...)`, j the day's position in `days`."""
     grid, n_days = model.grid, model.steps.shape[0]
     n_nodes, n = log_prior.shape
     alpha = np.empty((n_nodes, model.steps.shape[2], n), dtype=np.float32)  # (G, K, n)
@@ -449,7 +475,7 @@ def _forward(obs: _Observations, model: ObservableModel, log_prior: np.ndarray, 
     log_mass = log_prior.copy()
     cum_act, cum_buy = np.zeros(n), np.zeros(n)
     log_act, log_buy = np.log(grid.activity_mult)[:, None], np.log(grid.purchase_mult)[:, None]
-    cut_index = {int(c): j for j, c in enumerate(model.cutoff_days)}
+    cut_index = {int(c): j for j, c in enumerate(model.cutoff_days if days is None else days)}
     bounds = np.searchsorted(obs.contact_day, np.arange(n_days + 1))
     start = int(obs.join_day.min())
     for d in range(start, n_days + 1):  # the chain is sequential in time; vectorized over nodes and users
@@ -561,24 +587,36 @@ def _chunk_inputs(pop, lo, hi, events, model, n_days, params):
 
 def chunk_observable(pop: Population, lo: int, hi: int, events: EventBatch, model: ObservableModel,
                      calendar: Calendar, params: WorldParams) -> ObservableTruth:
-    """Observable-oracle labels of users lo..hi-1 at every cutoff, from their events and the users table.
+    """Observable-oracle labels of users lo..hi-1 at every cutoff, and each treatment's expected
+    effect at every effect day, from their events and the users table.
 
     Reads only the observable fields of `pop` (join day, source channel, member level,
     region, age band); `events` are the chunk's events exactly as written to the files.
     """
     n_days = model.steps.shape[0]
     obs, log_prior = _chunk_inputs(pop, lo, hi, events, model, n_days, params)
-    n, n_cut = hi - lo, model.cutoff_days.size
+    n, n_cut, n_eff = hi - lo, model.cutoff_days.size, model.effect_days.size
+    days = np.union1d(model.cutoff_days, model.effect_days)
+    as_cutoff = dict(zip(np.searchsorted(days, model.cutoff_days).tolist(), range(n_cut), strict=True))
+    as_effect = dict(zip(np.searchsorted(days, model.effect_days).tolist(), range(n_eff), strict=True))
     mixed = np.full((n, n_cut, 3), np.nan)
+    effects = np.full((n, n_eff, len(model.effect_names)), np.nan)
 
     def readout(j: int, alpha: np.ndarray, log_node: np.ndarray) -> None:
-        mixed[: alpha.shape[2], j] = _mix(model.tables[j], alpha, log_node)
+        if j in as_cutoff:
+            mixed[: alpha.shape[2], as_cutoff[j]] = _mix(model.tables[as_cutoff[j]], alpha, log_node)
+        if j in as_effect:
+            effects[: alpha.shape[2], as_effect[j]] = _mix(model.effect_tables[as_effect[j]], alpha, log_node)
 
-    _forward(obs, model, log_prior, params, calendar, readout)
+    _forward(obs, model, log_prior, params, calendar, readout, days)
     amount = _expected_amount(obs, pop, lo, hi, model.cutoff_days, params)
     no_pending, pending = _pending_refunds(obs, n, model.cutoff_days, params)
+    by_name = {name: effects[..., i] for i, name in enumerate(model.effect_names)}
+    if n_eff:
+        effect_amount = _expected_amount(obs, pop, lo, hi, model.effect_days, params)
+        by_name |= {name: v * effect_amount for name, v in by_name.items() if name.startswith("tau_net_spend")}
     return ObservableTruth(p_churn_30d=mixed[..., 0] * no_pending, p_purchase_7d=mixed[..., 1],
-                           ltv_net_90d=mixed[..., 2] * amount + pending)
+                           ltv_net_90d=mixed[..., 2] * amount + pending, effects=by_name)
 
 
 def chunk_posterior(pop: Population, lo: int, hi: int, events: EventBatch, model: ObservableModel,

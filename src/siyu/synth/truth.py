@@ -256,20 +256,33 @@ class _DayFactors:
 
 
 def _day_factors(pop, users, days, calendar, params) -> _DayFactors:
+    return day_factors_of(pop.activity_mult[users], pop.purchase_mult[users], pop.uplift[users],
+                          pop.sleeping_dog[users], days, calendar, params)
+
+
+def day_factors_of(activity_mult: np.ndarray, purchase_mult: np.ndarray, uplift: np.ndarray,
+                   sleeping_dog: np.ndarray, days: np.ndarray, calendar: Calendar, params: WorldParams) -> _DayFactors:
+    """Day factors of n units given by their latent traits: a chunk's users, or the observable
+    oracle's grid nodes."""
     sp, cp = params.states, params.campaigns
     f32 = np.float32
     return _DayFactors(
-        act=(pop.activity_mult[users][:, None] * np.asarray(sp.interaction_rate)).astype(f32),
-        buy=(pop.purchase_mult[users][:, None] * np.asarray(sp.purchase_rate)).astype(f32),
-        uplift=(pop.uplift[users][:, None] * np.asarray(cp.uplift_by_state)).astype(f32),
-        dog=pop.sleeping_dog[users][:, None], open_prob=np.asarray(cp.open_prob),
+        act=(activity_mult[:, None] * np.asarray(sp.interaction_rate)).astype(f32),
+        buy=(purchase_mult[:, None] * np.asarray(sp.purchase_rate)).astype(f32),
+        uplift=(uplift[:, None] * np.asarray(cp.uplift_by_state)).astype(f32),
+        dog=np.asarray(sleeping_dog)[:, None], open_prob=np.asarray(cp.open_prob),
         coupon=float(cp.coupon_uplift_factor), dog_factor=float(params.users.sleeping_dog_factor),
         calendar=calendar, days=np.asarray(days),
     )
 
 
 def _user_transitions(pop, users, params) -> list[list[np.ndarray]]:
-    trans = np.asarray(params.states.transitions, dtype=np.float32)[pop.segment[users]]  # (n, K, K)
+    return transitions_of(pop.segment[users], params)
+
+
+def transitions_of(segment: np.ndarray, params: WorldParams) -> list[list[np.ndarray]]:
+    """`[k][to]`: each unit's (n, 1) transition probability k -> to, from its segment."""
+    trans = np.asarray(params.states.transitions, dtype=np.float32)[segment]  # (n, K, K)
     n_states = trans.shape[1]
     return [[trans[:, k, to, None] for to in range(n_states)] for k in range(n_states)]
 
@@ -299,44 +312,54 @@ def _after_first_day(z: _DayFactors, trans_user, horizon: int, activity: bool) -
     return [sum(trans_user[k][to] * value[to] for to in range(n_states)) for k in range(n_states)]
 
 
+def effects_by_state(z: _DayFactors, trans: list[list[np.ndarray]], params: WorldParams) -> dict[str, list[np.ndarray]]:
+    """Each treatment's exact effect on day z.days for a unit in state k that day: {name: [(n, J)
+    per k]}, names `tau_<label>_<h>d__<treatment>`. Net spend comes per unit of expected amount
+    (the caller multiplies by it): the truth by the user's, the observable oracle by its posterior."""
+    n_states = len(trans)
+    kept = 1.0 - params.commerce.refund_share  # a purchase on day 0 is refunded inside 90 days if at all
+    effects: dict[str, list[np.ndarray]] = {}
+    for activity, label, horizon in ((False, "any_purchase", params.horizon_purchase_days),
+                                     (True, "any_activity", params.horizon_churn_days)):
+        later = _after_first_day(z, trans, horizon, activity)
+        for t, name in enumerate(TREATMENTS):
+            # no-event probability without the contact minus with it = effect on "any event".
+            effects[f"tau_{label}_{horizon}d__{name}"] = [
+                (z.alone(0, k, activity) - z.contacted(0, k, activity, t)) * later[k] for k in range(n_states)]
+    pf = z.calendar.purchase_factor[z.days][None, :]
+    for t, name in enumerate(TREATMENTS):
+        scale = params.campaigns.coupon_uplift_factor if t == 1 else 1.0
+        effects[f"tau_net_spend_{params.horizon_ltv_days}d__{name}"] = [
+            kept * np.where(z.dog, -(1.0 - params.users.sleeping_dog_factor) * z.buy[:, k, None] * pf,
+                            scale * z.uplift[:, k, None] * np.ones_like(pf)) for k in range(n_states)]
+    return effects
+
+
 def uplift_truth(pop: Population, lo: int, hi: int, days: np.ndarray, day_state: np.ndarray, calendar: Calendar,
-                 expected_amount: np.ndarray, params: WorldParams) -> UpliftBatch:
+                 expected_amount: np.ndarray, params: WorldParams,
+                 observable: dict[str, np.ndarray] | None = None) -> UpliftBatch:
     """Exact effects of each treatment sent on each of `days` for users lo..hi-1 joined before it.
 
     `day_state` (n, J): each user's hidden state on each day. Outcomes: a purchase in 7 days, any
     activity in 30 days, net spend in 90 days (the labels of docs/INTERFACES.md §3).
+    `observable`: the observable oracle's effects {name: (n, J)} (posterior means given the
+    history before each day), written beside the truth as `<name>_observable`.
     """
     users = np.arange(lo, hi)
     days = np.asarray(days)
-    trans_user = _user_transitions(pop, users, params)
-    z = _day_factors(pop, users, days, calendar, params)
-    n_states = len(trans_user)
-    at_state = [(day_state == k) for k in range(n_states)]
-
-    def pick(per_state: list[np.ndarray]) -> np.ndarray:
-        return sum(np.where(at_state[k], per_state[k], 0.0) for k in range(n_states))
-
-    kept = 1.0 - params.commerce.refund_share  # a purchase on day 0 is refunded inside 90 days if at all
-    effects: dict[str, np.ndarray] = {}
-    for activity, label, horizon in ((False, "any_purchase", params.horizon_purchase_days),
-                                     (True, "any_activity", params.horizon_churn_days)):
-        later = _after_first_day(z, trans_user, horizon, activity)
-        for t, name in enumerate(TREATMENTS):
-            # no-event probability without the contact minus with it = effect on "any event".
-            effects[f"tau_{label}_{horizon}d__{name}"] = pick(
-                [(z.alone(0, k, activity) - z.contacted(0, k, activity, t)) * later[k] for k in range(n_states)])
-    pf = calendar.purchase_factor[days][None, :]
-    buy = pick([z.buy[:, k, None] * pf for k in range(n_states)])
-    extra = pick([np.broadcast_to(z.uplift[:, k, None], (users.size, days.size)) for k in range(n_states)])
-    amount = expected_amount[users][:, None] * kept
-    for t, name in enumerate(TREATMENTS):
-        scale = params.campaigns.coupon_uplift_factor if t == 1 else 1.0
-        gained = np.where(z.dog, -(1.0 - params.users.sleeping_dog_factor) * buy, scale * extra)
-        effects[f"tau_net_spend_{params.horizon_ltv_days}d__{name}"] = amount * gained
+    by_state = effects_by_state(_day_factors(pop, users, days, calendar, params),
+                                _user_transitions(pop, users, params), params)
+    amount = expected_amount[users][:, None]
+    effects = {}
+    for name, per_state in by_state.items():
+        value = sum(np.where(day_state == k, v, 0.0) for k, v in enumerate(per_state))
+        effects[name] = amount * value if name.startswith("tau_net_spend") else value
     joined = pop.join_day[users][:, None] < days[None, :]
     uu, jj = np.nonzero(joined)
-    return UpliftBatch(user=users[uu].astype(np.int64), cutoff_day=days[jj].astype(np.int32),
-                       effects={k: v[uu, jj].astype(np.float64) for k, v in effects.items()})
+    out = {k: v[uu, jj].astype(np.float64) for k, v in effects.items()}
+    for name, values in (observable or {}).items():
+        out[f"{name}_observable"] = values[uu, jj].astype(np.float64)
+    return UpliftBatch(user=users[uu].astype(np.int64), cutoff_day=days[jj].astype(np.int32), effects=out)
 
 
 def _pending_refunds(refunds, lo: int, hi: int, cutoff_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -105,18 +105,18 @@ def simulate_world(plan: WorldPlan, *, with_truth: bool = True) -> Iterator[Worl
     size = plan.params.chunk_users
     n_users = plan.population.n_users
     # Shared by every chunk; computed after nothing random, so the events do not change.
-    model = (observable_model(plan.calendar, plan.n_days, plan.cutoff_days, plan.ltv_tables, plan.params)
-             if with_truth else None)
+    model = (observable_model(plan.calendar, plan.n_days, plan.cutoff_days, plan.ltv_tables, plan.params,
+                              effect_days=plan.effect_days) if with_truth else None)
     for i, chunk_seed in enumerate(plan.chunk_seeds):
         lo, hi = i * size, min((i + 1) * size, n_users)
         result = simulate_chunk(plan.population, lo, hi, plan.n_days, plan.calendar, plan.cutoff_days,
                                 plan.params, np.random.default_rng(chunk_seed), effect_days=plan.effect_days)
         truth = uplift = None
         if with_truth:
-            uplift = uplift_truth(plan.population, lo, hi, plan.effect_days, result.effect_state, plan.calendar,
-                                  plan.expected_amount, plan.params)
-            refunds = (result.refund_user, result.refund_purchase_day, result.refund_day, result.refund_amount)
             observable = chunk_observable(plan.population, lo, hi, result.events, model, plan.calendar, plan.params)
+            uplift = uplift_truth(plan.population, lo, hi, plan.effect_days, result.effect_state, plan.calendar,
+                                  plan.expected_amount, plan.params, observable.effects)
+            refunds = (result.refund_user, result.refund_purchase_day, result.refund_day, result.refund_amount)
             truth = chunk_truth(plan.population, lo, hi, plan.cutoff_days, result.cutoff_state, refunds,
                                 plan.calendar, plan.ltv_tables, plan.expected_amount, plan.params, observable)
         members = member_history(plan.population, lo, hi, result.events, plan.params)
