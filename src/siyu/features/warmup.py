@@ -1,7 +1,8 @@
-"""Compile the feature engine's numba passes into their on-disk cache once, at setup, so the first
-`siyu trainset` or `siyu score` on a new machine does not spend its first half-minute compiling.
+"""Compile siyu's numba passes into their on-disk cache once, at setup, so the first `siyu trainset`,
+`siyu train` or `siyu score` on a new machine does not spend its first half-minute compiling.
 
-`python -m siyu.features.warmup` builds every default family on a tiny log in memory."""
+`python -m siyu.features.warmup` builds every default family on a tiny log in memory, then runs the
+bootstrap intervals of every metric (`siyu.evaluation.intervals`, `siyu.uplift.metrics`) once."""
 
 from __future__ import annotations
 
@@ -46,8 +47,21 @@ def warm_up() -> float:
         build_features(con, specs, "warm_events", None, ["2025-01-07", "2025-01-08"])
     finally:
         con.close()
+    _warm_intervals()
     return time.perf_counter() - started
 
 
+def _warm_intervals() -> None:
+    import numpy as np
+
+    from siyu.evaluation.intervals import bootstrap_interval
+    from siyu.uplift.metrics import uplift_metrics
+
+    y, score, users = np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.1, 0.8, 0.3, 0.6]), np.array([0, 0, 1, 1])
+    for metric in ("auc", "pr_auc", "gini"):
+        bootstrap_interval(metric, y, score, users, n_boot=2, rng=np.random.default_rng(0))
+    uplift_metrics(y, ["t", "control", "t", "control"], score[:, None], ["t"], users, n_boot=2)
+
+
 if __name__ == "__main__":
-    print(f"feature engine compiled and cached in {warm_up():.1f}s")
+    print(f"feature engine and bootstrap passes compiled and cached in {warm_up():.1f}s")
