@@ -18,6 +18,7 @@ from siyu.cli.main import app
 from siyu.io.tagstore import open_tag_store
 from siyu.jobs.experiment import (
     HorizonNotPassed,
+    _latest_plan,
     list_campaigns,
     parse_shares,
     read_campaign,
@@ -215,6 +216,34 @@ def test_plan_readout_compliance_and_calibration(project):
     assert read_plan(cfg, "latest").readout.source == "plan-r1"
     missing = runner.invoke(app, ["experiment", "--plan", "nope", "--config", str(project)])
     assert missing.exit_code == 2 and "siyu target" in missing.output
+
+
+def test_latest_plan_skips_a_rolled_back_plan(project):
+    """A newer plan that was published and then rolled back was withdrawn: `--plan latest` reads the
+    one before it."""
+    cfg = load_config(project)
+    folder = cfg.paths.reports_dir / "plans"
+    folder.mkdir(parents=True, exist_ok=True)
+    store = open_tag_store(cfg.scoring.tag_store_url)
+    now = dt.datetime(2026, 1, 1)
+    for run, as_of in (("plan-old", dt.date(2025, 3, 3)), ("plan-new", dt.date(2025, 3, 10))):
+        pd.DataFrame({"user_id": ["u1", "u2"], "as_of": pd.Timestamp(as_of), "treatment": "coupon_push",
+                      "holdout": [True, False], "expected_gain": 1.0, "cost": 1.0}).to_parquet(folder / f"{run}.parquet")
+        tags = pa.table({"user_id": ["u1", "u2"], "tag": ["next_action"] * 2, "value": ["coupon_push"] * 2,
+                         "score": [None] * 2, "model": ["m"] * 2, "model_version": ["1"] * 2, "run_id": [run] * 2,
+                         "as_of": [as_of] * 2, "computed_at": [now] * 2}, schema=TAG_HISTORY_SCHEMA)
+        with store.locked(run, as_of, now):
+            store.begin_run(run, as_of, now, run_key=run, model_versions={}, forced=False, kind="plan")
+            store.publish(run, tags, finished_at=now, counts={}, timings={})
+    assert _latest_plan(cfg, {"purchase_rate": 7}) == "plan-new"
+    store.rollback("plan-new", now)
+    store.close()
+    # the module's other tests may have left plans of their own; none of them is the withdrawn one
+    assert _latest_plan(cfg, {"purchase_rate": 7}) != "plan-new"
+    (folder / "plan-new.parquet").rename(folder / "plan-new.bak")
+    others = _latest_plan(cfg, {"purchase_rate": 7})
+    (folder / "plan-new.bak").rename(folder / "plan-new.parquet")
+    assert _latest_plan(cfg, {"purchase_rate": 7}) == others
 
 
 def test_a_plan_made_on_the_first_day_of_the_data_has_nobody_to_compare(project):

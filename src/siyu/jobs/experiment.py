@@ -291,13 +291,16 @@ def _latest_readable(con: Any, ev: str, events: Path, horizons: Mapping[str, int
 def _latest_plan(cfg: SiyuConfig, horizons: Mapping[str, int]) -> str:
     """The plan with the newest as-of whose shortest window is inside the data (`--plan latest`)."""
     folder = plans_dir(cfg)
-    plans = []
+    plans, withdrawn = [], _rolled_back_runs(cfg)
     for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
+        if path.stem in withdrawn:  # rolled back: its contacts were withdrawn, its holdout means nothing
+            continue
         meta = read_json(path.with_suffix(".json")) if path.with_suffix(".json").exists() else {}
         as_of = meta.get("as_of") or str(pd.read_parquet(path, columns=["as_of"])["as_of"].iloc[0])
         plans.append((date.fromisoformat(str(as_of)[:10]), path.stat().st_mtime, path.stem))
     if not plans:
-        raise ExperimentNotFound(f"no plan in {folder}; `siyu target` writes them")
+        skipped = f" ({len(withdrawn)} rolled back)" if withdrawn else ""
+        raise ExperimentNotFound(f"no plan in {folder}{skipped}; `siyu target` writes them")
     events, _ = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
@@ -312,6 +315,20 @@ def _latest_plan(cfg: SiyuConfig, horizons: Mapping[str, int]) -> str:
                                f"{newest[2]}, as of {newest[0]}; readable on or after "
                                f"{newest[0] + timedelta(days=shortest)})")
     return max(ready)[2]
+
+
+def _rolled_back_runs(cfg: SiyuConfig) -> set[str]:
+    """Run ids the tag store marks rolled back ({} without a store yet)."""
+    from siyu.io.tagstore import open_tag_store
+
+    url = cfg.scoring.tag_store_url
+    if url.startswith("duckdb:///") and not Path(url.removeprefix("duckdb:///")).exists():
+        return set()
+    store = open_tag_store(url)
+    try:
+        return {r.run_id for r in store.runs() if r.status == "rolled_back"}
+    finally:
+        store.close()
 
 
 def _holdout_share(meta: Any) -> float | None:  # noqa: ANN401 - JSON
