@@ -145,9 +145,10 @@ def test_a_failed_publish_leaves_the_readers_copy_as_it_was(tmp_path):
     assert reader.read_long("b-n10").num_rows == 0 and reader.run("b-n10").status == "running"
 
 
-def test_a_reader_store_creates_nothing_and_refuses_to_write(tmp_path):
-    path = tmp_path / "nowhere" / "tags.duckdb"
-    reader = open_tag_store(f"duckdb:///{path}", read_only=True)
+@pytest.mark.parametrize("scheme", ["duckdb", "sqlite"])
+def test_a_reader_store_creates_nothing_and_refuses_to_write(tmp_path, scheme):
+    path = tmp_path / "nowhere" / "tags.db"
+    reader = open_tag_store(f"{scheme}:///{path}", read_only=True)
     assert reader.current_run() is None and reader.runs() == [] and reader.read_current_view().empty
     assert not path.parent.exists()  # not even the folder
     with pytest.raises(TagStoreError, match="opened read-only .for reading tags.; open it with open_tag_store"):

@@ -208,7 +208,7 @@ class TagStore:
         raise NotImplementedError
 
     def _read_session(self) -> contextlib.AbstractContextManager[_Session]:
-        """A transaction that only reads; a reader store's never blocks a publish."""
+        """A transaction that only reads; on a store opened read_only it never blocks a publish."""
         return self._session()
 
     def _refuse_writes(self) -> None:
@@ -626,7 +626,13 @@ class DuckDBTagStore(TagStore):
         try:
             tagsnapshot.refresh(con, self.snapshot, _RUN_FIELDS)
         except Exception as exc:  # the write is committed; the copy is a cache, but never a stale one
-            tagsnapshot.forget(self.snapshot)
+            try:
+                tagsnapshot.forget(self.snapshot)
+            except OSError as gone:  # raising now would have the caller record a committed run as failed
+                log.error("tag store %s: readers' snapshot is stale and could not be withdrawn (%s; %s); delete "
+                          "%s so readers read the store itself", self.path, _first_line(exc), _first_line(gone),
+                          self.snapshot / tagsnapshot.RUNS_FILE)
+                return
             log.warning("tag store %s: readers' snapshot not refreshed (%s); readers open the store itself "
                         "until the next write refreshes it", self.path, _first_line(exc))
 
@@ -771,6 +777,11 @@ class SqlAlchemyTagStore(TagStore):
     def _read_session(self) -> Iterator[_Session]:
         from sqlalchemy import inspect, text
 
+        database = self.engine.url.database
+        if self.read_only and self.engine.dialect.name == "sqlite" and database and not Path(database).exists():
+            with _empty_session() as s:  # connecting would create the file
+                yield s
+            return
         with self.engine.begin() as conn:
             if self.read_only and not inspect(conn).has_table("scoring_runs"):  # nothing made here yet
                 with _empty_session() as s:
