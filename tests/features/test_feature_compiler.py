@@ -122,7 +122,7 @@ def test_days_distinct_trend_and_purchase_rhythm_by_hand(frame):
     assert (r["activity_active_days_7d"], r["activity_active_days_30d"]) == (3, 5)
     assert (r["distinct_channels_90d"], r["distinct_channels_365d"]) == (3, 4)
     assert r["distinct_categories_90d"] == 2
-    assert r["distinct_sessions_7d"] == 2  # s2 crosses midnight: one per local day
+    assert r["distinct_sessions_7d"] == 1  # s2 crosses midnight, and is still one session
     assert r["activity_trend_ratio_7d_vs_prior_7d"] == pytest.approx(3 / 2)
     assert r["inter_purchase_days_mean"] == pytest.approx(23 + 13 / 24)
     assert math.isnan(r["inter_purchase_days_std"])  # one gap only
@@ -298,3 +298,24 @@ def test_sessions_of_a_very_busy_day(con):
     df = build_features(con, FeatureSet((Distinct(7, "session"),)), "events", None, ["2025-03-10"]).set_index("user_id")
     assert df.loc["u1", "distinct_sessions_7d"] == 3
     assert df.loc["u2", "distinct_sessions_7d"] == 2
+
+
+def test_a_session_across_midnight_counts_once_and_only_its_events_before_the_cutoff(con):
+    """Issue 18: sessions were summed per local day, so one crossing midnight counted twice."""
+    rows = [ev("u1", "2025-03-05 23:40", "msg_open", session="night"),  # across midnight, in the window
+            ev("u1", "2025-03-06 00:20", "share", session="night"),
+            ev("u1", "2025-03-06 10:00", "msg_open", session="day"),
+            ev("u2", "2025-03-09 23:50", "msg_open", session="late"),  # across the cutoff's midnight:
+            ev("u2", "2025-03-10 00:10", "share", session="late"),  # its half at the cutoff is not seen ...
+            ev("u2", "2025-03-10 00:15", "share", session="after"),  # ... nor a session begun after it
+            ev("u3", "2025-03-02 23:50", "msg_open", session="edge"),  # across the 7-day window's start:
+            ev("u3", "2025-03-03 00:10", "share", session="edge")]  # in the window by its second half
+    load_events(con, rows)
+    specs = FeatureSet((Distinct(7, "session"), Distinct(1, "session")))
+    df = build_features(con, specs, "events", None, ["2025-03-10", "2025-03-11"])
+    got = {(u, str(c)[:10]): (a, b) for u, c, a, b in
+           df[["user_id", "cutoff", "distinct_sessions_7d", "distinct_sessions_1d"]].itertuples(index=False)}
+    assert got[("u1", "2025-03-10")] == (2, 0)
+    assert got[("u2", "2025-03-10")] == (1, 1)
+    assert got[("u2", "2025-03-11")] == (2, 2)  # "late" is one session on both sides of midnight
+    assert got[("u3", "2025-03-10")] == (1, 0)

@@ -33,6 +33,7 @@ def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "c
         raise _fail(f"--kind {kind!r}: expected 'task' or 'operations'")
     from rich.console import Console
 
+    from siyu.io.tagstore import TagStoreError
     from siyu.jobs.reporting import ReportInputsMissing, write_report_files
     from siyu.tracking import NoModelError
 
@@ -40,7 +41,7 @@ def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "c
     try:
         with console.status(f"building the {task} report (SHAP, plots)..."):
             files = write_report_files(cfg, task, lang)
-    except (ReportInputsMissing, NoModelError, KeyError, ValueError) as exc:
+    except (ReportInputsMissing, NoModelError, TagStoreError, KeyError, ValueError) as exc:
         raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
     # paths with typer.echo: rich would wrap them at the terminal width
     typer.echo(f"{task}: {files.users:,} users as of {files.as_of}, model version {files.model_version}")
@@ -65,13 +66,14 @@ def explain(user: Annotated[str, typer.Option("--user", help="the user's id")], 
             lang: LangOpt = None, config: ConfigOpt = "configs/siyu.yaml") -> None:
     """Print why one user got their score: the top reasons, in plain words."""
     cfg = config_or_exit(config)
+    from siyu.io.tagstore import TagStoreError
     from siyu.jobs.reporting import ReportInputsMissing, explain_user, user_score
     from siyu.tracking import NoModelError
 
     try:
         reasons = explain_user(cfg, task, user, lang)
         scored = user_score(cfg, task, user)
-    except (ReportInputsMissing, NoModelError, KeyError, ValueError) as exc:
+    except (ReportInputsMissing, NoModelError, TagStoreError, KeyError, ValueError) as exc:
         raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
     head = f"{user} · {task}"
     if scored is not None:

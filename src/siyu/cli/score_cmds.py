@@ -124,16 +124,21 @@ def show_cmd(config: Path = _CONFIG) -> None:
     """Print the distribution of the current tags (the scoring run's, then the contact plan's)."""
     from rich.console import Console
 
-    from siyu.jobs.scoring import open_store
+    from siyu.io.tagstore import TagStoreError
+    from siyu.jobs.scoring import open_reader
 
     cfg = config_or_exit(config)
-    store = open_store(cfg)
     try:
-        current, plan = store.current_run(), store.current_run("plan")
-    finally:
-        store.close()
+        store = open_reader(cfg)  # reads never wait for a run that is publishing, and never write
+        try:
+            current, plan = store.current_run(), store.current_run("plan")
+        finally:
+            store.close()
+    except TagStoreError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     if current is None and plan is None:
-        typer.echo("no published scoring run yet; run `siyu score`")
+        typer.echo(f"no published scoring run yet in {mask_url(cfg.scoring.tag_store_url)}; run `siyu score`")
         raise typer.Exit(1)
     for run in (r for r in (current, plan) if r is not None):  # the scores, then the contact plan beside them
         Console().print(_distribution_table(run.counts or {}, f"current tags: run {run.run_id} (as-of {run.as_of})"))
@@ -145,14 +150,19 @@ def runs_cmd(config: Path = _CONFIG) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from siyu.jobs.scoring import open_store
+    from siyu.io.tagstore import TagStoreError
+    from siyu.jobs.scoring import open_reader
 
     cfg = config_or_exit(config)
-    store = open_store(cfg)
     try:
-        runs = store.runs()
-    finally:
-        store.close()
+        store = open_reader(cfg)
+        try:
+            runs = store.runs()
+        finally:
+            store.close()
+    except TagStoreError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     table = Table(title=f"scoring runs in {mask_url(cfg.scoring.tag_store_url)}")
     for col in ("run_id", "kind", "as_of", "status", "started_at (UTC)", "rows", "forced"):
         table.add_column(col, no_wrap=True)

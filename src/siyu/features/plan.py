@@ -76,7 +76,7 @@ class Since:
 
 @dataclass(frozen=True)
 class DistinctIn:
-    """Distinct non-null values of `column` (channel / category) among activity events in the window."""
+    """Distinct non-null values of `column` (channel / category / session_id) among activity events in the window."""
 
     column: str
     days: int

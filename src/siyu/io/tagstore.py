@@ -16,7 +16,11 @@ Safety rules, the same on every engine:
   contact plan and the scores live side by side and ``rollback`` only has to mark a run
   ``rolled_back`` for the view to follow (back to the run before it of the same kind);
 - one run at a time holds the ``scoring_lock`` row; a second one gets ``TagStoreLocked``
-  naming the holder; a lock left by a dead process on this host is reclaimed.
+  naming the holder; a lock left by a dead process on this host is reclaimed;
+- a reader (``open_tag_store(url, read_only=True)``: tags show / export, reports, experiments)
+  never waits for a publish and never writes: on DuckDB it reads the snapshot the writer keeps
+  beside the file (``siyu.io.tagsnapshot``), on PostgreSQL a READ ONLY transaction (MVCC), and
+  a store that does not exist yet reads as empty instead of being created.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import os
 import re
 import socket
@@ -39,7 +44,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from siyu.config import mask_url
+from siyu.io import tagsnapshot
 from siyu.scoring.tags import TAG_HISTORY_SCHEMA
+
+log = logging.getLogger(__name__)
 
 LOCK_NAME = "scoring"
 TAG_COLUMNS = tuple(TAG_HISTORY_SCHEMA.names)
@@ -75,6 +83,7 @@ _DDL = (
                 FROM scoring_runs r WHERE r.status = 'published') latest
             WHERE latest.rank_in_kind = 1)""",
 )
+_VIEWS = tuple(stmt for stmt in _DDL if stmt.lstrip().startswith("CREATE VIEW"))  # built over the tables
 _RUN_FIELDS = ("run_id", "as_of", "status", "started_at", "finished_at", "counts", "model_versions",
                "timings", "guards", "forced", "message", "run_key", "n_rows", "pid", "host",
                "rolled_back_at", "kind")
@@ -191,10 +200,21 @@ class TagStore:
 
     url: str
     is_constraint_error: Callable[[BaseException], bool]
+    read_only: bool = False
 
     # ---------------------------------------------------------------- engine primitives
     def _session(self) -> contextlib.AbstractContextManager[_Session]:
+        """A transaction that may write (the lock, runs, publish, rollback)."""
         raise NotImplementedError
+
+    def _read_session(self) -> contextlib.AbstractContextManager[_Session]:
+        """A transaction that only reads; on a store opened read_only it never blocks a publish."""
+        return self._session()
+
+    def _refuse_writes(self) -> None:
+        if self.read_only:
+            raise TagStoreError(f"{self.url} was opened read-only (for reading tags); "
+                                "open it with open_tag_store(url) to write")
 
     def _ddl(self) -> tuple[str, ...]:
         return _DDL
@@ -272,7 +292,7 @@ class TagStore:
 
     def lock_holder(self) -> dict[str, Any] | None:
         """The run holding the scoring lock (run_id, as_of, started_at, pid, host), or None."""
-        with self._session() as s:
+        with self._read_session() as s:
             rows = s.execute(
                 "SELECT run_id, as_of, started_at, pid, host FROM scoring_lock WHERE name = :name",
                 {"name": LOCK_NAME},
@@ -379,7 +399,7 @@ class TagStore:
 
     def run(self, run_id: str) -> RunRecord:
         """One scoring run, or TagStoreError if unknown."""
-        with self._session() as s:
+        with self._read_session() as s:
             rows = s.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM scoring_runs WHERE run_id = :r",
                              {"r": run_id})
         if not rows:
@@ -388,14 +408,14 @@ class TagStore:
 
     def runs(self) -> list[RunRecord]:
         """Every scoring run, newest start first."""
-        with self._session() as s:
+        with self._read_session() as s:
             rows = s.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM scoring_runs "
                              "ORDER BY started_at DESC, run_id DESC")
         return [_record(r) for r in rows]
 
     def published_runs(self, kind: str = "score") -> list[RunRecord]:
         """Published runs of `kind` in current-view order: the current one first."""
-        with self._session() as s:
+        with self._read_session() as s:
             rows = s.execute(f"SELECT {', '.join(_RUN_FIELDS)} FROM scoring_runs WHERE status = 'published' "
                              "AND COALESCE(kind, 'score') = :kind ORDER BY as_of DESC, finished_at DESC, run_id DESC",
                              {"kind": _kind(kind)})
@@ -437,7 +457,7 @@ class TagStore:
     # ---------------------------------------------------------------- reading tags
     def run_tags(self, run_id: str) -> list[str]:
         """The tags a run wrote, sorted."""
-        with self._session() as s:
+        with self._read_session() as s:
             rows = s.execute("SELECT DISTINCT tag FROM tag_history WHERE run_id = :r", {"r": run_id})
         return sorted(r[0] for r in rows)
 
@@ -445,7 +465,7 @@ class TagStore:
         """A run's rows (TAG_HISTORY_SCHEMA columns), optionally only some tags."""
         where = self._tag_filter(tags)
         sql = f"SELECT {', '.join(TAG_COLUMNS)} FROM tag_history WHERE run_id = '{_safe(run_id, 'run id')}'{where}"
-        with self._session() as s:
+        with self._read_session() as s:
             return s.arrow(sql)
 
     def read_wide(self, run_id: str, tags: Sequence[str], *, scores: Sequence[str] = ()) -> pd.DataFrame:
@@ -460,7 +480,7 @@ class TagStore:
         sql = (f"SELECT user_id, {', '.join(cols)} FROM tag_history "
                f"WHERE run_id = '{_safe(run_id, 'run id')}'{self._tag_filter(tags)} "
                "GROUP BY user_id ORDER BY user_id")
-        with self._session() as s:
+        with self._read_session() as s:
             table = s.arrow(sql)
         frame = table.to_pandas()
         for tag in scores:  # a CSV round trip (PostgreSQL COPY) may type an all-empty column as text
@@ -469,7 +489,7 @@ class TagStore:
 
     def read_current_view(self) -> pd.DataFrame:
         """The current_tags view as a frame (user_id, tag, value, score, model, ...)."""
-        with self._session() as s:
+        with self._read_session() as s:
             return s.arrow(f"SELECT {', '.join(TAG_COLUMNS)} FROM current_tags").to_pandas()
 
     def changes(self, old_run: str, new_run: str, tags: Sequence[str]) -> pd.DataFrame:
@@ -485,7 +505,7 @@ class TagStore:
             "WHERE o.value IS NULL OR n.value IS NULL OR o.value <> n.value "
             "ORDER BY 1, 2"
         )
-        with self._session() as s:
+        with self._read_session() as s:
             frame = s.arrow(sql).to_pandas()
         frame = frame.reindex(columns=["user_id", "tag", "old", "new"]).astype(object)
         return frame.where(frame.notna(), None)
@@ -503,6 +523,20 @@ def _ident(tag: str) -> str:
     if not _IDENT.match(tag):
         raise TagStoreError(f"tag name {tag!r}: expected lower-case letters, digits and _ (e.g. churn_risk)")
     return tag
+
+
+@contextlib.contextmanager
+def _empty_session() -> Iterator[_Session]:
+    """A store with the schema and no rows: what a reader sees where no store has been made yet."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        for stmt in _DDL:
+            con.execute(stmt)
+        yield _DuckSession(con)
+    finally:
+        con.close()
 
 
 # ===================================================================== DuckDB (embedded default)
@@ -530,13 +564,21 @@ class _DuckSession(_Session):
 
 
 class DuckDBTagStore(TagStore):
-    """The embedded tag store: one DuckDB file, opened per operation so other processes can wait."""
+    """The embedded tag store: one DuckDB file, opened per operation so other processes can wait.
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 60.0, threads: int = 2) -> None:
+    Every committed write also refreshes the readers' snapshot beside the file; a store opened
+    `read_only` reads that snapshot (or, for a store no writer of this version has touched yet,
+    the file itself opened read-only, waiting out a publish), so it never takes the write lock.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 60.0, threads: int = 2,
+                 read_only: bool = False) -> None:
         self.path = Path(path)
         self.url = f"duckdb:///{self.path}"
         self.busy_timeout_s = busy_timeout_s
         self.threads = threads
+        self.read_only = read_only
+        self.snapshot = tagsnapshot.snapshot_dir(self.path)
 
     @staticmethod
     def is_constraint_error(exc: BaseException) -> bool:
@@ -544,21 +586,28 @@ class DuckDBTagStore(TagStore):
 
         return isinstance(exc, duckdb.ConstraintException | duckdb.TransactionException)
 
-    def _connect(self) -> Any:
+    def _connect(self, *, read_only: bool = False) -> Any:
         import duckdb
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.busy_timeout_s
+        pause = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path), config={"threads": int(self.threads)})
+                return duckdb.connect(str(self.path), read_only=read_only, config={"threads": int(self.threads)})
             except duckdb.IOException as exc:  # another process has the file open: wait
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise TagStoreError(f"{self.path}: cannot open the tag store ({exc})") from exc
-                time.sleep(0.1)
+                    raise TagStoreError(f"{self.path}: cannot open the tag store ({_first_line(exc)})") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
+    def _session(self) -> contextlib.AbstractContextManager[_Session]:
+        self._refuse_writes()
+        return self._live_session(refresh=True)
 
     @contextlib.contextmanager
-    def _session(self) -> Iterator[_Session]:
+    def _live_session(self, *, refresh: bool) -> Iterator[_Session]:
         con = self._connect()
         try:
             con.execute("BEGIN TRANSACTION")
@@ -568,8 +617,55 @@ class DuckDBTagStore(TagStore):
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+            if refresh:
+                self._refresh_snapshot(con)  # still holding the file: no other writer can interleave
         finally:
             con.close()
+
+    def _refresh_snapshot(self, con: Any) -> None:
+        try:
+            tagsnapshot.refresh(con, self.snapshot, _RUN_FIELDS)
+        except Exception as exc:  # the write is committed; the copy is a cache, but never a stale one
+            try:
+                tagsnapshot.forget(self.snapshot)
+            except OSError as gone:  # raising now would have the caller record a committed run as failed
+                log.error("tag store %s: readers' snapshot is stale and could not be withdrawn (%s; %s); delete "
+                          "%s so readers read the store itself", self.path, _first_line(exc), _first_line(gone),
+                          self.snapshot / tagsnapshot.RUNS_FILE)
+                return
+            log.warning("tag store %s: readers' snapshot not refreshed (%s); readers open the store itself "
+                        "until the next write refreshes it", self.path, _first_line(exc))
+
+    @contextlib.contextmanager
+    def _read_session(self) -> Iterator[_Session]:
+        if not self.read_only:  # the writer's own reads (previous tags, the run key) see the store itself
+            with self._live_session(refresh=False) as s:
+                yield s
+            return
+        with contextlib.ExitStack() as stack:
+            try:
+                con = stack.enter_context(tagsnapshot.open_snapshot(self.snapshot, _VIEWS, threads=self.threads))
+            except FileNotFoundError:  # no copy yet (an older store), or a writer withdrew one it could not refresh
+                con = None
+            except (OSError, pa.ArrowException) as exc:
+                raise TagStoreError(f"{self.snapshot}: cannot read the tag store's snapshot ({_first_line(exc)}); "
+                                    "check its permissions, or let the next `siyu score` rewrite it") from None
+            if con is not None:
+                yield _DuckSession(con)
+                return
+        if not self.path.exists():
+            with _empty_session() as s:
+                yield s
+            return
+        con = self._connect(read_only=True)  # a store from before snapshots: wait out a publish
+        try:
+            yield _DuckSession(con)
+        finally:
+            con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 # ===================================================================== SQLAlchemy (PostgreSQL, SQLite)
@@ -641,11 +737,12 @@ def _empty(names: Sequence[str]) -> pa.Table:
 class SqlAlchemyTagStore(TagStore):
     """The tag store in a real database reached by a SQLAlchemy URL (PostgreSQL, SQLite)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         from sqlalchemy import create_engine
 
         self.url = mask_url(url)  # what messages show; the engine keeps the credentials
         self.engine = create_engine(url)
+        self.read_only = read_only
 
     def _ddl(self) -> tuple[str, ...]:
         ddl = _DDL + ("CREATE INDEX IF NOT EXISTS tag_history_run_tag ON tag_history (run_id, tag)",)
@@ -672,31 +769,57 @@ class SqlAlchemyTagStore(TagStore):
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[_Session]:
+        self._refuse_writes()
         with self.engine.begin() as conn:
+            yield _SqlSession(conn)
+
+    @contextlib.contextmanager
+    def _read_session(self) -> Iterator[_Session]:
+        from sqlalchemy import inspect, text
+
+        database = self.engine.url.database
+        if self.read_only and self.engine.dialect.name == "sqlite" and database and not Path(database).exists():
+            with _empty_session() as s:  # connecting would create the file
+                yield s
+            return
+        with self.engine.begin() as conn:
+            if self.read_only and not inspect(conn).has_table("scoring_runs"):  # nothing made here yet
+                with _empty_session() as s:
+                    yield s
+                return
+            if self.engine.dialect.name == "postgresql":
+                # MVCC: a snapshot of the last commit, no row locks, and a promise to write nothing
+                conn.execute(text("SET TRANSACTION READ ONLY"))
             yield _SqlSession(conn)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def open_tag_store(url: str, *, base_dir: str | Path | None = None) -> TagStore:
-    """A ready (schema created) tag store for a URL; relative DuckDB/SQLite paths resolve from base_dir."""
+def open_tag_store(url: str, *, base_dir: str | Path | None = None, read_only: bool = False) -> TagStore:
+    """A ready (schema created) tag store for a URL; relative DuckDB/SQLite paths resolve from base_dir.
+
+    `read_only`: for reading tags only (show, export, reports). Nothing is created or written, no
+    lock a publish needs is taken, and a store that does not exist yet reads as empty.
+    """
     if url.startswith("duckdb:///"):
         path = Path(url.removeprefix("duckdb:///"))
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
-        store: TagStore = DuckDBTagStore(path)
+        store: TagStore = DuckDBTagStore(path, read_only=read_only)
     elif "://" in url:
         if url.startswith("sqlite:///") and base_dir is not None:
             rel = url.removeprefix("sqlite:///")
             if rel and not rel.startswith("/"):
-                Path(base_dir, rel).parent.mkdir(parents=True, exist_ok=True)
+                if not read_only:
+                    Path(base_dir, rel).parent.mkdir(parents=True, exist_ok=True)
                 url = f"sqlite:///{Path(base_dir, rel)}"
-        store = SqlAlchemyTagStore(url)
+        store = SqlAlchemyTagStore(url, read_only=read_only)
     else:
         raise TagStoreError(
             f"tag_store_url {url!r}: expected duckdb:///path.duckdb, sqlite:///path.db or "
             "postgresql+psycopg://user@host/db"
         )
-    store.init_schema()
+    if not read_only:  # schema DDL takes locks (on PostgreSQL, CREATE INDEX waits for a publish to commit)
+        store.init_schema()
     return store

@@ -139,18 +139,17 @@ def _segments(cfg: SiyuConfig, cutoff: date) -> tuple[pd.DataFrame | None, str |
 
     tag = cfg.segments.tag
     url = cfg.scoring.tag_store_url
-    if not (url.startswith("duckdb:///") and not Path(url.removeprefix("duckdb:///")).exists()):
-        store = open_tag_store(url)
-        try:
-            runs = sorted((r for r in store.published_runs() if r.as_of <= cutoff), key=lambda r: r.as_of,
-                          reverse=True)
-            for run in runs:
-                if tag in store.run_tags(run.run_id):
-                    frame = store.read_wide(run.run_id, [tag]).rename(columns={tag: "segment"})
-                    return frame[["user_id", "segment"]], None, f"the `{tag}` tag of scoring run {run.run_id} " \
-                                                                 f"(as of {run.as_of})"
-        finally:
-            store.close()
+    store = open_tag_store(url, read_only=True)  # a store not made yet reads as empty
+    try:
+        runs = sorted((r for r in store.published_runs() if r.as_of <= cutoff), key=lambda r: r.as_of,
+                      reverse=True)
+        for run in runs:
+            if tag in store.run_tags(run.run_id):
+                frame = store.read_wide(run.run_id, [tag]).rename(columns={tag: "segment"})
+                return frame[["user_id", "segment"]], None, f"the `{tag}` tag of scoring run {run.run_id} " \
+                                                             f"(as of {run.as_of})"
+    finally:
+        store.close()
     if not cfg.segments.enabled:
         return None, (f"no published scoring run on or before {cutoff} carries the `{tag}` tag, and segments are "
                       "not enabled (segments.enabled) to assign them at the cutoff"), None

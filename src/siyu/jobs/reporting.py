@@ -69,7 +69,7 @@ def _published(cfg: SiyuConfig) -> tuple[pd.DataFrame, dict]:
     """(current tags, the model versions of the run that published them)."""
     from siyu.io.tagstore import open_tag_store
 
-    store = open_tag_store(cfg.scoring.tag_store_url)
+    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
     try:
         view = store.read_current_view()
         run = store.current_run()
@@ -199,7 +199,7 @@ def _latest_plan(cfg: SiyuConfig) -> tuple[dict, pd.DataFrame] | None:
 
     from siyu.io.tagstore import open_tag_store
 
-    store = open_tag_store(cfg.scoring.tag_store_url)
+    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
     try:
         run = store.current_run("plan")
     finally:

@@ -211,6 +211,11 @@ def open_store(cfg: SiyuConfig) -> TagStore:
     return open_tag_store(cfg.scoring.tag_store_url)
 
 
+def open_reader(cfg: SiyuConfig) -> TagStore:
+    """The configured tag store for reading only: never waits for a publish, never writes."""
+    return open_tag_store(cfg.scoring.tag_store_url, read_only=True)
+
+
 # ===================================================================== the job
 def score(
     cfg: SiyuConfig,
@@ -401,7 +406,7 @@ def export_tags(cfg: SiyuConfig, fmt: str, changes_only: bool = False, *, out: P
 
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"export format {fmt!r}: expected csv or parquet")
-    store = open_store(cfg)
+    store = open_reader(cfg)
     try:
         runs = store.published_runs()
         if not runs:

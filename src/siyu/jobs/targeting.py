@@ -362,7 +362,7 @@ def _write_plan_files(cfg: SiyuConfig, run_id: str, as_of: dt.date, plan: pd.Dat
 
 def latest_plans(cfg: SiyuConfig, n: int = 1) -> list[tuple[dict, pd.DataFrame]]:
     """The `n` newest published plans (meta dict, plan rows), newest first; [] before the first."""
-    store = open_tag_store(cfg.scoring.tag_store_url)
+    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
     try:
         runs = store.published_runs("plan")[:n]
     finally:
@@ -385,7 +385,7 @@ def export_plan(cfg: SiyuConfig, fmt: str, *, out: Path | None = None) -> Path:
 
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"export format {fmt!r}: expected csv or parquet")
-    store = open_tag_store(cfg.scoring.tag_store_url)
+    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
     try:
         run = store.current_run("plan")
         if run is None:

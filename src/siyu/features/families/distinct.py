@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from siyu.features.family import Column, Family, SpecError, check_days, family, set_name
-from siyu.features.plan import ACTIVITY, DistinctIn, Measure, Win
+from siyu.features.plan import DistinctIn
 
 _ZH = {"channel": "触点渠道", "category": "品类", "session": "会话"}
 
@@ -16,8 +16,8 @@ _ZH = {"channel": "触点渠道", "category": "品类", "session": "会话"}
 class Distinct(Family):
     """Distinct channels / categories / sessions among activity events in the window.
 
-    Sessions are counted per local day (a session that crosses midnight counts on each day),
-    so the count never depends on which other cutoffs are computed in the same run.
+    A session counts once when any of its activity events lies in the window, even when it
+    crosses midnight (issue 18: summing sessions per local day counted such a session twice).
     """
 
     days: int
@@ -31,9 +31,9 @@ class Distinct(Family):
         check_days(self, self.days)
 
     def compile(self):
-        if self.column == "session":
-            return [(self.name, Win(Measure("sessions", ACTIVITY), self.days))]
-        return [(self.name, DistinctIn(self.column, self.days))]
+        # one distinct count over the whole window, as for channels: a per-day count summed
+        # over the window would count a session once for every day it touches
+        return [(self.name, DistinctIn("session_id" if self.column == "session" else self.column, self.days))]
 
     def describe(self):
         return [Column(self.name, "numeric", "count", f"近{self.days}天不同{_ZH[self.column]}数",
