@@ -320,10 +320,7 @@ def _rolled_back_runs(cfg: SiyuConfig) -> set[str]:
     """Run ids the tag store marks rolled back ({} without a store yet)."""
     from siyu.io.tagstore import open_tag_store
 
-    url = cfg.scoring.tag_store_url
-    if url.startswith("duckdb:///") and not Path(url.removeprefix("duckdb:///")).exists():
-        return set()
-    store = open_tag_store(url)
+    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)  # a store not made yet reads as empty
     try:
         return {r.run_id for r in store.runs() if r.status == "rolled_back"}
     finally:
