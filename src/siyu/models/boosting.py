@@ -148,11 +148,20 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
             "colsample_bytree": self.colsample_bytree, "reg_lambda": self.reg_lambda,
             "num_threads": _threads(self.n_jobs, n_rows), "seed": self.random_state, "deterministic": True,
             "force_row_wise": True, "verbosity": -1, "max_bin": self.max_bin,
+            # bin edges from a 50k-row sample (LightGBM's default reads 200k): the quantiles barely
+            # move, and finding them was half of building each training set
+            "bin_construct_sample_cnt": 50_000,
         }
         return params
 
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_bins", None)  # the binned training set is for the refit only, never saved
+        return state
+
     def _train(self, params, X, y, X_valid, y_valid, callbacks, *, weight=None) -> lgb.Booster:
         train = lgb.Dataset(self.model_input(X), label=y, weight=weight, free_raw_data=True)
+        self._bins = train
         cbs = list(callbacks)
         valid_sets, rounds = [], self.n_estimators
         if X_valid is not None:
@@ -170,8 +179,10 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
         return booster.current_iteration()
 
     def _refit_booster(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        """Retrain on (X, y) for the early-stopped number of rounds, with the same parameters."""
-        train = lgb.Dataset(self.model_input(X), label=y, free_raw_data=True)
+        """Retrain on (X, y) for the early-stopped number of rounds, with the same parameters and
+        the first fit's bin edges (finding them again on nearly the same rows cost a third of the refit)."""
+        bins = self.__dict__.pop("_bins", None)
+        train = lgb.Dataset(self.model_input(X), label=y, free_raw_data=True, reference=bins)
         self.tree_model_ = lgb.train(self.params_, train, num_boost_round=max(1, self.best_iteration_))
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
