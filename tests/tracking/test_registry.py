@@ -1,5 +1,7 @@
 """Round trip through the registry: log, alias, load back with plain MLflow and with siyu."""
 
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -95,3 +97,25 @@ def test_a_registered_model_predicts_where_siyu_is_not_installed(tracking, fitte
     assert out.returncode == 0, out.stderr[-2000:]
     np.testing.assert_allclose(json.loads(out.stdout.strip().splitlines()[-1]), model.predict_score(example),
                                rtol=1e-6)
+
+
+def test_loading_a_model_logged_with_other_package_versions_warns_by_name(tracking, fitted, caplog):
+    """siyu skips MLflow's scan of every installed package when it loads a model and compares the
+    model's pinned requirements itself: a differing version is one warning naming the package."""
+    logged = log_training_run(_record(fitted), tracking)
+    set_alias("churn", "champion", logged.version, tracking)
+
+    def warned() -> list[str]:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="siyu.tracking.registry"):
+            load_champion("churn", tracking)
+        return [r.getMessage() for r in caplog.records if r.name == "siyu.tracking.registry"]
+
+    assert warned() == []
+    newest = max(Path(tracking.artifact_root).rglob("requirements.txt"), key=lambda p: p.stat().st_mtime)
+    text = newest.read_text(encoding="utf-8")
+    assert "lightgbm==" in text
+    newest.write_text("\n".join(line.split("==")[0] + "==0.0.1" if line.startswith("lightgbm==") else line
+                                for line in text.splitlines()), encoding="utf-8")
+    (message,) = warned()
+    assert "lightgbm" in message and "(model: 0.0.1)" in message

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata as md
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -97,11 +100,35 @@ def tag_version(task: str, version: str, tags: dict[str, str], cfg: TrackingConf
         client.set_model_version_tag(registered_name(task, cfg), version, key, str(value))
 
 
+log = logging.getLogger(__name__)
+
+
+def _load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """`mlflow.pyfunc.load_model` without MLflow's environment scan, which reads every installed
+    distribution's metadata (about 1 s per command that loads a model); the same warning comes
+    from comparing the model's pinned requirements with what is installed, by name."""
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True)
+    requirements = local / "requirements.txt"
+    pinned = [line.strip().split("==", 1) for line in requirements.read_text(encoding="utf-8").splitlines()
+              if "==" in line] if requirements.exists() else []
+    differ = []
+    for name, wanted in pinned:
+        try:
+            installed = md.version(name)
+        except md.PackageNotFoundError:
+            installed = "not installed"
+        if installed != wanted:
+            differ.append(f"{name} {installed} (model: {wanted})")
+    if differ:
+        log.warning("%s was logged with other package versions than installed: %s", uri, "; ".join(differ))
+    return model
+
+
 def load_version_estimator(task: str, version: str, cfg: TrackingConfig) -> object:
     """The unwrapped siyu estimator of a registered version."""
     connect(cfg)
-    model = mlflow.pyfunc.load_model(f"models:/{registered_name(task, cfg)}/{version}")
-    return model.unwrap_python_model().estimator
+    return _load_pyfunc(f"models:/{registered_name(task, cfg)}/{version}").unwrap_python_model().estimator
 
 
 def load_test_scores(run_id: str, cfg: TrackingConfig) -> pd.DataFrame | None:
@@ -137,7 +164,7 @@ def load_champion(task: str, tracking_cfg: TrackingConfig, *, version: str | Non
             f"{name}: no {wanted} in {mask_url(str(tracking_cfg.uri))}; "
             f"run `siyu train --task {task}` then `siyu promote --task {task}`"
         ) from exc
-    wrapper = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}").unwrap_python_model()
+    wrapper = _load_pyfunc(f"models:/{name}/{mv.version}").unwrap_python_model()
     profile = mlflow.artifacts.load_dict(f"runs:/{mv.run_id}/reference_profile.json")
     run = client.get_run(mv.run_id)
     return Champion(estimator=wrapper.estimator, feature_names=list(wrapper.feature_names), model_name=name,
