@@ -3,6 +3,8 @@ and the model as a pyfunc registered under `<prefix>-<task>` with the alias `cha
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import importlib.metadata as md
 import shutil
@@ -80,19 +82,24 @@ def _log_frame(frame: pd.DataFrame, artifact_path: str) -> None:
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 
-def _siyu_code(folder: Path) -> Path:
-    """A copy of the siyu package without bytecode or compiled-kernel caches, to ship with a model."""
+@functools.cache
+def _siyu_code() -> Path:
+    """A copy of the siyu package without bytecode or compiled-kernel caches, to ship with a model;
+    made once per process (MLflow copies it into each model), removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="siyu-code-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return Path(shutil.copytree(_SIYU_CODE, folder / "siyu", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")))
 
 
-def _requirements() -> list[str]:
+@functools.cache
+def _requirements() -> tuple[str, ...]:
     reqs = []
     for dist in _REQUIREMENTS:
         try:
             reqs.append(f"{dist}=={md.version(dist)}")
         except md.PackageNotFoundError:
             continue
-    return reqs
+    return tuple(reqs)
 
 
 def _signature_example(X: pd.DataFrame) -> pd.DataFrame:
@@ -161,13 +168,11 @@ def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = F
             if isinstance(record.X_example[c].dtype, pd.CategoricalDtype)}
         python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), categories)
         signature = _signature(example, list(categories), python_model.predict(None, example))
-        with tempfile.TemporaryDirectory() as tmp:
-            code = _siyu_code(Path(tmp))
-            info = mlflow.pyfunc.log_model(
-                name="model", python_model=python_model, signature=signature, input_example=example,
-                registered_model_name=name, pip_requirements=_requirements(), code_paths=[str(code)],
-                tags={"task": record.task, "model": record.model},
-            )
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=python_model, signature=signature, input_example=example,
+            registered_model_name=name, pip_requirements=list(_requirements()), code_paths=[str(_siyu_code())],
+            tags={"task": record.task, "model": record.model},
+        )
         version = str(info.registered_model_version)
     client.set_model_version_tag(name, version, "model", record.model)
     client.set_model_version_tag(name, version, "task", record.task)

@@ -9,10 +9,8 @@ has no held-out metric for a gate to judge, so the new version takes both `chall
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -62,11 +60,10 @@ def log_segment_run(record: SegmentRunRecord, cfg: TrackingConfig) -> LoggedVers
         python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), {})
         example = record.X_example.astype("float64")
         signature = infer_signature(example, python_model.predict(None, example))
-        with tempfile.TemporaryDirectory() as tmp:
-            info = mlflow.pyfunc.log_model(
-                name="model", python_model=python_model, signature=signature, input_example=example,
-                registered_model_name=name, pip_requirements=_requirements(), code_paths=[str(_siyu_code(Path(tmp)))],
-                tags={"task": record.name, "model": "kmeans"})
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=python_model, signature=signature, input_example=example,
+            registered_model_name=name, pip_requirements=list(_requirements()), code_paths=[str(_siyu_code())],
+            tags={"task": record.name, "model": "kmeans"})
         version = str(info.registered_model_version)
     for key, value in (("model", "kmeans"), ("task", record.name)):
         client.set_model_version_tag(name, version, key, value)
