@@ -183,6 +183,28 @@ def test_train_all_skips_nothing_and_picks_the_challenger_on_valid(cfg):
     assert version_by_alias("churn", "challenger", cfg.tracking).version == result.challenger
 
 
+def test_a_model_whose_logging_fails_is_named_and_the_others_are_registered(cfg, monkeypatch):
+    """Logging runs beside the next model's fit; a failure there reaches the result like a failed
+    fit (`all` goes on), and a model asked for alone raises it."""
+    import siyu.tracking
+
+    real = siyu.tracking.log_training_run
+
+    def flaky(record, tracking, **kwargs):
+        if record.model == "xgboost":
+            raise OSError("disk full")
+        return real(record, tracking, **kwargs)
+
+    monkeypatch.setattr(siyu.tracking, "log_training_run", flaky)
+    result = jobs.train(cfg, "churn", "all")
+    by_model = {r.model: r for r in result.results}
+    assert by_model["xgboost"].failed == "OSError: disk full" and not by_model["xgboost"].version
+    assert all(r.version for m, r in by_model.items() if m != "xgboost")
+    assert result.challenger in {r.version for r in result.results if r.version}
+    with pytest.raises(OSError, match="disk full"):
+        jobs.train(cfg, "churn", "xgboost")
+
+
 def test_study_logs_trials_as_nested_runs(cfg):
     result = jobs.tune(cfg, "churn", "xgboost", n_trials=2)
     client = MlflowClient(cfg.tracking.uri)

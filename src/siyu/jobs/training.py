@@ -11,7 +11,8 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,7 +53,7 @@ from siyu.models import (
 )
 
 if TYPE_CHECKING:
-    from siyu.tracking import VersionInfo
+    from siyu.tracking import LoggedVersion, RunRecord, VersionInfo
 
 Progress = Callable[[str], None]
 
@@ -213,7 +214,22 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
 
     The test cutoffs are scored once, after every choice is made: metrics pooled with intervals,
     per cutoff, and the test rows' scores kept for the paired gate and the leak alarm."""
-    from siyu.tracking import RunRecord, log_training_run
+    from siyu.tracking import log_training_run
+
+    record, result = _fit_and_evaluate(cfg, task, model, estimator, frame, manifest, features, run_name=run_name,
+                                       extra_tags=extra_tags)
+    return _logged(result, log_training_run(record, cfg.tracking, nested=nested))
+
+
+def _logged(result: ModelResult, logged: LoggedVersion) -> ModelResult:
+    return replace(result, run_id=logged.run_id, version=logged.version)
+
+
+def _fit_and_evaluate(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator, frame: pd.DataFrame,
+                      manifest: dict, features: list[str], *, run_name: str | None = None,
+                      extra_tags: dict | None = None) -> tuple[RunRecord, ModelResult]:
+    """`fit_and_log` up to the logging: what to log, and the result without its run and version."""
+    from siyu.tracking import RunRecord
 
     data = {s: _split(frame, features, s) for s in ("train", "valid", "test")}
     (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = data["train"], data["valid"], data["test"]
@@ -254,11 +270,13 @@ def fit_and_log(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator
         test_scores=test_scores,
         test_by_cutoff=metrics_by_cutoff(kind, y_te, test_scores["score"], test_scores["cutoff"]),
     )
-    logged = log_training_run(record, cfg.tracking, nested=nested)
+    return record, _unlogged(task, model, seconds, metrics)
+
+
+def _unlogged(task: str, model: str, seconds: float, metrics: dict[str, float]) -> ModelResult:
     test = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}
     valid = {k.removeprefix("valid_"): v for k, v in metrics.items() if k.startswith("valid_")}
-    return ModelResult(task=task, model=model, run_id=logged.run_id, version=logged.version,
-                       seconds=seconds, metrics=test, valid=valid)
+    return ModelResult(task=task, model=model, seconds=seconds, metrics=test, valid=valid)
 
 
 def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict) -> SiyuEstimator:
@@ -274,34 +292,55 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     Each new version gets the alias `challenger`; after "all", the challenger is the version
     that scored best on the validation cutoffs (the test cutoff stays for the gate).
     """
-    from siyu.tracking import set_alias
+    from siyu.tracking import log_training_run, set_alias
 
     say = progress or (lambda _msg: None)
     spec = cfg.task(task)
     wanted = cfg.uplift.models if spec.uplift else cfg.training.models
     names = models_for_task(spec, wanted) if model == "all" else (model,)
     frame, manifest, features = load_task_data(cfg, task)
-    fit = fit_and_log_uplift if spec.uplift else fit_and_log
-    results = []
-    for name in names:
-        say(f"{task}: training {name}")
-        try:
-            results.append(fit(cfg, task, name, _new_model(cfg, task, name, manifest), frame, manifest, features))
-        except MissingFeatureError as exc:
-            if model != "all":
-                raise
-            results.append(ModelResult(task=task, model=name, skipped=str(exc)))
-        except Exception as exc:  # noqa: BLE001 - `all` trains every model and reports each failure
-            if model != "all":
-                raise
-            log.exception("%s %s failed", task, name)
-            results.append(ModelResult(task=task, model=name, failed=f"{type(exc).__name__}: {exc}"))
+    evaluate = _fit_and_evaluate_uplift if spec.uplift else _fit_and_evaluate
+    results: list[ModelResult | tuple[ModelResult, Future]] = []
+    # MLflow logging (pickling, copying the model, rendering figures, registering) is Python and
+    # file work; one thread does it while the next model fits, which is mostly in the boosters'
+    # native code (on the demo it overlapped about 1.7 s per model).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siyu-log") as logger:
+        for name in names:
+            say(f"{task}: training {name}")
+            try:
+                record, result = evaluate(cfg, task, name, _new_model(cfg, task, name, manifest), frame, manifest,
+                                          features)
+                results.append((result, logger.submit(log_training_run, record, cfg.tracking)))
+            except Exception as exc:  # noqa: BLE001 - `all` trains every model and reports each failure
+                results.append(_failed(task, name, exc, model))
+        results = [_settled(r, model) for r in results]
     trained = [r for r in results if r.version]
     challenger = trained[-1].version if trained else ""
     if len(trained) > 1:
         challenger = _best_on_valid(cfg, task, trained)
         set_alias(task, "challenger", challenger, cfg.tracking)
     return TrainResult(task=task, results=tuple(results), challenger=challenger)
+
+
+def _failed(task: str, name: str, exc: Exception, model: str) -> ModelResult:
+    """A model that could not be fitted or logged: re-raised when it was the one asked for."""
+    if model != "all":
+        raise exc
+    if isinstance(exc, MissingFeatureError):
+        return ModelResult(task=task, model=name, skipped=str(exc))
+    log.error("%s %s failed", task, name, exc_info=exc)
+    return ModelResult(task=task, model=name, failed=f"{type(exc).__name__}: {exc}")
+
+
+def _settled(pending: ModelResult | tuple[ModelResult, Future], model: str) -> ModelResult:
+    """A result once its logging is done (or the failure of its logging)."""
+    if isinstance(pending, ModelResult):
+        return pending
+    result, logged = pending
+    try:
+        return _logged(result, logged.result())
+    except Exception as exc:  # noqa: BLE001 - as for fitting: `all` reports each failure
+        return _failed(result.task, result.model, exc, model)
 
 
 def _best_on_valid(cfg: SiyuConfig, task: str, trained: list[ModelResult]) -> str:
@@ -735,7 +774,16 @@ def fit_and_log_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame:
     test campaigns once (Qini, AUUC, uplift@k with intervals over users), log and register it
     like every model: `{split}_{metric}`, `evaluation/test_scores.parquet` (with `treatment`,
     `campaign_id` and `uplift__<t>` columns) for the gate, per-campaign metrics."""
-    from siyu.tracking import RunRecord, log_training_run
+    from siyu.tracking import log_training_run
+
+    record, result = _fit_and_evaluate_uplift(cfg, task, model, estimator, frame, manifest, features)
+    return _logged(result, log_training_run(record, cfg.tracking))
+
+
+def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame: pd.DataFrame,  # noqa: ANN001
+                             manifest: dict, features: list[str]) -> tuple[RunRecord, ModelResult]:
+    """`fit_and_log_uplift` up to the logging: what to log, and the result without its run and version."""
+    from siyu.tracking import RunRecord
 
     data = {s: _uplift_split(frame, features, s) for s in ("train", "valid", "test")}
     tr, va, te = data["train"], data["valid"], data["test"]
@@ -770,11 +818,7 @@ def fit_and_log_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame:
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
         test_scores=test_scores, test_by_cutoff=_uplift_by_campaign(cfg, test_scores, treatments),
     )
-    logged = log_training_run(record, cfg.tracking)
-    test = {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")}
-    valid = {k.removeprefix("valid_"): v for k, v in metrics.items() if k.startswith("valid_")}
-    return ModelResult(task=task, model=model, run_id=logged.run_id, version=logged.version,
-                       seconds=seconds, metrics=test, valid=valid)
+    return record, _unlogged(task, model, seconds, metrics)
 
 
 UPLIFT_ORACLE = "oracle"
