@@ -22,7 +22,7 @@ percentile intervals over 1,000 Poisson bootstrap resamples of users (decisions 
 for each policy's value and for the ratios plan / top churn and plan / random.
 
 Budgets: the cost of a plain message to 5 %, 10 % and 20 % of each campaign's eligible users.
-SIYU_BENCH_SCALE scales the users (default 6,000 over 365 days, as `make demo`); SIYU_PLAN_VALUE_DIR
+SIYU_BENCH_SCALE scales the users (default 6,000 over 365 days, seed 7); SIYU_PLAN_VALUE_DIR
 keeps the project (world, models) in that folder and reuses it on the next run.
 Writes benchmarks/results/plan_value.json.
 """
