@@ -64,10 +64,8 @@ def _ranking(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _cum_at_groups(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(order by score descending, index of the last row of each tie group in that order)."""
-    order = np.argsort(-score, kind="stable")
-    s = score[order]
-    ends = np.flatnonzero(np.append(s[1:] != s[:-1], True))
-    return order, ends
+    order, closes = _ranking(score)
+    return order, np.flatnonzero(closes)
 
 
 def _curves(order: np.ndarray, ends: np.ndarray, y: np.ndarray, t: np.ndarray,
