@@ -332,23 +332,25 @@ class TrainsetMissing(FileNotFoundError):
     """The task's training set has not been built."""
 
 
-def load_task_data(cfg: SiyuConfig, task: str) -> tuple[pd.DataFrame, dict, list[str]]:
-    """(training set, manifest, feature names) of `task`, checked for the three splits and the purge."""
+def load_task_data(cfg: SiyuConfig, task: str, *, features: bool = True) -> tuple[pd.DataFrame, dict, list[str]]:
+    """(training set, manifest, feature names) of `task`, checked for the three splits and the purge;
+    `features=False` reads the rows' keys, split and label without the feature columns (a
+    leaderboard needs no more, and reading them was most of its time)."""
     directory = cfg.paths.trainsets_dir / task
     if not (directory / "trainset.parquet").exists():
         raise TrainsetMissing(
             f"{directory}/trainset.parquet: not found; build it first with `siyu trainset --task {task}`"
         )
-    frame, manifest = load_trainset(directory)
-    features = [f["name"] for f in manifest.get("features", [])] or [c for c in frame.columns if c not in ID_COLUMNS]
-    missing = [c for c in (*ID_COLUMNS, *features) if c not in frame.columns]
+    frame, manifest = load_trainset(directory, features=features)
+    names = [f["name"] for f in manifest.get("features", [])] or [c for c in frame.columns if c not in ID_COLUMNS]
+    missing = [c for c in (*ID_COLUMNS, *(names if features else ())) if c not in frame.columns]
     if missing:
         raise ValueError(f"{directory}: trainset lacks columns {missing[:5]} (manifest lists them)")
     splits = set(frame["split"].astype(str).unique())
     if not {"train", "valid", "test"} <= splits:
         raise ValueError(f"{directory}: need splits train, valid and test; found {sorted(splits)}")
     check_purged(_cutoffs_by_split(frame), int(manifest["horizon_days"]), where=str(directory))
-    return frame, manifest, features
+    return frame, manifest, names
 
 
 def _cutoffs_by_split(frame: pd.DataFrame) -> dict[str, tuple[date, ...]]:

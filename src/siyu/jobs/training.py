@@ -534,7 +534,7 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
     uplift task gets its own board (`compare_uplift`)."""
     if cfg.task(task).uplift:
         return compare_uplift(cfg, task)
-    frame, manifest, _ = load_task_data(cfg, task)
+    frame, manifest, _ = load_task_data(cfg, task, features=False)
     cutoff = test_cutoff_of(frame, manifest)
     truth, wanted = _oracle_rows(cfg, task, frame)  # read once: model rows, oracle rows and the alarm
     rows, by_cutoff = _leaderboard_rows(cfg, task, cutoff, truth, wanted)
@@ -927,7 +927,7 @@ def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
     from siyu.tracking import list_versions, load_test_by_cutoff, load_test_scores, training_runs
     from siyu.uplift.metrics import uplift_metrics
 
-    frame, manifest, _ = load_task_data(cfg, task)
+    frame, manifest, _ = load_task_data(cfg, task, features=False)
     cutoff = test_cutoff_of(frame, manifest)
     treatments = tuple(manifest.get("treatments") or sorted(set(frame["treatment"].astype(str)) - {"control"}))
     test = frame.loc[frame["split"].astype(str) == "test", ["user_id", "cutoff", "campaign_id", "treatment", "label"]]

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from siyu.features.compiler import relation_sql
 
@@ -52,15 +53,19 @@ def write_trainset(df: pd.DataFrame, manifest: dict[str, Any], out_dir: Path) ->
     return out_dir
 
 
-def load_trainset(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(frame, manifest) from a training-set folder, categoricals restored with their levels."""
+def load_trainset(path: str | Path, *, features: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(frame, manifest) from a training-set folder, categoricals restored with their levels;
+    `features=False`: the row keys, split, label (and an uplift task's treatment columns) only."""
     path = Path(path)
     missing = [f for f in (TRAINSET_FILE, MANIFEST_FILE) if not (path / f).exists()]
     if missing:
         raise FileNotFoundError(f"{path}: missing {missing}; build it with `siyu trainset --task <task>`")
     manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
-    df = pd.read_parquet(path / TRAINSET_FILE)
-    cats = {f["name"]: f.get("categories") for f in manifest["features"] if f["dtype"] == "categorical"}
+    named = {f["name"] for f in manifest["features"]}
+    columns = None if features else [c for c in pq.read_schema(path / TRAINSET_FILE).names if c not in named]
+    df = pd.read_parquet(path / TRAINSET_FILE, columns=columns)
+    cats = {f["name"]: f.get("categories") for f in manifest["features"]
+            if f["dtype"] == "categorical" and f["name"] in df.columns}
     fixed = {}
     for name, levels in cats.items():
         values = df[name].astype("object")
