@@ -346,9 +346,8 @@ class RandomUplift(_ScoreBaseline):
         return np.column_stack([self._scale(arm, rng.random(len(X))) for arm in self.treatments_])
 
 
-class RiskTargeting(_ScoreBaseline):
-    """"Target by risk": one outcome model on every row, treatment ignored; users least likely to
-    reach the outcome (to buy, to stay active) rank first, as a churn-risk list does."""
+class _OutcomeBaseline(_ScoreBaseline):
+    """A baseline ranked by LightGBM outcome models (the same hyperparameters as the learners')."""
 
     def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
@@ -359,6 +358,11 @@ class RiskTargeting(_ScoreBaseline):
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
+
+
+class RiskTargeting(_OutcomeBaseline):
+    """"Target by risk": one outcome model on every row, treatment ignored; users least likely to
+    reach the outcome (to buy, to stay active) rank first, as a churn-risk list does."""
 
     def _risk(self, X: pd.DataFrame) -> np.ndarray:
         mu = np.asarray(self.outcome_model_.predict_score(X), dtype="float64")
@@ -380,20 +384,10 @@ class RiskTargeting(_ScoreBaseline):
         return np.column_stack([self._scale(arm, risk) for arm in self.treatments_])
 
 
-class ResponseTargeting(_ScoreBaseline):
+class ResponseTargeting(_OutcomeBaseline):
     """"Target by predicted response without a control": per treatment, an outcome model on its
     treated rows only; users most likely to respond when contacted rank first (sure things
     included: without a control nothing tells them apart from persuadables)."""
-
-    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 200, refit: bool = True, n_jobs: int = 2, random_state: int = 0) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.refit = refit
-        self.n_jobs = n_jobs
-        self.random_state = random_state
 
     def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
         binary = bool(set(np.unique(y)) <= {0.0, 1.0})
