@@ -43,7 +43,7 @@ def test_trainset_train_compare_promote_an_uplift_task(campaign_world, monkeypat
     assert 0.2 < observable["test_true_qini"] < 1.0 and observable["observable_ratio"] == 1.0
     models = board[~board["model"].isin(["oracle", "oracle_observable"])]
     assert models["valid_qini"].is_monotonic_decreasing and models["test_true_qini"].notna().all()
-    assert models["observable_ratio"].notna().all() and (models["leak_alarm"].fillna("") == "").all()
+    assert models["observable_ratio"].notna().all() and (models["leak_alarm"].astype(object).fillna("") == "").all()
     assert (models["test_qini_ci_low"] <= models["test_qini"]).all()
     promoted = _run("promote", "--task", "uplift_purchase", *cfg_args)
     assert "first champion" in promoted and "valid_qini" in promoted

@@ -972,7 +972,7 @@ def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
             value = board.loc[board["model"] == reference, "test_qini"]
             ref = float(value.iloc[0]) if len(value) and pd.notna(value.iloc[0]) else float("nan")
             ratios[column] = board["test_qini"] / ref if ref == ref and ref != 0 else np.nan
-        board = board.assign(**ratios, leak_alarm=board["leak_alarm"].fillna(""))
+        board = board.assign(**ratios, leak_alarm=board["leak_alarm"].astype(object).fillna(""))
         board = board.sort_values(["valid_qini", "test_qini"], ascending=False, kind="stable",
                                   na_position="last").reset_index(drop=True)
     per_campaign = pd.DataFrame(by_campaign, columns=["model", "cutoff", "test_qini"])
