@@ -37,6 +37,12 @@ CHAMPION = "champion"
 _REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "mlflow", "pyarrow",
                  "pydantic", "scikit-uplift")  # the last only where installed (the `uplift` extra's model)
 _SIYU_CODE = str(Path(siyu.__file__).resolve().parent)
+# Two MLflow hints that do not apply to siyu, silenced by their text: a local path matches two
+# equivalent local source kinds, and siyu's features are float64 already. Filters set once, not
+# `catch_warnings` blocks: those swap the process-wide filters, and models are logged from a thread.
+warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways",
+                        category=UserWarning)
+warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,7 @@ def _signature_example(X: pd.DataFrame) -> pd.DataFrame:
 def _signature(example: pd.DataFrame, categorical: list[str], scores: np.ndarray) -> ModelSignature:
     """Inferred signature, with categorical columns typed Any: MLflow has no category type and
     would refuse a pandas 'category' column declared as string; the wrapper recodes them."""
-    with warnings.catch_warnings():  # its hint on integer columns: siyu's features are float64 already
-        warnings.simplefilter("ignore", UserWarning)
-        inferred = infer_signature(example, scores)
+    inferred = infer_signature(example, scores)
     cols = [ColSpec(AnyType(), c.name, required=False) if c.name in categorical else c
             for c in inferred.inputs.inputs]
     return ModelSignature(inputs=Schema(cols), outputs=inferred.outputs)
@@ -136,9 +140,7 @@ def _log_dataset(frame: pd.DataFrame | None, name: str, source: str) -> str:
         return ""
     digest = frame_digest(frame)
     schema = infer_signature(_signature_example(frame.head(200))).inputs
-    with warnings.catch_warnings():  # a local path matches two equivalent local source kinds
-        warnings.simplefilter("ignore", UserWarning)
-        resolved = resolve_dataset_source(source)
+    resolved = resolve_dataset_source(source)
     dataset = MetaDataset(resolved, name=name, digest=digest, schema=schema)
     mlflow.log_input(dataset, context="training", tags={"rows": str(len(frame))})
     return digest
