@@ -282,3 +282,14 @@ def test_the_transaction_only_gate_needs_a_bgnbd_to_compare_with(orders_cfg, tmp
     decision = jobs.promote(cfg, "purchase_intent")
     assert not decision.promoted and "no BG/NBD was judged on them" in decision.reason
     assert version_by_alias("purchase_intent", "champion", cfg.tracking) is None
+
+
+def test_uplift_oracles_give_every_treatment_a_column_even_without_its_effects():
+    """A world with effects for one treatment of two: both oracle rows rank by a (rows, 2) matrix,
+    0 for the treatment it has no effects for, on the rows whose known effects are all there."""
+    truth = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "tau__a": [0.1, np.nan, 0.3],
+                          "tau_observable__a": [0.2, 0.1, 0.05]})
+    oracles = jobs._uplift_oracle_rows(truth, ("a", "b"))
+    (rows, tau), (rows_obs, tau_obs) = oracles["oracle"], oracles["oracle_observable"]
+    assert list(rows["user_id"]) == ["u1", "u3"] and tau.tolist() == [[0.1, 0.0], [0.3, 0.0]]
+    assert len(rows_obs) == 3 and tau_obs[:, 1].tolist() == [0.0, 0.0, 0.0]

@@ -864,11 +864,11 @@ def _effect_matrix(frame: pd.DataFrame, prefix: str, treatments: tuple[str, ...]
                             else np.zeros(len(frame)) for t in treatments])
 
 
-def _uplift_oracle_rows(cfg: SiyuConfig, truth: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
-    """{oracle row name: (its test rows, its effects (rows, T))}: `oracle` ranks by the true
-    effects, `oracle_observable` by the observable oracle's (the best a model of the history can
-    do); each on the rows where all of its effects are known."""
-    treatments = tuple(c.removeprefix("tau__") for c in truth.columns if c.startswith("tau__"))
+def _uplift_oracle_rows(truth: pd.DataFrame,
+                        treatments: tuple[str, ...]) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """{oracle row name: (its test rows, its effects (rows, T), 0 for a treatment without any)}:
+    `oracle` ranks by the true effects, `oracle_observable` by the observable oracle's (the best a
+    model of the history can do); each on the rows where all of its known effects are."""
     out = {}
     for name, prefix in ((UPLIFT_ORACLE, "tau__"), (ORACLE_OBSERVABLE, "tau_observable__")):
         cols = [f"{prefix}{t}" for t in treatments if f"{prefix}{t}" in truth]
@@ -946,7 +946,7 @@ def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
         rows.append(row)
         by_campaign += [{"model": run["model"], "cutoff": c, "test_qini": m.get("qini")}
                         for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
-    oracles = _uplift_oracle_rows(cfg, truth) if truth is not None else {}
+    oracles = _uplift_oracle_rows(truth, treatments) if truth is not None else {}
     for name, (known, tau) in oracles.items():
         values = uplift_metrics(known["label"], known["treatment"], tau, treatments, known["user_id"],
                                 strata=known["campaign_id"], n_boot=cfg.training.n_bootstrap, seed=cfg.training.seed)
