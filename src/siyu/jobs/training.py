@@ -768,21 +768,13 @@ def _qini_figure(scores: pd.DataFrame, treatments: tuple[str, ...]):  # noqa: AN
     return fig
 
 
-def fit_and_log_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame: pd.DataFrame,  # noqa: ANN001
-                       manifest: dict, features: list[str]) -> ModelResult:
-    """Fit an uplift estimator on the train campaigns (early stopping on valid), judge it on the
-    test campaigns once (Qini, AUUC, uplift@k with intervals over users), log and register it
-    like every model: `{split}_{metric}`, `evaluation/test_scores.parquet` (with `treatment`,
-    `campaign_id` and `uplift__<t>` columns) for the gate, per-campaign metrics."""
-    from siyu.tracking import log_training_run
-
-    record, result = _fit_and_evaluate_uplift(cfg, task, model, estimator, frame, manifest, features)
-    return _logged(result, log_training_run(record, cfg.tracking))
-
-
 def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame: pd.DataFrame,  # noqa: ANN001
                              manifest: dict, features: list[str]) -> tuple[RunRecord, ModelResult]:
-    """`fit_and_log_uplift` up to the logging: what to log, and the result without its run and version."""
+    """Fit an uplift estimator on the train campaigns (early stopping on valid), judge it on the
+    test campaigns once (Qini, AUUC, uplift@k with intervals over users), and return what to log
+    like every model (`{split}_{metric}`, `evaluation/test_scores.parquet` with `treatment`,
+    `campaign_id` and `uplift__<t>` columns for the gate, per-campaign metrics) with the result
+    still without its run and version: `train` logs it beside the next model's fit."""
     from siyu.tracking import RunRecord
 
     data = {s: _uplift_split(frame, features, s) for s in ("train", "valid", "test")}
@@ -1065,5 +1057,5 @@ def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, mar
 
 
 __all__ = ["GBM_MODELS", "Leaderboard", "ModelResult", "PromotionDecision", "TrainResult", "TrainsetMissing",
-           "TuneResult", "compare", "compare_uplift", "fit_and_log", "fit_and_log_uplift", "load_task_data", "oracle_metrics", "promote",
+           "TuneResult", "compare", "compare_uplift", "fit_and_log", "load_task_data", "oracle_metrics", "promote",
            "test_cutoff_of", "train", "tune"]
