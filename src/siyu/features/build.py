@@ -107,7 +107,6 @@ def _arrays(table: pa.Table, program: FeatureProgram, lo: int) -> engine.EventAr
     return engine.EventArrays(
         u=col("u", np.int32) - np.int32(lo), t=col("t", np.int64), r=col("r", np.int8), et=col("et", np.int16),
         ch=col("ch", np.int16), amount=col("amount", np.float64) if program.needs_amount else None,
-        session_key=col("session_key", np.uint32) if program.needs_session else None,
         keys={c: col(f"{c}_key", np.uint32) for c in program.distinct_columns},
     )
 

@@ -4,10 +4,10 @@ The program has two halves:
 
 - **one DuckDB query** that reads the events in place, keeps the rows before the last cutoff,
   joins them to the user dictionary and projects each event onto a few narrow codes (user
-  index, microsecond time, role / event-type / channel codes, amount, hashed session,
-  channel and category); it is sorted by user and time and streamed once;
+  index, microsecond time, role / event-type / channel codes, amount, and the hashed values
+  of the distinct-count columns: channel, category, session); it is sorted by user and time and streamed once;
 - **a plan** for `siyu.features.engine`: the per-user-day *measures* to accumulate (counts
-  and sums under an event predicate, active days, sessions, purchase gaps, campaign
+  and sums under an event predicate, active days, purchase gaps, campaign
   responses), the *last-event times* to carry forward, and one small expression per output
   column (a window of a measure, a ratio, days since, a distinct count, a stage, ...).
 
@@ -103,7 +103,6 @@ class FeatureProgram:
     distinct_columns: tuple[str, ...]
     attributes: tuple[str, ...]
     needs_amount: bool
-    needs_session: bool
     categorical: tuple[str, ...] = ()  # text columns, as the families describe them
 
 
@@ -131,7 +130,6 @@ def compile_features(specs: FeatureSet, cutoffs: Sequence[date | datetime | str]
         distinct_columns=tuple(sorted({s.column for s in subs if isinstance(s, DistinctIn)})),
         attributes=tuple(dict.fromkeys(e.column for _, e in columns if isinstance(e, UserAttr))),
         needs_amount=bool(kinds & {"amount"}) or any(isinstance(e, FirstAmount) for _, e in columns),
-        needs_session="sessions" in kinds,
         categorical=tuple(c.name for spec in specs for c in spec.describe() if c.dtype == "categorical"),
     )
 
@@ -146,7 +144,7 @@ def _code(column: str, values: Sequence[str]) -> str:
 
 def _key(column: str) -> str:
     # 0 stands for NULL; the low bit keeps every real value's key nonzero. Keys are only
-    # compared within one user (sessions of a day, channels or categories of a user), where
+    # compared within one user (sessions, channels or categories of a user), where
     # 32 bits make a collision vanishingly rare and halve what the sort carries.
     return (f"CASE WHEN {column} IS NULL THEN CAST(0 AS UINTEGER) "
             f"ELSE CAST(hash(CAST({column} AS VARCHAR)) >> 32 AS UINTEGER) | 1 END")
@@ -167,8 +165,6 @@ def events_sql(program: FeatureProgram, events: str, user_dict: str, only_roles:
     ]
     if program.needs_amount:
         cols.append("CAST(e.amount AS DOUBLE) AS amount")
-    if program.needs_session:
-        cols.append(f"{_key('e.session_id')} AS session_key")
     cols += [f"{_key('e.' + c)} AS {c}_key" for c in program.distinct_columns]
     last = program.cutoffs[-1].isoformat()
     only = f" AND e.role IN ({', '.join(_q(r) for r in only_roles)})" if only_roles else ""

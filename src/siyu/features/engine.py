@@ -66,7 +66,6 @@ class EventArrays:
     et: np.ndarray  # int16 event-type code: 1 + index in program.event_types, 0 any other
     ch: np.ndarray  # int16 channel code: 1 + index in program.channels, 0 any other
     amount: np.ndarray | None = None
-    session_key: np.ndarray | None = None  # uint32 hashed session, 0 = NULL
     keys: dict[str, np.ndarray] = field(default_factory=dict)  # distinct column -> uint32 hashed value, 0 = NULL
 
     def __len__(self) -> int:
@@ -92,7 +91,7 @@ class Tables:
 
 # --------------------------------------------------------------------------- tables
 _COUNT_KINDS = {"count": kernels.COUNT, "active": kernels.ACTIVE, "weekday": kernels.WEEKDAY,
-                "sessions": kernels.SESSIONS, "response": kernels.RESPONSE}
+                "response": kernels.RESPONSE}
 _FLOAT_KINDS = {"gap_n": kernels.GAP_N, "gap_sum": kernels.GAP_SUM, "gap_sq": kernels.GAP_SQ}
 
 
@@ -140,7 +139,6 @@ def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tabl
     ugroups = np.searchsorted(ev.u[first], np.arange(n_users + 1)).astype(np.int64)
     n_types, n_channels, parts = _code_parts(program)
     n_codes = parts["r"].size
-    activity = _matches(program, parts, ACTIVITY)
     counted = [m for m in program.measures if m.kind in _COUNT_KINDS]
     summed = [m for m in program.measures if m.kind == "amount"]
     floated = [m for m in program.measures if m.kind in _FLOAT_KINDS]
@@ -153,7 +151,6 @@ def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tabl
     # Fixed point (1/10,000 of a currency unit): exact sums, so a user's window never depends
     # on the rounding of other users' or other cutoffs' amounts.
     fixed = np.round(np.nan_to_num(amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64) if summed else np.zeros(1, np.int64)
-    session_key = ev.session_key if ev.session_key is not None else np.zeros(1, dtype=np.uint32)
     n_groups = first.size
     counts = np.zeros((n_groups + 1, len(counted)), dtype=np.int32)
     amounts = np.zeros((n_groups + 1, len(summed)), dtype=np.int64)
@@ -162,7 +159,7 @@ def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tabl
     fp_t = np.full(n_users, UNKNOWN, dtype=np.int64)
     fp_amount = np.full(n_users, np.nan)
     kernels.day_tables(
-        gstart, ugroups, gday, ev.t, ev.r, ev.et, ev.ch, fixed, amount, session_key, n_types, n_channels, activity,
+        gstart, ugroups, gday, ev.t, ev.r, ev.et, ev.ch, fixed, amount, n_types, n_channels,
         c_ptr, c_idx, np.array([_COUNT_KINDS[m.kind] for m in counted], dtype=np.int64),
         np.array([m.arg for m in counted], dtype=np.int64), a_ptr, a_idx, l_ptr, l_idx,
         np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), counts, amounts, floats, lasts, fp_t,

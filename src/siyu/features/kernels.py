@@ -33,7 +33,7 @@ UNKNOWN = np.iinfo(np.int64).max
 PURCHASE, CONTACT = ROLE_CODES["purchase"], ROLE_CODES["contact"]
 
 # Per count column: what a day holds.
-COUNT, ACTIVE, WEEKDAY, SESSIONS, RESPONSE = 0, 1, 2, 3, 4
+COUNT, ACTIVE, WEEKDAY, RESPONSE = 0, 1, 2, 3
 # Per float column.
 GAP_N, GAP_SUM, GAP_SQ = 0, 1, 2
 # Window tables.
@@ -47,7 +47,7 @@ def _code(r, et, ch, t, n_types, n_channels):
 
 
 @njit(parallel=True, cache=True)
-def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, n_types, n_channels, act_lut,
+def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, n_types, n_channels,
                c_ptr, c_idx, c_kind, c_arg, a_ptr, a_idx, l_ptr, l_idx, f_kind,
                counts, amounts, floats, lasts, fp_t, fp_amount):  # noqa: PLR0913
     """Fill the user-day tables from each user's events (the caller allocates them, zeroed;
@@ -58,7 +58,7 @@ def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, 
     matching time so far; fp_t / fp_amount each user's first purchase."""
     n_users = ugroups.size - 1
     n_last = lasts.shape[1]
-    special = np.flatnonzero((c_kind == ACTIVE) | (c_kind == WEEKDAY) | (c_kind == SESSIONS))
+    special = np.flatnonzero((c_kind == ACTIVE) | (c_kind == WEEKDAY))
     responses = np.flatnonzero(c_kind == RESPONSE)
     for u in prange(n_users):
         last_contact = NEVER
@@ -84,8 +84,7 @@ def day_tables(gstart, ugroups, gday, t, r, et, ch, fixed, amount, session_key, 
                     _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, responses, c_arg, floats,
                               f_kind, fp_t, fp_amount)
                     prev_purchase = t[i]
-            _day_kinds(g + 1, lo, hi, gday[g], r, session_key, act_lut, t, n_types, n_channels, et, ch, counts,
-                       c_kind, c_arg, special)
+            _day_kinds(g + 1, gday[g], counts, c_kind, c_arg, special)
             if g > ugroups[u]:  # running sums over the user's days
                 for m in range(floats.shape[1]):
                     floats[g, m] += floats[g - 1, m]
@@ -123,51 +122,15 @@ def _purchase(i, g, u, t, amount, last_contact, prev_purchase, counts, responses
 
 
 @njit(cache=True)
-def _day_kinds(g, lo, hi, day, r, session_key, act_lut, t, n_types, n_channels, et, ch, counts, c_kind, c_arg,
-               special):
-    """Turn one day's raw counts (row g of `counts`) into active flags, weekday counts and
-    distinct sessions (`special`: the columns of those kinds)."""
+def _day_kinds(g, day, counts, c_kind, c_arg, special):
+    """Turn one day's raw counts (row g of `counts`) into active flags and weekday counts
+    (`special`: the columns of those kinds)."""
     isodow = (day + 3) % 7 + 1  # 1970-01-01 was a Thursday
     for m in special:
-        kind = c_kind[m]
-        if kind == ACTIVE:
+        if c_kind[m] == ACTIVE:
             counts[g, m] = min(counts[g, m], 1)
-        elif kind == WEEKDAY and isodow != c_arg[m]:
+        elif c_kind[m] == WEEKDAY and isodow != c_arg[m]:
             counts[g, m] = 0
-        elif kind == SESSIONS:
-            n = _distinct_sessions(lo, hi, r, et, ch, t, session_key, act_lut, n_types, n_channels)
-            counts[g, m] = n
-
-
-@njit(cache=True)
-def _distinct_sessions(lo, hi, r, et, ch, t, session_key, act_lut, n_types, n_channels):
-    """Distinct non-null sessions among the activity events lo..hi of one user-day."""
-    if hi - lo <= 32:  # the usual day: compare pairwise, allocate nothing
-        n = 0
-        for i in range(lo, hi):
-            key = session_key[i]
-            if key == 0 or not act_lut[_code(r[i], et[i], ch[i], t[i], n_types, n_channels)]:
-                continue
-            seen = False
-            for j in range(lo, i):
-                if session_key[j] == key and act_lut[_code(r[j], et[j], ch[j], t[j], n_types, n_channels)]:
-                    seen = True
-                    break
-            if not seen:
-                n += 1
-        return n
-    keys = np.empty(hi - lo, session_key.dtype)  # a very busy day: sort instead
-    k = 0
-    for i in range(lo, hi):
-        if session_key[i] != 0 and act_lut[_code(r[i], et[i], ch[i], t[i], n_types, n_channels)]:
-            keys[k] = session_key[i]
-            k += 1
-    keys = np.sort(keys[:k])
-    n = 0
-    for i in range(k):
-        if i == 0 or keys[i] != keys[i - 1]:
-            n += 1
-    return n
 
 
 @njit(parallel=True, cache=True)

@@ -38,8 +38,7 @@ class Measure:
     """A per-user-day quantity, summed over the days of a window.
 
     kind: ``count`` / ``amount`` of events matching `pred`; ``active`` (1 on a day with a
-    matching event); ``sessions`` (distinct sessions of activity events that day);
-    ``weekday`` (activity events on a day whose ISO weekday is `arg`); ``gap_n`` /
+    matching event); ``weekday`` (activity events on a day whose ISO weekday is `arg`); ``gap_n`` /
     ``gap_sum`` / ``gap_sq`` (gaps in days between consecutive purchases, booked on the later
     purchase); ``response`` (purchases within `arg` days after the latest campaign contact).
     """

@@ -6,12 +6,12 @@ grows with user-days, not with events x cutoffs:
 1. **events**: narrow columns (user, microsecond local time, local day, hour, role, ...)
    before the last cutoff, of the users the dictionary knows;
 2. **tiles**: one row per user-day with that day's value of every measure (counts, fixed-
-   point amount sums, active flags, weekday counts, distinct sessions, campaign responses,
+   point amount sums, active flags, weekday counts, campaign responses,
    purchase gaps) and its latest time per `Since` predicate; the float gap sums become
    running sums per user (in day order, added exactly as the embedded engine adds them);
 3. **windows**: each tile is paired with the cutoffs after it (a small literal array), and
    every window of every cutoff is a conditional sum over a user's tiles; distinct channels
-   / categories pair each (user, value, day) with the cutoffs where that day is the value's
+   / categories / sessions pair each (user, value, day) with the cutoffs where that day is the value's
    latest one;
 4. **rows**: every user joined strictly before each cutoff, with the derived columns
    (ratios, days since, stage, RFM quintiles ranked per cutoff, attributes).
@@ -65,7 +65,6 @@ from siyu.features.specs import RFM, FeatureSet, SpecError
 US_PER_HOUR = 3_600_000_000
 _FLOAT_KINDS = ("gap_n", "gap_sum", "gap_sq")
 _PURCHASE_KINDS = (*_FLOAT_KINDS, "response")
-_SIDE_KINDS = (*_PURCHASE_KINDS, "sessions")  # measures tiled apart from the main per-day aggregate
 _UNBOUNDED = SparkWindow.unboundedPreceding
 _SCORES = ("rfm_recency_score", "rfm_frequency_score", "rfm_monetary_score")
 
@@ -86,7 +85,7 @@ def _micros(col: Column) -> Column:
 
 def _events(program: FeatureProgram, events: DataFrame, last_us: int) -> DataFrame:
     """Narrow event rows before the last cutoff: user_id, t, day, hour, role and what the
-    program reads (event_type, channel, amount, fixed, session_id, distinct columns)."""
+    program reads (event_type, channel, amount, fixed, distinct columns)."""
     t = _micros(F.col("ts"))
     cols = [
         F.col("user_id").cast("string").alias("user_id"),
@@ -97,8 +96,6 @@ def _events(program: FeatureProgram, events: DataFrame, last_us: int) -> DataFra
         # NaN and null alike mean "no amount" (the embedded engine reads both as NaN).
         F.when(F.isnan(F.col("amount")), F.lit(None)).otherwise(F.col("amount").cast("double")).alias("amount"),
     ]
-    if program.needs_session:
-        cols.append(F.col("session_id").cast("string").alias("session_id"))
     cols += [F.col(c).cast("string").alias(f"v_{c}") for c in program.distinct_columns]
     if _needs_btyd(program):
         order = F.col(ORDER_COLUMN).cast("string") if ORDER_COLUMN in events.columns else F.lit(None).cast("string")
@@ -233,25 +230,18 @@ def _purchase_days(program: FeatureProgram, ev: DataFrame, names: _Names) -> Dat
 def _tiles(program: FeatureProgram, ev: DataFrame, names: _Names) -> DataFrame:
     """One row per user-day: every measure's day value (float measures as running sums per
     user, on purchase days only) and the latest time of every `Since` predicate that day."""
-    aggs = [_day_measure(m).alias(names.measure[m]) for m in program.measures if m.kind not in _SIDE_KINDS]
+    aggs = [_day_measure(m).alias(names.measure[m]) for m in program.measures if m.kind not in _PURCHASE_KINDS]
     aggs += [F.max(F.when(_pred(p), F.col("t"))).alias(names.last[p]) for p in program.lasts]
     if not aggs:
         aggs = [F.count(F.lit(1)).alias("_n")]
-    # Distinct sessions and the purchase measures are tiled apart: a distinct count or an
-    # ordered list in the main aggregate would push all ~50 measures into Spark's slow
-    # sort-based object aggregation.
+    # The purchase measures are tiled apart: an ordered list in the main aggregate would push
+    # all ~50 measures into Spark's slow sort-based object aggregation.
     tiles = ev.groupBy("user_id", "day").agg(*aggs)
-    sessions = [m for m in program.measures if m.kind == "sessions"]
-    if sessions:
-        keep = _pred(ACTIVITY) & F.col("session_id").isNotNull()
-        per_day = (ev.where(keep).select("user_id", "day", "session_id").distinct().groupBy("user_id", "day")
-                   .agg(*[F.count(F.lit(1)).alias(names.measure[m]) for m in sessions]))
-        tiles = tiles.join(per_day, ["user_id", "day"], "left")
     purchase_days = _purchase_days(program, ev, names)
     if purchase_days is not None:
         tiles = tiles.join(purchase_days, ["user_id", "day"], "left")
     cols = {names.measure[m]: F.coalesce(F.col(names.measure[m]), F.lit(0)).cast("long")
-            for m in program.measures if m.kind in ("response", "sessions")}
+            for m in program.measures if m.kind == "response"}
     return tiles.withColumns(cols) if cols else tiles
 
 
