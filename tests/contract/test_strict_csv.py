@@ -86,3 +86,12 @@ def test_a_dialect_setting_is_checked() -> None:
         SourceConfig(path="x.csv", format="csv", encoding="klingon")
     with pytest.raises(ValueError, match="quote: one character"):
         SourceConfig(path="x.csv", format="csv", quote="''")
+
+
+def test_a_long_example_is_cut_short_with_its_length_on_screen() -> None:
+    from siyu.contract.report import EXAMPLE_CHARS, example_text
+
+    long = "q1,\"u2,2025-03-05\n" * 300
+    shown = example_text(long)
+    assert shown.startswith(repr(long[:EXAMPLE_CHARS])) and f"({len(long):,} characters)" in shown
+    assert example_text("inf") == "'inf'" and example_text(None) == "NULL"

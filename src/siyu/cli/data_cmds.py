@@ -101,9 +101,10 @@ def _print_table(console: Console, table: TableReport) -> None:
 
 def _examples(rows: tuple[dict, ...], column: str) -> str:
     """'value' (row N), ... for up to 3 example rows."""
+    from siyu.contract.report import example_text
+
     parts = []
     for row in rows[:3]:
-        value = row.get(column)
         where = f" (row {row['source_row']})" if row.get("source_row") is not None else ""
-        parts.append(("NULL" if value is None else repr(str(value))) + where)
+        parts.append(example_text(row.get(column)) + where)
     return ", ".join(parts)

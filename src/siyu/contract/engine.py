@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from siyu.contract.mapping import MappedTable, literal, quote, raw_name
-from siyu.contract.report import RuleOutcome, TableReport, ValidationReport
+from siyu.contract.report import RuleOutcome, TableReport, ValidationReport, example_text
 from siyu.contract.rules import Rule, applicable, rules_for
 
 EXAMPLES = 5
@@ -290,8 +290,7 @@ def clean_users_sql(con: duckdb.DuckDBPyConnection, users: CheckedTable | None,
 def _values(rows: list[dict[str, Any]], column: str) -> str:
     seen: list[str] = []
     for row in rows:
-        value = row.get(column)
-        text = "NULL" if value is None else repr(str(value))
+        text = example_text(row.get(column))
         if text not in seen:
             seen.append(text)
     return ", ".join(seen[:3]) or "-"

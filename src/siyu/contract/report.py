@@ -5,6 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+EXAMPLE_CHARS = 80  # what a message or the report's table shows of one example value
+
+
+def example_text(value: Any) -> str:
+    """One example value as a message shows it: quoted, and cut short with its length when long
+    (the rejects file keeps the whole text; a line that swallowed the next hundred lines through
+    an unbalanced quote would otherwise fill the screen)."""
+    if value is None:
+        return "NULL"
+    text = str(value)
+    if len(text) <= EXAMPLE_CHARS:
+        return repr(text)
+    return f"{text[:EXAMPLE_CHARS]!r}... ({len(text):,} characters)"
+
 
 @dataclass(frozen=True)
 class RuleOutcome:
