@@ -48,6 +48,7 @@ from siyu.models import (
     GBM_MODELS,
     MissingFeatureError,
     SiyuEstimator,
+    btyd_features_wanted,
     make_model,
     models_for_task,
 )
@@ -283,7 +284,8 @@ def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict) -> SiyuEs
     """A fresh `model` whose baselines ask the training set's feature specs which column plays which part."""
     specs = manifest.get("feature_specs")
     inputs = parse_feature_specs(specs).roles() if specs else None  # older training sets: found by name
-    return make_model(model, cfg.task(task), inputs=inputs, **cfg.training.model_kwargs)
+    return make_model(model, cfg.task(task), inputs=inputs, **cfg.training.model_kwargs,
+                      btyd_features=btyd_features_wanted(cfg.training.btyd_features, cfg.dataset.roles.in_use()))
 
 
 def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None = None) -> TrainResult:
@@ -583,8 +585,7 @@ def _test_scores_of(cfg: SiyuConfig, task: str, version: VersionInfo, frame: pd.
 
 def _btyd_rule(cfg: SiyuConfig, task: str) -> bool:
     """Whether the transaction-only gate applies: an order history alone, and a task BG/NBD models."""
-    roles = [r for r in ("purchase", "refund", "interaction", "contact") if getattr(cfg.dataset.roles, r)]
-    return transactions_only(roles) and BTYD_MODEL in models_for_task(cfg.task(task))
+    return transactions_only(cfg.dataset.roles.in_use()) and BTYD_MODEL in models_for_task(cfg.task(task))
 
 
 def _latest_btyd(versions: list[VersionInfo]) -> VersionInfo | None:
