@@ -294,7 +294,9 @@ def _orders_with_btyd_summaries(cfg, rng):
     directory = cfg.paths.trainsets_dir / "purchase_intent"
     directory.mkdir(parents=True)
     frame.to_parquet(directory / "trainset.parquet")
-    (directory / "manifest.json").write_text(json.dumps(toy_manifest(frame, "purchase_intent")), encoding="utf-8")
+    manifest = toy_manifest(frame, "purchase_intent") | {"warnings": ["purchase_intent: the 7-day horizon leaves 2 of "
+                                                                      "the 8 training cutoffs asked for"]}
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def test_on_orders_alone_the_boosters_read_the_btyd_outputs_and_carry_them_to_scoring(orders_cfg, tmp_path):
@@ -303,7 +305,9 @@ def test_on_orders_alone_the_boosters_read_the_btyd_outputs_and_carry_them_to_sc
         "tracking": orders_cfg.tracking.model_copy(update={"uri": f"sqlite:///{tmp_path}/mlflow.db",
                                                            "artifact_root": str(tmp_path / "art")})})
     _orders_with_btyd_summaries(cfg, np.random.default_rng(6))
-    result = jobs.train(cfg, "purchase_intent", "lightgbm").results[0]
+    trained = jobs.train(cfg, "purchase_intent", "lightgbm")
+    assert trained.warnings == ("purchase_intent: the 7-day horizon leaves 2 of the 8 training cutoffs asked for",)
+    result = trained.results[0]
     horizon = cfg.task("purchase_intent").horizon_days
     # what scoring loads: the registered version, its fitted BTYD parameters inside
     champion = load_champion("purchase_intent", cfg.tracking, version=result.version)

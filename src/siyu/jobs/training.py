@@ -84,6 +84,7 @@ class TrainResult:
     task: str
     results: tuple[ModelResult, ...]
     challenger: str
+    warnings: tuple[str, ...] = ()  # the training set's own (e.g. a horizon that left few training cutoffs)
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,8 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     if len(trained) > 1:
         challenger = _best_on_valid(cfg, task, trained)
         set_alias(task, "challenger", challenger, cfg.tracking)
-    return TrainResult(task=task, results=tuple(results), challenger=challenger)
+    warnings = () if spec.uplift else tuple(manifest.get("warnings", ()))
+    return TrainResult(task=task, results=tuple(results), challenger=challenger, warnings=warnings)
 
 
 def _failed(task: str, name: str, exc: Exception, model: str) -> ModelResult:
