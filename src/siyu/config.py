@@ -116,6 +116,10 @@ class EventRoles(Frozen):
                 seen[event_type] = role
         return self
 
+    def in_use(self) -> tuple[str, ...]:
+        """The roles some event type plays (`purchase`, `refund`, `interaction`, `contact`)."""
+        return tuple(r for r in ("purchase", "refund", "interaction", "contact") if getattr(self, r))
+
     def role_of(self) -> dict[str, Role]:
         """event_type -> role."""
         mapping: dict[str, Role] = {}
@@ -401,6 +405,11 @@ class TrainingConfig(Frozen):
     n_bootstrap: int = Field(500, ge=50)  # replicates of the bootstrap over users behind every interval
     tuning: TuningConfig = TuningConfig()
     promotion: PromotionConfig = PromotionConfig()
+    # The fitted BTYD outputs (P(alive), purchases expected over the task's horizon, Gamma-Gamma
+    # spend) as booster features: `auto` on an order history alone (where BG/NBD is the baseline
+    # to beat and the outputs carry the rhythm the summaries hide), `on` / `off` anywhere. On the
+    # demo world, with its interactions and contacts, they measured as noise: opt-in there.
+    btyd_features: Literal["auto", "on", "off"] = "auto"
 
     @property
     def model_kwargs(self) -> dict[str, object]:

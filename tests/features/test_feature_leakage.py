@@ -1,4 +1,5 @@
-"""Leakage property: adding or changing events at or after a cutoff changes no feature at it."""
+"""Leakage property: adding or changing events at or after a cutoff changes no feature at it (nor
+the BTYD outputs a booster derives from the features)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ from tests.features.test_feature_compiler import SPECS
 from siyu.features import FeatureSet, build_features
 from siyu.features.families.attribute import Attribute
 from siyu.features.families.btyd import BTYD
+from siyu.models.btyd import BGNBDParams, GammaGammaParams
+from siyu.models.btyd_features import BTYDFeatures
 
 LEAK_SPECS = FeatureSet((*SPECS.specs, BTYD()))  # every family, the BTYD summaries included
+# The BTYD outputs a booster reads as features: parameters fitted on training rows (fixed here,
+# as they are once fitted), applied to each row's own summary at the cutoff.
+BOOSTER_BTYD = BTYDFeatures(horizon_days=14, bgnbd=BGNBDParams(r=0.8, alpha=20.0, a=0.6, b=2.5),
+                            spend=GammaGammaParams(p=6.0, q=4.0, gamma=150.0))
 
 CUTOFF = datetime(2025, 3, 10)
 LATER = "2025-03-24"
@@ -36,7 +43,8 @@ def _rows(events, before: bool) -> list[dict]:
 def _at_cutoff(con, rows) -> pd.DataFrame:
     load_events(con, rows)
     df = build_features(con, LEAK_SPECS, "events", None, [CUTOFF.date(), LATER])
-    return df[df["cutoff"] == pd.Timestamp(CUTOFF)].reset_index(drop=True)
+    df = df[df["cutoff"] == pd.Timestamp(CUTOFF)].reset_index(drop=True)
+    return pd.concat([df, BOOSTER_BTYD.transform(df)], axis=1)
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -20,9 +20,9 @@ from siyu.config import (
 )
 from siyu.evaluation import Interval
 from siyu.jobs import training as jobs
-from siyu.models import LightGBMClassifier
+from siyu.models import LightGBMClassifier, btyd
 from siyu.models.synthetic import toy_manifest, toy_trainset
-from siyu.tracking import list_versions, version_by_alias
+from siyu.tracking import list_versions, load_champion, load_test_scores, version_by_alias
 from siyu.trainsets import GridError
 
 
@@ -282,6 +282,56 @@ def test_the_transaction_only_gate_needs_a_bgnbd_to_compare_with(orders_cfg, tmp
     decision = jobs.promote(cfg, "purchase_intent")
     assert not decision.promoted and "no BG/NBD was judged on them" in decision.reason
     assert version_by_alias("purchase_intent", "champion", cfg.tracking) is None
+
+
+def _orders_with_btyd_summaries(cfg, rng):
+    """The toy purchase-intent rows plus the BTYD summary columns of BG/NBD customers (enough
+    repeat buyers for the boosters to fit BG/NBD on), written as `cfg`'s training set."""
+    frame = toy_trainset("purchase_intent", n_users=300, n_cutoffs=4, rng=rng)
+    T = rng.uniform(30, 300, len(frame))
+    x, t_x = btyd.simulate_bgnbd(btyd.BGNBDParams(r=0.8, alpha=20.0, a=0.6, b=2.5), T, rng)
+    frame = frame.assign(btyd_x=x, btyd_t_x_days=t_x, btyd_T_days=T, btyd_spend_mean=rng.gamma(5.0, 20.0, len(frame)))
+    directory = cfg.paths.trainsets_dir / "purchase_intent"
+    directory.mkdir(parents=True)
+    frame.to_parquet(directory / "trainset.parquet")
+    manifest = toy_manifest(frame, "purchase_intent") | {"warnings": ["purchase_intent: the 7-day horizon leaves 2 of "
+                                                                      "the 8 training cutoffs asked for"]}
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_on_orders_alone_the_boosters_read_the_btyd_outputs_and_carry_them_to_scoring(orders_cfg, tmp_path):
+    cfg = orders_cfg.model_copy(update={
+        "paths": orders_cfg.paths.model_copy(update={"work": str(tmp_path / "work")}),
+        "tracking": orders_cfg.tracking.model_copy(update={"uri": f"sqlite:///{tmp_path}/mlflow.db",
+                                                           "artifact_root": str(tmp_path / "art")})})
+    _orders_with_btyd_summaries(cfg, np.random.default_rng(6))
+    trained = jobs.train(cfg, "purchase_intent", "lightgbm")
+    assert trained.warnings == ("purchase_intent: the 7-day horizon leaves 2 of the 8 training cutoffs asked for",)
+    result = trained.results[0]
+    horizon = cfg.task("purchase_intent").horizon_days
+    # what scoring loads: the registered version, its fitted BTYD parameters inside
+    champion = load_champion("purchase_intent", cfg.tracking, version=result.version)
+    model = champion.estimator
+    assert model.btyd_horizon_days == horizon and model.btyd_ is not None and model.btyd_.horizon_days == horizon
+    frame, _, features = jobs.load_task_data(cfg, "purchase_intent")
+    X, _ = jobs._split(frame, features, "test")
+    assert {"btyd_p_alive", f"btyd_expected_{horizon}d"} <= set(model.model_input(X[champion.feature_names]).columns)
+    logged = load_test_scores(result.run_id, cfg.tracking)
+    np.testing.assert_allclose(model.predict_score(X[champion.feature_names]), logged["score"], rtol=1e-12)
+
+
+def test_btyd_features_are_the_default_on_orders_alone_and_opt_in_elsewhere(orders_cfg, cfg):
+    manifest = {}
+    assert jobs._new_model(orders_cfg, "purchase_intent", "xgboost", manifest).btyd_horizon_days == 7
+    assert jobs._new_model(orders_cfg, "ltv", "twopart", manifest).btyd_horizon_days == 90
+    off = orders_cfg.model_copy(update={"training": orders_cfg.training.model_copy(update={"btyd_features": "off"})})
+    assert jobs._new_model(off, "purchase_intent", "lightgbm", manifest).btyd_horizon_days is None
+    with_visits = orders_cfg.model_copy(update={"dataset": orders_cfg.dataset.model_copy(update={
+        "roles": EventRoles(purchase=("purchase",), interaction=("visit",))})})
+    assert jobs._new_model(with_visits, "purchase_intent", "lightgbm", manifest).btyd_horizon_days is None
+    opted_in = with_visits.model_copy(update={"training": with_visits.training.model_copy(update={"btyd_features": "on"})})
+    assert jobs._new_model(opted_in, "purchase_intent", "lightgbm", manifest).btyd_horizon_days == 7
+    assert jobs._new_model(cfg, "churn", "lightgbm", manifest).btyd_horizon_days is None  # no roles: not orders
 
 
 def test_uplift_oracles_give_every_treatment_a_column_even_without_its_effects():

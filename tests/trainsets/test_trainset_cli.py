@@ -60,3 +60,22 @@ def test_bad_arguments_exit_with_a_message(tmp_path):
     short.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     result = CliRunner().invoke(app, ["trainset", "--config", str(short), "--task", "churn"])
     assert result.exit_code == 1 and "need at least" in result.output
+
+
+def test_a_horizon_that_leaves_few_training_cutoffs_is_said_and_one_that_leaves_none_exits(tmp_path):
+    config = _config(tmp_path, ROOT / "configs" / "features.yaml")
+    cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+    cfg["trainset"]["n_train_cutoffs"] = 40
+    config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    result = CliRunner().invoke(app, ["trainset", "--config", str(config), "--task", "churn"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "warning churn: the 30-day horizon leaves" in said and "of the 40 training cutoffs asked for" in said
+    assert "set tasks[churn].horizon_days to" in said and "trainset.n_train_cutoffs:" in said
+    cfg["trainset"]["n_train_cutoffs"] = 2
+    cfg["tasks"] = [{"name": "churn", "horizon_days": 300}]
+    config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    result = CliRunner().invoke(app, ["trainset", "--config", str(config), "--task", "churn"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "the 300-day horizon leaves 0 of the 2 training cutoffs" in said
+    assert "set tasks[churn].horizon_days to" in said

@@ -77,6 +77,7 @@ def trainset(
 ) -> None:
     """Build training sets: Monday cutoff grid, features joined with labels, split by time."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from siyu.cli._config import config_or_exit, tasks_to_run
@@ -114,6 +115,8 @@ def trainset(
             table.add_row(summary.task, split, f"{cuts[0]}..{cuts[-1]} ({len(cuts)})", f"{stats['rows']:,}", f"{value:.4f}")
         console.print(f"{summary.task}: {summary.path} ({summary.n_features} features, spec {summary.feature_spec_hash})")
         _print_left_out(console, summary)
+        for warning in summary.warnings:  # escaped: `tasks[<name>]` is not rich markup
+            console.print(f"  [yellow]warning[/yellow] {escape(warning)}", soft_wrap=True)
         _print_uplift(console, summary.path)
     console.print(table)
 

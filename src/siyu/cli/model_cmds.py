@@ -95,6 +95,8 @@ def train_cmd(
                           f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s")
         if result.challenger:
             console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
+        for warning in result.warnings:  # trained anyway, but not silently
+            console.print(f"  warning: {warning}", markup=False, soft_wrap=True)
     if failed:
         typer.secho(f"{len(failed)} model(s) failed: {', '.join(failed)} (the others are registered; "
                     "the log above says why)", fg=typer.colors.RED, err=True)

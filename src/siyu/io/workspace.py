@@ -318,14 +318,19 @@ def _task_rows(features: pd.DataFrame, cuts: Sequence[date], specs: FeatureSet) 
     return to_feature_frame(rows.reset_index(drop=True), specs)
 
 
-def latest_as_of(cfg: SiyuConfig) -> date:
-    """The day after the last clean event: the natural as-of date for scoring."""
+def data_span(cfg: SiyuConfig) -> tuple[date, date]:
+    """(first clean event's local date, the day after the last one's): the history the data holds."""
     events, _ = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
-        return data_bounds(con, events)[1]
+        return data_bounds(con, events)
     finally:
         con.close()
+
+
+def latest_as_of(cfg: SiyuConfig) -> date:
+    """The day after the last clean event: the natural as-of date for scoring."""
+    return data_span(cfg)[1]
 
 
 class TrainsetMissing(FileNotFoundError):

@@ -15,7 +15,7 @@ from siyu.config import SiyuConfig, TaskConfig
 from siyu.evaluation import headline_metric, heldout_metrics, metrics_by_cutoff
 from siyu.features import FeatureSet
 from siyu.io.workspace import feature_set, labelled_sets
-from siyu.models import make_model
+from siyu.models import btyd_features_wanted, make_model
 from siyu.trainsets import screen_columns, walk_forward_splits
 
 Progress = Callable[[str], None]
@@ -36,7 +36,8 @@ def _fold_row(cfg: SiyuConfig, task: str, model: str, fold: int, splits: dict[st
               frame: pd.DataFrame, specs: FeatureSet) -> dict:
     features, _ = screen_columns(frame, specs.columns)  # as the training set keeps them, fold by fold
     part = {name: frame[frame["split"].astype(str) == name] for name in ("train", "valid", "test")}
-    estimator = make_model(model, cfg.task(task), inputs=specs.roles(), **cfg.training.model_kwargs)
+    estimator = make_model(model, cfg.task(task), inputs=specs.roles(), **cfg.training.model_kwargs,
+                           btyd_features=btyd_features_wanted(cfg.training.btyd_features, cfg.dataset.roles.in_use()))
     estimator.fit(part["train"][features], part["train"]["label"].to_numpy(float),
                   X_valid=part["valid"][features], y_valid=part["valid"]["label"].to_numpy(float))
     test = part["test"]

@@ -48,6 +48,7 @@ from siyu.models import (
     GBM_MODELS,
     MissingFeatureError,
     SiyuEstimator,
+    btyd_features_wanted,
     make_model,
     models_for_task,
 )
@@ -83,6 +84,7 @@ class TrainResult:
     task: str
     results: tuple[ModelResult, ...]
     challenger: str
+    warnings: tuple[str, ...] = ()  # the training set's own (e.g. a horizon that left few training cutoffs)
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict) -> SiyuEs
     """A fresh `model` whose baselines ask the training set's feature specs which column plays which part."""
     specs = manifest.get("feature_specs")
     inputs = parse_feature_specs(specs).roles() if specs else None  # older training sets: found by name
-    return make_model(model, cfg.task(task), inputs=inputs, **cfg.training.model_kwargs)
+    return make_model(model, cfg.task(task), inputs=inputs, **cfg.training.model_kwargs,
+                      btyd_features=btyd_features_wanted(cfg.training.btyd_features, cfg.dataset.roles.in_use()))
 
 
 def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None = None) -> TrainResult:
@@ -319,7 +322,8 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     if len(trained) > 1:
         challenger = _best_on_valid(cfg, task, trained)
         set_alias(task, "challenger", challenger, cfg.tracking)
-    return TrainResult(task=task, results=tuple(results), challenger=challenger)
+    warnings = () if spec.uplift else tuple(manifest.get("warnings", ()))
+    return TrainResult(task=task, results=tuple(results), challenger=challenger, warnings=warnings)
 
 
 def _failed(task: str, name: str, exc: Exception, model: str) -> ModelResult:
@@ -583,8 +587,7 @@ def _test_scores_of(cfg: SiyuConfig, task: str, version: VersionInfo, frame: pd.
 
 def _btyd_rule(cfg: SiyuConfig, task: str) -> bool:
     """Whether the transaction-only gate applies: an order history alone, and a task BG/NBD models."""
-    roles = [r for r in ("purchase", "refund", "interaction", "contact") if getattr(cfg.dataset.roles, r)]
-    return transactions_only(roles) and BTYD_MODEL in models_for_task(cfg.task(task))
+    return transactions_only(cfg.dataset.roles.in_use()) and BTYD_MODEL in models_for_task(cfg.task(task))
 
 
 def _latest_btyd(versions: list[VersionInfo]) -> VersionInfo | None:

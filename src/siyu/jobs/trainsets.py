@@ -3,6 +3,7 @@ as-of date and the shared readers live in `siyu.io.workspace`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ from siyu.config import SiyuConfig, TaskConfig
 from siyu.features.vocabulary import Omission
 from siyu.io.workspace import (
     build_features_at,
+    data_span,
     feature_set,
     labelled_sets,
     latest_as_of,
@@ -23,7 +25,9 @@ from siyu.io.workspace import (
 )
 from siyu.trainsets import (
     CURRENT_FILE,
+    check_horizon,
     check_label,
+    horizon_fit,
     prune_specs,
     screen_columns,
     split_cutoffs,
@@ -46,6 +50,10 @@ class TrainsetSummary:
     data_digest: str
     omitted: tuple[Omission, ...] = ()  # specs the data cannot feed
     dropped: tuple[Omission, ...] = ()  # columns empty or constant in the training rows
+    warnings: tuple[str, ...] = ()  # e.g. a horizon that leaves fewer training cutoffs than asked for
+
+
+log = logging.getLogger(__name__)
 
 
 class TaskUnsupported(ValueError):
@@ -64,7 +72,10 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
 
     The feature set is the configured one resolved against the data's profile; per task, columns
     empty or constant in its training rows are dropped and listed in its manifest. A task the
-    data cannot label raises TaskUnsupported, a label without both classes LabelError."""
+    data cannot label raises TaskUnsupported, a label without both classes LabelError, a horizon
+    that leaves no training cutoff where a shorter one would HorizonTooLong; one that leaves fewer
+    than `trainset.n_train_cutoffs` is logged and written to the manifest's `warnings`
+    (`siyu.trainsets.horizon`)."""
     _, unsupported = supported_tasks(cfg, tasks)
     if unsupported:
         raise TaskUnsupported("; ".join(unsupported.values()))
@@ -75,6 +86,10 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
         done |= {t: build_uplift_trainset(cfg, t) for t in uplift}
         return [done[t] for t in tasks]
     task_cfgs = [cfg.task(t) for t in tasks]
+    first_event, end = data_span(cfg)
+    warnings = {t.name: check_horizon(horizon_fit(t, first_event, end, cfg.trainset)) for t in task_cfgs}
+    for message in filter(None, warnings.values()):
+        log.warning("%s", message)
     resolved = feature_set(cfg)
     specs = resolved.specs
 
@@ -93,6 +108,7 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
         manifest = trainset_manifest(task_cfg, df, prune_specs(specs, [c for c in specs.columns if c in df]),
                                      data_digest=digest, data_end=data_end, splits=splits,
                                      omitted=resolved.omitted, dropped=dropped)
+        manifest["warnings"] = [w for w in (warnings[task_cfg.name],) if w]
         path = write_trainset(df, manifest, cfg.paths.trainsets_dir / task_cfg.name)
         now = current.get(task_cfg.name)
         if now is not None:
@@ -202,6 +218,7 @@ def _summary(task: str, out: Path, manifest: dict[str, Any], omitted: tuple[Omis
         task=task, path=out, n_features=len(manifest["features"]), cutoffs=manifest["cutoffs"],
         splits=manifest["splits"], feature_spec_hash=manifest["feature_spec_hash"],
         data_digest=manifest["data_digest"], omitted=omitted, dropped=dropped,
+        warnings=() if manifest.get("kind") == "uplift" else tuple(manifest.get("warnings", ())),
     )
 
 

@@ -22,11 +22,17 @@ from siyu.models.boosting import (
     XGBoostRegressor,
 )
 from siyu.models.calibration import Calibrator
-from siyu.models.catalog import GBM_MODELS, MODELS_BY_LABEL, make_model, models_for_task
+from siyu.models.catalog import (
+    GBM_MODELS,
+    MODELS_BY_LABEL,
+    btyd_features_wanted,
+    make_model,
+    models_for_task,
+)
 
 __all__ = [
     "GBM_MODELS", "MODELS_BY_LABEL", "BGNBDModel", "Calibrator", "LightGBMClassifier",
     "LightGBMRegressor", "LogisticBaseline", "MissingFeatureError", "NotFittedError", "RecencyRule",
     "SiyuEstimator", "TweedieGLMBaseline", "TwoPartLTV", "XGBoostClassifier", "XGBoostRegressor",
-    "find_feature", "make_model", "models_for_task",
+    "btyd_features_wanted", "find_feature", "make_model", "models_for_task",
 ]

@@ -4,7 +4,10 @@ A task is data (`siyu.config.TaskConfig`): which models apply follows from its l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from siyu.config import TaskConfig
+from siyu.evaluation.gate import transactions_only
 from siyu.models._base import SiyuEstimator
 from siyu.models.baselines import (
     BGNBDModel,
@@ -41,10 +44,18 @@ def models_for_task(task: TaskConfig, wanted: tuple[str, ...] | None = None) -> 
     return names if wanted is None else tuple(n for n in names if n in wanted)
 
 
+def btyd_features_wanted(setting: str, roles_in_use: Iterable[str]) -> bool:
+    """Whether the boosters get the BTYD outputs as features: `training.btyd_features` `on`, or
+    `auto` on an order history alone (the data the promotion gate holds to BG/NBD)."""
+    return setting == "on" or (setting == "auto" and transactions_only(roles_in_use))
+
+
 def make_model(name: str, task: TaskConfig, *, random_state: int = 0, calibration: str = "isotonic",
-               n_jobs: int = 2, inputs: Inputs | None = None) -> SiyuEstimator:
+               n_jobs: int = 2, inputs: Inputs | None = None, btyd_features: bool = False) -> SiyuEstimator:
     """A fresh, unfitted estimator `name` for `task` with siyu's default hyperparameters;
-    `inputs` (`FeatureSet.roles()`) tells the baselines which columns play which part."""
+    `inputs` (`FeatureSet.roles()`) tells the baselines which columns play which part;
+    `btyd_features` gives the boosters the fitted BTYD outputs over the task's horizon as
+    features (`siyu.models.btyd_features`)."""
     if task.uplift and name in models_for_task(task):
         from siyu.uplift.models import make_uplift_model
 
@@ -54,16 +65,17 @@ def make_model(name: str, task: TaskConfig, *, random_state: int = 0, calibratio
             f"model {name!r} does not apply to task {task.name!r} (label {task.label}); "
             f"choose one of {list(models_for_task(task))}"
         )
+    btyd = {"btyd_horizon_days": task.horizon_days if btyd_features else None}
     if name == "lightgbm":
         if task.binary:
-            return LightGBMClassifier(calibration=calibration, n_jobs=n_jobs, random_state=random_state)
-        return LightGBMRegressor(n_jobs=n_jobs, random_state=random_state)
+            return LightGBMClassifier(calibration=calibration, n_jobs=n_jobs, random_state=random_state, **btyd)
+        return LightGBMRegressor(n_jobs=n_jobs, random_state=random_state, **btyd)
     if name == "xgboost":
         if task.binary:
-            return XGBoostClassifier(calibration=calibration, n_jobs=n_jobs, random_state=random_state)
-        return XGBoostRegressor(n_jobs=n_jobs, random_state=random_state)
+            return XGBoostClassifier(calibration=calibration, n_jobs=n_jobs, random_state=random_state, **btyd)
+        return XGBoostRegressor(n_jobs=n_jobs, random_state=random_state, **btyd)
     if name == "twopart":
-        return TwoPartLTV(n_jobs=n_jobs, random_state=random_state)
+        return TwoPartLTV(n_jobs=n_jobs, random_state=random_state, **btyd)
     if name == "rule":
         return RecencyRule(label=task.label, horizon_days=task.horizon_days, calibration=calibration,
                            inputs=inputs)
