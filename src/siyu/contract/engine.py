@@ -253,29 +253,27 @@ def clean_rows_sql(con: duckdb.DuckDBPyConnection, checked: CheckedTable,
 
 
 def clean_users_sql(con: duckdb.DuckDBPyConnection, users: CheckedTable | None,
-                    clean_events: Path) -> tuple[str, int, list[dict[str, Any]]]:
-    """(SQL of the clean users (no PII), users added from events, examples of them).
+                    events: str) -> tuple[str, int, list[dict[str, Any]]]:
+    """(SQL of the clean users (no PII), users added from events, examples of them); `events`:
+    a FROM-clause giving the clean events.
 
-    Without a users table every user is derived from the events. With one, only users that
-    have events but no row (an anti-join, cheaper than grouping every event) are derived, and
-    a missing joined_at is filled with the user's first event.
+    Every user's first event is found in one grouping of the clean events (`event_users`: its
+    rows are also the distinct users the profile counts). Without a users table every user is
+    derived from it. With one, only users that have events but no row are derived, and a
+    missing joined_at is filled with the user's first event.
     """
-    events = f"read_parquet({literal((clean_events / '*.parquet').as_posix())})"
-    first = "SELECT user_id, min(ts) AS first_ts, arg_min(channel, ts) AS first_channel FROM {src} GROUP BY user_id"
+    con.execute("CREATE OR REPLACE TEMP TABLE event_users AS SELECT user_id, min(ts) AS first_ts, "
+                f"arg_min(channel, ts) AS first_channel FROM {events} GROUP BY user_id")
     if users is None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE first_events AS {first.format(src=events)}")
-        added = int(con.execute("SELECT count(*) FROM first_events").fetchone()[0])
-        return "SELECT user_id, first_ts AS joined_at, first_channel AS source_channel FROM first_events", added, []
+        added = int(con.execute("SELECT count(*) FROM event_users").fetchone()[0])
+        return "SELECT user_id, first_ts AS joined_at, first_channel AS source_channel FROM event_users", added, []
     attrs = [quote(c) for c in users.mapped.output_columns[3:]]
     where = f"WHERE NOT ({users.error_sql})" if users.rows_rejected else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE users_kept AS SELECT * FROM {users.view} {where}")
-    unknown_src = f"(SELECT e.* FROM {events} e ANTI JOIN users_kept k USING (user_id))"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE unknown_users AS {first.format(src=unknown_src)}")
-    missing_src = (f"(SELECT e.* FROM {events} e SEMI JOIN (SELECT user_id FROM users_kept "
-                   "WHERE joined_at IS NULL) k USING (user_id))")
-    has_missing = con.execute("SELECT count(*) FROM users_kept WHERE joined_at IS NULL").fetchone()[0] > 0
-    con.execute(f"CREATE OR REPLACE TEMP TABLE first_events AS "
-                f"{first.format(src=missing_src) if has_missing else 'SELECT * FROM unknown_users LIMIT 0'}")
+    con.execute("CREATE OR REPLACE TEMP TABLE unknown_users AS SELECT * FROM event_users ANTI JOIN users_kept "
+                "USING (user_id)")
+    con.execute("CREATE OR REPLACE TEMP TABLE first_events AS SELECT * FROM event_users SEMI JOIN "
+                "(SELECT user_id FROM users_kept WHERE joined_at IS NULL) k USING (user_id)")
     unknown = int(con.execute("SELECT count(*) FROM unknown_users").fetchone()[0])
     examples = _rows(con, "SELECT user_id, first_ts AS first_event_ts FROM unknown_users "
                           f"ORDER BY user_id LIMIT {EXAMPLES}")

@@ -97,11 +97,14 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: st
             f"{name} source: no Parquet files at '{source.path}' (expected a .parquet file, a "
             f"folder of them or a glob like 'data/events/*.parquet'); fix {name}.path in the "
             "dataset config, or generate the data first (`siyu generate`)")
+    # The files are listed (in this order) rather than globbed again by DuckDB: a row's key
+    # holds its file's index, and a clean-events view (`siyu.io.cleanlog`) lists the same files.
+    listed = ", ".join(literal(f) for f in files)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT *, "
         "(CAST(file_index AS BIGINT) << 40) + file_row_number AS _row_key, "
         "filename AS _source_file, file_row_number + 1 AS _source_row "
-        f"FROM read_parquet({literal(pattern)})")
+        f"FROM read_parquet([{listed}])")
     return source.path
 
 
