@@ -2,8 +2,8 @@
 connection the caller opens (`siyu.jobs.validate` wires it to the files).
 
 Passes over the events (each streams the source; nothing is loaded into pandas):
-1. duplicate candidates: `hash(event_id)` of every row, sorted in numpy (cheaper than a
-   DuckDB GROUP BY over 50M distinct strings); only hashes seen more than once survive;
+1. duplicate candidates: `hash(event_id)` of every row, sorted by DuckDB and streamed out
+   (cheaper than a GROUP BY over 50M distinct strings); only hashes seen twice survive;
 2. suspects: one scan keeps the rows failing any other error rule or carrying a candidate
    hash (a small table); duplicates are then confirmed exactly on the ids there, keeping
    the first *otherwise valid* row of each; the rejects (`reject_reason`: all failing rules,
@@ -123,8 +123,7 @@ def prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: Mapp
     others = [predicates[r.name] for r in rules if r.severity == "error" and r.name != dup_rule]
     suspect = " OR ".join(others) or "false"
     if dup_rule is not None:
-        rows = int(con.execute(f"SELECT count(*) FROM {name}_source").fetchall()[0][0])
-        hashes = _repeated_hashes(con, f"SELECT hash({dup_key}) FROM {name}_mapped WHERE {dup_key} IS NOT NULL", rows)
+        hashes = _repeated_hashes(con, f"SELECT hash({dup_key}) FROM {name}_mapped WHERE {dup_key} IS NOT NULL")
         if len(hashes):
             con.register(f"{name}_dup_hash_arrow", pa.table({"h": hashes}))
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_dup_hashes AS SELECT h FROM {name}_dup_hash_arrow")
@@ -155,24 +154,23 @@ def prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: Mapp
                         max_abs_amount=max_abs_amount)
 
 
-def _repeated_hashes(con: duckdb.DuckDBPyConnection, sql: str, capacity: int) -> np.ndarray:
+def _repeated_hashes(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
     """The distinct values seen more than once in the one UBIGINT column of `sql`.
 
-    The column is streamed into one preallocated array (8 bytes a row) and sorted in place:
-    on 2 cores this is several times faster than DuckDB grouping the same 50M values.
+    DuckDB sorts the values (on every thread, spilling past its memory limit) and streams
+    them out in order, so equal values are neighbours: a batch at a time, only the repeated
+    ones are kept. Faster than DuckDB grouping the same 50M values, or numpy sorting them on
+    one thread; and Python holds one batch, not every value.
     """
-    hashes = np.empty(capacity, dtype=np.uint64)
-    filled = 0
-    for batch in con.sql(sql).to_arrow_reader(1 << 20):
-        values = batch.column(0).to_numpy()
-        if filled + len(values) > capacity:  # more rows than counted: grow rather than fail
-            hashes = np.concatenate([hashes[:filled], np.empty(len(values) + capacity, dtype=np.uint64)])
-            capacity = len(hashes)
-        hashes[filled:filled + len(values)] = values
-        filled += len(values)
-    hashes = hashes[:filled]
-    hashes.sort()
-    return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+    found: list[np.ndarray] = []
+    last = np.empty(0, dtype=np.uint64)  # the previous batch's last value: a repeat may straddle batches
+    for batch in con.sql(f"SELECT * FROM ({sql}) t(h) ORDER BY h").to_arrow_reader(1 << 20):
+        values = np.concatenate([last, batch.column(0).to_numpy()])
+        repeated = values[1:][values[1:] == values[:-1]]
+        if len(repeated):
+            found.append(repeated)
+        last = values[-1:]
+    return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
 
 
 def mark_rejects(con: duckdb.DuckDBPyConnection, checked: CheckedTable) -> tuple[str, int]:
