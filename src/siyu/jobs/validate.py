@@ -2,10 +2,12 @@
 
 The rules run in `siyu.contract.engine`; this job opens the sources and the connection, writes
 what the engine selects (rejects first, then clean events and users, each staged and checked
-against the input row count) and the report.
+against the input row count) and the report. The clean events of one canonical Parquet source
+are a view over it (`siyu.contract.view`, `siyu.io.cleanlog`): its files, stamped before any
+row is read, and the rejected rows' keys; other sources are written as Parquet.
 
 Invariant: clean rows + rejected rows == input rows, for events and for users; both are
-checked on the written files.
+checked on what later steps read (the written files, or the view).
 """
 
 from __future__ import annotations
