@@ -154,8 +154,9 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
         src = open_source(con, view.events, name)
         opened.append((name, view, rejects, src, map_events(view, src.columns, src.relation, src.label)))
     columns = view_columns(ds, opened[0][3].columns)
-    # Stamped before any row is read: a file rewritten while validation runs fails the view's first reader.
-    stamps = None if columns is None else (columns, *_source_stamps(ds))
+    # The very files the source view reads, stamped before any row is read: a file rewritten
+    # while validation runs fails the view's first reader.
+    stamps = None if columns is None else (columns, parquet_files(ds.events.path)[0], stamp_files(opened[0][3].files))
     users_src = users_map = None
     if ds.users is not None:  # both tables mapped before any row is read: schema errors first
         users_src = open_source(con, ds.users.source, "users")
@@ -264,12 +265,6 @@ def _with_item_categories(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, uni
                 f"FROM {src.relation} WHERE {quote(items.item_id)} IS NOT NULL GROUP BY 1")
     return (f"SELECT e.* REPLACE (coalesce(e.category, i._category) AS category) FROM ({union}) e "
             "LEFT JOIN item_categories i ON e.item_id = i._item")
-
-
-def _source_stamps(ds: DatasetConfig) -> tuple[str, list[dict[str, Any]]]:
-    """(the Parquet source's glob, its files stamped), in the order its row keys number them."""
-    pattern, files = parquet_files(ds.events.path)
-    return pattern, stamp_files(files)
 
 
 def _stage_clean_events(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, checked: list[CheckedTable],
