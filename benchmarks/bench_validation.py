@@ -4,10 +4,12 @@ The input is written once per size with DuckDB `range()` SQL into /tmp (not comm
 generator's layout, ~1M users, with ~0.13 % bad rows (duplicate event ids, null user ids,
 events after the as-of time, purchases without amount, negative amounts, unknown types).
 Validation runs in a child process (`run_measured`) with DuckDB memory_limit 1GB and 2
-threads, users derived from the events. Targets: >= 5M events/s, peak RSS < 2 GB at 50M.
-A plain DuckDB copy of the same input (read + write Parquet, same settings) is measured in
-the same run as a reference: validation reads and rewrites every row, so "validation / copy"
-is the machine-independent figure. SIYU_BENCH_SCALE scales the sizes down for a quick check.
+threads, users derived from the events. Targets (issue 17): >= 4M events/s, peak RSS <= 2 GB
+at 50M. A plain DuckDB copy of the same input (read + write Parquet, same settings) is measured
+in the same run as a reference, so "validation / copy" is the machine-independent figure. The
+input is canonical Parquet, so the clean EventLog is a view over it (`siyu.io.cleanlog`): no
+row is rewritten, and validation can be faster than the copy. SIYU_BENCH_SCALE scales the
+sizes down for a quick check.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ print(json.dumps({{'seconds': elapsed, 'rows_in': ev.rows_in, 'rows_clean': ev.r
 
 
 # The reference, measured in the same run: a plain DuckDB Parquet -> Parquet copy of the same
-# input with the same settings. Validation must at least read and rewrite every row, so its
-# time over this copy's is the figure that stays comparable on a shared machine.
+# input with the same settings. Validation's time over this copy's is the figure that stays
+# comparable on a shared machine.
 _REFERENCE = """
 import json, time, duckdb
 con = duckdb.connect()
@@ -130,7 +132,7 @@ def main() -> None:
               f"peak {peak_mb:7.0f} MB  rejected {out['rows_rejected']:,}  | plain copy "
               f"{ref_seconds:6.2f} s ({n / ref_seconds / 1e6:.2f} M rows/s), validation / copy "
               f"{out['seconds'] / ref_seconds:.2f}x  | load {load}", flush=True)
-    path = write_result("validation", {"rows": rows, "targets": {"events_per_s": 5e6, "peak_rss_mb_at_50m": 2048}})
+    path = write_result("validation", {"rows": rows, "targets": {"events_per_s": 4e6, "peak_rss_mb_at_50m": 2048}})
     print(f"  -> {path}")
 
 

@@ -27,6 +27,20 @@ GOOD_EVENTS = [
     ("e4", "u2", "2025-01-09 08:00:00", "campaign_contact", "wecom", None, None, None, None, "k1"),
     ("e5", "u3", "2025-01-10 21:30:00", "article_read", "official_account", None, None, None, None, None),
 ]
+# Good rows and one row failing each of several rules (in the generator layout).
+MIXED_ROWS = [
+    ("e1", "u1", "2025-01-06 09:00:00", "msg_open", "group", None, None, None, "s1", None),
+    ("e2", "u1", "2025-01-07 10:00:00", "purchase", "mini_program", 99.5, "i1", "c1", "s2", None),
+    ("e3", "u2", "2025-01-08 10:00:00", "refund", "store", 20.0, "i1", "c1", "", None),  # refunds turn negative
+    ("e4", "u2", "2025-01-09 08:00:00", "campaign_contact", "wecom", None, None, None, None, "k1"),
+    ("e5", "u3", "2025-01-10 21:30:00", "teleport", "", None, None, None, None, None),  # unknown type: kept
+    ("e6", None, "2025-01-10 21:30:00", "msg_open", "group", None, None, None, None, None),  # no user
+    ("e2", "u3", "2025-01-11 10:00:00", "msg_open", "group", None, None, None, None, None),  # duplicate id
+    ("e7", "u3", "2025-01-12 10:00:00", "purchase", "store", None, None, None, None, None),  # no amount
+    ("e8", "u1", "2031-01-01 00:00:00", "msg_open", "group", None, None, None, None, None),  # after as-of
+    ("e9", "u2", "2025-01-13 10:00:00", "msg_open", "group", -1.0, None, None, None, None),  # negative
+]
+
 GOOD_USERS = [
     ("u1", "2025-01-01 00:00:00", "group", "gold", "east", "25-34", "张三", "13800000001"),
     ("u2", "2025-01-02 00:00:00", "store", "silver", "north", "35-44", "李四", "13800000002"),
@@ -123,7 +137,8 @@ def csv_config(tmp_path: Path, lines: list[str], *, users: list[tuple] | None = 
 
 def parquet_rows(path: Path) -> list[dict]:
     """All rows of a Parquet file or folder, as dicts (tiny test outputs only)."""
-    target = path / "*.parquet" if path.is_dir() else path
-    cursor = duckdb.connect().execute(f"SELECT * FROM read_parquet('{target.as_posix()}')")
+    from siyu.features import relation_sql
+
+    cursor = duckdb.connect().execute(f"SELECT * FROM {relation_sql(path)}")
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -93,7 +93,7 @@ def test_a_history_past_the_reject_threshold_replaces_nothing(tmp_path: Path) ->
 
     cfg = world_config(tmp_path, GOOD_EVENTS, history=GOOD)
     validate_dataset(cfg, as_of=AS_OF)
-    before = {p: p.stat().st_mtime_ns for p in (cfg.paths.clean_history, *cfg.paths.clean_events.glob("*.parquet"))}
+    before = {p: p.stat().st_mtime_ns for p in (cfg.paths.clean_history, *cfg.paths.clean_events.iterdir())}
     bad = world_config(tmp_path, GOOD_EVENTS, history=GOOD + list(BAD.values()))
     with pytest.raises(ValidationFailed, match="attribute_history reject rate"):
         validate_dataset(bad, as_of=AS_OF)

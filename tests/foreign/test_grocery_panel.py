@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from tests.foreign.flow import assert_tags_spread, constant_features, run, write_project
 
+from siyu.io.cleanlog import read_events_frame
+
 START = pd.Timestamp("2025-01-06")
 DAYS = 400
 STORES = [f"store_{i}" for i in (101, 205, 317, 422, 598)]
@@ -93,7 +95,7 @@ def test_grocery_panel_runs_end_to_end_from_four_tables(project, monkeypatch):
     report = json.loads((work / "reports" / "validation.json").read_text())
     assert [t["rows_in"] for t in (report["events"], *report["more_events"])] == [
         len(tables["transactions"]), len(tables["coupon_redempt"]), len(tables["campaign_table"])]
-    clean = pd.read_parquet(work / "clean" / "events")
+    clean = read_events_frame(work / "clean" / "events")
     assert len(clean) == sum(len(tables[t]) for t in ("transactions", "coupon_redempt", "campaign_table"))
     assert set(clean.loc[clean["role"] == "purchase", "category"]) == set(COMMODITIES)
     assert clean.groupby("role").size().to_dict() == {"purchase": len(tables["transactions"]),

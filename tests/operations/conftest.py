@@ -8,6 +8,7 @@ import pytest
 from ops_world import AS_OF, START, World, write_project
 
 from siyu.cli._config import load_config
+from siyu.io.cleanlog import read_events_frame
 from siyu.io.duck import connect
 from siyu.jobs.generate import generate_world
 from siyu.jobs.validate import validate_dataset
@@ -21,7 +22,7 @@ def world(tmp_path_factory) -> World:
     path = write_project(root, root / "world")
     cfg = load_config(path)
     validate_dataset(cfg)
-    events = pd.read_parquet(cfg.paths.clean_events)
+    events = read_events_frame(cfg.paths.clean_events)
     users = pd.read_parquet(cfg.paths.clean_users)
     return World(path, cfg, events, users)
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from siyu.cli.main import app
 from siyu.config import OperationsConfig
-from siyu.features import Lifecycle
+from siyu.features import Lifecycle, relation_sql
 from siyu.io.duck import connect
 from siyu.io.tables import UTF8_BOM
 from siyu.operations import analyze, stage
@@ -44,7 +44,7 @@ def test_a_log_without_money_skips_the_money_tables(world, tmp_path):
     try:
         moneyless = tmp_path / "events.parquet"
         con.execute(f"COPY (SELECT * REPLACE (CAST(NULL AS DOUBLE) AS amount) "
-                    f"FROM read_parquet('{world.cfg.paths.clean_events}/**/*.parquet')) TO '{moneyless}'")
+                    f"FROM {relation_sql(world.cfg.paths.clean_events)}) TO '{moneyless}'")
         result = analyze(stage(con, moneyless, world.cfg.paths.clean_users, AS_OF), OperationsConfig(), Lifecycle())
     finally:
         con.close()

@@ -11,6 +11,7 @@ from ops_world import REPO, write_project
 
 from siyu.cli._config import load_config
 from siyu.config import FunnelConfig
+from siyu.io.cleanlog import read_events_frame
 from siyu.io.duck import connect
 from siyu.jobs.generate import generate_world
 from siyu.jobs.validate import validate_dataset
@@ -30,7 +31,7 @@ def test_demo_world_retention_and_funnel_match_pandas(tmp_path):
     validate_dataset(cfg)
     shipped = yaml.safe_load((REPO / "configs" / "siyu.yaml").read_text(encoding="utf-8"))["operations"]
     funnel = FunnelConfig(**shipped["funnels"][0])
-    events = pd.read_parquet(cfg.paths.clean_events, columns=["user_id", "ts", "event_type", "role", "channel"])
+    events = read_events_frame(cfg.paths.clean_events, columns=["user_id", "ts", "event_type", "role", "channel"])
     users = pd.read_parquet(cfg.paths.clean_users)
     con = connect(memory_limit="2GB", threads=2)
     try:

@@ -13,6 +13,7 @@ import pytest
 
 from siyu.cli._config import load_config
 from siyu.config import UpliftConfig
+from siyu.io.cleanlog import read_events_frame
 from siyu.jobs.trainsets import build_uplift_trainset
 from siyu.trainsets import GridError, load_trainset
 from siyu.uplift.trainset import arms_check, campaign_rows, split_campaigns, with_propensity
@@ -28,7 +29,7 @@ def built(campaign_world):
 
 def test_rows_are_the_eligible_users_with_their_treatment_and_outcome(built):
     cfg, frame, manifest = built
-    events = pd.read_parquet(cfg.paths.clean_events)
+    events = read_events_frame(cfg.paths.clean_events)
     users = pd.read_parquet(cfg.paths.clean_users)
     assert manifest["treatments"] == ["campaign_contact", "coupon_push"]
     assert set(frame["treatment"]) == {"control", "campaign_contact", "coupon_push"}
@@ -71,7 +72,7 @@ def test_events_at_or_after_the_cutoff_change_no_feature(built, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(cfg.paths.work_dir / "clean", work / "clean")
     shutil.copytree(cfg.paths.work_dir / "reports", work / "reports")
-    events = pd.read_parquet(cfg.paths.clean_events)
+    events = read_events_frame(cfg.paths.clean_events)
     template = events[events["role"] == "contact"].iloc[[0]]
     extra = []
     for i, user in enumerate(chosen):  # at the cutoff: a contact of this campaign and a purchase
@@ -79,6 +80,10 @@ def test_events_at_or_after_the_cutoff_change_no_feature(built, tmp_path):
                                      event_type="coupon_push", event_id=f"x{i}"))
         extra.append(template.assign(user_id=user, ts=cutoff, event_type="purchase", role="purchase", amount=50.0,
                                      campaign_id=None, event_id=f"y{i}"))
+    # The clean events written out whole (the folder may be a view over the source), plus the extra rows.
+    shutil.rmtree(work / "clean" / "events")
+    (work / "clean" / "events").mkdir()
+    events.to_parquet(work / "clean" / "events" / "part-0.parquet")
     pd.concat(extra).astype(events.dtypes.to_dict()).to_parquet(work / "clean" / "events" / "extra.parquet")
     moved = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"work": str(work)})})
     again, _ = load_trainset(build_uplift_trainset(moved, "uplift_purchase").path)

@@ -63,7 +63,12 @@ def relation_sql(source: str | Path) -> str:
     text = str(source)
     if isinstance(source, Path) or "/" in text or text.endswith(".parquet") or "*" in text:
         p = Path(text)
-        glob = (p / "**" / "*.parquet").as_posix() if p.is_dir() else p.as_posix()
+        if p.is_dir():
+            # The clean events folder may be a view over the source: its one reader decides.
+            from siyu.io.cleanlog import events_relation
+
+            return events_relation(p)
+        glob = p.as_posix()
         return f"read_parquet({_q(glob)})"
     if not text.replace("_", "").replace(".", "").isalnum():
         raise SpecError(f"events/users source: expected a Parquet path or a table name, got {text!r}")

@@ -53,6 +53,7 @@ class SourceTable:
     columns: dict[str, str]
     label: str
     malformed: str | None = None
+    files: tuple[str, ...] = ()  # Parquet only: the files read, in the order their row keys number them
 
 
 def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -69,8 +70,9 @@ def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def open_source(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str) -> SourceTable:
     """Open `source` in `con` as the relation `<name>_source` (see the module docstring)."""
     relation = f"{name}_source"
+    files: tuple[str, ...] = ()
     if source.format == "parquet":
-        label = _open_parquet(con, source, name, relation)
+        label, files = _open_parquet(con, source, name, relation)
     elif source.format == "duckdb":
         label = _open_duckdb(con, source, name, relation)
     elif source.delimiter == "whitespace":
@@ -80,7 +82,7 @@ def open_source(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str)
     described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     columns = {row[0]: row[1] for row in described if row[0] not in INTERNAL_COLUMNS}
     malformed = f"{name}_malformed" if source.format == "csv" and source.delimiter != "whitespace" else None
-    return SourceTable(relation, columns, label, malformed)
+    return SourceTable(relation, columns, label, malformed, files)
 
 
 def parquet_files(path: str) -> tuple[str, list[str]]:
@@ -90,19 +92,23 @@ def parquet_files(path: str) -> tuple[str, list[str]]:
     return pattern, sorted(glob.glob(pattern, recursive=True))
 
 
-def _open_parquet(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str) -> str:
+def _open_parquet(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str,
+                  relation: str) -> tuple[str, tuple[str, ...]]:
     pattern, files = parquet_files(source.path)
     if not files:
         raise SourceError(
             f"{name} source: no Parquet files at '{source.path}' (expected a .parquet file, a "
             f"folder of them or a glob like 'data/events/*.parquet'); fix {name}.path in the "
             "dataset config, or generate the data first (`siyu generate`)")
+    # The files are listed (in this order) rather than globbed again by DuckDB: a row's key
+    # holds its file's index, and a clean-events view (`siyu.io.cleanlog`) lists the same files.
+    listed = ", ".join(literal(f) for f in files)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT *, "
         "(CAST(file_index AS BIGINT) << 40) + file_row_number AS _row_key, "
         "filename AS _source_file, file_row_number + 1 AS _source_row "
-        f"FROM read_parquet({literal(pattern)})")
-    return source.path
+        f"FROM read_parquet([{listed}])")
+    return source.path, tuple(files)
 
 
 def _open_duckdb(con: duckdb.DuckDBPyConnection, source: SourceConfig, name: str, relation: str) -> str:

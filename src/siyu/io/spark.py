@@ -69,7 +69,12 @@ def spark_session(master: str = "local[2]", settings: Mapping[str, str] | None =
 
 
 def read_events(spark: SparkSession, path: str | Path) -> DataFrame:
-    """The clean events: a Parquet file or folder, local or any Hadoop-compatible path."""
+    """The clean events: a Parquet file or folder, local or any Hadoop-compatible path, or the
+    clean events folder as `siyu validate` left it (a view over the source included)."""
+    from siyu.io.cleanlog import is_view, spark_events
+
+    if is_view(Path(path)):
+        return spark_events(spark, Path(path))
     return spark.read.parquet(str(path))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from siyu.config import SiyuConfig, TaskConfig
-from siyu.contract.profile import DataProfile, profile_from_rows, profile_sql
+from siyu.contract.profile import DataProfile, profile_from_rows, profile_parts, profile_sql
 from siyu.features import FeatureSet, build_features, relation_sql, to_feature_frame, write_features
 from siyu.features.vocabulary import ResolvedFeatures
 from siyu.io.duck import connect
@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 
 def clean_inputs(cfg: SiyuConfig) -> tuple[Path, Path | None]:
-    """(clean events folder, clean users file or None) that `siyu validate` wrote."""
+    """(clean events folder, clean users file or None) that `siyu validate` wrote. Read the
+    events through `siyu.features.relation_sql` (DuckDB) or `siyu.io.spark.read_events`: the
+    folder may be a view over the source (`siyu.io.cleanlog`)."""
     events = cfg.paths.clean_events
     if not events.exists():
         raise FileNotFoundError(f"{events}: no clean events; run `siyu validate --config ...` first")
@@ -53,14 +55,16 @@ def connect_work(cfg: SiyuConfig):  # noqa: ANN201 - a DuckDB connection
 
 
 def profile_clean(con, events: Path, users: Path | None,  # noqa: ANN001 - DuckDB
-                  changing: tuple[str, ...] = (), history: Path | None = None) -> DataProfile:
+                  changing: tuple[str, ...] = (), history: Path | None = None, *,
+                  users_with_events: int | None = None) -> DataProfile:
     """Profile the clean events (and the users' attribute columns) on `con`; `changing`: the
     attributes the dataset declares changing (never features without a history); `history`:
-    their clean history, when the dataset has one."""
-    queries = profile_sql(relation_sql(events))
-    totals = con.execute(queries["totals"]).fetchall()[0]
-    types = con.execute(queries["types"]).fetchall()
-    channels = con.execute(queries["channels"]).fetchall()
+    their clean history, when the dataset has one; `users_with_events`: the distinct users of
+    the events when the caller counted them already (validation does: one scan fewer)."""
+    queries = profile_sql(relation_sql(events), count_users=users_with_events is None)
+    groups = con.execute(queries["groups"]).fetchall()
+    n_users = users_with_events if users_with_events is not None else con.execute(queries["users"]).fetchone()[0]
+    totals, types, channels = profile_parts(groups, int(n_users))
     attributes: dict[str, int] = {}
     if users is not None:
         rel = relation_sql(users)
@@ -93,13 +97,14 @@ def profile_path(cfg: SiyuConfig) -> Path:
     return cfg.paths.reports_dir / "profile.json"
 
 
-def write_profile(cfg: SiyuConfig, con=None) -> DataProfile:  # noqa: ANN001 - DuckDB
+def write_profile(cfg: SiyuConfig, con=None, *, users_with_events: int | None = None) -> DataProfile:  # noqa: ANN001
     """Profile the clean files and write `work/reports/profile.json` (what `siyu validate` does)."""
     events, users = clean_inputs(cfg)
     own = con is None
     con = connect_work(cfg) if own else con
     try:
-        profile = profile_clean(con, events, users, _changing(cfg), clean_history(cfg))
+        profile = profile_clean(con, events, users, _changing(cfg), clean_history(cfg),
+                                users_with_events=users_with_events)
     finally:
         if own:
             con.close()
@@ -112,7 +117,7 @@ def data_profile(cfg: SiyuConfig) -> DataProfile:
     events, else profiled now (and written)."""
     path = profile_path(cfg)
     events, _ = clean_inputs(cfg)
-    newest = max((f.stat().st_mtime for f in events.glob("*.parquet")), default=0.0)
+    newest = max((f.stat().st_mtime for f in events.rglob("*") if f.is_file()), default=0.0)
     if path.exists() and path.stat().st_mtime >= newest:
         profile = DataProfile.from_dict(json.loads(path.read_text(encoding="utf-8")))
         # Which attributes change is the config's word, today's: not what it said at validation.

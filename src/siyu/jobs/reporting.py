@@ -103,7 +103,9 @@ def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: An
     if candidates:
         return to_feature_frame(pd.read_parquet(candidates[-1], columns=columns), specs)
     clean = cfg.paths.clean_events
-    if not (clean.exists() and any(clean.glob("*.parquet"))):
+    from siyu.io.cleanlog import has_clean_events
+
+    if not has_clean_events(clean):
         raise ReportInputsMissing(
             f"{folder}/features_{day}.parquet: no features at the scoring as-of date {day}, and no clean events "
             f"in {clean} to build them; run `siyu validate` then `siyu features --as-of {day}`"

@@ -105,16 +105,17 @@ def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet) -> pd.DataF
 
 
 def _newest_event(cfg: SiyuConfig) -> dt.datetime:
-    from siyu.io.duck import connect, parquet_glob
+    from siyu.features import relation_sql
+    from siyu.io.cleanlog import has_clean_events
+    from siyu.io.duck import connect
 
     clean = cfg.paths.clean_events
-    if not (clean.exists() and any(clean.rglob("*.parquet"))):
+    if not has_clean_events(clean):
         raise ValueError(f"{clean}: no validated events to find the newest one; run `siyu validate` "
                          "first or pass --as-of DATE")
     con = connect(memory_limit=cfg.memory_limit, threads=cfg.threads)
     try:
-        glob = parquet_glob(clean)
-        newest = con.execute(f"SELECT max(ts) FROM read_parquet('{glob}')").fetchone()[0]
+        newest = con.execute(f"SELECT max(ts) FROM {relation_sql(clean)}").fetchone()[0]
     finally:
         con.close()
     if newest is None:

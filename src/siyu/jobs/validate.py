@@ -2,10 +2,12 @@
 
 The rules run in `siyu.contract.engine`; this job opens the sources and the connection, writes
 what the engine selects (rejects first, then clean events and users, each staged and checked
-against the input row count) and the report.
+against the input row count) and the report. The clean events of one canonical Parquet source
+are a view over it (`siyu.contract.view`, `siyu.io.cleanlog`): its files, stamped before any
+row is read, and the rejected rows' keys; other sources are written as Parquet.
 
 Invariant: clean rows + rejected rows == input rows, for events and for users; both are
-checked on the written files.
+checked on what later steps read (the written files, or the view).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from siyu.contract.engine import (
     local_as_of,
     mark_rejects,
     over_threshold,
-    parquet_rows,
     pii_content_issues,
     prepare,
     summary,
@@ -48,8 +49,10 @@ from siyu.contract.mapping import (
     quote,
 )
 from siyu.contract.report import RuleOutcome, TableReport, ValidationReport
+from siyu.contract.view import view_columns
+from siyu.io.cleanlog import events_relation, stage_view, stamp_files
 from siyu.io.duck import connect
-from siyu.io.readers import open_source, quiet
+from siyu.io.readers import open_source, parquet_files, quiet
 from siyu.io.workspace import write_profile
 from siyu.io.writers import (
     commit_folder,
@@ -117,7 +120,8 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
             _write_clean_history(con, out, history_report)
         if not failed:
             (on_step or (lambda _: None))("profiling the clean data")
-            write_profile(cfg, con)
+            # `event_users` (one row per user with events) was grouped for the clean users.
+            write_profile(cfg, con, users_with_events=int(con.execute("SELECT count(*) FROM event_users").fetchone()[0]))
     finally:
         con.close()
     report = ValidationReport(
@@ -149,6 +153,10 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
     for name, view, rejects in sources:  # every source opened and mapped first: schema errors before any row
         src = open_source(con, view.events, name)
         opened.append((name, view, rejects, src, map_events(view, src.columns, src.relation, src.label)))
+    columns = view_columns(ds, opened[0][3].columns)
+    # The very files the source view reads, stamped before any row is read: a file rewritten
+    # while validation runs fails the view's first reader.
+    stamps = None if columns is None else (columns, parquet_files(ds.events.path)[0], stamp_files(opened[0][3].files))
     users_src = users_map = None
     if ds.users is not None:  # both tables mapped before any row is read: schema errors first
         users_src = open_source(con, ds.users.source, "users")
@@ -180,21 +188,17 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
         checked = [count_warnings(con, t, f"SELECT * FROM {t.view} WHERE NOT ({t.error_sql})") for t in checked]
     else:
         step("writing clean events")
-        columns = checked[0].mapped.output_columns
-        union = " UNION ALL ".join(f"({clean_rows_sql(con, t, columns)})" for t in checked)
-        if ds.items is not None:
-            union = _with_item_categories(con, ds, union)
-        staged = stage_parquet_folder(con, union, out["clean_events"])
-        clean_rows = parquet_rows(con, staged)
+        staged = _stage_clean_events(con, ds, checked, stamps, out["clean_events"])
+        clean_rows = int(con.execute(f"SELECT count(*) FROM {events_relation(staged)}").fetchone()[0])
         expected = sum(t.rows_in - t.rows_rejected for t in checked)
-        if clean_rows != expected:  # the invariant, checked on the files
+        if clean_rows != expected:  # the invariant, checked on what readers will read
             discard_folder(staged)
             raise RuntimeError(f"events: {clean_rows} clean rows written for {expected} input rows not rejected "
                                f"({sum(t.rows_in for t in checked)} in)")
         commit_folder(staged, out["clean_events"])
-        if len(checked) == 1:  # the written file is the one source's kept rows: count there
-            clean_glob = literal((out["clean_events"] / "*.parquet").as_posix())
-            checked = [count_warnings(con, checked[0], f"SELECT * FROM read_parquet({clean_glob})")]
+        if len(checked) == 1:  # the clean events are the one source's kept rows: count there
+            clean = events_relation(out["clean_events"])
+            checked = [count_warnings(con, checked[0], f"SELECT * FROM {clean}")]
         else:
             checked = [count_warnings(con, t, f"SELECT * FROM {t.view} WHERE NOT ({t.error_sql})") for t in checked]
     if users is not None:
@@ -263,6 +267,21 @@ def _with_item_categories(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, uni
             "LEFT JOIN item_categories i ON e.item_id = i._item")
 
 
+def _stage_clean_events(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, checked: list[CheckedTable],
+                        stamps: tuple | None, folder: Path) -> Path:
+    """Stage the clean events beside `folder`: a view over the source when it qualifies
+    (`siyu.contract.view`), else the clean rows written as Parquet."""
+    if stamps is not None:
+        columns, pattern, stamped = stamps
+        return stage_view(con, folder, pattern=pattern, stamps=stamped, columns=columns,
+                          rejected_sql=f"SELECT _row_key FROM {checked[0].name}_rejected", source=ds.events.path)
+    names = checked[0].mapped.output_columns
+    union = " UNION ALL ".join(f"({clean_rows_sql(con, t, names)})" for t in checked)
+    if ds.items is not None:
+        union = _with_item_categories(con, ds, union)
+    return stage_parquet_folder(con, union, folder)
+
+
 def _split_rejects(con: duckdb.DuckDBPyConnection, checked: CheckedTable, path: Path) -> CheckedTable:
     """Write the rows failing any error rule to `path`; count them per rule, with examples."""
     sql, rows_in = mark_rejects(con, checked)
@@ -273,6 +292,6 @@ def _split_rejects(con: duckdb.DuckDBPyConnection, checked: CheckedTable, path: 
 def _write_clean_users(con: duckdb.DuckDBPyConnection, users: CheckedTable | None, clean_events: Path,
                        clean_users: Path) -> tuple[int, list[dict[str, Any]]]:
     """Write clean users (no PII); return (users added from events, examples of them)."""
-    sql, added, examples = clean_users_sql(con, users, clean_events)
+    sql, added, examples = clean_users_sql(con, users, events_relation(clean_events))
     write_parquet_file(con, sql, clean_users)
     return added, examples

@@ -1,0 +1,70 @@
+"""The clean EventLog as a view over a canonical Parquet source: the same rows as written ones,
+rows conserved, and refused once the source changes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from contract_world import AS_OF, MIXED_ROWS, csv_config, parquet_rows, world_config, write_events
+
+from siyu.contract.view import view_columns
+from siyu.features import relation_sql
+from siyu.io.cleanlog import SourceChanged, events_relation, is_view
+from siyu.jobs.validate import validate_dataset
+
+
+def _csv_line(row: tuple) -> str:
+    return ",".join("" if v is None else str(v) for v in row)
+
+
+def _sorted(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (r["event_id"], str(r["ts"])))
+
+
+def test_a_canonical_parquet_source_becomes_a_view_with_the_rows_a_written_log_holds(tmp_path: Path) -> None:
+    cfg = world_config(tmp_path / "view", MIXED_ROWS, max_reject_rate=1.0)
+    viewed = validate_dataset(cfg, as_of=AS_OF)
+    assert is_view(viewed.clean_events) and not list(viewed.clean_events.rglob("*.parquet"))
+    text = csv_config(tmp_path / "csv", [_csv_line(r) for r in MIXED_ROWS], max_reject_rate=1.0)
+    written = validate_dataset(text, as_of=AS_OF)  # text times: parsed once, the rows written
+    assert not is_view(written.clean_events)
+    assert _sorted(parquet_rows(viewed.clean_events)) == _sorted(parquet_rows(written.clean_events))
+    got, want = viewed.report.events, written.report.events
+    assert (got.rows_in, got.rows_clean, got.rows_rejected) == (want.rows_in, want.rows_clean, want.rows_rejected)
+    assert got.rows_in == len(MIXED_ROWS) == got.rows_clean + len(parquet_rows(viewed.rejects_events))
+    csv_only = {"malformed_line"}  # a rule of text sources
+    assert [(o.rule, o.count) for o in got.outcomes] == [(o.rule, o.count) for o in want.outcomes
+                                                         if o.rule not in csv_only]
+    assert parquet_rows(viewed.clean_users) == parquet_rows(written.clean_users)
+
+
+def test_the_view_is_refused_once_its_source_changed(tmp_path: Path) -> None:
+    cfg = world_config(tmp_path, MIXED_ROWS[:5], max_reject_rate=1.0)
+    clean = validate_dataset(cfg, as_of=AS_OF).clean_events
+    assert len(parquet_rows(clean)) == 5
+    source = tmp_path / "world" / "events" / "part-0.parquet"
+    stat = source.stat()
+    write_events(source, MIXED_ROWS[:4])  # rewritten: the rejected rows' keys would point elsewhere
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(SourceChanged, match=r"source changed since validation .*run `siyu validate` again"):
+        relation_sql(clean)
+    validate_dataset(cfg, as_of=AS_OF)
+    write_events(tmp_path / "world" / "events" / "part-1.parquet", MIXED_ROWS[5:6])  # a file added
+    with pytest.raises(SourceChanged, match="part-1.parquet"):
+        events_relation(clean)
+
+
+def test_sources_that_need_parsing_are_written(tmp_path: Path) -> None:
+    cfg = world_config(tmp_path, MIXED_ROWS[:5])
+    con = duckdb.connect()
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{tmp_path}/world/events/*.parquet')").fetchall()
+    columns = {row[0]: row[1] for row in described}
+    assert view_columns(cfg.dataset, columns) is not None
+    assert view_columns(cfg.dataset, {**columns, "ts": "VARCHAR"}) is None  # text times
+    assert view_columns(cfg.dataset, {**columns, "amount": "VARCHAR"}) is None  # text money
+    assert view_columns(cfg.dataset, {**columns, "user_id": "BIGINT"}) is None  # ids not text
+    with_ts_format = cfg.dataset.model_copy(update={"events": cfg.dataset.events.model_copy(update={"ts_format": "%Y"})})
+    assert view_columns(with_ts_format, columns) is None
