@@ -28,6 +28,20 @@ def test_each_fault_class_says_what_failed_what_is_safe_and_what_to_do():
     assert all(len(m.splitlines()) <= 2 for m in (full, ro, db))
 
 
+def test_duckdb_io_errors_are_read_for_the_os_error_inside_them():
+    import duckdb
+
+    # DuckDB's exceptions carry no errno and live in the `_duckdb` module: the OS's error is in the text.
+    full = describe_fault(duckdb.IOException(
+        'IO Error: Async write failed: {"exception_message":"Could not write file \\"work/clean/.events.tmp/'
+        'data_0.parquet\\": No space left on device","errno":"28"}'))
+    assert full.startswith("disk full writing work/clean/.events.tmp/data_0.parquet") and "intact" in full
+    ro = describe_fault(duckdb.IOException('IO Error: Cannot open file "/ro/work/x.parquet": Read-only file system'))
+    assert ro.startswith("cannot write /ro/work/x.parquet") and "writable" in ro
+    lock = describe_fault(duckdb.IOException('IO Error: Could not set lock on file "w/tags.duckdb": Conflicting lock'))
+    assert "Another siyu command holds the file" in lock
+
+
 def test_an_unreachable_tag_store_is_one_line_not_a_traceback(tmp_path):
     config = {"dataset": {"name": "d", "events": {"path": "e.csv"}, "roles": {"purchase": ["p"]}},
               "paths": {"work": str(tmp_path / "work")},

@@ -119,3 +119,14 @@ def test_loading_a_model_logged_with_other_package_versions_warns_by_name(tracki
                                 for line in text.splitlines()), encoding="utf-8")
     (message,) = warned()
     assert "lightgbm" in message and "(model: 0.0.1)" in message
+
+
+def test_a_champion_whose_model_files_are_gone_is_named_not_an_empty_artifact(tracking, fitted):
+    import shutil
+
+    logged = log_training_run(_record(fitted), tracking)
+    set_alias("churn", "champion", logged.version, tracking)
+    # Every artifact gone, as after an `rm -r models/artifacts` (the last test of this module's store).
+    shutil.rmtree(Path(tracking.artifact_root))
+    with pytest.raises(NoModelError, match=rf"models:/siyu-churn/{logged.version}: .*cannot be read.*artifact_root"):
+        load_champion("churn", tracking)

@@ -10,7 +10,7 @@ purchases and refunds only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -253,8 +253,11 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
         for lo, hi, table in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
             yield from _chunk_batches(run, lo, hi, table, rfm, specs, btyd, as_of)
     finally:
-        con.unregister(_DICT)
-        con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+        # A consumer that stopped on an error (a full disk, say) may close the connection before
+        # this generator is collected: then there is nothing left to restore.
+        with suppress(duckdb.ConnectionException):
+            con.unregister(_DICT)
+            con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
 def _btyd_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> np.ndarray:

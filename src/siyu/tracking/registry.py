@@ -107,8 +107,14 @@ def _load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
     """`mlflow.pyfunc.load_model` without MLflow's environment scan, which reads every installed
     distribution's metadata (about 1 s per command that loads a model); the same warning comes
     from comparing the model's pinned requirements with what is installed, by name."""
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True)
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+        model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True)
+    except (MlflowException, OSError) as exc:  # MLflow alone says "No such artifact: ''"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NoModelError(
+            f"{uri}: the registry lists this version but its model files cannot be read ({detail}); "
+            "restore the artifact folder (tracking.artifact_root), or train and promote a new version") from exc
     requirements = local / "requirements.txt"
     pinned = [line.strip().split("==", 1) for line in requirements.read_text(encoding="utf-8").splitlines()
               if "==" in line] if requirements.exists() else []
