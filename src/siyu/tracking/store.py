@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -22,6 +23,14 @@ def _artifact_location(cfg: TrackingConfig) -> str:
     return root if "://" in root else Path(root).resolve().as_uri()
 
 
+@functools.lru_cache(maxsize=8)
+def _client(uri: str) -> MlflowClient:
+    # One client per store and process: building one opens the store again (about 20 ms on
+    # SQLite), and a leaderboard asks for the registry dozens of times. The experiment is
+    # still looked up on every call, so a store replaced under the same URI is seen.
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def connect(cfg: TrackingConfig) -> tuple[MlflowClient, str]:
     """Point MLflow at `cfg.uri` (tracking and registry) and return (client, experiment id).
 
@@ -33,7 +42,7 @@ def connect(cfg: TrackingConfig) -> tuple[MlflowClient, str]:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a tqdm bar per artifact read
     mlflow.set_tracking_uri(cfg.uri)
     mlflow.set_registry_uri(cfg.uri)
-    client = MlflowClient(tracking_uri=cfg.uri, registry_uri=cfg.uri)
+    client = _client(cfg.uri)
     experiment = client.get_experiment_by_name(cfg.experiment)
     if experiment is None:
         experiment_id = client.create_experiment(cfg.experiment, artifact_location=_artifact_location(cfg))
