@@ -152,13 +152,21 @@ def _clip_z(a: np.ndarray) -> np.ndarray:
 Z_CLIP = 5.0
 
 
+def _median(column: np.ndarray) -> float:
+    """A column's median over its present values (0 when none, as `keep_empty_features` fills).
+
+    The same statistic as SimpleImputer's "median", which takes a masked median of the whole
+    matrix: 2.0 s on 59k x 160 against 0.35 s column by column."""
+    return float(np.median(column)) if column.size else 0.0
+
+
 def _linear_preprocessor(X: pd.DataFrame) -> ColumnTransformer:
     cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     nums = [c for c in X.columns if c not in cats]
     # Standardized values are clipped: a column almost constant in the training rows (say a channel
     # whose campaigns started after them) has a tiny spread, and one later value thousands of
     # standard deviations out would swing a log-link GLM's prediction by e^thousands.
-    numeric = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True,
+    numeric = Pipeline([("impute", SimpleImputer(strategy=_median, add_indicator=True,
                                                  keep_empty_features=True)),
                         ("log", FunctionTransformer(_signed_log1p)), ("scale", StandardScaler()),
                         ("clip", FunctionTransformer(_clip_z))])
