@@ -126,3 +126,20 @@ def test_a_bgnbd_pickled_before_event_summaries_still_scores_in_its_weeks(toy_da
     scored = old.predict_score(Xt)
     buyers = Xt[old.inputs_["count"]].fillna(0).to_numpy() >= 1
     assert scored[buyers] == pytest.approx(now[buyers], rel=1e-6)  # α in weeks: the same model
+
+
+def test_the_column_median_imputer_equals_scikit_learns_median_strategy():
+    import numpy as np
+    from sklearn.impute import SimpleImputer
+
+    from siyu.models.baselines import _median
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 6))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[:, 2] = np.nan  # an empty column: kept and filled with 0 by both
+    X[:, 4] = 1.0
+    ours = SimpleImputer(strategy=_median, add_indicator=True, keep_empty_features=True).fit(X)
+    theirs = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True).fit(X)
+    np.testing.assert_array_equal(ours.statistics_, theirs.statistics_)
+    np.testing.assert_array_equal(ours.transform(X), theirs.transform(X))
