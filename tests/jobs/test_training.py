@@ -28,8 +28,13 @@ from siyu.trainsets import GridError
 
 @pytest.fixture(scope="module")
 def cfg(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
     previous = mlflow.get_tracking_uri()
+    yield _project(tmp_path_factory.mktemp("project"))
+    mlflow.set_tracking_uri(previous)
+
+
+def _project(root):
+    """A toy project: a churn training set, a truth file, its own MLflow store."""
     config = SiyuConfig(
         dataset=DatasetConfig(name="toy", events=SourceConfig(path="unused"), roles=EventRoles()),
         paths=PathsConfig(world=str(root / "world"), work=str(root / "work")),
@@ -46,8 +51,7 @@ def cfg(tmp_path_factory):
                           "p_churn_30d": 0.1 + 0.8 * test["label"], "p_purchase_7d": 0.1, "ltv_net_90d": 0.0})
     config.paths.truth_dir.mkdir(parents=True)
     truth.to_parquet(config.paths.truth_dir / "truth.parquet")
-    yield config
-    mlflow.set_tracking_uri(previous)
+    return config
 
 
 def _audit(cfg):
@@ -343,3 +347,33 @@ def test_uplift_oracles_give_every_treatment_a_column_even_without_its_effects()
     (rows, tau), (rows_obs, tau_obs) = oracles["oracle"], oracles["oracle_observable"]
     assert list(rows["user_id"]) == ["u1", "u3"] and tau.tolist() == [[0.1, 0.0], [0.3, 0.0]]
     assert len(rows_obs) == 3 and tau_obs[:, 1].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_seen_test_cutoffs_are_those_whose_label_windows_a_fit_read():
+    theirs = {"horizon_days": 30, "cutoffs": {"train": ["2025-01-06"], "valid": ["2025-03-03"], "test": ["2025-05-05"]}}
+    ours = {"horizon_days": 30, "cutoffs": {"test": ["2025-03-31", "2025-04-02", "2025-06-02"]}}
+    # 2025-03-03's window runs to 2025-04-01 (exclusive 04-02): 03-31 overlaps it, 04-02 does not.
+    assert jobs.seen_test_cutoffs(theirs, ours) == ["2025-03-31"]
+    assert jobs.seen_test_cutoffs({}, ours) == []
+
+
+def test_a_champion_fitted_on_what_is_test_now_is_not_the_yardstick(tmp_path):
+    """After a training set is rebuilt with another split, the champion's refit may have read
+    the outcomes of today's test rows: its test score would flatter it. It is judged through a
+    refit of its model on the current training set, and without one the gate says how to get it."""
+    previous = mlflow.get_tracking_uri()
+    try:
+        cfg = _project(tmp_path)
+        frame, manifest, _ = jobs.load_task_data(cfg, "churn")
+        old_split = {**manifest, "cutoffs": {"train": manifest["cutoffs"]["test"], "valid": [], "test": []}}
+        model = LightGBMClassifier(n_estimators=20, n_jobs=1, calibration="none")
+        jobs.fit_and_log(cfg, "churn", "lightgbm", model, frame, old_split, ["days_since_last_activity", "purchase_count_90d"])
+        assert jobs.promote(cfg, "churn").promoted  # the first champion
+        jobs.fit_and_log(cfg, "churn", "logistic_like", LightGBMClassifier(n_estimators=20, n_jobs=1),
+                         frame, manifest, ["noise_0"])
+        decision = jobs.promote(cfg, "churn")
+        assert not decision.promoted
+        assert "was fitted on the outcomes of test cutoffs now" in decision.reason
+        assert "siyu train --task churn --model lightgbm" in decision.reason
+    finally:
+        mlflow.set_tracking_uri(previous)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -665,13 +665,15 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     elif champion.version == challenger.version:
         gate_promote = False
         reason = f"challenger v{challenger.version} is already the champion"
-    elif cfg.task(task).uplift and (seen := _champion_saw_test(cfg, champion, manifest)):
-        # The champion's test Qini would read outcomes it learned from: it is judged through a
-        # refit of its model on the current training set instead.
-        stale = (f"champion v{champion.version} ({champion.model}) was fitted on campaigns that are test campaigns "
+    elif seen := _champion_saw_test(cfg, task, champion, manifest):
+        # The champion's test metric would read outcomes it learned from (the training set was
+        # rebuilt with another split): it is judged through a refit of its model on the current
+        # training set instead.
+        what = "campaigns that are test campaigns" if cfg.task(task).uplift else "the outcomes of test cutoffs"
+        stale = (f"champion v{champion.version} ({champion.model}) was fitted on {what} "
                  f"now ({', '.join(seen[:3])}{', ...' if len(seen) > 3 else ''})")
         refits = [v for v in list_versions(task, cfg.tracking)
-                  if v.model == champion.model and v.tags.get("test_cutoff") == cutoff]
+                  if v.model == champion.model and v.tags.get("test_cutoff") == cutoff and v.version != champion.version]
         if not refits:
             gate_promote = False
             reason = (f"{stale}: no fair comparison on them; refit its model on the current training set (`siyu "
@@ -1005,14 +1007,35 @@ def _uplift_board_html(task: str, cutoff: str, board: pd.DataFrame, manifest: di
             f"{html.escape(note)}.</p>{table}</body></html>")
 
 
-def _champion_saw_test(cfg: SiyuConfig, champion: VersionInfo, manifest: dict) -> list[str]:
-    """The current test campaigns that the champion's training set used for train or valid (its
-    refit read their outcomes), from its run's logged manifest; [] when none or unknown."""
+def _champion_saw_test(cfg: SiyuConfig, task: str, champion: VersionInfo, manifest: dict) -> list[str]:
+    """What of the current test rows the champion's fit already read the outcomes of, from its
+    run's logged manifest: for an uplift task the test campaigns it used for train or valid, for
+    the others the test cutoffs whose label windows overlap those of its train or valid cutoffs
+    (its refit read them); [] when none or unknown."""
     from siyu.tracking import load_run_manifest
 
     theirs = load_run_manifest(champion.run_id, cfg.tracking) or {}
-    fitted = {c for split in ("train", "valid") for c in (theirs.get("campaigns") or {}).get(split, [])}
-    return [c for c in (manifest.get("campaigns") or {}).get("test", []) if c in fitted]
+    if cfg.task(task).uplift:
+        fitted = {c for split in ("train", "valid") for c in (theirs.get("campaigns") or {}).get(split, [])}
+        return [c for c in (manifest.get("campaigns") or {}).get("test", []) if c in fitted]
+    return seen_test_cutoffs(theirs, manifest)
+
+
+def seen_test_cutoffs(theirs: dict, ours: dict) -> list[str]:
+    """The test cutoffs of the training set `ours` whose label window overlaps the label window
+    of a train or valid cutoff of `theirs` (two manifests): a model fitted on `theirs` has read
+    outcomes that `ours` keeps for its test. A cutoff's window is [cutoff, cutoff + horizon)."""
+    def days(manifest: dict, splits: tuple[str, ...]) -> tuple[list[date], int]:
+        cutoffs = manifest.get("cutoffs")
+        if not isinstance(cutoffs, dict):
+            return [], 0
+        return ([date.fromisoformat(str(c)[:10]) for s in splits for c in cutoffs.get(s, [])],
+                int(manifest.get("horizon_days") or 0))
+
+    fitted, theirs_h = days(theirs, ("train", "valid"))
+    tested, ours_h = days(ours, ("test",))
+    return [c.isoformat() for c in tested
+            if any(f < c + timedelta(days=ours_h) and c < f + timedelta(days=theirs_h) for f in fitted)]
 
 
 @dataclass(frozen=True)
