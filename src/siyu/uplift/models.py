@@ -19,6 +19,10 @@ keep working.
   where the two move the same users (on the demo world their true effects correlate at 0.99;
   pooling lifted the X-learner's true-effect Qini from 0.32 to 0.38 and the T-learner's from
   0.20 to 0.30).
+- `drlearner` (Kennedy 2020): outcome models cross-fitted in 2 folds by user (`groups`), so no
+  row's pseudo-outcome comes from a model that saw it; the doubly robust pseudo-outcome
+  phi_t = mu_t(x) - mu_c(x) + [T=t] (y - mu_t(x)) / e - [T=control] (y - mu_c(x)) / e with the
+  known propensity e of the row's arm; one LightGBM regression of phi on x.
 - baselines, each with the average effect (difference in means) as its level, so their
   effects are right on average and only their ranking differs: `random` (random order),
   `risk` ("target by risk": users least likely to reach the outcome without regard to
