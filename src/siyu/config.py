@@ -729,7 +729,9 @@ class UpliftConfig(Frozen):
     propensity_clip: float = Field(0.01, gt=0, lt=0.5)
     overlap_auc_warn: float = Field(0.6, gt=0.5, le=1)
     min_treated_rows: int = Field(100, ge=1)  # fewer contacts of a treatment in the data: the task is skipped
-    # `siyu train --model all` on an uplift task (those installed; `sklift` needs the `uplift` extra)
+    # `siyu train --model all` on an uplift task (those installed; `sklift` needs the `uplift` extra).
+    # `drlearner` is trained by name only: on the 5,000-user demo its validation Qini tied the
+    # X-learner's (mean of 5 seeds 0.069 vs 0.065, seed to seed 0.03-0.13) at about the same fit time.
     models: tuple[str, ...] = ("tlearner", "xlearner", "random", "risk", "response", "sklift")
 
 

@@ -119,3 +119,25 @@ def test_every_summary_column_is_described_for_the_catalogue():
 
     assert tuple(BTYD_DESCRIPTIONS) == BTYD_COLUMNS
     assert all(unit in ("count", "days", "amount") and zh and en for unit, zh, en in BTYD_DESCRIPTIONS.values())
+
+
+@pytest.mark.parametrize("with_orders", [False, True])
+def test_feature_rows_carry_the_summaries_of_every_cutoff(con, with_orders):
+    """The engine keys the summaries by its user index: every (user, cutoff) cell matches the
+    plain query, with and without order ids."""
+    from siyu.features import FeatureSet, build_features
+    from siyu.features.families.btyd import BTYD
+
+    frame = HAND.assign(event_type=HAND["role"], channel=None, item_id=None, category=None, session_id=None,
+                        event_id=None)
+    if with_orders:
+        frame = frame.assign(order_id=["o1", "o2", "o3", None, "o5", None, None])
+    con.register("hand", frame)
+    con.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM hand")
+    cutoffs = ["2025-01-04", "2025-01-06", "2025-01-21"]
+    out = build_features(con, FeatureSet((BTYD(),)), "events", None, cutoffs).set_index(["user_id", "cutoff"])
+    expected = _summaries(frame, cutoffs).set_index(["user_id", "cutoff"])
+    assert len(expected) == 6  # a and b at each cutoff; c never bought
+    for key, row in expected.iterrows():
+        assert out.loc[key, list(BTYD_COLUMNS)].tolist() == row[list(BTYD_COLUMNS)].tolist()
+    assert out.drop(expected.index)[list(BTYD_COLUMNS)].isna().all().all()

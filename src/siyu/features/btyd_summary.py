@@ -30,15 +30,18 @@ ORDER_COLUMN = "order_id"
 
 
 def btyd_summary_sql(events: str, cutoffs: Sequence[date | datetime | str], *,
-                     order_column: str | None = None) -> str:
-    """The query of `btyd_summaries` over the FROM-clause `events` (pure: arguments in, SQL out)."""
+                     order_column: str | None = None, sort: bool = True) -> str:
+    """The query of `btyd_summaries` over the FROM-clause `events` (pure: arguments in, SQL out);
+    `sort=False` leaves the rows in no particular order."""
     cuts = normalize_cutoffs(cutoffs)
     cut_list = ", ".join(f"DATE '{c.isoformat()}'" for c in cuts)
     day = "CAST(ts AS DATE)"
+    # Without order ids a purchase unit is its day: grouped as a DATE, not as text (~1 s at 10M events).
     unit = day if order_column is None else f"COALESCE(CAST({order_column} AS VARCHAR), CAST({day} AS VARCHAR))"
+    order_by = "ORDER BY cutoff, user_id" if sort else ""
     return f"""
 WITH purchases AS (
-    SELECT user_id, {day} AS day, CAST({unit} AS VARCHAR) AS unit, amount
+    SELECT user_id, {day} AS day, {unit} AS unit, amount
     FROM {events} WHERE role = 'purchase'
 ), cuts AS (SELECT UNNEST([{cut_list}]) AS cutoff),
 units AS (
@@ -51,7 +54,7 @@ SELECT user_id, CAST(cutoff AS TIMESTAMP) AS cutoff,
        CAST(date_diff('day', MIN(day), MAX(day)) AS DOUBLE) AS btyd_t_x_days,
        CAST(date_diff('day', MIN(day), cutoff) - 1 AS DOUBLE) AS btyd_T_days,
        AVG(spend) AS btyd_spend_mean
-FROM units GROUP BY user_id, cutoff ORDER BY cutoff, user_id
+FROM units GROUP BY user_id, cutoff {order_by}
 """
 
 

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from siyu.contract.history import as_of_sql
 from siyu.features import engine
@@ -43,6 +42,7 @@ from siyu.features.compiler import (
 )
 from siyu.features.plan import BtydColumn, UserAttrAsOf
 from siyu.features.specs import RFM, FeatureSet, Lifecycle
+from siyu.features.writer import write_batches
 
 Cutoffs = Sequence[date | datetime | str]
 _DICT = "siyu_user_dict"
@@ -264,10 +264,19 @@ def _btyd_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> np.ndarray:
     """(n_cutoffs, n_users, 4) BTYD summaries (NaN: no purchase before the cutoff), from one query."""
     columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {run.events}").fetchall()}
     order = ORDER_COLUMN if ORDER_COLUMN in columns else None
-    found = con.sql(btyd_summary_sql(run.events, run.program.cutoffs, order_column=order)).df()
+    # Keyed by the dictionary's user index from the start: grouping and matching millions of
+    # text user ids took longer than the rest of the query (a user unknown to the dictionary
+    # has no feature row anyway).
+    keep = f", e.{order}" if order else ""
+    purchases = (f"(SELECT d.uidx AS user_id, e.ts, e.role, e.amount{keep} FROM {run.events} e "
+                 f"JOIN {_DICT} d ON CAST(e.user_id AS VARCHAR) = d.user_id WHERE e.role = 'purchase')")
+    summaries = btyd_summary_sql(purchases, run.program.cutoffs, order_column=order, sort=False)
+    found = con.sql(f"SELECT user_id AS uidx, epoch_us(cutoff) AS cut_us, * FROM ({summaries})").fetchnumpy()
     dense = np.full((run.cuts_us.size, run.users.num_rows, len(BTYD_COLUMNS)), np.nan)
-    c, u, keep = _dense_cells(run, found)
-    dense[c[keep], u[keep]] = found.loc[keep, list(BTYD_COLUMNS)].to_numpy(dtype=np.float64)
+    c = np.searchsorted(run.cuts_us, found["cut_us"])
+    u = np.asarray(found["uidx"], dtype=np.int64)
+    for j, name in enumerate(BTYD_COLUMNS):
+        dense[c, u, j] = np.ma.filled(np.ma.asarray(found[name]).astype(np.float64), np.nan)  # NULL: NaN
     return dense
 
 
@@ -437,11 +446,4 @@ def write_features(
 ) -> int:
     """Stream the feature rows into one Parquet file; returns the number of rows."""
     reader = feature_batches(con, specs, events, users, cutoffs, memory_budget=memory_budget, history=history)
-    strings = [f.name for f in reader.schema if pa.types.is_string(f.type)]
-    n = 0
-    # Dictionary-encode only the text columns: on float features it costs more than it saves.
-    with pq.ParquetWriter(str(path), reader.schema, use_dictionary=strings, compression="snappy") as writer:
-        for batch in reader:
-            writer.write_batch(batch)
-            n += batch.num_rows
-    return n
+    return write_batches(reader, path)

@@ -193,8 +193,8 @@ def windows(order, rows_u, cut_day, ugroups, gday, offsets, counts, amounts, flo
     column `w_col[w]` over the days in [cutoff - offsets[w_lo[w]], cutoff - offsets[w_hi[w]]),
     divided by `w_div[w]` (fixed-point amounts back to currency units). Fills `out` (W, rows)
     with the windows and `last` (S, rows) with the latest matching time before the cutoff,
-    NEVER when none. (The caller allocates them: numpy's large allocations get huge pages,
-    numba's do not, and first touching ~100 columns of fresh memory is much of this pass.)"""
+    NEVER when none. (The caller allocates them, from Arrow's pool: memory freed by the last
+    batch, where numba's or numpy's own allocations would be fresh pages the OS zeroes first.)"""
     n = rows_u.size
     at0 = 0
     for b in range(offsets.size):

@@ -786,7 +786,8 @@ def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, 
     tr, va, te = data["train"], data["valid"], data["test"]
     started = time.perf_counter()
     estimator.fit(tr["X"], tr["y"], treatment=tr["treatment"], propensity=tr["propensity"], X_valid=va["X"],
-                  y_valid=va["y"], treatment_valid=va["treatment"], propensity_valid=va["propensity"])
+                  y_valid=va["y"], treatment_valid=va["treatment"], propensity_valid=va["propensity"],
+                  groups=tr["keys"]["user_id"], groups_valid=va["keys"]["user_id"])
     seconds = time.perf_counter() - started
     treatments = tuple(estimator.treatments_)
     valid_scores, test_scores = _uplift_scores(estimator, va), _uplift_scores(estimator, te)

@@ -19,6 +19,10 @@ keep working.
   where the two move the same users (on the demo world their true effects correlate at 0.99;
   pooling lifted the X-learner's true-effect Qini from 0.32 to 0.38 and the T-learner's from
   0.20 to 0.30).
+- `drlearner` (Kennedy 2020): outcome models cross-fitted in 2 folds by user (`groups`), so no
+  row's pseudo-outcome comes from a model that saw it; the doubly robust pseudo-outcome
+  phi_t = mu_t(x) - mu_c(x) + [T=t] (y - mu_t(x)) / e - [T=control] (y - mu_c(x)) / e with the
+  known propensity e of the row's arm; one LightGBM regression of phi on x.
 - baselines, each with the average effect (difference in means) as its level, so their
   effects are right on average and only their ranking differs: `random` (random order),
   `risk` ("target by risk": users least likely to reach the outcome without regard to
@@ -48,8 +52,10 @@ class UpliftEstimator(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: object, *, treatment: object, propensity: object = None,
             X_valid: pd.DataFrame | None = None, y_valid: object = None, treatment_valid: object = None,
-            propensity_valid: object = None) -> UpliftEstimator:
-        """Fit on (X, y, treatment); early stopping reads the valid rows when given."""
+            propensity_valid: object = None, groups: object = None, groups_valid: object = None) -> UpliftEstimator:
+        """Fit on (X, y, treatment); early stopping reads the valid rows when given. `groups` (and
+        `groups_valid`): the unit each row belongs to (a user); models that cross-fit keep a
+        group's rows in one fold, the others ignore them."""
         name = type(self).__name__
         X = check_features(X, where=f"{name}.fit")
         y_arr = check_target(y, len(X), binary=False, where=f"{name}.fit")
@@ -70,14 +76,22 @@ class UpliftEstimator(BaseEstimator):
                             if isinstance(X[c].dtype, pd.CategoricalDtype)}
         self.treatments_ = tuple(arms)
         self.ate_ = {t: float(y_arr[t_arr == t].mean() - y_arr[t_arr == CONTROL].mean()) for t in arms}
-        self._fit(X, y_arr, t_arr, p_arr, X_valid, y_valid, treatment_valid, propensity_valid)
-        self.valid_uplift_ = None
-        if X_valid is not None and getattr(self, "refit", False):
-            # Out-of-sample valid effects are kept before the refit sees the valid rows: they are
-            # what valid metrics and the choice of challenger read.
-            self.valid_uplift_ = np.asarray(self._uplift(X_valid), dtype="float64").reshape(len(X_valid), -1)
-            self._refit_all(pd.concat([X, X_valid]), np.concatenate([y_arr, y_valid]),
-                            np.concatenate([t_arr, treatment_valid]))
+        # What only some models read (cross-fitting folds, the refit's propensities), for this fit only.
+        self._fit_extras = {"propensity": p_arr, "propensity_valid": propensity_valid,
+                            "groups": _groups(groups, len(X), where=f"{name}.fit"),
+                            "groups_valid": None if X_valid is None else _groups(groups_valid, len(X_valid),
+                                                                                 where=f"{name}.fit (valid)")}
+        try:
+            self._fit(X, y_arr, t_arr, p_arr, X_valid, y_valid, treatment_valid, propensity_valid)
+            self.valid_uplift_ = None
+            if X_valid is not None and getattr(self, "refit", False):
+                # Out-of-sample valid effects are kept before the refit sees the valid rows: they are
+                # what valid metrics and the choice of challenger read.
+                self.valid_uplift_ = np.asarray(self._uplift(X_valid), dtype="float64").reshape(len(X_valid), -1)
+                self._refit_all(pd.concat([X, X_valid]), np.concatenate([y_arr, y_valid]),
+                                np.concatenate([t_arr, treatment_valid]))
+        finally:
+            del self._fit_extras
         return self
 
     def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
@@ -115,6 +129,15 @@ def _treatments(values: object, n: int, *, where: str) -> np.ndarray:
     arr = np.asarray(values, dtype=object).astype(str)
     if arr.shape != (n,):
         raise ValueError(f"{where}: treatment has shape {arr.shape}, expected ({n},) to match X")
+    return arr
+
+
+def _groups(values: object, n: int, *, where: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    arr = np.asarray(values, dtype=object).astype(str)
+    if arr.shape != (n,):
+        raise ValueError(f"{where}: groups has shape {arr.shape}, expected ({n},) to match X")
     return arr
 
 
@@ -320,6 +343,132 @@ class XLearner(_ArmModels, UpliftEstimator):
         return np.column_stack(cols)
 
 
+class _FoldArms(_ArmModels):
+    """The outcome models of one cross-fitting fold of a DR-learner, fitted on the other folds' rows."""
+
+    def __init__(self, params: dict, treatments: tuple[str, ...], pooled: bool) -> None:
+        self.params, self.treatments_, self.pooled = params, treatments, pooled
+
+    def _base_params(self) -> dict:
+        return self.params
+
+
+def _folds(groups: np.ndarray | None, n: int, n_folds: int, random_state: int) -> np.ndarray:
+    """Each row's cross-fitting fold: by group through a hash (so a user's train and valid rows
+    share one and the refit on both keeps them apart), or at random without groups."""
+    if groups is None:
+        return np.random.default_rng(random_state).integers(0, n_folds, n)
+    hashed = pd.util.hash_array(groups.astype(object), hash_key=f"siyu-dr-{random_state:08d}"[:16])
+    return (hashed % np.uint64(n_folds)).astype(np.int64)
+
+
+class DRLearner(_ArmModels, UpliftEstimator):
+    """DR-learner on LightGBM (Kennedy 2020): cross-fitted outcome models (`n_folds` folds by
+    `groups`, the user, so no row's pseudo-outcome comes from a model that saw it; treated arms
+    pooled by default, see `_ArmModels`) give each row a doubly robust pseudo-outcome per treatment
+    phi_t = mu_t(x) - mu_c(x) + [T=t] (y - mu_t(x)) / e - [T=control] (y - mu_c(x)) / e, with e the
+    row's known propensity of the arm it got (else that arm's share of the rows), and one
+    least-squares booster learns E[phi_t | x] (pooled over the treatments with the treatment as a
+    feature, by default), early-stopped on the valid rows' pseudo-outcomes."""
+
+    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 200, effect_leaves: int = 7, effect_min_child_samples: int = 400,
+                 n_folds: int = 2, pooled: bool = True, refit: bool = True, n_jobs: int = 2,
+                 random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.effect_leaves = effect_leaves
+        self.effect_min_child_samples = effect_min_child_samples
+        self.n_folds = n_folds
+        self.pooled = pooled
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _effect_model(self) -> _L2Regressor:
+        return _L2Regressor(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                            num_leaves=self.effect_leaves, min_child_samples=self.effect_min_child_samples,
+                            early_stopping_rounds=PATIENCE, n_jobs=self.n_jobs, random_state=self.random_state,
+                            refit=False)
+
+    def _assigned(self, t: np.ndarray, p: np.ndarray | None) -> np.ndarray:
+        """Each row's probability of the arm it got: the known propensity, else the arm's share."""
+        if p is not None:
+            return p
+        return np.vectorize(self.shares_.get, otypes=[float])(t)
+
+    def _mu(self, X: pd.DataFrame, arm: str, folds: np.ndarray | None = None) -> np.ndarray:
+        """mu_arm of the rows `X`: row i by the fold models that never saw fold folds[i]; rows outside
+        the cross-fit (folds None) by the mean of the fold models."""
+        if folds is None:
+            return np.mean([m._mu(X, arm) for m in self.fold_models_], axis=0)
+        out = np.empty(len(X))
+        for k, model in enumerate(self.fold_models_):
+            mine = folds == k
+            if mine.any():
+                out[mine] = model._mu(X[mine], arm)
+        return out
+
+    def _pseudo(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray, p: np.ndarray | None,
+                folds: np.ndarray | None) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+        """{effect model key: (rows, pseudo-outcomes)}: every row once per treatment."""
+        e, ctrl = self._assigned(t, p), t == CONTROL
+        mu_c = self._mu(X, CONTROL, folds)
+        residual_c = np.where(ctrl, (y - mu_c) / e, 0.0)
+        parts = {}
+        for arm in self.treatments_:
+            mu_t = self._mu(X, arm, folds)
+            phi = mu_t - mu_c + np.where(t == arm, (y - mu_t) / e, 0.0) - residual_c
+            parts[arm] = (self._with_arm(X, arm) if self.pooled else X, phi)
+        if not self.pooled:
+            return parts
+        return {"all": (pd.concat([rows for rows, _ in parts.values()]),
+                        np.concatenate([phi for _, phi in parts.values()]))}
+
+    def _cross_fit(self, X, y, t, X_valid, y_valid, t_valid, folds) -> None:  # noqa: ANN001
+        if self.n_folds < 2:
+            raise ValueError(f"DRLearner: n_folds must be at least 2 to cross-fit, got {self.n_folds}")
+        self.fold_models_ = []
+        for k in range(self.n_folds):
+            others = folds != k
+            model = _FoldArms(_outcome_params(self), self.treatments_, self.pooled)
+            model._fit_arms(X[others], y[others], t[others], X_valid, y_valid, t_valid)
+            self.fold_models_.append(model)
+
+    def _fit(self, X, y, t, p, X_valid, y_valid, t_valid, p_valid) -> None:
+        self.shares_ = {arm: float(np.mean(t == arm)) for arm in (CONTROL, *self.treatments_)}
+        extras = self._fit_extras
+        folds = _folds(extras["groups"], len(X), self.n_folds, self.random_state)
+        self._cross_fit(X, y, t, X_valid, y_valid, t_valid, folds)
+        valid = {} if X_valid is None else self._pseudo(X_valid, y_valid, t_valid, p_valid, None)
+        self.effect_models_ = {}
+        for key, (rows, phi) in self._pseudo(X, y, t, p, folds).items():
+            Xv, pv = valid.get(key, (None, None))
+            self.effect_models_[key] = _fit_on(self._effect_model(), rows, phi, Xv, pv)
+
+    def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
+        extras = self._fit_extras
+        p_parts = (extras["propensity"], extras["propensity_valid"])
+        p = None if any(v is None for v in p_parts) else np.concatenate(p_parts)
+        g_parts = (extras["groups"], extras["groups_valid"])
+        groups = None if any(v is None for v in g_parts) else np.concatenate(g_parts)
+        folds = _folds(groups, len(X), self.n_folds, self.random_state)
+        for k, model in enumerate(self.fold_models_):
+            others = folds != k
+            model._refit_arms(X[others], y[others], t[others])
+        for key, (rows, phi) in self._pseudo(X, y, t, p, folds).items():
+            if getattr(self.effect_models_[key], "best_iteration_", None):
+                self.effect_models_[key]._refit(rows, phi)
+
+    def _uplift(self, X: pd.DataFrame) -> np.ndarray:
+        if self.pooled:
+            return np.column_stack([self.effect_models_["all"].predict_score(self._with_arm(X, arm))
+                                    for arm in self.treatments_])
+        return np.column_stack([self.effect_models_[arm].predict_score(X) for arm in self.treatments_])
+
+
 # --------------------------------------------------------------------------- baselines
 class _ScoreBaseline(UpliftEstimator):
     """A ranking dressed as an effect: each treatment's average effect times the row's score over
@@ -442,7 +591,7 @@ class SkliftClassTransformation(UpliftEstimator):
 
 
 UPLIFT_MODELS: dict[str, type[UpliftEstimator]] = {
-    "tlearner": TLearner, "xlearner": XLearner, "random": RandomUplift, "risk": RiskTargeting,
+    "tlearner": TLearner, "xlearner": XLearner, "drlearner": DRLearner, "random": RandomUplift, "risk": RiskTargeting,
     "response": ResponseTargeting, "sklift": SkliftClassTransformation,
 }
 OPTIONAL_UPLIFT_MODELS: dict[str, str] = {"sklift": "sklift"}  # model -> module its extra brings
@@ -467,6 +616,6 @@ def make_uplift_model(name: str, *, random_state: int = 0, n_jobs: int = 2) -> U
     return cls(random_state=random_state) if cls is RandomUplift else cls(random_state=random_state, n_jobs=n_jobs)
 
 
-__all__ = ["CONTROL", "OPTIONAL_UPLIFT_MODELS", "RandomUplift", "ResponseTargeting", "RiskTargeting",
+__all__ = ["CONTROL", "DRLearner", "OPTIONAL_UPLIFT_MODELS", "RandomUplift", "ResponseTargeting", "RiskTargeting",
            "SkliftClassTransformation", "TLearner", "UPLIFT_MODELS", "UpliftEstimator", "XLearner",
            "make_uplift_model", "uplift_models_available"]
