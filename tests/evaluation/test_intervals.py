@@ -69,6 +69,17 @@ def test_paired_difference_is_exactly_zero_for_one_model_and_sees_a_real_gap():
     assert gap.low > 0 and gap.value == pytest.approx(roc_auc_score(y, score) - roc_auc_score(y, noisy))
 
 
+def test_above_only_draws_only_for_a_point_above_zero():
+    y, score, users, _ = _data(3000)
+    noisy = score + np.random.default_rng(5).normal(0, 2, len(score))
+    full = paired_difference("auc", y, score, noisy, users, n_boot=200, rng=np.random.default_rng(0))
+    above = paired_difference("auc", y, score, noisy, users, n_boot=200, rng=np.random.default_rng(0), above_only=True)
+    assert above == full  # above zero: the same draws and bounds
+    below = paired_difference("auc", y, noisy, score, users, n_boot=200, rng=np.random.default_rng(0), above_only=True)
+    assert below.value == pytest.approx(-full.value) and below.n_boot == 0
+    assert np.isnan(below.low) and np.isnan(below.high)
+
+
 def test_errors_name_the_problem():
     with pytest.raises(ValueError, match="metric must be one of"):
         bootstrap_interval("rmse", [0, 1], [0.1, 0.2], ["a", "b"], n_boot=5, rng=np.random.default_rng(0))

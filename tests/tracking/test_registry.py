@@ -14,6 +14,8 @@ from siyu.tracking import (
     RunRecord,
     list_versions,
     load_champion,
+    load_test_by_cutoff,
+    load_test_scores,
     log_training_run,
     set_alias,
     version_by_alias,
@@ -61,6 +63,32 @@ def test_run_carries_the_fixed_vocabulary(tracking, fitted):
     versions = list_versions("churn", tracking)
     assert [v.version for v in versions][0] == logged.version  # newest first; challenger moved here
     assert version_by_alias("churn", "challenger", tracking).model == "xgboost"
+
+
+def test_versions_listed_in_one_search_equal_one_look_up_each(tracking, fitted):
+    from siyu.tracking.registry import _info
+
+    for model in ("lightgbm", "xgboost", "logistic"):
+        log_training_run(_record(fitted, model=model), tracking)
+    client = MlflowClient(tracking.uri)
+    aliases = dict(client.get_registered_model("siyu-churn").aliases)
+    listed = list_versions("churn", tracking)
+    assert len(listed) >= 3
+    assert listed == [_info(client, v.model_name, client.get_model_version(v.model_name, v.version), aliases)
+                      for v in listed]
+
+
+def test_held_out_scores_are_read_in_place_and_a_run_without_them_is_none(tracking, fitted):
+    scores = pd.DataFrame({"user_id": ["u1", "u2"], "cutoff": pd.to_datetime(["2025-01-27"] * 2),
+                           "label": [0, 1], "score": [0.2, 0.7]})
+    with_scores = log_training_run(_record(fitted, test_scores=scores,
+                                           test_by_cutoff={"2025-01-27": {"auc": 0.7}}), tracking)
+    without = log_training_run(_record(fitted), tracking)
+    uri = MlflowClient(tracking.uri).get_run(with_scores.run_id).info.artifact_uri
+    for given in (None, uri):
+        pd.testing.assert_frame_equal(load_test_scores(with_scores.run_id, tracking, artifact_uri=given), scores)
+        assert load_test_by_cutoff(with_scores.run_id, tracking, artifact_uri=given) == {"2025-01-27": {"auc": 0.7}}
+    assert load_test_scores(without.run_id, tracking) is None
 
 
 def test_pyfunc_names_missing_columns(tracking, fitted):

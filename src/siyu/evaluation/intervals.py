@@ -203,12 +203,23 @@ def bootstrap_interval(metric: str, y: object, score: object, users: object, *, 
 
 
 def paired_difference(metric: str, y: object, score_a: object, score_b: object, users: object, *,
-                      n_boot: int, rng: np.random.Generator, level: float = LEVEL) -> Interval:
+                      n_boot: int, rng: np.random.Generator, level: float = LEVEL,
+                      above_only: bool = False) -> Interval:
     """`metric(a) - metric(b)` on the same rows, with its interval: both models see the same
-    resampled users in each replicate, so the shared noise of the rows cancels."""
+    resampled users in each replicate, so the shared noise of the rows cancels. `above_only`: the
+    caller reads only an interval wholly above zero (a leak alarm), so a point difference at or
+    below zero is returned without drawing (bounds NaN, `n_boot` 0)."""
     y_arr, a_arr, b_arr = _checked(y, users, score_a, score_b)
     codes, n_users = _codes(users)
     fa, fb = _metric_fn(metric, y_arr, a_arr, codes, n_users), _metric_fn(metric, y_arr, b_arr, codes, n_users)
-    draws = np.concatenate([fa(c) - fb(c) for c in user_draws(n_users, n_boot, rng)])
     ones = np.ones((n_users, 1))
-    return Interval(float(fa(ones)[0] - fb(ones)[0]), *_bounds(draws, level), n_boot=n_boot, level=level)
+    point = float(fa(ones)[0] - fb(ones)[0])
+    if above_only and not point > 0:
+        return undrawn(point, level)
+    draws = np.concatenate([fa(c) - fb(c) for c in user_draws(n_users, n_boot, rng)])
+    return Interval(point, *_bounds(draws, level), n_boot=n_boot, level=level)
+
+
+def undrawn(point: float, level: float = LEVEL) -> Interval:
+    """A point difference whose interval was not drawn: at or below zero, it cannot lie wholly above."""
+    return Interval(point, float("nan"), float("nan"), n_boot=0, level=level)

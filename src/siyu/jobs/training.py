@@ -456,7 +456,8 @@ def _above_observable(cfg: SiyuConfig, task: str, scores: pd.DataFrame | None, t
     if rows.empty or (spec.binary and rows["label"].nunique() < 2):
         return None
     return paired_difference(spec.headline_metric, rows["label"], rows["score"], rows[observable], rows["user_id"],
-                             n_boot=cfg.training.n_bootstrap, rng=np.random.default_rng(cfg.training.seed))
+                             n_boot=cfg.training.n_bootstrap, rng=np.random.default_rng(cfg.training.seed),
+                             above_only=True)
 
 
 def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, truth: pd.DataFrame,
@@ -478,11 +479,12 @@ def _leaderboard_rows(cfg: SiyuConfig, task: str, test_cutoff: str, truth: pd.Da
         row = {"model": run["model"], "version": version.version if version else "",
                "aliases": ",".join(version.aliases) if version else "", "run_id": run["run_id"]}
         row |= {k: run[k] for k in runs.columns if k.startswith(("test_", "valid_")) and pd.notna(run[k])}
-        scores = load_test_scores(run["run_id"], cfg.tracking) if observable else None
+        where = {"cfg": cfg.tracking, "artifact_uri": run["artifact_uri"]}
+        scores = load_test_scores(run["run_id"], **where) if observable else None
         row["leak_alarm"] = leak_alarm(_above_observable(cfg, task, scores, truth, observable))
         rows.append(row)
         by_cutoff += [{"model": run["model"], "cutoff": c, f"test_{headline}": m.get(headline)}
-                      for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
+                      for c, m in load_test_by_cutoff(run["run_id"], **where).items()]
     for name, col in wanted.items():
         known = truth[truth[col].notna()]
         per = metrics_by_cutoff(kind, known["label"], known[col], known["cutoff"]) if not known.empty else {}
@@ -906,7 +908,7 @@ def _uplift_leak_alarm(cfg: SiyuConfig, scores: pd.DataFrame | None, known: pd.D
         versus = paired_uplift_difference("qini", both["label"], both["treatment"], _uplift_matrix(both, treatments),
                                           _effect_matrix(both, "oracle__", treatments), treatments, both["user_id"],
                                           n_boot=cfg.training.n_bootstrap, rng=np.random.default_rng(cfg.training.seed),
-                                          strata=both["campaign_id"])
+                                          strata=both["campaign_id"], above_only=True)
     except ValueError:
         return ""
     return leak_alarm(versus)
@@ -938,12 +940,13 @@ def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
         row = {"model": run["model"], "version": version.version if version else "",
                "aliases": ",".join(version.aliases) if version else "", "run_id": run["run_id"]}
         row |= {k: run[k] for k in runs.columns if k.startswith(("test_", "valid_")) and pd.notna(run[k])}
-        scores = logged[run["run_id"]] = load_test_scores(run["run_id"], cfg.tracking)
+        where = {"cfg": cfg.tracking, "artifact_uri": run["artifact_uri"]}
+        scores = logged[run["run_id"]] = load_test_scores(run["run_id"], **where)
         if scores is not None and truth is not None:
             row |= {f"test_{k}": v for k, v in _true_metrics(scores, truth, treatments).items()}
         rows.append(row)
         by_campaign += [{"model": run["model"], "cutoff": c, "test_qini": m.get("qini")}
-                        for c, m in load_test_by_cutoff(run["run_id"], cfg.tracking).items()]
+                        for c, m in load_test_by_cutoff(run["run_id"], **where).items()]
     oracles = _uplift_oracle_rows(truth, treatments) if truth is not None else {}
     for name, (known, tau) in oracles.items():
         values = uplift_metrics(known["label"], known["treatment"], tau, treatments, known["user_id"],
@@ -954,10 +957,8 @@ def compare_uplift(cfg: SiyuConfig, task: str) -> Leaderboard:
         rows.append({"model": name, "version": "", "aliases": f"truth rows: {len(known)}", "run_id": "",
                      **{f"test_{k}": v for k, v in values.items()}, **{f"test_{k}": v for k, v in true.items()}})
     if ORACLE_OBSERVABLE in oracles:
-        reference = next(r.get("test_qini", np.nan) for r in rows if r["model"] == ORACLE_OBSERVABLE)
         for row in rows:
-            # only a model above the observable oracle can be wholly above it (the paired bootstrap costs)
-            if row["run_id"] and not row.get("test_qini", np.nan) <= reference:
+            if row["run_id"]:
                 row["leak_alarm"] = _uplift_leak_alarm(cfg, logged.get(row["run_id"]), *oracles[ORACLE_OBSERVABLE],
                                                        treatments)
     columns = ["model", "version", "aliases", "valid_qini", *[f"test_{m}" for m in UPLIFT_LEADERBOARD_METRICS],

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import mlflow
 import numpy as np
@@ -55,8 +58,8 @@ class Champion:
         return np.asarray(self.estimator.predict_score(X[self.feature_names]), dtype=float)
 
 
-def _info(client, model_name: str, mv, aliases: dict[str, str] | None = None) -> VersionInfo:
-    run = client.get_run(mv.run_id)
+def _info(client, model_name: str, mv, aliases: dict[str, str] | None = None, run=None) -> VersionInfo:  # noqa: ANN001
+    run = run if run is not None else client.get_run(mv.run_id)
     # search results do not carry aliases; the registered model's alias map does
     held = tuple(a for a, v in (aliases or {}).items() if str(v) == str(mv.version)) if aliases is not None \
         else tuple(getattr(mv, "aliases", ()) or ())
@@ -84,7 +87,28 @@ def list_versions(task: str, cfg: TrackingConfig) -> list[VersionInfo]:
     if not versions:
         return []
     aliases = dict(client.get_registered_model(name).aliases or {})
-    return sorted((_info(client, name, mv, aliases) for mv in versions), key=lambda v: -int(v.version))
+    runs = _runs_by_id(client, {mv.run_id for mv in versions})
+    return sorted((_info(client, name, mv, aliases, runs.get(mv.run_id)) for mv in versions),
+                  key=lambda v: -int(v.version))
+
+
+def _runs_by_id(client, run_ids: set[str]) -> dict:  # noqa: ANN001 - an MlflowClient
+    """{run id: Run} in one search per 100 ids instead of a `get_run` each (a leaderboard of four
+    tasks listed 100 versions: 100 round trips to the store). A run the search misses is left
+    out; `_info` then asks for it alone."""
+    from mlflow.entities import ViewType
+
+    ids = sorted(i for i in run_ids if i and all(c.isalnum() for c in i))
+    if not ids:
+        return {}
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    found = {}
+    for start in range(0, len(ids), 100):
+        chunk = ", ".join(f"'{i}'" for i in ids[start:start + 100])
+        for run in client.search_runs(experiments, f"attributes.run_id IN ({chunk})", run_view_type=ViewType.ALL,
+                                      max_results=1000):
+            found[run.info.run_id] = run
+    return found
 
 
 def set_alias(task: str, alias: str, version: str, cfg: TrackingConfig) -> None:
@@ -137,23 +161,38 @@ def load_version_estimator(task: str, version: str, cfg: TrackingConfig) -> obje
     return _load_pyfunc(f"models:/{registered_name(task, cfg)}/{version}").unwrap_python_model().estimator
 
 
-def load_test_scores(run_id: str, cfg: TrackingConfig) -> pd.DataFrame | None:
+def _run_artifact(run_id: str, path: str, cfg: TrackingConfig, artifact_uri: str | None) -> Path:
+    """A local file holding a run's artifact `path`. A run whose artifacts live in a local folder
+    (the default store) is read in place: MLflow's download asks the store for the run twice and
+    copies the file to a temporary folder, 40 times in a leaderboard of four tasks. `artifact_uri`:
+    the run's artifact root when the caller has it (a search result), else it is looked up."""
+    client, _ = connect(cfg)
+    root = artifact_uri if artifact_uri is not None else client.get_run(run_id).info.artifact_uri
+    parsed = urlparse(root)
+    if parsed.scheme in ("", "file"):
+        local = Path(url2pathname(parsed.path) if parsed.scheme else root) / path
+        if not local.is_file():
+            raise FileNotFoundError(f"{local}: run {run_id} has no artifact {path}")
+        return local
+    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
+
+
+def load_test_scores(run_id: str, cfg: TrackingConfig, *, artifact_uri: str | None = None) -> pd.DataFrame | None:
     """The test rows' scores a training run logged (user_id, cutoff, label, score), or None
-    for a run logged before held-out scores were kept."""
-    connect(cfg)
+    for a run logged before held-out scores were kept. `artifact_uri`: the run's artifact root
+    when the caller has it (`training_runs` gives it), saving a look-up."""
     try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=TEST_SCORES_ARTIFACT)
+        return pd.read_parquet(_run_artifact(run_id, TEST_SCORES_ARTIFACT, cfg, artifact_uri))
     except (MlflowException, OSError):
         return None
-    return pd.read_parquet(path)
 
 
-def load_test_by_cutoff(run_id: str, cfg: TrackingConfig) -> dict[str, dict[str, float]]:
+def load_test_by_cutoff(run_id: str, cfg: TrackingConfig, *,
+                        artifact_uri: str | None = None) -> dict[str, dict[str, float]]:
     """{cutoff: metrics} of a training run's test cutoffs ({} for a run logged before them)."""
-    connect(cfg)
     try:
-        return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/{TEST_BY_CUTOFF_ARTIFACT}"))
-    except (MlflowException, OSError):
+        return dict(json.loads(_run_artifact(run_id, TEST_BY_CUTOFF_ARTIFACT, cfg, artifact_uri).read_text("utf-8")))
+    except (MlflowException, OSError, ValueError):
         return {}
 
 

@@ -15,7 +15,8 @@ from siyu.tracking.store import connect
 def training_runs(task: str, cfg: TrackingConfig, *, test_cutoff: str | None = None) -> pd.DataFrame:
     """Finished training runs of `task` (newest first), optionally on one test cutoff.
 
-    Columns: run_id, start_time, model, test_cutoff, dataset_digest, and `metrics.*` as `<name>`.
+    Columns: run_id, start_time, model, test_cutoff, dataset_digest, artifact_uri, and `metrics.*`
+    as `<name>`.
     """
     client, experiment_id = connect(cfg)
     query = f"tags.task = '{task}' and tags.kind = 'training' and attributes.status = 'FINISHED'"
@@ -26,7 +27,7 @@ def training_runs(task: str, cfg: TrackingConfig, *, test_cutoff: str | None = N
     for run in runs:
         row = {"run_id": run.info.run_id, "start_time": run.info.start_time,
                "model": run.data.tags.get("model", ""), "test_cutoff": run.data.tags.get("test_cutoff", ""),
-               "dataset_digest": run.data.tags.get("dataset_digest", "")}
+               "dataset_digest": run.data.tags.get("dataset_digest", ""), "artifact_uri": run.info.artifact_uri}
         row.update(run.data.metrics)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from siyu.evaluation.intervals import LEVEL, Interval, user_draws
+from siyu.evaluation.intervals import LEVEL, Interval, undrawn, user_draws
 
 CONTROL = "control"
 TOP_SHARES: tuple[int, ...] = (10, 30)
@@ -253,9 +253,10 @@ def _bounds(values: np.ndarray, level: float) -> tuple[float, float]:
 
 def paired_uplift_difference(metric: str, y: object, treatment: object, uplift_a: object, uplift_b: object,
                              treatments: Sequence[str], users: object, *, n_boot: int, rng: np.random.Generator,
-                             strata: object = None, level: float = LEVEL) -> Interval:
+                             strata: object = None, level: float = LEVEL, above_only: bool = False) -> Interval:
     """`metric(a) - metric(b)` (e.g. 'qini') on the same rows, with its interval: both models see
-    the same resampled users in each replicate (the gate's paired bootstrap)."""
+    the same resampled users in each replicate (the gate's paired bootstrap). `above_only`: as in
+    `siyu.evaluation.intervals.paired_difference`, no draws for a point at or below zero."""
     y_arr, t_arr, a_arr, codes, n_users = _prepared(y, treatment, uplift_a, treatments, users)
     b_arr = np.asarray(uplift_b, dtype="float64").reshape(a_arr.shape)
     groups = None if strata is None else np.asarray(strata)
@@ -267,6 +268,8 @@ def paired_uplift_difference(metric: str, y: object, treatment: object, uplift_a
 
     ones = np.ones((n_users, 1))
     point = float(value(arms_a, ones)[0] - value(arms_b, ones)[0])
+    if above_only and not point > 0:
+        return undrawn(point, level)
     draws = np.concatenate([value(arms_a, c) - value(arms_b, c) for c in user_draws(n_users, n_boot, rng)])
     return Interval(point, *_bounds(draws, level), n_boot=n_boot, level=level)
 
