@@ -2,6 +2,8 @@
 train, compare (with the oracle), the promotion gate and its audit, and an Optuna study."""
 
 import json
+from pathlib import Path
+from urllib.parse import urlparse
 
 import mlflow
 import numpy as np
@@ -91,6 +93,26 @@ def test_gate_promotes_the_better_and_refuses_the_worse(cfg):
     tags = MlflowClient(cfg.tracking.uri).get_model_version("siyu-churn", decision.challenger_version).tags
     assert tags["promotion_decision"] == "refused" and "not above the margin" in tags["promotion_reason"]
     assert float(tags["promotion_ci_high"]) < 0
+
+
+def test_a_champion_without_logged_test_scores_is_re_scored_on_the_features(cfg, tmp_path):
+    fresh = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={
+        "uri": f"sqlite:///{tmp_path}/mlflow.db", "artifact_root": str(tmp_path / "art")})})
+    frame, manifest, _ = jobs.load_task_data(fresh, "churn")
+    strong = jobs.fit_and_log(fresh, "churn", "lightgbm", LightGBMClassifier(n_estimators=20, n_jobs=1), frame,
+                              manifest, ["days_since_last_activity", "noise_0"])
+    jobs.promote(fresh, "churn")
+    jobs.fit_and_log(fresh, "churn", "noise_only", LightGBMClassifier(n_estimators=5, n_jobs=1), frame, manifest,
+                     ["noise_2"])
+    logged = jobs.promote(fresh, "churn")
+    artifacts = urlparse(MlflowClient(fresh.tracking.uri).get_run(strong.run_id).info.artifact_uri).path
+    Path(artifacts, "evaluation", "test_scores.parquet").unlink()
+    assert load_test_scores(strong.run_id, fresh.tracking) is None
+    rescored = jobs.promote(fresh, "churn")
+    assert not rescored.promoted and logged.difference.high < 0
+    assert rescored.difference.value == pytest.approx(logged.difference.value)
+    assert (rescored.difference.low, rescored.difference.high) == pytest.approx((logged.difference.low,
+                                                                                logged.difference.high))
 
 
 def test_the_first_champion_is_picked_on_validation_not_test(cfg, tmp_path):

@@ -7,6 +7,7 @@ Each job reads the task's training set (`work/trainsets/<task>/`), calls the pur
 
 from __future__ import annotations
 
+import functools
 import logging
 import subprocess
 import time
@@ -572,9 +573,10 @@ def compare(cfg: SiyuConfig, task: str) -> Leaderboard:
 
 # --------------------------------------------------------------------------- promote
 def _test_scores_of(cfg: SiyuConfig, task: str, version: VersionInfo, frame: pd.DataFrame,
-                    features: list[str], cutoff: str) -> pd.DataFrame:
+                    with_features: Callable[[], tuple[pd.DataFrame, list[str]]], cutoff: str) -> pd.DataFrame:
     """`user_id, cutoff, label, score` of a version on the current test rows: the scores its run
-    logged when it was judged on these very rows, else the model re-scored on them."""
+    logged when it was judged on these very rows, else the model re-scored on them (the training
+    set's feature columns read then, through `with_features`)."""
     from siyu.tracking import load_test_scores, load_version_estimator
 
     keys = _test_keys(frame)
@@ -582,9 +584,20 @@ def _test_scores_of(cfg: SiyuConfig, task: str, version: VersionInfo, frame: pd.
         logged = load_test_scores(version.run_id, cfg.tracking)
         if logged is not None and len(logged) == len(keys):
             return _keyed(logged)
-    X, y = _split(frame, features, "test")
+    X, y = _split(*with_features(), "test")
     estimator = load_version_estimator(task, version.version, cfg.tracking)
     return _keyed(keys.assign(label=y, score=estimator.predict_score(X)))
+
+
+def _reader_of_features(cfg: SiyuConfig, task: str) -> Callable[[], tuple[pd.DataFrame, list[str]]]:
+    """(training set with its feature columns, feature names) of `task`, read on the first call."""
+
+    @functools.cache
+    def read() -> tuple[pd.DataFrame, list[str]]:
+        frame, _, names = load_task_data(cfg, task)
+        return frame, names
+
+    return read
 
 
 def _btyd_rule(cfg: SiyuConfig, task: str) -> bool:
@@ -600,20 +613,22 @@ def _latest_btyd(versions: list[VersionInfo]) -> VersionInfo | None:
 
 @dataclass(frozen=True)
 class _Versus:
-    """Paired interval of (a - b) on the current test rows, for two registered versions."""
+    """Paired interval of (a - b) on the current test rows, for two registered versions. `frame`:
+    the training set's keys, split and label; `with_features`: it with its feature columns and
+    their names, read once when a version must be re-scored."""
 
     cfg: SiyuConfig
     task: str
     frame: pd.DataFrame
-    features: list[str]
+    with_features: Callable[[], tuple[pd.DataFrame, list[str]]]
     cutoff: str
     metric: str
 
     def __call__(self, a: VersionInfo, b: VersionInfo | None) -> Interval | None:
         if b is None:
             return None
-        ours = _test_scores_of(self.cfg, self.task, a, self.frame, self.features, self.cutoff)
-        theirs = _test_scores_of(self.cfg, self.task, b, self.frame, self.features, self.cutoff)
+        ours = _test_scores_of(self.cfg, self.task, a, self.frame, self.with_features, self.cutoff)
+        theirs = _test_scores_of(self.cfg, self.task, b, self.frame, self.with_features, self.cutoff)
         both = ours.merge(theirs[["user_id", "cutoff", "score"]], on=["user_id", "cutoff"], suffixes=("", "_b"))
         return paired_difference(self.metric.removeprefix("test_"), both["label"], both["score"], both["score_b"],
                                  both["user_id"], n_boot=self.cfg.training.n_bootstrap,
@@ -636,10 +651,13 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
     if challenger is None:
         raise NoModelError(f"{task}: no version has the alias 'challenger'; run `siyu train --task {task}` first")
     champion = version_by_alias(task, "champion", cfg.tracking)
-    frame, manifest, features = load_task_data(cfg, task)
+    # Keys and labels only: the logged test scores answer every comparison on these test rows,
+    # and reading the feature columns was the largest part of a promotion.
+    frame, manifest, _ = load_task_data(cfg, task, features=False)
     cutoff = test_cutoff_of(frame, manifest)
     difference = None
-    versus = (_UpliftVersus if cfg.task(task).uplift else _Versus)(cfg, task, frame, features, cutoff, metric)
+    versus = (_UpliftVersus if cfg.task(task).uplift else _Versus)(cfg, task, frame, _reader_of_features(cfg, task),
+                                                                   cutoff, metric)
     if champion is None:
         valid_metric = "valid_" + metric.removeprefix("test_")
         same = [v for v in list_versions(task, cfg.tracking)
@@ -1069,7 +1087,7 @@ class _UpliftVersus(_Versus):
             if logged is not None and len(logged) == len(test) and "campaign_id" in logged:
                 return _keyed(logged)
         estimator = load_version_estimator(self.task, version.version, self.cfg.tracking)
-        return _keyed(_uplift_scores(estimator, _uplift_split(self.frame, self.features, "test")))
+        return _keyed(_uplift_scores(estimator, _uplift_split(*self.with_features(), "test")))
 
 
 def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, margin: float) -> None:
