@@ -138,3 +138,34 @@ def test_dr_learner_refuses_bad_folds_and_groups(data):
         make_uplift_model("drlearner", n_jobs=1).set_params(n_folds=1).fit(X, y, treatment=t)
     with pytest.raises(ValueError, match="groups has shape"):
         make_uplift_model("drlearner", n_jobs=1).fit(X, y, treatment=t, groups=np.arange(3))
+
+
+def test_x_learner_averages_effect_boosters_of_distinct_seeds(data):
+    """Each side's effect is the mean of `effect_seeds` boosters that differ by seed only; the
+    first seed is the random state (one booster is the single-booster X-learner), and two random
+    states share no booster."""
+    from siyu.uplift.models import _member_seeds
+
+    model = _fit("xlearner", data)
+    Xt = data[2][0]
+    assert model.effect_seeds == 3
+    for side_key, boosters in model.effect_models_.items():
+        seeds = [b.random_state for b in boosters]
+        assert len(seeds) == 3 and len(set(seeds)) == 3 and seeds[0] == model.random_state, side_key
+    manual = []
+    for arm in model.treatments_:
+        rows, e = model._with_arm(Xt, arm), model.share_[arm]
+        control = np.mean([b.predict_score(rows) for b in model.effect_models_[("all", "control")]], axis=0)
+        treated = np.mean([b.predict_score(rows) for b in model.effect_models_[("all", "treated")]], axis=0)
+        manual.append(e * control + (1 - e) * treated)
+    np.testing.assert_allclose(model.predict_uplift(Xt), np.column_stack(manual))
+    assert not set(_member_seeds(0, 3)) & set(_member_seeds(1, 3))
+    single = make_uplift_model("xlearner", n_jobs=1).set_params(effect_seeds=1)
+    single.fit(*data[0][:2], treatment=data[0][2])
+    assert all(len(b) == 1 for b in single.effect_models_.values())
+
+
+def test_x_learner_refuses_no_effect_booster(data):
+    (X, y, t, _), _, _ = data
+    with pytest.raises(ValueError, match="effect_seeds must be at least 1"):
+        make_uplift_model("xlearner", n_jobs=1).set_params(effect_seeds=0).fit(X, y, treatment=t)
