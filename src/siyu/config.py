@@ -399,7 +399,7 @@ class TrainingConfig(Frozen):
     seed: int = 42
     models: tuple[str, ...] = ("lightgbm", "xgboost", "twopart", "rule", "logistic", "glm", "bgnbd")
     calibration: Literal["isotonic", "platt", "none"] = "isotonic"
-    n_jobs: int = Field(2, gt=0)
+    n_jobs: int = Field(2, gt=0)  # threads: `train` fits this many models side by side, one thread each
     plots: bool = True  # ROC / PR / reliability / gains / deciles / SHAP per run
     shap_sample_rows: int = Field(500, gt=0)
     n_bootstrap: int = Field(500, ge=50)  # replicates of the bootstrap over users behind every interval

@@ -209,6 +209,28 @@ def test_train_all_skips_nothing_and_picks_the_challenger_on_valid(cfg):
     assert version_by_alias("churn", "challenger", cfg.tracking).version == result.challenger
 
 
+def test_models_fitted_side_by_side_equal_one_at_a_time_and_keep_their_version_order(cfg):
+    """With two threads the models of a task fit side by side (`train_tasks`); each is the model it
+    would be alone, and they are logged, so numbered, in their configured order."""
+    alone = jobs.train(cfg, "churn", "all")
+    two = cfg.model_copy(update={"training": cfg.training.model_copy(update={"n_jobs": 2})})
+    together = jobs.train(two, "churn", "all")
+    assert [r.model for r in together.results] == [r.model for r in alone.results]
+    versions = [int(r.version) for r in together.results]
+    assert versions == list(range(versions[0], versions[0] + len(versions)))
+    assert versions[0] > max(int(r.version) for r in alone.results)
+    for a, b in zip(alone.results, together.results, strict=True):
+        assert b.metrics == pytest.approx(a.metrics, rel=1e-9), a.model
+    assert version_by_alias("churn", "challenger", cfg.tracking).version == together.challenger
+
+
+def test_a_missing_training_set_stops_every_task_before_any_fit(cfg):
+    before = len(list_versions("churn", cfg.tracking))
+    with pytest.raises(jobs.TrainsetMissing, match="ltv"):
+        list(jobs.train_tasks(cfg, ["churn", "ltv"], "lightgbm"))
+    assert len(list_versions("churn", cfg.tracking)) == before  # churn's training set is there, but nothing fitted
+
+
 def test_a_model_whose_logging_fails_is_named_and_the_others_are_registered(cfg, monkeypatch):
     """Logging runs beside the next model's fit; a failure there reaches the result like a failed
     fit (`all` goes on), and a model asked for alone raises it."""

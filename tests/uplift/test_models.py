@@ -169,3 +169,14 @@ def test_x_learner_refuses_no_effect_booster(data):
     (X, y, t, _), _, _ = data
     with pytest.raises(ValueError, match="effect_seeds must be at least 1"):
         make_uplift_model("xlearner", n_jobs=1).set_params(effect_seeds=0).fit(X, y, treatment=t)
+
+
+@pytest.mark.parametrize("name", ["xlearner", "drlearner"])
+def test_boosters_fitted_side_by_side_equal_those_fitted_one_by_one(name, data):
+    """With two threads a learner fits its boosters side by side (`siyu.models.threads`); each is
+    the booster it would be alone, so the effects are the same."""
+    (X, y, t, _), (Xv, yv, tv, _), (Xt, _, _, _) = data
+    fitted = [make_model(name, TASK, n_jobs=n_jobs).fit(X, y, treatment=t, X_valid=Xv, y_valid=yv,
+                                                        treatment_valid=tv)
+              for n_jobs in (1, 2)]
+    np.testing.assert_allclose(fitted[0].predict_uplift(Xt), fitted[1].predict_uplift(Xt), rtol=1e-9)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from siyu.cli._config import tasks_to_run
+
+if TYPE_CHECKING:
+    from siyu.config import SiyuConfig
+    from siyu.jobs.training import TrainResult
 
 ConfigOpt = Annotated[Path, typer.Option("--config", help="project configuration (YAML)")]
 TaskOpt = Annotated[str, typer.Option("--task", help="a configured task (churn, purchase_intent, ltv, ...) or all")]
@@ -73,34 +77,41 @@ def train_cmd(
     """Train models on the task's training set; log them to MLflow and register a challenger."""
     from rich.console import Console
 
-    from siyu.jobs.training import TrainsetMissing, train
+    from siyu.jobs.training import TrainsetMissing, train_tasks
 
     cfg = _config(config)
     _quiet_mlflow()
     console = Console()
     failed: list[str] = []
-    for name in tasks_to_run(cfg, task, console):
-        result = _with_status(console, f"{name}: training", lambda say, name=name: train(cfg, name, model, progress=say),
-                              (TrainsetMissing, ValueError, LookupError))
-        for r in result.results:
-            if r.skipped:
-                console.print(f"  {name} {r.model}: skipped ({r.skipped})")
-                continue
-            if r.failed:
-                console.print(f"  [red]{name} {r.model}: failed[/red] ({r.failed})", markup=True)
-                failed.append(f"{name} {r.model}")
-                continue
-            headline = cfg.task(name).headline_metric
-            console.print(f"  {name} {r.model}: v{r.version}  valid_{headline}={_cell(r.valid.get(headline))}  "
-                          f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s")
-        if result.challenger:
-            console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
-        for warning in result.warnings:  # trained anyway, but not silently
-            console.print(f"  warning: {warning}", markup=False, soft_wrap=True)
+    tasks = tasks_to_run(cfg, task, console)
+    _with_status(console, "training", lambda say: [_print_trained(console, cfg, result, failed)
+                                                   for result in train_tasks(cfg, tasks, model, progress=say)],
+                 (TrainsetMissing, ValueError, LookupError))
     if failed:
         typer.secho(f"{len(failed)} model(s) failed: {', '.join(failed)} (the others are registered; "
                     "the log above says why)", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
+
+
+def _print_trained(console, cfg: SiyuConfig, result: TrainResult, failed: list[str]) -> None:  # noqa: ANN001
+    """A task's lines as soon as its models are logged: each model's version and metrics, the
+    challenger, the training set's warnings; failures are added to `failed`."""
+    name = result.task
+    for r in result.results:
+        if r.skipped:
+            console.print(f"  {name} {r.model}: skipped ({r.skipped})")
+            continue
+        if r.failed:
+            console.print(f"  [red]{name} {r.model}: failed[/red] ({r.failed})", markup=True)
+            failed.append(f"{name} {r.model}")
+            continue
+        headline = cfg.task(name).headline_metric
+        console.print(f"  {name} {r.model}: v{r.version}  valid_{headline}={_cell(r.valid.get(headline))}  "
+                      f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s")
+    if result.challenger:
+        console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
+    for warning in result.warnings:  # trained anyway, but not silently
+        console.print(f"  warning: {warning}", markup=False, soft_wrap=True)
 
 
 def tune_cmd(

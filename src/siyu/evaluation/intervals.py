@@ -72,7 +72,7 @@ class _Ranked:
                     / _gini_pass(self.y, self.codes, perfect.order, counts))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _auc_pass(y, codes, ascending, group_end, counts):  # noqa: ANN001, ANN202 - numba kernel
     n_boot = counts.shape[1]
     pos_g, neg_g = np.zeros(n_boot), np.zeros(n_boot)
@@ -97,7 +97,7 @@ def _auc_pass(y, codes, ascending, group_end, counts):  # noqa: ANN001, ANN202 -
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ap_pass(y, codes, ascending, group_end, counts):  # noqa: ANN001, ANN202 - numba kernel
     n_boot = counts.shape[1]
     pos_g, neg_g = np.zeros(n_boot), np.zeros(n_boot)
@@ -122,7 +122,7 @@ def _ap_pass(y, codes, ascending, group_end, counts):  # noqa: ANN001, ANN202 - 
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gini_pass(y, codes, order, counts):  # noqa: ANN001, ANN202 - numba kernel
     n_boot = counts.shape[1]
     before, area, rows = np.zeros(n_boot), np.zeros(n_boot), np.zeros(n_boot)
@@ -162,7 +162,7 @@ def user_draws(n_users: int, n_boot: int, rng: np.random.Generator) -> Iterator[
         yield _tally(rng.integers(0, n_users, (block, n_users)), n_users)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tally(draws, n_users):  # noqa: ANN001, ANN202 - numba kernel
     """(replicates x draws) user indices -> (users x replicates) counts."""
     counts = np.zeros((draws.shape[0], n_users))  # one replicate's row stays in cache while it fills

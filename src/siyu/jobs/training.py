@@ -7,12 +7,14 @@ Each job reads the task's training set (`work/trainsets/<task>/`), calls the pur
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import subprocess
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -53,6 +55,7 @@ from siyu.models import (
     make_model,
     models_for_task,
 )
+from siyu.models.threads import member_threads
 
 if TYPE_CHECKING:
     from siyu.tracking import LoggedVersion, RunRecord, VersionInfo
@@ -282,11 +285,13 @@ def _unlogged(task: str, model: str, seconds: float, metrics: dict[str, float]) 
     return ModelResult(task=task, model=model, seconds=seconds, metrics=test, valid=valid)
 
 
-def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict) -> SiyuEstimator:
-    """A fresh `model` whose baselines ask the training set's feature specs which column plays which part."""
+def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict, *, n_jobs: int | None = None) -> SiyuEstimator:
+    """A fresh `model` whose baselines ask the training set's feature specs which column plays which
+    part; `n_jobs` overrides the configured threads (a share of them when models fit side by side)."""
     specs = manifest.get("feature_specs")
     inputs = parse_feature_specs(specs).roles() if specs else None  # older training sets: found by name
-    return make_model(model, cfg.task(task), inputs=inputs, **cfg.training.model_kwargs,
+    kwargs = cfg.training.model_kwargs | ({} if n_jobs is None else {"n_jobs": n_jobs})
+    return make_model(model, cfg.task(task), inputs=inputs, **kwargs,
                       btyd_features=btyd_features_wanted(cfg.training.btyd_features, cfg.dataset.roles.in_use()))
 
 
@@ -296,35 +301,124 @@ def train(cfg: SiyuConfig, task: str, model: str, *, progress: Progress | None =
     Each new version gets the alias `challenger`; after "all", the challenger is the version
     that scored best on the validation cutoffs (the test cutoff stays for the gate).
     """
-    from siyu.tracking import log_training_run, set_alias
+    (result,) = train_tasks(cfg, [task], model, progress=progress)
+    return result
 
+
+class _TaskData:
+    """A task's training set, read by the first of its models to start and let go after the last
+    has fitted, so side-by-side fits hold at most the tasks they are working on."""
+
+    def __init__(self, cfg: SiyuConfig, task: str, n_models: int) -> None:
+        self._cfg, self._task, self._left = cfg, task, n_models
+        self._lock = threading.Lock()
+        self._data: tuple[pd.DataFrame, dict, list[str]] | None = None
+
+    def take(self) -> tuple[pd.DataFrame, dict, list[str]]:
+        with self._lock:
+            if self._data is None:
+                self._data = load_task_data(self._cfg, self._task)
+            return self._data
+
+    def done(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left == 0:
+                self._data = None
+
+
+def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
+                progress: Progress | None = None) -> Iterator[TrainResult]:
+    """`train` for several tasks at once, each task's result as soon as its last model is logged.
+
+    Every (task, model) fit goes to one pool of `training.n_jobs` threads, each model on one thread
+    (`siyu.models.threads`: on the demo's 60-70k-row training sets one model at a time left a core
+    idle). Uplift tasks start first: the X-learner is the longest fit, and the other thread works
+    through the other models meanwhile. This thread logs to MLflow whichever fit is ready (pickling,
+    copying the model, figures, registering: Python and file work), each task's models in their
+    configured order, so versions are numbered as one model at a time numbered them."""
     say = progress or (lambda _msg: None)
-    spec = cfg.task(task)
-    wanted = cfg.uplift.models if spec.uplift else cfg.training.models
-    names = models_for_task(spec, wanted) if model == "all" else (model,)
-    frame, manifest, features = load_task_data(cfg, task)
-    evaluate = _fit_and_evaluate_uplift if spec.uplift else _fit_and_evaluate
-    results: list[ModelResult | tuple[ModelResult, Future]] = []
-    # MLflow logging (pickling, copying the model, rendering figures, registering) is Python and
-    # file work; one thread does it while the next model fits, which is mostly in the boosters'
-    # native code (on the demo it overlapped about 1.7 s per model).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="siyu-log") as logger:
-        for name in names:
-            say(f"{task}: training {name}")
-            try:
-                record, result = evaluate(cfg, task, name, _new_model(cfg, task, name, manifest), frame, manifest,
-                                          features)
-                results.append((result, logger.submit(log_training_run, record, cfg.tracking)))
-            except Exception as exc:  # noqa: BLE001 - `all` trains every model and reports each failure
-                results.append(_failed(task, name, exc, model))
-        results = [_settled(r, model) for r in results]
+    names, warnings = {}, {}
+    for task in tasks:
+        spec = cfg.task(task)
+        wanted = cfg.uplift.models if spec.uplift else cfg.training.models
+        names[task] = models_for_task(spec, wanted) if model == "all" else (model,)
+        # keys only: a missing or unusable training set stops the run before any model fits
+        manifest = load_task_data(cfg, task, features=False)[1]
+        warnings[task] = () if spec.uplift else tuple(manifest.get("warnings", ()))
+    n_models = sum(len(v) for v in names.values())
+    lanes, threads = min(cfg.training.n_jobs, n_models), member_threads(cfg.training.n_jobs, n_models)
+    data = {task: _TaskData(cfg, task, len(names[task])) for task in tasks}
+
+    def fit(task: str, name: str) -> tuple[RunRecord, ModelResult]:
+        say(f"{task}: training {name}")
+        try:
+            frame, manifest, features = data[task].take()
+            evaluate = _fit_and_evaluate_uplift if cfg.task(task).uplift else _fit_and_evaluate
+            estimator = _new_model(cfg, task, name, manifest, n_jobs=threads)
+            if getattr(estimator, "fits_side_by_side", False):  # its boosters share the threads among themselves
+                estimator = _new_model(cfg, task, name, manifest)
+            return evaluate(cfg, task, name, estimator, frame, manifest, features)
+        finally:
+            data[task].done()
+
+    first = sorted(tasks, key=lambda t: not cfg.task(t).uplift)  # stable: configured order otherwise
+    with _one_thread_each(lanes > 1), ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="siyu-fit") as fitter:
+        fits = {(task, name): fitter.submit(fit, task, name) for task in first for name in names[task]}
+        queues = {task: list(names[task]) for task in tasks}
+        settled: dict[str, list[ModelResult]] = {task: [] for task in tasks}
+        try:
+            while queues:
+                heads = {fits[(task, queue[0])]: task for task, queue in queues.items()}
+                ready, _ = wait(heads, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    task = heads[future]
+                    name = queues[task].pop(0)
+                    settled[task].append(_settled(task, name, future, model, cfg))
+                    if not queues[task]:
+                        del queues[task]
+                        yield _challenged(cfg, task, settled[task], warnings[task])
+        finally:  # a model asked for by name failed, or the caller stopped: fit nothing more
+            for future in fits.values():
+                future.cancel()
+
+
+def _settled(task: str, name: str, fitted: Future, model: str, cfg: SiyuConfig) -> ModelResult:
+    """A model's result once it is fitted and logged, or the failure of either."""
+    from siyu.tracking import log_training_run
+
+    try:
+        record, result = fitted.result()
+        return _logged(result, log_training_run(record, cfg.tracking))
+    except Exception as exc:  # noqa: BLE001 - `all` trains every model and reports each failure
+        return _failed(task, name, exc, model)
+
+
+def _challenged(cfg: SiyuConfig, task: str, results: list[ModelResult], warnings: tuple[str, ...]) -> TrainResult:
+    """A task's results, the best on validation made its challenger when there are several."""
+    from siyu.tracking import set_alias
+
     trained = [r for r in results if r.version]
     challenger = trained[-1].version if trained else ""
     if len(trained) > 1:
         challenger = _best_on_valid(cfg, task, trained)
         set_alias(task, "challenger", challenger, cfg.tracking)
-    warnings = () if spec.uplift else tuple(manifest.get("warnings", ()))
     return TrainResult(task=task, results=tuple(results), challenger=challenger, warnings=warnings)
+
+
+@contextlib.contextmanager
+def _one_thread_each(side_by_side: bool) -> Iterator[None]:
+    """LightGBM and BLAS (the linear baselines' solvers) at one thread per call while models fit
+    side by side: both keep their thread count process-wide (see `lightgbm_one_thread`)."""
+    if not side_by_side:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    from siyu.models.threads import lightgbm_one_thread
+
+    with lightgbm_one_thread(), threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _failed(task: str, name: str, exc: Exception, model: str) -> ModelResult:
@@ -335,17 +429,6 @@ def _failed(task: str, name: str, exc: Exception, model: str) -> ModelResult:
         return ModelResult(task=task, model=name, skipped=str(exc))
     log.error("%s %s failed", task, name, exc_info=exc)
     return ModelResult(task=task, model=name, failed=f"{type(exc).__name__}: {exc}")
-
-
-def _settled(pending: ModelResult | tuple[ModelResult, Future], model: str) -> ModelResult:
-    """A result once its logging is done (or the failure of its logging)."""
-    if isinstance(pending, ModelResult):
-        return pending
-    result, logged = pending
-    try:
-        return _logged(result, logged.result())
-    except Exception as exc:  # noqa: BLE001 - as for fitting: `all` reports each failure
-        return _failed(result.task, result.model, exc, model)
 
 
 def _best_on_valid(cfg: SiyuConfig, task: str, trained: list[ModelResult]) -> str:

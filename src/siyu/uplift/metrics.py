@@ -90,7 +90,7 @@ def _area_above_random(k: np.ndarray, curve: np.ndarray) -> np.ndarray:
     return area - curve[-1] * k[-1] / 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ranked_pass(y, t, base, codes, order, group_end, counts, thresholds):  # noqa: ANN001, ANN202 - numba kernel
     """One pass down a ranking for a block of replicates: per replicate, the Qini and uplift
     curves' areas above the random line (`_curves` at the tie-group ends, trapezoids over k) and,

@@ -36,12 +36,15 @@ keep working.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
 from siyu.models._base import NotFittedError, check_features, check_target
 from siyu.models.boosting import LightGBMClassifier, LightGBMRegressor, ObjectiveRegressor
+from siyu.models.threads import member_threads, side_by_side
 
 CONTROL = "control"
 
@@ -204,6 +207,10 @@ class _ArmModels:
     world a message's and a coupon's effects correlate at 0.99) while the trees can still split
     on the treatment where their effects differ."""
 
+    # Its boosters fit side by side within `n_jobs` (`side_by_side`): a caller fitting several models
+    # at once gives it all the threads rather than one, or it would fit its boosters one by one.
+    fits_side_by_side = True
+
     def _base_params(self) -> dict:
         return _outcome_params(self)
 
@@ -224,18 +231,21 @@ class _ArmModels:
     def _fit_arms(self, X, y, t, X_valid, y_valid, t_valid) -> None:  # noqa: ANN001
         binary = bool(set(np.unique(y)) <= {0.0, 1.0})
         self.binary_ = binary
-        self.arm_models_ = {}
         valid = {} if X_valid is None else self._arm_data(X_valid, y_valid, t_valid)
-        for key, (Xa, ya) in self._arm_data(X, y, t).items():
+        arms = self._arm_data(X, y, t)
+        for key, (_, ya) in arms.items():
             if binary and len(np.unique(ya)) < 2:
                 raise ValueError(f"{type(self).__name__}.fit: the {key} rows hold one outcome only; nothing to learn")
-            Xv, yv = valid.get(key, (None, None))
-            self.arm_models_[key] = _fit_on(_outcome_model(binary, self._base_params()), Xa, ya, Xv, yv)
+        n_jobs = self._base_params()["n_jobs"]
+        params = self._base_params() | {"n_jobs": member_threads(n_jobs, len(arms))}
+        fitted = side_by_side([functools.partial(_fit_on, _outcome_model(binary, params), Xa, ya, *valid.get(key, (None, None)))
+                               for key, (Xa, ya) in arms.items()], n_jobs)
+        self.arm_models_ = dict(zip(arms, fitted, strict=True))
 
     def _refit_arms(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
-        for key, (Xa, ya) in self._arm_data(X, y, t).items():
-            if getattr(self.arm_models_[key], "best_iteration_", None):
-                self.arm_models_[key]._refit(Xa, ya)
+        side_by_side([functools.partial(self.arm_models_[key]._refit, Xa, ya)
+                      for key, (Xa, ya) in self._arm_data(X, y, t).items()
+                      if getattr(self.arm_models_[key], "best_iteration_", None)], self._base_params()["n_jobs"])
 
     def _mu(self, X: pd.DataFrame, arm: str) -> np.ndarray:
         """The expected outcome of the rows `X` under `arm`."""
@@ -306,9 +316,10 @@ class XLearner(_ArmModels, UpliftEstimator):
         no better for 3x the time, and members on 60 % of the users were worse (test 0.161)."""
         if self.effect_seeds < 1:
             raise ValueError(f"XLearner: effect_seeds must be at least 1, got {self.effect_seeds}")
+        threads = member_threads(self.n_jobs, 2 * self.effect_seeds)  # both sides' members side by side
         return [_L2Regressor(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                              num_leaves=self.effect_leaves, min_child_samples=self.min_child_samples,
-                             early_stopping_rounds=PATIENCE, n_jobs=self.n_jobs, random_state=seed, refit=False)
+                             early_stopping_rounds=PATIENCE, n_jobs=threads, random_state=seed, refit=False)
                 for seed in _member_seeds(self.random_state, self.effect_seeds)]
 
     def _imputed(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> dict[tuple[str, str], tuple]:
@@ -337,17 +348,17 @@ class XLearner(_ArmModels, UpliftEstimator):
             else:
                 self.share_[arm] = float(mine.sum() / (mine.sum() + ctrl.sum()))
         valid = {} if X_valid is None else self._imputed(X_valid, y_valid, t_valid)
-        self.effect_models_ = {}
-        for side_key, (Xs, ds) in self._imputed(X, y, t).items():
-            Xv, dv = valid.get(side_key, (None, None))
-            self.effect_models_[side_key] = tuple(_fit_on(m, Xs, ds, Xv, dv) for m in self._effect_models())
+        sides = self._imputed(X, y, t)
+        members = {side_key: self._effect_models() for side_key in sides}
+        side_by_side([functools.partial(_fit_on, m, Xs, ds, *valid.get(side_key, (None, None)))
+                      for side_key, (Xs, ds) in sides.items() for m in members[side_key]], self.n_jobs)
+        self.effect_models_ = {side_key: tuple(models) for side_key, models in members.items()}
 
     def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
         self._refit_arms(X, y, t)
-        for side_key, (Xs, ds) in self._imputed(X, y, t).items():
-            for model in self.effect_models_[side_key]:
-                if getattr(model, "best_iteration_", None):
-                    model._refit(Xs, ds)
+        side_by_side([functools.partial(model._refit, Xs, ds) for side_key, (Xs, ds) in self._imputed(X, y, t).items()
+                      for model in self.effect_models_[side_key] if getattr(model, "best_iteration_", None)],
+                     self.n_jobs)
 
     def _effect(self, side_key: tuple[str, str], rows: pd.DataFrame) -> np.ndarray:
         """The mean prediction of one side's effect boosters."""
