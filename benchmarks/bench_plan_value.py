@@ -3,7 +3,7 @@ against contacting the top churn-risk users and against contacting at random? (i
 
 One generated world (the demo's size by default), run through siyu's own commands in a fresh
 project (generate, validate, trainset for `churn` and `uplift_purchase`, train LightGBM for churn
-and the T- / X-learners for uplift, promote). Then, on the uplift task's held-out TEST campaigns
+and the configured uplift models as `make demo` does, promote). Then, on the uplift task's held-out TEST campaigns
 (the latest ones, never seen by training or model choice), for every eligible user at each
 campaign's cutoff:
 
@@ -94,8 +94,7 @@ def make_project(root: Path, users: int, days: int) -> Path:
     for task in ("churn", TASK):
         _siyu("trainset", "--task", task, config=path)
     _siyu("train", "--task", "churn", "--model", "lightgbm", config=path)
-    for model in ("tlearner", "xlearner"):
-        _siyu("train", "--task", TASK, "--model", model, config=path)
+    _siyu("train", "--task", TASK, "--model", "all", config=path)  # the configured uplift models, as `make demo`
     for task in ("churn", TASK):
         _siyu("promote", "--task", task, config=path)
     return path
