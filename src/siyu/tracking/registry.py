@@ -17,8 +17,14 @@ from mlflow.exceptions import MlflowException
 
 from siyu.config import TrackingConfig, mask_url
 from siyu.features import FeatureSet, parse_feature_specs
-from siyu.tracking.runs import CHALLENGER, CHAMPION, TEST_BY_CUTOFF_ARTIFACT, TEST_SCORES_ARTIFACT
-from siyu.tracking.store import connect, registered_name
+from siyu.tracking.store import (
+    CHALLENGER,
+    CHAMPION,
+    TEST_BY_CUTOFF_ARTIFACT,
+    TEST_SCORES_ARTIFACT,
+    connect,
+    registered_name,
+)
 
 
 class NoModelError(LookupError):

@@ -26,12 +26,14 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 import siyu
 from siyu.config import TrackingConfig
 from siyu.tracking.pyfunc import SiyuPyfuncModel
-from siyu.tracking.store import connect, registered_name
+from siyu.tracking.store import (
+    CHALLENGER,
+    TEST_BY_CUTOFF_ARTIFACT,
+    TEST_SCORES_ARTIFACT,
+    connect,
+    registered_name,
+)
 
-CHALLENGER = "challenger"
-TEST_SCORES_ARTIFACT = "evaluation/test_scores.parquet"
-TEST_BY_CUTOFF_ARTIFACT = "evaluation/test_by_cutoff.json"
-CHAMPION = "champion"
 # What a registered model needs to load and predict without siyu installed: siyu's own code
 # travels inside the model (`code_paths`), these are what that code imports.
 _REQUIREMENTS = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "mlflow", "pyarrow",

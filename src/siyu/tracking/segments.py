@@ -18,15 +18,8 @@ from mlflow.models import infer_signature
 
 from siyu.config import TrackingConfig
 from siyu.tracking.pyfunc import SiyuPyfuncModel
-from siyu.tracking.runs import (
-    CHALLENGER,
-    CHAMPION,
-    LoggedVersion,
-    _log_frame,
-    _requirements,
-    _siyu_code,
-)
-from siyu.tracking.store import connect, registered_name
+from siyu.tracking.runs import LoggedVersion, _log_frame, _requirements, _siyu_code
+from siyu.tracking.store import CHALLENGER, CHAMPION, connect, registered_name
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,13 @@ from mlflow.utils.logging_utils import disable_logging
 
 from siyu.config import TrackingConfig
 
+# Aliases and artifact paths every reader of the registry names (here, so that reading the registry
+# does not import what logging needs: MLflow's model flavours and datasets, matplotlib).
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+TEST_SCORES_ARTIFACT = "evaluation/test_scores.parquet"
+TEST_BY_CUTOFF_ARTIFACT = "evaluation/test_by_cutoff.json"
+
 
 def registered_name(task: str, cfg: TrackingConfig) -> str:
     """The registered model name of a task: `<prefix>-<task>` (e.g. siyu-churn)."""
