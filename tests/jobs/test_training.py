@@ -224,6 +224,16 @@ def test_models_fitted_side_by_side_equal_one_at_a_time_and_keep_their_version_o
     assert version_by_alias("churn", "challenger", cfg.tracking).version == together.challenger
 
 
+def test_an_uplift_challenger_is_a_learner_never_a_yardstick():
+    """The baselines of an uplift task stand on the board but are not made challenger while an
+    effect learner was trained (they dress a ranking as an effect); other tasks choose among all."""
+    trained = [jobs.ModelResult(task="u", model=m, version=str(i)) for i, m in
+               enumerate(["response", "xlearner", "random", "risk", "drlearner"])]
+    assert [r.model for r in jobs.challenger_candidates(True, trained)] == ["xlearner", "drlearner"]
+    assert jobs.challenger_candidates(True, trained[2:4]) == trained[2:4]  # only yardsticks: nothing else to pick
+    assert jobs.challenger_candidates(False, trained) == trained
+
+
 def test_a_missing_training_set_stops_every_task_before_any_fit(cfg):
     before = len(list_versions("churn", cfg.tracking))
     with pytest.raises(jobs.TrainsetMissing, match="ltv"):

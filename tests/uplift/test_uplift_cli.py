@@ -47,6 +47,9 @@ def test_trainset_train_compare_promote_an_uplift_task(campaign_world, monkeypat
     assert (models["test_qini_ci_low"] <= models["test_qini"]).all()
     promoted = _run("promote", "--task", "uplift_purchase", *cfg_args)
     assert "first champion" in promoted and "valid_qini" in promoted
+    from siyu.tracking import version_by_alias
+
+    assert version_by_alias("uplift_purchase", "champion", cfg.tracking).model in {"tlearner", "xlearner"}  # a learner
     again = _run("promote", "--task", "uplift_purchase", *cfg_args)
     assert "already the champion" in again
 

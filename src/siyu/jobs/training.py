@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from siyu.tracking import LoggedVersion, RunRecord, VersionInfo
 
 Progress = Callable[[str], None]
+_Named = TypeVar("_Named")  # a ModelResult or a VersionInfo: anything with the `model` it is
 
 log = logging.getLogger(__name__)
 
@@ -436,7 +437,19 @@ def _best_on_valid(cfg: SiyuConfig, task: str, trained: list[ModelResult]) -> st
 
     metric = f"valid_{cfg.task(task).headline_metric}"
     by_version = {v.version: v.metrics.get(metric, -np.inf) for v in list_versions(task, cfg.tracking)}
-    return validation_winner({r.version: by_version.get(r.version, -np.inf) for r in trained})
+    return validation_winner({r.version: by_version.get(r.version, -np.inf)
+                              for r in challenger_candidates(cfg.task(task).uplift, trained)})
+
+
+def challenger_candidates(uplift: bool, trained: list[_Named]) -> list[_Named]:
+    """The models (results or versions) a challenger or a first champion is chosen from: for an
+    uplift task its effect learners, not the yardsticks (`siyu.uplift.models.estimates_effects`),
+    unless only yardsticks were trained."""
+    if not uplift:
+        return trained
+    from siyu.uplift.models import estimates_effects
+
+    return [r for r in trained if estimates_effects(r.model)] or trained
 
 
 # --------------------------------------------------------------------------- tune
@@ -743,8 +756,9 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
                                                                    cutoff, metric)
     if champion is None:
         valid_metric = "valid_" + metric.removeprefix("test_")
-        same = [v for v in list_versions(task, cfg.tracking)
-                if v.tags.get("test_cutoff") == cutoff and valid_metric in v.metrics and v.tags.get("kind") == "training"]
+        same = challenger_candidates(cfg.task(task).uplift, [
+            v for v in list_versions(task, cfg.tracking)
+            if v.tags.get("test_cutoff") == cutoff and valid_metric in v.metrics and v.tags.get("kind") == "training"])
         if not same:
             raise NoModelError(f"{task}: no trained version was judged on test cutoffs {cutoff}; run "
                                f"`siyu train --task {task}` on the current training set first")
