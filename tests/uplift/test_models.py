@@ -180,3 +180,11 @@ def test_boosters_fitted_side_by_side_equal_those_fitted_one_by_one(name, data):
                                                         treatment_valid=tv)
               for n_jobs in (1, 2)]
     np.testing.assert_allclose(fitted[0].predict_uplift(Xt), fitted[1].predict_uplift(Xt), rtol=1e-9)
+
+
+def test_the_yardsticks_are_the_baselines_that_dress_a_ranking_as_an_effect():
+    from siyu.uplift import YARDSTICKS, estimates_effects
+    from siyu.uplift.models import _ScoreBaseline
+
+    assert {name for name, cls in UPLIFT_MODELS.items() if issubclass(cls, _ScoreBaseline)} == YARDSTICKS
+    assert estimates_effects("xlearner") and not estimates_effects("response")

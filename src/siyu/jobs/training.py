@@ -47,17 +47,10 @@ from siyu.evaluation import (
 from siyu.features import parse_feature_specs
 from siyu.io.audit import append_promotion
 from siyu.io.workspace import TrainsetMissing, load_current_rows, load_task_data
-from siyu.models import (
-    GBM_MODELS,
-    MissingFeatureError,
-    SiyuEstimator,
-    btyd_features_wanted,
-    make_model,
-    models_for_task,
-)
-from siyu.models.threads import member_threads
+from siyu.models.catalog import GBM_MODELS, btyd_features_wanted, make_model, models_for_task
 
 if TYPE_CHECKING:
+    from siyu.models import SiyuEstimator
     from siyu.tracking import LoggedVersion, RunRecord, VersionInfo
 
 Progress = Callable[[str], None]
@@ -338,6 +331,8 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
     through the other models meanwhile. This thread logs to MLflow whichever fit is ready (pickling,
     copying the model, figures, registering: Python and file work), each task's models in their
     configured order, so versions are numbered as one model at a time numbered them."""
+    from siyu.models.threads import member_threads
+
     say = progress or (lambda _msg: None)
     names, warnings = {}, {}
     for task in tasks:
@@ -426,6 +421,8 @@ def _failed(task: str, name: str, exc: Exception, model: str) -> ModelResult:
     """A model that could not be fitted or logged: re-raised when it was the one asked for."""
     if model != "all":
         raise exc
+    from siyu.models import MissingFeatureError
+
     if isinstance(exc, MissingFeatureError):
         return ModelResult(task=task, model=name, skipped=str(exc))
     log.error("%s %s failed", task, name, exc_info=exc)
@@ -443,11 +440,11 @@ def _best_on_valid(cfg: SiyuConfig, task: str, trained: list[ModelResult]) -> st
 
 def challenger_candidates(uplift: bool, trained: list[_Named]) -> list[_Named]:
     """The models (results or versions) a challenger or a first champion is chosen from: for an
-    uplift task its effect learners, not the yardsticks (`siyu.uplift.models.estimates_effects`),
+    uplift task its effect learners, not the yardsticks (`siyu.uplift.YARDSTICKS`),
     unless only yardsticks were trained."""
     if not uplift:
         return trained
-    from siyu.uplift.models import estimates_effects
+    from siyu.uplift import estimates_effects
 
     return [r for r in trained if estimates_effects(r.model)] or trained
 

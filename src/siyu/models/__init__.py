@@ -3,36 +3,28 @@
 `fit(X, y, *, X_valid=None, y_valid=None) -> self`; `predict_score(X)` is a calibrated
 probability (binary tasks) or expected net spend (LTV). Tree models also expose `tree_model_`,
 `model_input(X)` and `margin(X)` for SHAP.
+
+Exports load lazily: `siyu compare` and `siyu promote` read which models a task has
+(`siyu.models.catalog`) without paying for scikit-learn, scipy, LightGBM and XGBoost (about 2 s).
 """
 
-from siyu.models._base import NotFittedError, SiyuEstimator
-from siyu.models.baselines import (
-    BGNBDModel,
-    LogisticBaseline,
-    MissingFeatureError,
-    RecencyRule,
-    TweedieGLMBaseline,
-    find_feature,
-)
-from siyu.models.boosting import (
-    LightGBMClassifier,
-    LightGBMRegressor,
-    TwoPartLTV,
-    XGBoostClassifier,
-    XGBoostRegressor,
-)
-from siyu.models.calibration import Calibrator
-from siyu.models.catalog import (
-    GBM_MODELS,
-    MODELS_BY_LABEL,
-    btyd_features_wanted,
-    make_model,
-    models_for_task,
-)
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "GBM_MODELS", "MODELS_BY_LABEL", "BGNBDModel", "Calibrator", "LightGBMClassifier",
-    "LightGBMRegressor", "LogisticBaseline", "MissingFeatureError", "NotFittedError", "RecencyRule",
-    "SiyuEstimator", "TweedieGLMBaseline", "TwoPartLTV", "XGBoostClassifier", "XGBoostRegressor",
-    "btyd_features_wanted", "find_feature", "make_model", "models_for_task",
-]
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("NotFittedError", "SiyuEstimator"), "siyu.models._base"),
+    **dict.fromkeys(("BGNBDModel", "LogisticBaseline", "MissingFeatureError", "RecencyRule", "TweedieGLMBaseline",
+                     "find_feature"), "siyu.models.baselines"),
+    **dict.fromkeys(("LightGBMClassifier", "LightGBMRegressor", "TwoPartLTV", "XGBoostClassifier",
+                     "XGBoostRegressor"), "siyu.models.boosting"),
+    "Calibrator": "siyu.models.calibration",
+    **dict.fromkeys(("GBM_MODELS", "MODELS_BY_LABEL", "btyd_features_wanted", "make_model", "models_for_task"),
+                    "siyu.models.catalog"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'siyu.models' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -5,24 +5,14 @@ A task is data (`siyu.config.TaskConfig`): which models apply follows from its l
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from siyu.config import TaskConfig
 from siyu.evaluation.gate import transactions_only
-from siyu.models._base import SiyuEstimator
-from siyu.models.baselines import (
-    BGNBDModel,
-    Inputs,
-    LogisticBaseline,
-    RecencyRule,
-    TweedieGLMBaseline,
-)
-from siyu.models.boosting import (
-    LightGBMClassifier,
-    LightGBMRegressor,
-    TwoPartLTV,
-    XGBoostClassifier,
-    XGBoostRegressor,
-)
+
+if TYPE_CHECKING:
+    from siyu.models._base import SiyuEstimator
+    from siyu.models.baselines import Inputs
 
 MODELS_BY_LABEL: dict[str, tuple[str, ...]] = {
     "no_activity": ("lightgbm", "xgboost", "rule", "logistic"),
@@ -56,6 +46,15 @@ def make_model(name: str, task: TaskConfig, *, random_state: int = 0, calibratio
     `inputs` (`FeatureSet.roles()`) tells the baselines which columns play which part;
     `btyd_features` gives the boosters the fitted BTYD outputs over the task's horizon as
     features (`siyu.models.btyd_features`)."""
+    from siyu.models.baselines import BGNBDModel, LogisticBaseline, RecencyRule, TweedieGLMBaseline
+    from siyu.models.boosting import (
+        LightGBMClassifier,
+        LightGBMRegressor,
+        TwoPartLTV,
+        XGBoostClassifier,
+        XGBoostRegressor,
+    )
+
     if task.uplift and name in models_for_task(task):
         from siyu.uplift.models import make_uplift_model
 

@@ -634,17 +634,6 @@ UPLIFT_MODELS: dict[str, type[UpliftEstimator]] = {
 OPTIONAL_UPLIFT_MODELS: dict[str, str] = {"sklift": "sklift"}  # model -> module its extra brings
 
 
-def estimates_effects(name: str) -> bool:
-    """False for the yardsticks (`random`, `risk`, `response`): each dresses a ranking as an effect
-    (the average effect times the row's score over its mean), learned without comparing the arms,
-    so a plan reading their uplift x value - cost reads a ranking, not an estimate. They stand on
-    the leaderboard to be beaten and are never made challenger while a learner is there: on a
-    6,000-user world the response baseline won the validation Qini by noise, and its plan was
-    worth what random contacts were (benchmarks/bench_plan_value.py)."""
-    cls = UPLIFT_MODELS.get(name)
-    return cls is not None and not issubclass(cls, _ScoreBaseline)
-
-
 def uplift_models_available(wanted: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The uplift model names in training order whose optional dependencies are installed."""
     import importlib.util
