@@ -141,13 +141,18 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
     _metric: str = "auc"
 
     def _params(self, n_rows: int) -> dict:
+        threads = _threads(self.n_jobs, n_rows)
+        # Histograms built column by column on one thread, row by row on several (either way
+        # LightGBM's own timing test is skipped): on the demo's uplift rows at one thread, column-wise
+        # fitted the same booster in 7.5 s against 9.4 s.
+        layout = "force_col_wise" if threads == 1 else "force_row_wise"
         params = {
             "objective": self._objective, "metric": self._metric, "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves, "min_child_samples": _leaf_rows(self.min_child_samples, n_rows),
             "subsample": self.subsample, "subsample_freq": 1 if self.subsample < 1 else 0,
             "colsample_bytree": self.colsample_bytree, "reg_lambda": self.reg_lambda,
-            "num_threads": _threads(self.n_jobs, n_rows), "seed": self.random_state, "deterministic": True,
-            "force_row_wise": True, "verbosity": -1, "max_bin": self.max_bin,
+            "num_threads": threads, "seed": self.random_state, "deterministic": True,
+            layout: True, "verbosity": -1, "max_bin": self.max_bin,
             # bin edges from a 50k-row sample (LightGBM's default reads 200k): the quantiles barely
             # move, and finding them was half of building each training set
             "bin_construct_sample_cnt": 50_000,

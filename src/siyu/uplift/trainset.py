@@ -178,7 +178,7 @@ def overlap_auc(rows: pd.DataFrame, features: Sequence[str], treatment: str, *, 
     oof = np.zeros(len(part))
     X = part[list(features)]
     params = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 50,
-              "verbosity": -1, "num_threads": 1, "seed": seed, "deterministic": True, "force_row_wise": True}
+              "verbosity": -1, "num_threads": 1, "seed": seed, "deterministic": True, "force_col_wise": True}
     for k in (0, 1):
         train, test = fold != k, fold == k
         if len(np.unique(y[train])) < 2 or not test.any():
