@@ -4,7 +4,8 @@ The rules run in `siyu.contract.engine`; this job opens the sources and the conn
 what the engine selects (rejects first, then clean events and users, each staged and checked
 against the input row count) and the report. The clean events of one canonical Parquet source
 are a view over it (`siyu.contract.view`, `siyu.io.cleanlog`): its files, stamped before any
-row is read, and the rejected rows' keys; other sources are written as Parquet.
+row is read, and the rejected rows' keys; other sources are written as Parquet. A view's
+profile is the source's profile groups less the rejected rows' (counts add up).
 
 Invariant: clean rows + rejected rows == input rows, for events and for users; both are
 checked on what later steps read (the written files, or the view).
