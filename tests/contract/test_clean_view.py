@@ -11,11 +11,20 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from contract_world import AS_OF, MIXED_ROWS, csv_config, parquet_rows, world_config, write_events
+from contract_world import (
+    AS_OF,
+    MIXED_ROWS,
+    csv_config,
+    parquet_rows,
+    synthetic_dataset,
+    world_config,
+    write_events,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from siyu.contract.view import view_columns
+from siyu.contract.profile import profile_sql
+from siyu.contract.view import profile_groups_sql, view_columns
 from siyu.features import relation_sql
 from siyu.io.cleanlog import SourceChanged, events_relation, is_view
 from siyu.io.workspace import write_profile
@@ -108,3 +117,28 @@ def test_a_view_conserves_rows_and_profiles_them_as_the_clean_rows_do(rows: list
     assert list(written["event_types"]) == list(recomputed.event_types)
     assert list(written["channels"]) == list(recomputed.channels)
     assert written["events"] == len(clean)
+
+
+def _mappings() -> list:
+    ds = synthetic_dataset()
+    cols = ds.columns
+    transactions = ds.model_copy(update={
+        "columns": cols.model_copy(update={"event_type": None, "channel": None, "session_id": None, "quantity": "qty",
+                                           "amount_per_unit": True}),
+        "roles": ds.roles.model_copy(update={"default_event_type": "purchase"})})
+    one_column_twice = ds.model_copy(update={"columns": cols.model_copy(update={"category": "channel"})})
+    return [ds, transactions, one_column_twice]
+
+
+@pytest.mark.parametrize("ds", _mappings(), ids=["synthetic", "transactions_per_unit", "channel_as_category"])
+def test_profile_groups_over_the_source_equal_those_over_its_clean_columns(ds) -> None:  # noqa: ANN001
+    con = duckdb.connect()
+    con.execute("CREATE TABLE src (event_id VARCHAR, user_id VARCHAR, ts TIMESTAMP, event_type VARCHAR, channel VARCHAR, "
+                "amount DOUBLE, qty INTEGER, item_id VARCHAR, category VARCHAR, session_id VARCHAR, campaign_id VARCHAR)")
+    con.executemany("INSERT INTO src VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*row[:6], qty, *row[6:]) for row, qty in zip(MIXED_ROWS * 2, [None, 2, 0, 3] * 5, strict=False)])
+    columns = {r[0]: r[1] for r in con.execute("DESCRIBE src").fetchall()}
+    clean = ", ".join(f'{c.duckdb} AS "{c.name}"' for c in view_columns(ds, columns))
+    want = con.execute(profile_sql(f"(SELECT {clean} FROM src)", count_users=False)["groups"]).fetchall()
+    got = con.execute(profile_groups_sql(ds, columns, "src")).fetchall()
+    assert sorted(map(repr, got)) == sorted(map(repr, want)) and want
