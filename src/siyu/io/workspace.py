@@ -56,13 +56,14 @@ def connect_work(cfg: SiyuConfig):  # noqa: ANN201 - a DuckDB connection
 
 def profile_clean(con, events: Path, users: Path | None,  # noqa: ANN001 - DuckDB
                   changing: tuple[str, ...] = (), history: Path | None = None, *,
-                  users_with_events: int | None = None) -> DataProfile:
+                  users_with_events: int | None = None, groups: list[tuple] | None = None) -> DataProfile:
     """Profile the clean events (and the users' attribute columns) on `con`; `changing`: the
     attributes the dataset declares changing (never features without a history); `history`:
     their clean history, when the dataset has one; `users_with_events`: the distinct users of
-    the events when the caller counted them already (validation does: one scan fewer)."""
+    the events when the caller counted them already (validation does: one scan fewer);
+    `groups`: `profile_sql`'s groups of the events, when the caller has them."""
     queries = profile_sql(relation_sql(events), count_users=users_with_events is None)
-    groups = con.execute(queries["groups"]).fetchall()
+    groups = con.execute(queries["groups"]).fetchall() if groups is None else groups
     n_users = users_with_events if users_with_events is not None else con.execute(queries["users"]).fetchone()[0]
     totals, types, channels = profile_parts(groups, int(n_users))
     attributes: dict[str, int] = {}
@@ -97,14 +98,15 @@ def profile_path(cfg: SiyuConfig) -> Path:
     return cfg.paths.reports_dir / "profile.json"
 
 
-def write_profile(cfg: SiyuConfig, con=None, *, users_with_events: int | None = None) -> DataProfile:  # noqa: ANN001
+def write_profile(cfg: SiyuConfig, con=None, *, users_with_events: int | None = None,  # noqa: ANN001
+                  groups: list[tuple] | None = None) -> DataProfile:
     """Profile the clean files and write `work/reports/profile.json` (what `siyu validate` does)."""
     events, users = clean_inputs(cfg)
     own = con is None
     con = connect_work(cfg) if own else con
     try:
         profile = profile_clean(con, events, users, _changing(cfg), clean_history(cfg),
-                                users_with_events=users_with_events)
+                                users_with_events=users_with_events, groups=groups)
     finally:
         if own:
             con.close()

@@ -4,7 +4,8 @@ The rules run in `siyu.contract.engine`; this job opens the sources and the conn
 what the engine selects (rejects first, then clean events and users, each staged and checked
 against the input row count) and the report. The clean events of one canonical Parquet source
 are a view over it (`siyu.contract.view`, `siyu.io.cleanlog`): its files, stamped before any
-row is read, and the rejected rows' keys; other sources are written as Parquet.
+row is read, and the rejected rows' keys; other sources are written as Parquet. A view's
+profile is the source's profile groups less the rejected rows' (counts add up).
 
 Invariant: clean rows + rejected rows == input rows, for events and for users; both are
 checked on what later steps read (the written files, or the view).
@@ -48,11 +49,12 @@ from siyu.contract.mapping import (
     offered_features,
     quote,
 )
+from siyu.contract.profile import groups_without, profile_sql
 from siyu.contract.report import RuleOutcome, TableReport, ValidationReport
-from siyu.contract.view import view_columns
+from siyu.contract.view import profile_groups_sql, view_columns
 from siyu.io.cleanlog import events_relation, stage_view, stamp_files
 from siyu.io.duck import connect
-from siyu.io.readers import open_source, parquet_files, quiet
+from siyu.io.readers import SourceTable, open_source, parquet_files, quiet
 from siyu.io.workspace import write_profile
 from siyu.io.writers import (
     commit_folder,
@@ -112,8 +114,8 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
             (on_step or (lambda _: None))("checking the attribute history")
             history_report = _check_history(con, ds, out)
         history_failed = history_report is not None and history_report.reject_rate > ds.max_reject_rate
-        events_reports, users_report, failed = _run(con, ds, as_of_local, out, on_step or (lambda _: None),
-                                                    blocked=history_failed)
+        events_reports, users_report, failed, groups = _run(con, ds, as_of_local, out, on_step or (lambda _: None),
+                                                            blocked=history_failed)
         if history_report is None:
             out["clean_history"].unlink(missing_ok=True)  # a history of an earlier config must not linger
         elif not failed:
@@ -121,7 +123,8 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
         if not failed:
             (on_step or (lambda _: None))("profiling the clean data")
             # `event_users` (one row per user with events) was grouped for the clean users.
-            write_profile(cfg, con, users_with_events=int(con.execute("SELECT count(*) FROM event_users").fetchone()[0]))
+            write_profile(cfg, con, users_with_events=int(con.execute("SELECT count(*) FROM event_users").fetchone()[0]),
+                          groups=groups)
     finally:
         con.close()
     report = ValidationReport(
@@ -139,8 +142,9 @@ def validate_dataset(cfg: SiyuConfig, as_of: datetime | None = None, *,
 
 def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | None,
          out: dict[str, Path], step: Callable[[str], None], *,
-         blocked: bool = False) -> tuple[list[TableReport], TableReport, bool]:
-    """Open, map, check and split both tables; returns their reports and whether the run failed.
+         blocked: bool = False) -> tuple[list[TableReport], TableReport, bool, list[tuple] | None]:
+    """Open, map, check and split both tables; returns their reports, whether the run failed and,
+    when the clean events are a view, their profile's groups (`siyu.contract.profile.profile_sql`).
 
     Rejects are written first (from the small suspects table): past the reject threshold the
     clean events are not written at all, and the previous ones stay.
@@ -207,9 +211,22 @@ def _run(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, as_of: datetime | No
     if not failed:
         step("writing clean users")
         added = _write_clean_users(con, users, out["clean_events"], out["clean_users"])
+    groups = None
+    if not failed and stamps is not None:
+        groups = _view_profile_groups(con, ds, opened[0][3], checked[0])
     reports = [table_report(con, t, out["clean_events"], rejects, failed, as_of)
                for t, (_, _, rejects, _, _) in zip(checked, opened, strict=True)]
-    return reports, users_report(con, users, out, failed, *added), failed
+    return reports, users_report(con, users, out, failed, *added), failed, groups
+
+
+def _view_profile_groups(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, src: SourceTable,
+                         checked: CheckedTable) -> list[tuple]:
+    """The profile's groups of clean events that are a view: those of every source row, less
+    those of the rejected rows (from the small suspects table), so no row is matched against
+    the rejected keys and no clean column is computed per row."""
+    every_row = con.execute(profile_groups_sql(ds, src.columns, src.relation)).fetchall()
+    rejected = f"(SELECT * FROM {checked.suspects} WHERE {checked.error_sql})"
+    return groups_without(every_row, con.execute(profile_sql(rejected, count_users=False)["groups"]).fetchall())
 
 
 def _check_history(con: duckdb.DuckDBPyConnection, ds: DatasetConfig, out: dict[str, Path]) -> TableReport:
