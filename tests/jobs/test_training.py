@@ -234,6 +234,13 @@ def test_an_uplift_challenger_is_a_learner_never_a_yardstick():
     assert jobs.challenger_candidates(False, trained) == trained
 
 
+def test_training_says_how_many_models_are_logged_and_which_are_fitting(cfg):
+    said: list[str] = []
+    jobs.train(cfg, "churn", "rule", progress=said.append)
+    assert said == ["training: 0 of 1 models logged; fitting churn rule", "training: 0 of 1 models logged",
+                    "training: 1 of 1 models logged"]
+
+
 def test_a_missing_training_set_stops_every_task_before_any_fit(cfg):
     before = len(list_versions("churn", cfg.tracking))
     with pytest.raises(jobs.TrainsetMissing, match="ltv"):

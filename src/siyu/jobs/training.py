@@ -345,9 +345,10 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
     n_models = sum(len(v) for v in names.values())
     lanes, threads = min(cfg.training.n_jobs, n_models), member_threads(cfg.training.n_jobs, n_models)
     data = {task: _TaskData(cfg, task, len(names[task])) for task in tasks}
+    board = _Board(say, n_models)
 
     def fit(task: str, name: str) -> tuple[RunRecord, ModelResult]:
-        say(f"{task}: training {name}")
+        board.started(f"{task} {name}")
         try:
             frame, manifest, features = data[task].take()
             evaluate = _fit_and_evaluate_uplift if cfg.task(task).uplift else _fit_and_evaluate
@@ -357,6 +358,7 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
             return evaluate(cfg, task, name, estimator, frame, manifest, features)
         finally:
             data[task].done()
+            board.fitted(f"{task} {name}")
 
     first = sorted(tasks, key=lambda t: not cfg.task(t).uplift)  # stable: configured order otherwise
     with _one_thread_each(lanes > 1), ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="siyu-fit") as fitter:
@@ -371,12 +373,41 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
                     task = heads[future]
                     name = queues[task].pop(0)
                     settled[task].append(_settled(task, name, future, model, cfg))
+                    board.logged()
                     if not queues[task]:
                         del queues[task]
                         yield _challenged(cfg, task, settled[task], warnings[task])
         finally:  # a model asked for by name failed, or the caller stopped: fit nothing more
             for future in fits.values():
                 future.cancel()
+
+
+class _Board:
+    """What `train_tasks` says while it runs: models logged of all, and those fitting now."""
+
+    def __init__(self, say: Progress, total: int) -> None:
+        self._say, self._total, self._done = say, total, 0
+        self._fitting: list[str] = []
+        self._lock = threading.Lock()
+
+    def started(self, model: str) -> None:
+        with self._lock:
+            self._fitting.append(model)
+            self._show()
+
+    def fitted(self, model: str) -> None:
+        with self._lock:
+            self._fitting.remove(model)
+            self._show()
+
+    def logged(self) -> None:
+        with self._lock:
+            self._done += 1
+            self._show()
+
+    def _show(self) -> None:
+        now = f"; fitting {', '.join(self._fitting)}" if self._fitting else ""
+        self._say(f"training: {self._done} of {self._total} models logged{now}")
 
 
 def _settled(task: str, name: str, fitted: Future, model: str, cfg: SiyuConfig) -> ModelResult:
