@@ -51,3 +51,14 @@ def test_lightgbm_is_held_at_one_thread_until_the_last_user_leaves():
 def test_each_booster_gets_one_thread_whenever_several_run_at_once():
     assert member_threads(2, 6) == 1 and member_threads(8, 2) == 1
     assert member_threads(2, 1) == 2 and member_threads(1, 6) == 1
+
+
+def test_whole_models_side_by_side_hold_blas_at_one_thread_too():
+    from threadpoolctl import threadpool_info
+
+    from siyu.models.threads import one_thread_per_call
+
+    with one_thread_per_call():
+        assert _lightgbm_cap() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+    assert _lightgbm_cap() == -1

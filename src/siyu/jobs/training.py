@@ -331,7 +331,7 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
     through the other models meanwhile. This thread logs to MLflow whichever fit is ready (pickling,
     copying the model, figures, registering: Python and file work), each task's models in their
     configured order, so versions are numbered as one model at a time numbered them."""
-    from siyu.models.threads import member_threads
+    from siyu.models.threads import member_threads, one_thread_per_call
 
     say = progress or (lambda _msg: None)
     names, warnings = {}, {}
@@ -361,7 +361,8 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
             board.fitted(f"{task} {name}")
 
     first = sorted(tasks, key=lambda t: not cfg.task(t).uplift)  # stable: configured order otherwise
-    with _one_thread_each(lanes > 1), ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="siyu-fit") as fitter:
+    with one_thread_per_call() if lanes > 1 else contextlib.nullcontext(), \
+            ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="siyu-fit") as fitter:
         fits = {(task, name): fitter.submit(fit, task, name) for task in first for name in names[task]}
         queues = {task: list(names[task]) for task in tasks}
         settled: dict[str, list[ModelResult]] = {task: [] for task in tasks}
@@ -431,21 +432,6 @@ def _challenged(cfg: SiyuConfig, task: str, results: list[ModelResult], warnings
         challenger = _best_on_valid(cfg, task, trained)
         set_alias(task, "challenger", challenger, cfg.tracking)
     return TrainResult(task=task, results=tuple(results), challenger=challenger, warnings=warnings)
-
-
-@contextlib.contextmanager
-def _one_thread_each(side_by_side: bool) -> Iterator[None]:
-    """LightGBM and BLAS (the linear baselines' solvers) at one thread per call while models fit
-    side by side: both keep their thread count process-wide (see `lightgbm_one_thread`)."""
-    if not side_by_side:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    from siyu.models.threads import lightgbm_one_thread
-
-    with lightgbm_one_thread(), threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _failed(task: str, name: str, exc: Exception, model: str) -> ModelResult:

@@ -47,6 +47,17 @@ def lightgbm_one_thread() -> Iterator[None]:
                 _LIB.LGBM_SetMaxThreads(ctypes.c_int(-1))  # -1: no cap, LightGBM's default
 
 
+@contextlib.contextmanager
+def one_thread_per_call() -> Iterator[None]:
+    """LightGBM (`lightgbm_one_thread`) and BLAS (the linear baselines' solvers) at one thread per
+    call while whole models fit side by side: BLAS too keeps its thread count process-wide, so two
+    fits would each start one thread per core."""
+    from threadpoolctl import threadpool_limits
+
+    with lightgbm_one_thread(), threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def side_by_side(calls: list[Callable[[], T]], n_jobs: int) -> list[T]:
     """Run `calls` (each fits or refits its own boosters) up to `n_jobs` at a time in threads,
     results in their order; one at a time when `n_jobs` is 1."""
