@@ -279,13 +279,11 @@ def _unlogged(task: str, model: str, seconds: float, metrics: dict[str, float]) 
     return ModelResult(task=task, model=model, seconds=seconds, metrics=test, valid=valid)
 
 
-def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict, *, n_jobs: int | None = None) -> SiyuEstimator:
-    """A fresh `model` whose baselines ask the training set's feature specs which column plays which
-    part; `n_jobs` overrides the configured threads (a share of them when models fit side by side)."""
+def _new_model(cfg: SiyuConfig, task: str, model: str, manifest: dict) -> SiyuEstimator:
+    """A fresh `model` whose baselines ask the training set's feature specs which column plays which part."""
     specs = manifest.get("feature_specs")
     inputs = parse_feature_specs(specs).roles() if specs else None  # older training sets: found by name
-    kwargs = cfg.training.model_kwargs | ({} if n_jobs is None else {"n_jobs": n_jobs})
-    return make_model(model, cfg.task(task), inputs=inputs, **kwargs,
+    return make_model(model, cfg.task(task), inputs=inputs, **cfg.training.model_kwargs,
                       btyd_features=btyd_features_wanted(cfg.training.btyd_features, cfg.dataset.roles.in_use()))
 
 
@@ -352,9 +350,10 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
         try:
             frame, manifest, features = data[task].take()
             evaluate = _fit_and_evaluate_uplift if cfg.task(task).uplift else _fit_and_evaluate
-            estimator = _new_model(cfg, task, name, manifest, n_jobs=threads)
-            if getattr(estimator, "fits_side_by_side", False):  # its boosters share the threads among themselves
-                estimator = _new_model(cfg, task, name, manifest)
+            estimator = _new_model(cfg, task, name, manifest)
+            # a learner that fits its boosters side by side shares all the threads among them itself
+            if not getattr(estimator, "fits_side_by_side", False) and "n_jobs" in estimator.get_params():
+                estimator.set_params(n_jobs=threads)
             return evaluate(cfg, task, name, estimator, frame, manifest, features)
         finally:
             data[task].done()
