@@ -1,4 +1,8 @@
-"""The model registry: versions, aliases, the champion loader and promotion records."""
+"""The model registry: versions, aliases, the champion loader and promotion records.
+
+Reads go to `siyu.tracking.local_store` when the store is a local SQLite file with local
+artifacts (no MLflow import), else through MLflow; writes always go through MLflow.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+from typing import TYPE_CHECKING
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from siyu.config import TrackingConfig, mask_url
 from siyu.features import FeatureSet, parse_feature_specs
+from siyu.tracking.local_store import LocalStore, StoredRun, StoredVersion, local_path, open_local
+from siyu.tracking.model_file import ModelFile, model_file_in, read_model_file
 from siyu.tracking.store import (
     CHALLENGER,
     CHAMPION,
@@ -25,6 +28,9 @@ from siyu.tracking.store import (
     connect,
     registered_name,
 )
+
+if TYPE_CHECKING:
+    import mlflow
 
 
 class NoModelError(LookupError):
@@ -64,6 +70,17 @@ class Champion:
         return np.asarray(self.estimator.predict_score(X[self.feature_names]), dtype=float)
 
 
+def _local(cfg: TrackingConfig) -> LocalStore | None:
+    return open_local(str(cfg.uri))
+
+
+def _stored_info(version: StoredVersion, run: StoredRun | None, aliases: dict[str, str]) -> VersionInfo:
+    tags = dict(run.tags) if run is not None else {}
+    return VersionInfo(model_name=version.name, version=version.version, run_id=version.run_id,
+                       model=tags.get("model", ""), tags=tags, metrics=dict(run.metrics) if run is not None else {},
+                       aliases=tuple(a for a, v in aliases.items() if v == version.version))
+
+
 def _info(client, model_name: str, mv, aliases: dict[str, str] | None = None, run=None) -> VersionInfo:  # noqa: ANN001
     run = run if run is not None else client.get_run(mv.run_id)
     # search results do not carry aliases; the registered model's alias map does
@@ -76,8 +93,14 @@ def _info(client, model_name: str, mv, aliases: dict[str, str] | None = None, ru
 
 def version_by_alias(task: str, alias: str, cfg: TrackingConfig) -> VersionInfo | None:
     """The version holding `alias` for `task`, or None when no version holds it."""
-    client, _ = connect(cfg)
     name = registered_name(task, cfg)
+    if (store := _local(cfg)) is not None:
+        found = store.version(name, alias=alias)
+        return None if found is None else _stored_info(found, store.runs([found.run_id]).get(found.run_id),
+                                                       store.aliases(name))
+    from mlflow.exceptions import MlflowException
+
+    client, _ = connect(cfg)
     try:
         mv = client.get_model_version_by_alias(name, alias)
     except MlflowException:
@@ -87,8 +110,12 @@ def version_by_alias(task: str, alias: str, cfg: TrackingConfig) -> VersionInfo 
 
 def list_versions(task: str, cfg: TrackingConfig) -> list[VersionInfo]:
     """Every registered version of `task`, newest first."""
-    client, _ = connect(cfg)
     name = registered_name(task, cfg)
+    if (store := _local(cfg)) is not None:
+        stored = store.versions(name)
+        runs, aliases = store.runs([v.run_id for v in stored]), store.aliases(name)
+        return [_stored_info(v, runs.get(v.run_id), aliases) for v in stored]
+    client, _ = connect(cfg)
     versions = client.search_model_versions(f"name = '{name}'")
     if not versions:
         return []
@@ -133,19 +160,16 @@ def tag_version(task: str, version: str, tags: dict[str, str], cfg: TrackingConf
 log = logging.getLogger(__name__)
 
 
-def _load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
-    """`mlflow.pyfunc.load_model` without MLflow's environment scan, which reads every installed
-    distribution's metadata (about 1 s per command that loads a model); the same warning comes
-    from comparing the model's pinned requirements with what is installed, by name."""
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-        model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True)
-    except (MlflowException, OSError) as exc:  # MLflow alone says "No such artifact: ''"
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NoModelError(
-            f"{uri}: the registry lists this version but its model files cannot be read ({detail}); "
-            "restore the artifact folder (tracking.artifact_root), or train and promote a new version") from exc
-    requirements = local / "requirements.txt"
+def _unreadable(uri: str, detail: str) -> NoModelError:
+    return NoModelError(
+        f"{uri}: the registry lists this version but its model files cannot be read ({detail}); "
+        "restore the artifact folder (tracking.artifact_root), or train and promote a new version")
+
+
+def _warn_on_other_versions(uri: str, model_folder: Path) -> None:
+    """One warning naming each package the model pinned at another version than installed
+    (what MLflow's environment scan says, without reading every installed distribution)."""
+    requirements = model_folder / "requirements.txt"
     pinned = [line.strip().split("==", 1) for line in requirements.read_text(encoding="utf-8").splitlines()
               if "==" in line] if requirements.exists() else []
     differ = []
@@ -158,13 +182,67 @@ def _load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
             differ.append(f"{name} {installed} (model: {wanted})")
     if differ:
         log.warning("%s was logged with other package versions than installed: %s", uri, "; ".join(differ))
+
+
+def _load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """`mlflow.pyfunc.load_model` without MLflow's environment scan, which reads every installed
+    distribution's metadata (about 1 s per command that loads a model)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+        model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True)
+    except (MlflowException, OSError) as exc:  # MLflow alone says "No such artifact: ''"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _unreadable(uri, detail) from exc
+    _warn_on_other_versions(uri, local)
     return model
+
+
+def _model(version: StoredVersion, store: LocalStore | None) -> ModelFile:
+    """The estimator of a registered version with its columns: read from the model file in place
+    when the store and the model's folder are local and the version has one (every version logged
+    since the file existed), else through MLflow's pyfunc loader."""
+    uri = f"models:/{version.name}/{version.version}"
+    folder = local_path(version.storage_location) if store is not None and version.storage_location else None
+    if folder is not None:
+        if not folder.is_dir():
+            raise _unreadable(uri, f"{folder} does not exist")
+        if model_file_in(folder).is_file():
+            _warn_on_other_versions(uri, folder)
+            return read_model_file(model_file_in(folder))
+    wrapper = _load_pyfunc(uri).unwrap_python_model()
+    return ModelFile(wrapper.estimator, list(wrapper.feature_names), dict(wrapper.categories))
+
+
+def _find_version(name: str, cfg: TrackingConfig, *, version: str | None = None,
+                  alias: str | None = None) -> tuple[StoredVersion, StoredRun | None] | None:
+    """A version by number or alias and its run (None if the run is gone), from the local store
+    or through MLflow; None when the registry has no such version."""
+    if (store := _local(cfg)) is not None:
+        found = store.version(name, version=version, alias=alias)
+        return None if found is None else (found, store.runs([found.run_id]).get(found.run_id))
+    from mlflow.exceptions import MlflowException
+
+    client, _ = connect(cfg)
+    try:
+        mv = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
+    except MlflowException:
+        return None
+    run = client.get_run(mv.run_id)
+    return (StoredVersion(name=name, version=str(mv.version), run_id=mv.run_id, storage_location=""),
+            StoredRun(run_id=mv.run_id, start_time=int(run.info.start_time or 0), status=run.info.status,
+                      artifact_uri=run.info.artifact_uri, tags=dict(run.data.tags), metrics=dict(run.data.metrics)))
 
 
 def load_version_estimator(task: str, version: str, cfg: TrackingConfig) -> object:
     """The unwrapped siyu estimator of a registered version."""
-    connect(cfg)
-    return _load_pyfunc(f"models:/{registered_name(task, cfg)}/{version}").unwrap_python_model().estimator
+    name = registered_name(task, cfg)
+    found = _find_version(name, cfg, version=version)
+    stored = found[0] if found is not None else StoredVersion(name=name, version=str(version), run_id="",
+                                                              storage_location="")
+    return _model(stored, _local(cfg)).estimator
 
 
 def _run_artifact(run_id: str, path: str, cfg: TrackingConfig, artifact_uri: str | None) -> Path:
@@ -172,15 +250,36 @@ def _run_artifact(run_id: str, path: str, cfg: TrackingConfig, artifact_uri: str
     (the default store) is read in place: MLflow's download asks the store for the run twice and
     copies the file to a temporary folder, 40 times in a leaderboard of four tasks. `artifact_uri`:
     the run's artifact root when the caller has it (a search result), else it is looked up."""
-    client, _ = connect(cfg)
-    root = artifact_uri if artifact_uri is not None else client.get_run(run_id).info.artifact_uri
-    parsed = urlparse(root)
-    if parsed.scheme in ("", "file"):
-        local = Path(url2pathname(parsed.path) if parsed.scheme else root) / path
+    root = artifact_uri
+    if root is None and (store := _local(cfg)) is not None:
+        run = store.runs([run_id]).get(run_id)
+        if run is None:
+            raise FileNotFoundError(f"run {run_id} is not in {mask_url(str(cfg.uri))}")
+        root = run.artifact_uri
+    if root is None:
+        client, _ = connect(cfg)
+        root = client.get_run(run_id).info.artifact_uri
+    folder = local_path(root)
+    if folder is not None:
+        local = folder / path
         if not local.is_file():
             raise FileNotFoundError(f"{local}: run {run_id} has no artifact {path}")
         return local
+    import mlflow
+
+    connect(cfg)
     return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
+
+
+def _read_errors() -> tuple[type[Exception], ...]:
+    """What reading an artifact may raise: OSError, and MLflow's error if MLflow is loaded (an
+    artifact read through MLflow); a local read never imports it."""
+    import sys
+
+    errors: tuple[type[Exception], ...] = (OSError, ValueError)
+    if "mlflow.exceptions" in sys.modules:
+        errors += (sys.modules["mlflow.exceptions"].MlflowException,)
+    return errors
 
 
 def load_test_scores(run_id: str, cfg: TrackingConfig, *, artifact_uri: str | None = None) -> pd.DataFrame | None:
@@ -189,7 +288,7 @@ def load_test_scores(run_id: str, cfg: TrackingConfig, *, artifact_uri: str | No
     when the caller has it (`training_runs` gives it), saving a look-up."""
     try:
         return pd.read_parquet(_run_artifact(run_id, TEST_SCORES_ARTIFACT, cfg, artifact_uri))
-    except (MlflowException, OSError):
+    except _read_errors():
         return None
 
 
@@ -198,49 +297,47 @@ def load_test_by_cutoff(run_id: str, cfg: TrackingConfig, *,
     """{cutoff: metrics} of a training run's test cutoffs ({} for a run logged before them)."""
     try:
         return dict(json.loads(_run_artifact(run_id, TEST_BY_CUTOFF_ARTIFACT, cfg, artifact_uri).read_text("utf-8")))
-    except (MlflowException, OSError, ValueError):
+    except _read_errors():
         return {}
+
+
+def _run_json(run_id: str, path: str, cfg: TrackingConfig, artifact_uri: str | None = None) -> dict | None:
+    """A JSON artifact of a run, or None when the run has none."""
+    try:
+        return dict(json.loads(_run_artifact(run_id, path, cfg, artifact_uri).read_text("utf-8")))
+    except _read_errors():
+        return None
 
 
 def load_champion(task: str, tracking_cfg: TrackingConfig, *, version: str | None = None) -> Champion:
     """Load `models:/<prefix>-<task>@champion` with its reference profile, for scoring; `version`:
     that registered version instead (a report shows the model that published the tags)."""
-    client, _ = connect(tracking_cfg)
     name = registered_name(task, tracking_cfg)
-    try:
-        mv = client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException as exc:
+    found = _find_version(name, tracking_cfg, version=version, alias=None if version else CHAMPION)
+    if found is None:
         wanted = f"version {version}" if version else f"version has the alias '{CHAMPION}'"
         raise NoModelError(
             f"{name}: no {wanted} in {mask_url(str(tracking_cfg.uri))}; "
-            f"run `siyu train --task {task}` then `siyu promote --task {task}`"
-        ) from exc
-    wrapper = _load_pyfunc(f"models:/{name}/{mv.version}").unwrap_python_model()
-    profile = mlflow.artifacts.load_dict(f"runs:/{mv.run_id}/reference_profile.json")
-    run = client.get_run(mv.run_id)
-    return Champion(estimator=wrapper.estimator, feature_names=list(wrapper.feature_names), model_name=name,
-                    model_version=str(mv.version), run_id=mv.run_id, reference_profile=profile,
-                    model=run.data.tags.get("model", ""), feature_specs=_trained_specs(mv.run_id))
+            f"run `siyu train --task {task}` then `siyu promote --task {task}`")
+    stored, run = found
+    model = _model(stored, _local(tracking_cfg))
+    artifact_uri = run.artifact_uri if run is not None else None
+    profile = _run_json(stored.run_id, "reference_profile.json", tracking_cfg, artifact_uri)
+    if profile is None:
+        raise _unreadable(f"models:/{name}/{stored.version}", f"run {stored.run_id} has no reference_profile.json")
+    manifest = _run_json(stored.run_id, "trainset/manifest.json", tracking_cfg, artifact_uri) or {}
+    specs = manifest.get("feature_specs")
+    return Champion(estimator=model.estimator, feature_names=list(model.feature_names), model_name=name,
+                    model_version=stored.version, run_id=stored.run_id, reference_profile=profile,
+                    model=run.tags.get("model", "") if run is not None else "",
+                    feature_specs=parse_feature_specs(specs) if specs else None)
 
 
 def load_run_manifest(run_id: str, cfg: TrackingConfig) -> dict | None:
     """The trainset manifest a training run logged (`trainset/manifest.json`), or None."""
-    connect(cfg)
-    try:
-        return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/trainset/manifest.json"))
-    except (MlflowException, OSError):
-        return None
-
-
-def _trained_specs(run_id: str) -> FeatureSet | None:
-    """The feature specs in a run's trainset manifest, or None when the run predates them."""
-    try:
-        manifest = mlflow.artifacts.load_dict(f"runs:/{run_id}/trainset/manifest.json")
-    except (MlflowException, OSError):
-        return None
-    data = manifest.get("feature_specs")
-    return parse_feature_specs(data) if data else None
+    return _run_json(run_id, "trainset/manifest.json", cfg)
 
 
 __all__ = ["CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",
-           "load_champion", "load_run_manifest", "load_test_by_cutoff", "load_test_scores", "load_version_estimator", "set_alias", "tag_version", "version_by_alias"]
+           "load_champion", "load_run_manifest", "load_test_by_cutoff", "load_test_scores", "load_version_estimator",
+           "set_alias", "tag_version", "version_by_alias"]

@@ -25,6 +25,7 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 import siyu
 from siyu.config import TrackingConfig
+from siyu.tracking.model_file import ARTIFACT_KEY, FILE_NAME, ModelFile, write_model_file
 from siyu.tracking.pyfunc import SiyuPyfuncModel
 from siyu.tracking.store import (
     CHALLENGER,
@@ -125,6 +126,21 @@ def _signature(example: pd.DataFrame, categorical: list[str], scores: np.ndarray
     return ModelSignature(inputs=Schema(cols), outputs=inferred.outputs)
 
 
+def log_siyu_model(model: ModelFile, *, signature: ModelSignature, input_example: pd.DataFrame,
+                   registered_name: str, tags: Mapping[str, str]) -> str:
+    """Log `model` in the active run as a pyfunc registered under `registered_name`; returns the
+    new version. The pickled wrapper is thin: the estimator is the model file beside it, which
+    siyu's readers load without MLflow."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_model_file(model, Path(tmp) / FILE_NAME)
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=SiyuPyfuncModel(None, model.feature_names, model.categories),
+            artifacts={ARTIFACT_KEY: str(path)}, signature=signature, input_example=input_example,
+            registered_model_name=registered_name, pip_requirements=list(_requirements()),
+            code_paths=[str(_siyu_code())], tags=dict(tags))
+    return str(info.registered_model_version)
+
+
 def frame_digest(frame: pd.DataFrame) -> str:
     """A content digest of a whole frame (row hashes, vectorized): equal data, equal digest."""
     rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
@@ -170,14 +186,10 @@ def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = F
         categories = getattr(record.estimator, "categories_", None) or {
             c: list(record.X_example[c].cat.categories) for c in record.X_example.columns
             if isinstance(record.X_example[c].dtype, pd.CategoricalDtype)}
-        python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), categories)
-        signature = _signature(example, list(categories), python_model.predict(None, example))
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=python_model, signature=signature, input_example=example,
-            registered_model_name=name, pip_requirements=list(_requirements()), code_paths=[str(_siyu_code())],
-            tags={"task": record.task, "model": record.model},
-        )
-        version = str(info.registered_model_version)
+        model = ModelFile(record.estimator, list(record.X_example.columns), categories)
+        scores = SiyuPyfuncModel(model.estimator, model.feature_names, model.categories).predict(None, example)
+        version = log_siyu_model(model, signature=_signature(example, list(categories), scores), input_example=example,
+                                 registered_name=name, tags={"task": record.task, "model": record.model})
     client.set_model_version_tag(name, version, "model", record.model)
     client.set_model_version_tag(name, version, "task", record.task)
     client.set_registered_model_alias(name, CHALLENGER, version)

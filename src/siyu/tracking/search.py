@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import mlflow
 import pandas as pd
 
 from siyu.config import TrackingConfig
+from siyu.tracking.local_store import open_local
 from siyu.tracking.store import connect
 
 
@@ -18,17 +18,23 @@ def training_runs(task: str, cfg: TrackingConfig, *, test_cutoff: str | None = N
     Columns: run_id, start_time, model, test_cutoff, dataset_digest, artifact_uri, and `metrics.*`
     as `<name>`.
     """
-    client, experiment_id = connect(cfg)
-    query = f"tags.task = '{task}' and tags.kind = 'training' and attributes.status = 'FINISHED'"
-    if test_cutoff is not None:
-        query += f" and tags.test_cutoff = '{test_cutoff}'"
-    runs = client.search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=5000)
+    wanted = {"task": task, "kind": "training", **({"test_cutoff": test_cutoff} if test_cutoff is not None else {})}
+    if (store := open_local(str(cfg.uri))) is not None:
+        experiment_id = store.experiment_id(cfg.experiment)
+        stored = store.search_runs(experiment_id, wanted, "FINISHED")[:5000] if experiment_id is not None else []
+        runs = [(r.run_id, r.start_time, r.tags, r.metrics, r.artifact_uri) for r in stored]
+    else:
+        client, experiment_id = connect(cfg)
+        query = " and ".join([*(f"tags.{k} = '{v}'" for k, v in wanted.items()), "attributes.status = 'FINISHED'"])
+        runs = [(r.info.run_id, r.info.start_time, r.data.tags, r.data.metrics, r.info.artifact_uri)
+                for r in client.search_runs([experiment_id], query, order_by=["attributes.start_time DESC"],
+                                            max_results=5000)]
     rows = []
-    for run in runs:
-        row = {"run_id": run.info.run_id, "start_time": run.info.start_time,
-               "model": run.data.tags.get("model", ""), "test_cutoff": run.data.tags.get("test_cutoff", ""),
-               "dataset_digest": run.data.tags.get("dataset_digest", ""), "artifact_uri": run.info.artifact_uri}
-        row.update(run.data.metrics)
+    for run_id, start_time, tags, metrics, artifact_uri in runs:
+        row = {"run_id": run_id, "start_time": start_time, "model": tags.get("model", ""),
+               "test_cutoff": tags.get("test_cutoff", ""), "dataset_digest": tags.get("dataset_digest", ""),
+               "artifact_uri": artifact_uri}
+        row.update(metrics)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -37,6 +43,8 @@ def log_backtest_run(cfg: TrackingConfig, *, task: str, model: str, table: pd.Da
                      tags: dict[str, str]) -> str:
     """One run for a walk-forward backtest: `metric` and its bounds per fold (step = fold), the
     fold table as an artifact; nothing is registered. Returns the run id."""
+    import mlflow
+
     _, experiment_id = connect(cfg)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"backtest-{task}-{model}") as run:
         mlflow.set_tags({"task": task, "model": model, "kind": "backtest", **tags})
@@ -51,6 +59,8 @@ def log_backtest_run(cfg: TrackingConfig, *, task: str, model: str, table: pd.Da
 @contextmanager
 def study_run(cfg: TrackingConfig, *, task: str, model: str, tags: dict[str, str]) -> Iterator[str]:
     """A parent MLflow run for an Optuna study; yields its run id (trials nest under it)."""
+    import mlflow
+
     _, experiment_id = connect(cfg)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"tune-{task}-{model}") as run:
         mlflow.set_tags({"task": task, "model": model, "kind": "study", **tags})
@@ -69,5 +79,7 @@ def trial_callback(cfg: TrackingConfig, *, metric_name: str, task: str, model: s
 
 def log_study_summary(best_params: dict, best_value: float, n_trials: int, n_pruned: int, metric_name: str) -> None:
     """Log the study's outcome on the active (parent) run."""
+    import mlflow
+
     mlflow.log_params({f"best_{k}": v for k, v in best_params.items()})
     mlflow.log_metrics({f"best_{metric_name}": best_value, "n_trials": n_trials, "n_pruned": n_pruned})

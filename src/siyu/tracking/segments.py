@@ -17,8 +17,9 @@ import pandas as pd
 from mlflow.models import infer_signature
 
 from siyu.config import TrackingConfig
+from siyu.tracking.model_file import ModelFile
 from siyu.tracking.pyfunc import SiyuPyfuncModel
-from siyu.tracking.runs import LoggedVersion, _log_frame, _requirements, _siyu_code
+from siyu.tracking.runs import LoggedVersion, _log_frame, log_siyu_model
 from siyu.tracking.store import CHALLENGER, CHAMPION, connect, registered_name
 
 
@@ -50,14 +51,11 @@ def log_segment_run(record: SegmentRunRecord, cfg: TrackingConfig) -> LoggedVers
         _log_frame(record.profile, "segments/profile.parquet")
         _log_frame(record.silhouettes, "segments/silhouettes.parquet")
         mlflow.log_text(record.profile.to_csv(index=False), "segments/profile.csv")
-        python_model = SiyuPyfuncModel(record.estimator, list(record.X_example.columns), {})
+        model = ModelFile(record.estimator, list(record.X_example.columns), {})
         example = record.X_example.astype("float64")
-        signature = infer_signature(example, python_model.predict(None, example))
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=python_model, signature=signature, input_example=example,
-            registered_model_name=name, pip_requirements=list(_requirements()), code_paths=[str(_siyu_code())],
-            tags={"task": record.name, "model": "kmeans"})
-        version = str(info.registered_model_version)
+        scores = SiyuPyfuncModel(model.estimator, model.feature_names, {}).predict(None, example)
+        version = log_siyu_model(model, signature=infer_signature(example, scores), input_example=example,
+                                 registered_name=name, tags={"task": record.name, "model": "kmeans"})
     for key, value in (("model", "kmeans"), ("task", record.name)):
         client.set_model_version_tag(name, version, key, value)
     for alias in (CHALLENGER, CHAMPION):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-
-import mlflow
-from mlflow.tracking import MlflowClient
-from mlflow.utils.logging_utils import disable_logging
+from typing import TYPE_CHECKING
 
 from siyu.config import TrackingConfig
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 # Aliases and artifact paths every reader of the registry names (here, so that reading the registry
 # does not import what logging needs: MLflow's model flavours and datasets, matplotlib).
@@ -35,6 +35,8 @@ def _client(uri: str) -> MlflowClient:
     # One client per store and process: building one opens the store again (about 20 ms on
     # SQLite), and a leaderboard asks for the registry dozens of times. The experiment is
     # still looked up on every call, so a store replaced under the same URI is seen.
+    from mlflow.tracking import MlflowClient
+
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -43,6 +45,9 @@ def connect(cfg: TrackingConfig) -> tuple[MlflowClient, str]:
 
     The experiment is created on first use with its artifacts under `cfg.artifact_root`.
     """
+    import mlflow
+    from mlflow.utils.logging_utils import disable_logging
+
     # MLflow's own lines ("Registered model ... Creating a new version", "Created version '5'")
     # repeat what siyu prints in its summary, once per model; errors still arrive as exceptions.
     disable_logging()
