@@ -20,6 +20,16 @@ def _figure(title: str) -> tuple[Figure, object]:
     return fig, ax
 
 
+def png(fig: Figure) -> bytes:
+    """`fig` drawn as PNG bytes (rendered where the figure was made: a training lane draws its
+    own figures while the other lane's booster runs, instead of queueing them for the logger)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def plot_roc(y: np.ndarray, prob: np.ndarray, *, title: str = "ROC") -> Figure:
     """ROC curve with the chance diagonal."""
     fpr, tpr, _ = roc_curve(y, prob)

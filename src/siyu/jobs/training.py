@@ -165,7 +165,7 @@ def _figures(task: str, y: np.ndarray, score: np.ndarray, estimator: SiyuEstimat
     if hasattr(estimator, "tree_model_"):
         figs["shap_summary"] = plots.plot_shap_summary(estimator, X, max_rows=cfg.training.shap_sample_rows,
                                                         seed=cfg.training.seed)
-    return figs
+    return {name: plots.png(fig) for name, fig in figs.items()}
 
 
 def _scored_splits(estimator: SiyuEstimator, data: dict, seed: int) -> dict:
@@ -227,8 +227,9 @@ def _logged(result: ModelResult, logged: LoggedVersion) -> ModelResult:
 
 def _fit_and_evaluate(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator, frame: pd.DataFrame,
                       manifest: dict, features: list[str], *, run_name: str | None = None,
-                      extra_tags: dict | None = None) -> tuple[RunRecord, ModelResult]:
-    """`fit_and_log` up to the logging: what to log, and the result without its run and version."""
+                      extra_tags: dict | None = None, train_digest: str = "") -> tuple[RunRecord, ModelResult]:
+    """`fit_and_log` up to the logging: what to log, and the result without its run and version
+    (`train_digest`: the training rows' digest when the caller computed it for all its models)."""
     from siyu.tracking import RunRecord
 
     data = {s: _split(frame, features, s) for s in ("train", "valid", "test")}
@@ -267,7 +268,7 @@ def _fit_and_evaluate(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEst
         train_frame=frame[frame["split"].astype(str) == "train"],
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
-        test_scores=test_scores,
+        dataset_digest=train_digest, test_scores=test_scores,
         test_by_cutoff=metrics_by_cutoff(kind, y_te, test_scores["score"], test_scores["cutoff"]),
     )
     return record, _unlogged(task, model, seconds, metrics)
@@ -305,12 +306,18 @@ class _TaskData:
         self._cfg, self._task, self._left = cfg, task, n_models
         self._lock = threading.Lock()
         self._data: tuple[pd.DataFrame, dict, list[str]] | None = None
+        self._digest = ""
 
-    def take(self) -> tuple[pd.DataFrame, dict, list[str]]:
+    def take(self) -> tuple[pd.DataFrame, dict, list[str], str]:
+        """(frame, manifest, features, the training rows' digest), read and hashed once."""
+        from siyu.trainsets.store import frame_digest
+
         with self._lock:
             if self._data is None:
                 self._data = load_task_data(self._cfg, self._task)
-            return self._data
+                frame = self._data[0]
+                self._digest = frame_digest(frame[frame["split"].astype(str) == "train"])
+            return (*self._data, self._digest)
 
     def done(self) -> None:
         with self._lock:
@@ -348,13 +355,13 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
     def fit(task: str, name: str) -> tuple[RunRecord, ModelResult]:
         board.started(f"{task} {name}")
         try:
-            frame, manifest, features = data[task].take()
+            frame, manifest, features, digest = data[task].take()
             evaluate = _fit_and_evaluate_uplift if cfg.task(task).uplift else _fit_and_evaluate
             estimator = _new_model(cfg, task, name, manifest)
             # a learner that fits its boosters side by side shares all the threads among them itself
             if not getattr(estimator, "fits_side_by_side", False) and "n_jobs" in estimator.get_params():
                 estimator.set_params(n_jobs=threads)
-            return evaluate(cfg, task, name, estimator, frame, manifest, features)
+            return evaluate(cfg, task, name, estimator, frame, manifest, features, train_digest=digest)
         finally:
             data[task].done()
             board.fitted(f"{task} {name}")
@@ -904,12 +911,14 @@ def _qini_figure(scores: pd.DataFrame, treatments: tuple[str, ...]):  # noqa: AN
 
 
 def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame: pd.DataFrame,  # noqa: ANN001
-                             manifest: dict, features: list[str]) -> tuple[RunRecord, ModelResult]:
+                             manifest: dict, features: list[str], *,
+                             train_digest: str = "") -> tuple[RunRecord, ModelResult]:
     """Fit an uplift estimator on the train campaigns (early stopping on valid), judge it on the
     test campaigns once (Qini, AUUC, uplift@k with intervals over users), and return what to log
     like every model (`{split}_{metric}`, `evaluation/test_scores.parquet` with `treatment`,
     `campaign_id` and `uplift__<t>` columns for the gate, per-campaign metrics) with the result
     still without its run and version: `train` logs it beside the next model's fit."""
+    from siyu.evaluation.plots import png
     from siyu.tracking import RunRecord
 
     data = {s: _uplift_split(frame, features, s) for s in ("train", "valid", "test")}
@@ -942,9 +951,10 @@ def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, 
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.redacted(), manifest=manifest, reference_profile=profile,
         train_frame=frame[frame["split"].astype(str) == "train"],
-        figures={"qini": _qini_figure(test_scores, treatments)} if cfg.training.plots else {}, run_name=None,
+        figures={"qini": png(_qini_figure(test_scores, treatments))} if cfg.training.plots else {}, run_name=None,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
-        test_scores=test_scores, test_by_cutoff=_uplift_by_campaign(cfg, test_scores, treatments),
+        dataset_digest=train_digest, test_scores=test_scores,
+        test_by_cutoff=_uplift_by_campaign(cfg, test_scores, treatments),
     )
     return record, _unlogged(task, model, seconds, metrics)
 

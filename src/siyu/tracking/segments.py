@@ -54,8 +54,9 @@ def log_segment_run(record: SegmentRunRecord, cfg: TrackingConfig) -> LoggedVers
         model = ModelFile(record.estimator, list(record.X_example.columns), {})
         example = record.X_example.astype("float64")
         scores = SiyuPyfuncModel(model.estimator, model.feature_names, {}).predict(None, example)
-        version = log_siyu_model(model, signature=infer_signature(example, scores), input_example=example,
-                                 registered_name=name, tags={"task": record.name, "model": "kmeans"})
+        version = str(log_siyu_model(model, signature=infer_signature(example, scores), input_example=example,
+                                     registered_name=name, tags={"task": record.name, "model": "kmeans"})
+                      .registered_model_version)
     for key, value in (("model", "kmeans"), ("task", record.name)):
         client.set_model_version_tag(name, version, key, value)
     for alias in (CHALLENGER, CHAMPION):

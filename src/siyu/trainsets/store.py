@@ -29,6 +29,15 @@ def data_digest(con: duckdb.DuckDBPyConnection, events: str | Path) -> str:
     return f"n={n};min={lo};max={hi};h={int(h or 0):x}"
 
 
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A content digest of a whole frame (row hashes, vectorized): equal data, equal digest."""
+    import hashlib
+
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    header = "|".join(f"{c}:{frame[c].dtype}" for c in frame.columns).encode()
+    return hashlib.sha256(header + rows.tobytes()).hexdigest()[:16]
+
+
 CURRENT_FILE = "current.parquet"  # the population's features at the newest cutoff, unlabelled
 
 
