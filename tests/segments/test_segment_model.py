@@ -82,3 +82,21 @@ def test_missing_values_are_filled_never_dropped(frames):
     model = _fit(X, parts)
     assert X[parts["purchase_recency"]].isna().any()  # users who never bought
     assert len(model.predict(X)) == len(X) and not np.any(model.predict(X) == None)  # noqa: E711
+
+
+def test_one_thread_on_small_data_gives_the_segments_of_several(frames, monkeypatch):
+    """Small data is clustered on one thread (OpenMP's waits cost 10x on busy cores); the model
+    is the one several threads give: the same K, keys and members."""
+    from threadpoolctl import threadpool_limits
+
+    from siyu.segments import model as segment_model
+
+    _, parts, X, _ = frames
+    one = _fit(X, parts)
+    monkeypatch.setattr(segment_model, "_ONE_THREAD_ROWS", 0)
+    with threadpool_limits(2):
+        several = _fit(X, parts)
+        several_labels = several.predict(X)
+    assert one.k_ == several.k_ and one.keys_ == several.keys_
+    np.testing.assert_array_equal(one.predict(X), several_labels)
+    np.testing.assert_allclose(one.kmeans_.cluster_centers_, several.kmeans_.cluster_centers_, rtol=0, atol=1e-12)
