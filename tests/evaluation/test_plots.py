@@ -35,4 +35,15 @@ def test_shap_summary_for_both_boosters(cls):
     X = frame.drop(columns=["user_id", "cutoff", "split", "label"])
     model = cls(n_estimators=20, n_jobs=1).fit(X, frame["label"])
     fig = plots.plot_shap_summary(model, X, max_rows=100)
-    assert len(fig.axes[0].patches) == min(20, X.shape[1])
+    bars = fig.axes[0].patches
+    assert len(bars) == min(20, X.shape[1])
+    # The booster's own TreeSHAP: the numbers shap's TreeExplainer gives for the same rows.
+    import shap
+    import xgboost
+
+    sample = model.model_input(X.sample(100, random_state=0))
+    data = xgboost.DMatrix(sample, enable_categorical=True) if cls is XGBoostClassifier else sample
+    values = np.asarray(shap.TreeExplainer(model.tree_model_).shap_values(data))
+    values = values[..., -1] if values.ndim == 3 else values
+    expected = np.sort(np.abs(values).mean(axis=0))[-20:]
+    np.testing.assert_allclose(sorted(b.get_width() for b in bars), expected, rtol=1e-5, atol=1e-9)
