@@ -69,15 +69,15 @@ def _config_for(config: Path, engine: str | None, as_of: str | None) -> tuple[An
     return (cfg if engine is None else cfg.model_copy(update={"engine": engine})), day
 
 
-def _run_job(cfg: Any, day: Any, force: bool) -> Any:
-    """`siyu.jobs.scoring.score`, its expected failures turned into a _Stopped."""
+def _run_job(cfg: Any, day: Any, force: bool, progress: Any = None) -> Any:
+    """`siyu.jobs.scoring.score` (telling `progress` each step), its expected failures turned into a _Stopped."""
     from siyu.cli.feature_cmds import engine_errors
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.scoring import score
     from siyu.scoring import GuardFailed
 
     try:
-        return score(cfg, day, force)
+        return score(cfg, day, force, progress=progress)
     except GuardFailed as exc:
         raise _Stopped(3, str(exc), status="blocked", run_id=exc.run_id or None, guards=exc.results) from exc
     except (TagStoreError, ValueError, LookupError, FileNotFoundError, *engine_errors()) as exc:
@@ -106,8 +106,8 @@ def score_cmd(
     console = Console()
     try:
         cfg, day = _config_for(config, engine, as_of)
-        with console.status(f"scoring on the {cfg.engine} engine: features, champions, tags, guards, publish ..."):
-            summary = _run_job(cfg, day, force)
+        with console.status(f"scoring on the {cfg.engine} engine") as status:
+            summary = _run_job(cfg, day, force, status.update)
     except _Stopped as stop:
         typer.secho(str(stop), fg=typer.colors.RED, err=True)
         raise typer.Exit(stop.code) from None
