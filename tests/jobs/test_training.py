@@ -241,6 +241,14 @@ def test_training_says_how_many_models_are_logged_and_which_are_fitting(cfg):
                     "training: 1 of 1 models logged"]
 
 
+def test_a_fitting_booster_shows_its_round(cfg):
+    said: list[str] = []
+    jobs.train(cfg, "churn", "lightgbm", progress=said.append)
+    assert said[:2] == ["training: 0 of 1 models logged; fitting churn lightgbm",
+                        "training: 0 of 1 models logged; fitting churn lightgbm (round 1)"]  # the first round at once
+    assert said[-1] == "training: 1 of 1 models logged"
+
+
 def test_a_missing_training_set_stops_every_task_before_any_fit(cfg):
     before = len(list_versions("churn", cfg.tracking))
     with pytest.raises(jobs.TrainsetMissing, match="ltv"):

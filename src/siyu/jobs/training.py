@@ -48,6 +48,7 @@ from siyu.features import parse_feature_specs
 from siyu.io.audit import append_promotion
 from siyu.io.workspace import TrainsetMissing, load_current_rows, load_task_data
 from siyu.models.catalog import GBM_MODELS, btyd_features_wanted, make_model, models_for_task
+from siyu.models.rounds import RoundCounter, counting_rounds
 
 if TYPE_CHECKING:
     from siyu.models import SiyuEstimator
@@ -353,7 +354,7 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
     board = _Board(say, n_models)
 
     def fit(task: str, name: str) -> tuple[RunRecord, ModelResult]:
-        board.started(f"{task} {name}")
+        rounds = board.started(f"{task} {name}")
         try:
             frame, manifest, features, digest = data[task].take()
             evaluate = _fit_and_evaluate_uplift if cfg.task(task).uplift else _fit_and_evaluate
@@ -361,7 +362,8 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
             # a learner that fits its boosters side by side shares all the threads among them itself
             if not getattr(estimator, "fits_side_by_side", False) and "n_jobs" in estimator.get_params():
                 estimator.set_params(n_jobs=threads)
-            return evaluate(cfg, task, name, estimator, frame, manifest, features, train_digest=digest)
+            with counting_rounds(rounds):  # the board shows each booster's round as it fits
+                return evaluate(cfg, task, name, estimator, frame, manifest, features, train_digest=digest)
         finally:
             data[task].done()
             board.fitted(f"{task} {name}")
@@ -390,21 +392,25 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
 
 
 class _Board:
-    """What `train_tasks` says while it runs: models logged of all, and those fitting now."""
+    """What `train_tasks` says while it runs: models logged of all, and those fitting now with the
+    round each booster is at (no time left is told: one model costs 100 times another)."""
 
     def __init__(self, say: Progress, total: int) -> None:
         self._say, self._total, self._done = say, total, 0
-        self._fitting: list[str] = []
+        self._fitting: dict[str, RoundCounter] = {}
         self._lock = threading.Lock()
 
-    def started(self, model: str) -> None:
+    def started(self, model: str) -> RoundCounter:
+        """`model` starts fitting: the counter its boosters report their rounds to (the board is
+        said again at most twice a second while they run)."""
         with self._lock:
-            self._fitting.append(model)
+            counter = self._fitting[model] = RoundCounter(self._refresh)
             self._show()
+        return counter
 
     def fitted(self, model: str) -> None:
         with self._lock:
-            self._fitting.remove(model)
+            del self._fitting[model]
             self._show()
 
     def logged(self) -> None:
@@ -412,8 +418,13 @@ class _Board:
             self._done += 1
             self._show()
 
+    def _refresh(self) -> None:
+        with self._lock:
+            self._show()
+
     def _show(self) -> None:
-        now = f"; fitting {', '.join(self._fitting)}" if self._fitting else ""
+        models = [f"{m} ({c.text()})" if c.text() else m for m, c in self._fitting.items()]
+        now = f"; fitting {', '.join(models)}" if models else ""
         self._say(f"training: {self._done} of {self._total} models logged{now}")
 
 
