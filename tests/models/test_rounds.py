@@ -86,10 +86,12 @@ def test_the_text_says_each_running_booster_and_the_refit_total():
     counter = RoundCounter()
     assert counter.text() == ""
     first = counter.start(1000)
+    assert counter.text() == "starting"
     counter.tick(first, 140)
     assert counter.text() == "round 140"
     first.done = True
     refit = counter.start(90, refit=True)
+    assert counter.text() == "refit starting"
     counter.tick(refit, 30)
     assert counter.text() == "refit round 30 of 90"
     refit.done = True
@@ -98,6 +100,9 @@ def test_the_text_says_each_running_booster_and_the_refit_total():
     two.tick(a, 50)
     two.tick(b, 12)
     assert two.text() == "booster 1 round 50, booster 2 round 12"
+    a.done = True
+    two.forget_done()
+    assert two.boosters == 1 and two.text() == "round 12"  # the next fit's boosters are numbered afresh
 
 
 def test_the_display_is_told_at_most_once_per_interval():

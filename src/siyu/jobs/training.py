@@ -507,14 +507,17 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
     trials = n_trials or tuning.n_trials
     with study_run(cfg.tracking, task=task, model=model,
                    tags={"git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest)}) as parent:
-        say(f"{task}: tuning {model}, {trials} trials")
-        study = run_study(
-            lambda: _new_model(cfg, task, model, manifest), model, SEARCH_SPACES[model],
-            X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
-            binary=spec.binary, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
-            study_name=f"{task}-{model}",
-            callbacks=[trial_callback(cfg.tracking, metric_name=f"valid_{metric}", task=task, model=model)],
-        )
+        board = _Trials(say, f"{task}: tuning {model}", trials, f"valid_{metric}")
+        board.show()
+        with counting_rounds(board.rounds):
+            study = run_study(
+                lambda: _new_model(cfg, task, model, manifest), model, SEARCH_SPACES[model],
+                X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
+                binary=spec.binary, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
+                study_name=f"{task}-{model}",
+                callbacks=[trial_callback(cfg.tracking, metric_name=f"valid_{metric}", task=task, model=model),
+                           board.trial_done],
+            )
         pruned = sum(t.state.name == "PRUNED" for t in study.trials)
         log_study_summary(study.best_params, study.best_value, len(study.trials), pruned, f"valid_{metric}")
         say(f"{task}: refitting {model} with the best parameters")
@@ -524,6 +527,29 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
     return TuneResult(task=task, model=model, best_params=dict(study.best_params), best_value=float(study.best_value),
                       metric=f"valid_{metric}", n_trials=len(study.trials), n_pruned=pruned,
                       study_run_id=parent, version=result.version)
+
+
+class _Trials:
+    """What `tune` says while its study runs: the trial under way of all, its booster's round and
+    the best value so far (no time left is told: trials differ many times in cost)."""
+
+    def __init__(self, say: Progress, label: str, n_trials: int, metric: str) -> None:
+        self._say, self._label, self._n, self._metric = say, label, n_trials, metric
+        self._done, self._best = 0, float("nan")
+        self.rounds = RoundCounter(self.show)
+
+    def trial_done(self, study, trial) -> None:  # noqa: ANN001 - an Optuna study callback
+        self._done += 1
+        if any(t.state.name == "COMPLETE" for t in study.trials):
+            self._best = study.best_value
+        self.rounds.forget_done()
+        self.show()
+
+    def show(self) -> None:
+        now = self.rounds.text()
+        trial = f"trial {self._done + 1} of {self._n}" if self._done < self._n else f"{self._n} trials done"
+        best = f"; best {self._metric} {self._best:.4f}" if self._best == self._best else ""
+        self._say(f"{self._label}, {trial}{f' ({now})' if now else ''}{best}")
 
 
 # --------------------------------------------------------------------------- compare

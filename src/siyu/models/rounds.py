@@ -61,15 +61,27 @@ class RoundCounter:
         """How many boosters have started so far."""
         return len(self._boosters)
 
+    def forget_done(self) -> None:
+        """Drop the boosters that have finished (a caller moving on to its next fit, e.g. a trial)."""
+        with self._lock:
+            self._boosters = [b for b in self._boosters if not b.done]
+
     def text(self) -> str:
         """The boosters training now: 'round 140', 'refit round 30 of 90', or with several boosters
-        'booster 3 round 50, booster 4 round 12'; '' when none is training."""
+        'booster 3 round 50, booster 4 round 12' ('starting' before a first round); '' when none is."""
         with self._lock:
             boosters = list(self._boosters)
-        running = [(i, b) for i, b in enumerate(boosters, start=1) if not b.done]
         several = sum(not b.refit for b in boosters) > 1
-        return ", ".join(f"{f'booster {i} ' if several else ''}{'refit round' if b.refit else 'round'} {b.round}"
-                         f"{f' of {b.planned}' if b.refit else ''}" for i, b in running)
+        return ", ".join(f"{f'booster {i} ' if several else ''}{_state(b)}"
+                         for i, b in enumerate(boosters, start=1) if not b.done)
+
+
+def _state(booster: _Booster) -> str:
+    kind = "refit" if booster.refit else ""
+    if booster.round == 0:
+        return f"{kind} starting".strip()
+    of = f" of {booster.planned}" if booster.refit else ""
+    return f"{kind} round {booster.round}{of}".strip()
 
 
 _COUNTER: ContextVar[RoundCounter | None] = ContextVar("siyu_round_counter", default=None)
