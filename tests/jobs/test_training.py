@@ -241,6 +241,14 @@ def test_training_says_how_many_models_are_logged_and_which_are_fitting(cfg):
                     "training: 1 of 1 models logged"]
 
 
+def test_a_fitting_booster_shows_its_round(cfg):
+    said: list[str] = []
+    jobs.train(cfg, "churn", "lightgbm", progress=said.append)
+    assert said[:2] == ["training: 0 of 1 models logged; fitting churn lightgbm",
+                        "training: 0 of 1 models logged; fitting churn lightgbm (round 1)"]  # the first round at once
+    assert said[-1] == "training: 1 of 1 models logged"
+
+
 def test_a_missing_training_set_stops_every_task_before_any_fit(cfg):
     before = len(list_versions("churn", cfg.tracking))
     with pytest.raises(jobs.TrainsetMissing, match="ltv"):
@@ -271,7 +279,12 @@ def test_a_model_whose_logging_fails_is_named_and_the_others_are_registered(cfg,
 
 
 def test_study_logs_trials_as_nested_runs(cfg):
-    result = jobs.tune(cfg, "churn", "xgboost", n_trials=2)
+    said: list[str] = []
+    result = jobs.tune(cfg, "churn", "xgboost", n_trials=2, progress=said.append)
+    assert said[:2] == ["churn: tuning xgboost, trial 1 of 2", "churn: tuning xgboost, trial 1 of 2 (round 1)"]
+    assert any(s.startswith("churn: tuning xgboost, trial 2 of 2; best valid_auc 0.") for s in said)
+    assert said[-2].startswith("churn: tuning xgboost, 2 trials done; best valid_auc")
+    assert said[-1] == "churn: refitting xgboost with the best parameters"
     client = MlflowClient(cfg.tracking.uri)
     experiment = client.get_experiment_by_name(cfg.tracking.experiment)
     children = client.search_runs([experiment.experiment_id],

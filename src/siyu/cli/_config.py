@@ -91,14 +91,18 @@ def load_config(path: str | Path) -> SiyuConfig:
 
 
 def config_or_exit(path: str | Path) -> SiyuConfig:
-    """`load_config`, turning a ConfigError into a clear message and exit code 2. Every command
-    reads its config here, so `MLFLOW_TRACKING_URI`, when set, replaces the configured tracking
-    URI for all of them (train, score, explain, report alike)."""
+    """`project_config`, turning a ConfigError into a clear message and exit code 2."""
     try:
-        cfg = load_config(path)
+        return project_config(path)
     except ConfigError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+
+
+def project_config(path: str | Path) -> SiyuConfig:
+    """`load_config` as every command reads it: `MLFLOW_TRACKING_URI`, when set, replaces the
+    configured tracking URI for all of them (train, score, explain, report alike). Raises ConfigError."""
+    cfg = load_config(path)
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"uri": uri})})

@@ -28,17 +28,28 @@ for _module in (synth_cmds, data_cmds, feature_cmds, model_cmds, score_cmds, exp
                 plan_cmds, experiment_cmds):
     _module.register(app)
 
+_OPTUNA_COMMANDS = ("tune",)  # the commands that run an Optuna study
+
+
+@app.callback()
+def _edge(ctx: typer.Context) -> None:
+    """Before any command: library chatter off unless `--debug` (see siyu.cli._quiet)."""
+    if not (ctx.obj or {}).get("debug"):
+        from siyu.cli._quiet import quiet_libraries
+
+        quiet_libraries(optuna=ctx.invoked_subcommand in _OPTUNA_COMMANDS)
+
 
 def main() -> None:
     """The `siyu` entry point: the app, with an unexpected fault told in one or two lines
-    (`--debug` anywhere on the command line shows the traceback instead)."""
+    (`--debug` anywhere on the command line shows the traceback instead, and the libraries' chatter)."""
     import sys
 
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
     try:
-        app()
+        app(obj={"debug": debug})
     except Exception as exc:  # noqa: BLE001 - the edge: every fault gets a readable line
         if debug:
             raise

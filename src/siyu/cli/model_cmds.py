@@ -55,19 +55,6 @@ def _with_status(console, label: str, run, errors: tuple[type[Exception], ...]):
         _fail(exc)
 
 
-def _quiet_mlflow() -> None:
-    """Keep MLflow's and SHAP's chatter off the terminal (the summary lines are what matters)."""
-    import logging
-    import warnings
-
-    # MLflow configures its logger from this variable when it is first imported (in tracking/).
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # tqdm bars per artifact read
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="mlflow")
-    warnings.filterwarnings("ignore", module="shap")
-
-
 def train_cmd(
     task: TaskOpt = "all",
     model: Annotated[str, typer.Option(
@@ -80,7 +67,6 @@ def train_cmd(
     from siyu.jobs.training import TrainsetMissing, train_tasks
 
     cfg = _config(config)
-    _quiet_mlflow()
     console = Console()
     failed: list[str] = []
     tasks = tasks_to_run(cfg, task, console)
@@ -126,7 +112,6 @@ def tune_cmd(
     from siyu.jobs.training import TrainsetMissing, tune
 
     cfg = _config(config)
-    _quiet_mlflow()
     console = Console()
     for name in tasks_to_run(cfg, task, console):
         if _uplift_not_here(cfg, name, task, console, "tuning"):
@@ -150,7 +135,6 @@ def compare_cmd(
     from siyu.jobs.training import TrainsetMissing, compare
 
     cfg = _config(config)
-    _quiet_mlflow()
     console = Console(width=max(Console().width, 120))
     for name in tasks_to_run(cfg, task, console):
         try:
@@ -204,7 +188,6 @@ def promote_cmd(
     from siyu.jobs.training import promote
 
     cfg = _config(config)
-    _quiet_mlflow()
     for name in tasks_to_run(cfg, task):
         try:
             decision = promote(cfg, name, decided_at=datetime.now(UTC))
@@ -229,7 +212,6 @@ def backtest_cmd(
     from siyu.trainsets import GridError
 
     cfg = _config(config)
-    _quiet_mlflow()
     console = Console(width=max(Console().width, 120))
     for name in tasks_to_run(cfg, task, console):
         if _uplift_not_here(cfg, name, task, console, "a walk-forward backtest"):

@@ -46,6 +46,7 @@ ReasonsFactory = Callable[[SiyuConfig, FeatureSet], ReasonsFn | None]
 MlflowFn = Callable[[SiyuConfig, "ScoringRunSummary", "RunArtifacts"], str | None]
 # (cfg, as_of, champions, user_ids of the features) -> per task one score per user, computed on Spark
 EngineScoresFn = Callable[[SiyuConfig, dt.date, Mapping[str, ChampionLike], np.ndarray], dict[str, np.ndarray]]
+Progress = Callable[[str], None]  # told each step as it starts (a spinner's text)
 
 
 @dataclass(frozen=True)
@@ -226,17 +227,23 @@ def score(
     deps: ScoringDeps | None = None,
     now: dt.datetime | None = None,
     run_id: str | None = None,
+    progress: Progress | None = None,
 ) -> ScoringRunSummary:
     """Score every user at `as_of` and publish the tags atomically; see the module docstring.
 
+    `progress` is told each step as it starts: each champion loaded, the features, each task
+    scored, the guards, the tag rows published so far, the MLflow run.
     Raises GuardFailed (run recorded as blocked), TagStoreLocked (another run holds the lock).
     Re-running an as-of with the same champions and config publishes nothing (status unchanged).
     """
     deps = deps or default_deps()
+    say = progress or (lambda _msg: None)
     started = now or _utcnow()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    as_of = as_of or default_as_of(deps.newest_event(cfg))
+    if as_of is None:
+        say("scoring: finding the newest event")
+        as_of = default_as_of(deps.newest_event(cfg))
     tasks, unsupported = supported_tasks(cfg, list(dict.fromkeys(b.task for b in cfg.scoring.bands)))
     for reason in unsupported.values():
         log.warning("not scored: %s", reason)
@@ -245,8 +252,15 @@ def score(
             "bands": tuple(b for b in cfg.scoring.bands if b.task in tasks),
             "reason_tasks": tuple(t for t in cfg.scoring.reason_tasks if t in tasks)})
         cfg = cfg.model_copy(update={"scoring": scoring})
-    champions = {task: deps.load_champion(task, cfg.tracking) for task in tasks}
-    segmenter = deps.load_segmenter(cfg) if deps.load_segmenter is not None else None
+    champions = {}
+    for i, task in enumerate(tasks, start=1):
+        say(f"scoring: loading the {task} champion ({i} of {len(tasks)})")
+        champions[task] = deps.load_champion(task, cfg.tracking)
+    segmenter = None
+    if deps.load_segmenter is not None:
+        if cfg.segments.enabled:
+            say("scoring: loading the segmentation")
+        segmenter = deps.load_segmenter(cfg)
     timings["load_models"] = time.perf_counter() - clock
     versions = _model_versions(champions)
     if segmenter is not None:
@@ -259,13 +273,13 @@ def score(
             store, run_id=run_id, as_of=as_of, started=started, run_key=key, model_versions=versions, forced=force,
             timings=timings,
             work=lambda: _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings,
-                                            started, segmenter),
+                                            started, segmenter, say),
             unchanged=lambda done: _unchanged(store, cfg, run_id, as_of, done, versions, force, timings, started))
     finally:
         store.close()
     if isinstance(outcome, ScoringRunSummary):  # unchanged: nothing published, nothing to log
         return outcome
-    return _log_to_mlflow(cfg, deps, *outcome)
+    return _log_to_mlflow(cfg, deps, *outcome, say)
 
 
 def _unchanged(store: TagStore, cfg: SiyuConfig, run_id: str, as_of: dt.date, done: RunRecord,
@@ -281,12 +295,16 @@ def _unchanged(store: TagStore, cfg: SiyuConfig, run_id: str, as_of: dt.date, do
 
 
 def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, force, timings, started,
-                       segmenter=None):
+                       segmenter=None, say: Progress = lambda _msg: None):
     clock = time.perf_counter()
     specs = trained_specs(cfg, champions if segmenter is None else {**champions, cfg.segments.tag: segmenter})
+    say(f"scoring: computing {len(specs.columns)} features at as-of {as_of} on the {cfg.engine} engine")
     features = deps.features_at(cfg, as_of, specs)
     timings["features"] = time.perf_counter() - clock
+    if cfg.engine == "spark":
+        say(f"scoring: applying {len(champions)} champions on Spark to {len(features):,} users")
     given = _engine_scores(cfg, deps, as_of, champions, features, timings)
+    say("scoring: reading the previous run's tags")
     clock = time.perf_counter()
     previous = store.current_run()
     prev_wide = _previous_tags(store, cfg, previous)
@@ -294,7 +312,7 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     reasons = deps.reasons(cfg, specs) if deps.reasons is not None else None
     populations = task_populations(features, [cfg.task(t) for t in champions], specs.recency_of("activity"))
     scored = score_users(features, champions, cfg.scoring, prev_wide, force=force, reasons=reasons,
-                         populations=populations, as_of=as_of, scores=given)
+                         populations=populations, as_of=as_of, scores=given, progress=say)
     timings.update(scored.timings)
     clock = time.perf_counter()
     columns = scored.columns
@@ -307,9 +325,10 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     forced_over = [r.guard for r in scored.report.failed]
     message = f"forced past failed guards: {', '.join(forced_over)}" if forced_over else ""
     clock = time.perf_counter()
+    say(f"scoring: publishing {len(table):,} tag rows")
     written = store.publish(run_id, table, finished_at=_utcnow(), counts=counts, timings=timings,
                             guards=_guard_dicts(scored.report.results), forced=force, message=message,
-                            on_chunk=deps.on_chunk)
+                            on_chunk=_publish_progress(say, len(table), deps.on_chunk))
     timings["write"] = time.perf_counter() - clock
     store.record_timings(run_id, timings)
     summary = ScoringRunSummary(
@@ -342,10 +361,22 @@ def _previous_tags(store: TagStore, cfg: SiyuConfig, previous: RunRecord | None)
     return wide.set_index("user_id")
 
 
+def _publish_progress(say: Progress, total: int,
+                      on_chunk: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+    """`TagStore.publish`'s chunk callback: says the rows written so far, then calls `on_chunk`."""
+    def chunk(index: int, written: int) -> None:
+        say(f"scoring: publishing, {written:,} of {total:,} tag rows written")
+        if on_chunk is not None:
+            on_chunk(index, written)
+
+    return chunk
+
+
 def _log_to_mlflow(cfg: SiyuConfig, deps: ScoringDeps, summary: ScoringRunSummary,
-                   artifacts: RunArtifacts) -> ScoringRunSummary:
+                   artifacts: RunArtifacts, say: Progress = lambda _msg: None) -> ScoringRunSummary:
     if deps.log_mlflow is None:
         return summary
+    say(f"scoring: run {summary.run_id} published; logging it to MLflow")
     clock = time.perf_counter()
     try:
         mlflow_run = deps.log_mlflow(cfg, summary, artifacts)

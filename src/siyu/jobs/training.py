@@ -48,6 +48,7 @@ from siyu.features import parse_feature_specs
 from siyu.io.audit import append_promotion
 from siyu.io.workspace import TrainsetMissing, load_current_rows, load_task_data
 from siyu.models.catalog import GBM_MODELS, btyd_features_wanted, make_model, models_for_task
+from siyu.models.rounds import RoundCounter, counting_rounds
 
 if TYPE_CHECKING:
     from siyu.models import SiyuEstimator
@@ -353,7 +354,7 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
     board = _Board(say, n_models)
 
     def fit(task: str, name: str) -> tuple[RunRecord, ModelResult]:
-        board.started(f"{task} {name}")
+        rounds = board.started(f"{task} {name}")
         try:
             frame, manifest, features, digest = data[task].take()
             evaluate = _fit_and_evaluate_uplift if cfg.task(task).uplift else _fit_and_evaluate
@@ -361,7 +362,8 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
             # a learner that fits its boosters side by side shares all the threads among them itself
             if not getattr(estimator, "fits_side_by_side", False) and "n_jobs" in estimator.get_params():
                 estimator.set_params(n_jobs=threads)
-            return evaluate(cfg, task, name, estimator, frame, manifest, features, train_digest=digest)
+            with counting_rounds(rounds):  # the board shows each booster's round as it fits
+                return evaluate(cfg, task, name, estimator, frame, manifest, features, train_digest=digest)
         finally:
             data[task].done()
             board.fitted(f"{task} {name}")
@@ -390,21 +392,25 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
 
 
 class _Board:
-    """What `train_tasks` says while it runs: models logged of all, and those fitting now."""
+    """What `train_tasks` says while it runs: models logged of all, and those fitting now with the
+    round each booster is at (no time left is told: one model costs 100 times another)."""
 
     def __init__(self, say: Progress, total: int) -> None:
         self._say, self._total, self._done = say, total, 0
-        self._fitting: list[str] = []
+        self._fitting: dict[str, RoundCounter] = {}
         self._lock = threading.Lock()
 
-    def started(self, model: str) -> None:
+    def started(self, model: str) -> RoundCounter:
+        """`model` starts fitting: the counter its boosters report their rounds to (the board is
+        said again at most twice a second while they run)."""
         with self._lock:
-            self._fitting.append(model)
+            counter = self._fitting[model] = RoundCounter(self._refresh)
             self._show()
+        return counter
 
     def fitted(self, model: str) -> None:
         with self._lock:
-            self._fitting.remove(model)
+            del self._fitting[model]
             self._show()
 
     def logged(self) -> None:
@@ -412,8 +418,13 @@ class _Board:
             self._done += 1
             self._show()
 
+    def _refresh(self) -> None:
+        with self._lock:
+            self._show()
+
     def _show(self) -> None:
-        now = f"; fitting {', '.join(self._fitting)}" if self._fitting else ""
+        models = [f"{m} ({c.text()})" if c.text() else m for m, c in self._fitting.items()]
+        now = f"; fitting {', '.join(models)}" if models else ""
         self._say(f"training: {self._done} of {self._total} models logged{now}")
 
 
@@ -496,14 +507,17 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
     trials = n_trials or tuning.n_trials
     with study_run(cfg.tracking, task=task, model=model,
                    tags={"git_sha": _git_sha(), "test_cutoff": test_cutoff_of(frame, manifest)}) as parent:
-        say(f"{task}: tuning {model}, {trials} trials")
-        study = run_study(
-            lambda: _new_model(cfg, task, model, manifest), model, SEARCH_SPACES[model],
-            X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
-            binary=spec.binary, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
-            study_name=f"{task}-{model}",
-            callbacks=[trial_callback(cfg.tracking, metric_name=f"valid_{metric}", task=task, model=model)],
-        )
+        board = _Trials(say, f"{task}: tuning {model}", trials, f"valid_{metric}")
+        board.show()
+        with counting_rounds(board.rounds):
+            study = run_study(
+                lambda: _new_model(cfg, task, model, manifest), model, SEARCH_SPACES[model],
+                X_train=X_tr, y_train=y_tr, X_valid=X_va, y_valid=y_va, score=score,
+                binary=spec.binary, n_trials=trials, timeout_s=tuning.timeout_s, seed=tuning.seed,
+                study_name=f"{task}-{model}",
+                callbacks=[trial_callback(cfg.tracking, metric_name=f"valid_{metric}", task=task, model=model),
+                           board.trial_done],
+            )
         pruned = sum(t.state.name == "PRUNED" for t in study.trials)
         log_study_summary(study.best_params, study.best_value, len(study.trials), pruned, f"valid_{metric}")
         say(f"{task}: refitting {model} with the best parameters")
@@ -513,6 +527,29 @@ def tune(cfg: SiyuConfig, task: str, model: str, n_trials: int | None = None,
     return TuneResult(task=task, model=model, best_params=dict(study.best_params), best_value=float(study.best_value),
                       metric=f"valid_{metric}", n_trials=len(study.trials), n_pruned=pruned,
                       study_run_id=parent, version=result.version)
+
+
+class _Trials:
+    """What `tune` says while its study runs: the trial under way of all, its booster's round and
+    the best value so far (no time left is told: trials differ many times in cost)."""
+
+    def __init__(self, say: Progress, label: str, n_trials: int, metric: str) -> None:
+        self._say, self._label, self._n, self._metric = say, label, n_trials, metric
+        self._done, self._best = 0, float("nan")
+        self.rounds = RoundCounter(self.show)
+
+    def trial_done(self, study, trial) -> None:  # noqa: ANN001 - an Optuna study callback
+        self._done += 1
+        if any(t.state.name == "COMPLETE" for t in study.trials):
+            self._best = study.best_value
+        self.rounds.forget_done()
+        self.show()
+
+    def show(self) -> None:
+        now = self.rounds.text()
+        trial = f"trial {self._done + 1} of {self._n}" if self._done < self._n else f"{self._n} trials done"
+        best = f"; best {self._metric} {self._best:.4f}" if self._best == self._best else ""
+        self._say(f"{self._label}, {trial}{f' ({now})' if now else ''}{best}")
 
 
 # --------------------------------------------------------------------------- compare

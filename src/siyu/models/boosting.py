@@ -16,6 +16,7 @@ import xgboost as xgb
 
 from siyu.models._base import SiyuEstimator
 from siyu.models.btyd_features import fit_btyd_features
+from siyu.models.rounds import RoundFn, booster_rounds
 
 Imbalance = Literal["balanced", "sqrt", "none"]
 
@@ -43,6 +44,29 @@ def _leaf_rows(min_child_samples: int, n_rows: int) -> int:
     """`min_child_samples`, capped at 0.5 % of the rows (at least 20) so a small training set can
     still split; on the demo's 100k+ rows the cap is above the defaults and changes nothing."""
     return min(min_child_samples, max(20, n_rows // 200))
+
+
+def _lightgbm_rounds(at_round: RoundFn | None) -> list:
+    """The LightGBM callback that tells `at_round` each finished round ([] when nobody counts)."""
+    if at_round is None:
+        return []
+    return [lambda env: at_round(env.iteration - env.begin_iteration + 1)]
+
+
+class _XGBoostRounds(xgb.callback.TrainingCallback):
+    """The XGBoost callback that tells a `RoundFn` each finished round; never stops training."""
+
+    def __init__(self, at_round: RoundFn) -> None:
+        super().__init__()
+        self._at_round = at_round
+
+    def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
+        self._at_round(epoch + 1)
+        return False
+
+
+def _xgboost_rounds(at_round: RoundFn | None) -> list:
+    return [] if at_round is None else [_XGBoostRounds(at_round)]
 
 
 def _as_categories(values: pd.Series, categories: list) -> pd.Categorical:
@@ -173,8 +197,9 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
             valid_sets = [lgb.Dataset(self.model_input(X_valid), label=y_valid, reference=train)]
             cbs.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.params_ = params
-        booster = lgb.train(params, train, num_boost_round=rounds, valid_sets=valid_sets,
-                            valid_names=["valid"] if valid_sets else None, callbacks=cbs)
+        with booster_rounds(rounds) as at_round:
+            booster = lgb.train(params, train, num_boost_round=rounds, valid_sets=valid_sets,
+                                valid_names=["valid"] if valid_sets else None, callbacks=cbs + _lightgbm_rounds(at_round))
         if X_valid is not None and booster.best_iteration > 0:
             booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
         return booster
@@ -188,7 +213,9 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
         the first fit's bin edges (finding them again on nearly the same rows cost a third of the refit)."""
         bins = self.__dict__.pop("_bins", None)
         train = lgb.Dataset(self.model_input(X), label=y, free_raw_data=True, reference=bins)
-        self.tree_model_ = lgb.train(self.params_, train, num_boost_round=max(1, self.best_iteration_))
+        rounds = max(1, self.best_iteration_)
+        with booster_rounds(rounds, refit=True) as at_round:
+            self.tree_model_ = lgb.train(self.params_, train, num_boost_round=rounds, callbacks=_lightgbm_rounds(at_round))
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Raw margin (log-odds for classifiers, log expected spend for Tweedie)."""
@@ -281,8 +308,10 @@ class _XGBoostBase(_TreeMixin, SiyuEstimator):
         if X_valid is not None:
             evals, stopping = [(self._dmatrix(X_valid, y_valid), "valid")], self.early_stopping_rounds
         self.params_ = params
-        booster = xgb.train(params, dtrain, num_boost_round=self.n_estimators, evals=evals,
-                            early_stopping_rounds=stopping, verbose_eval=False, callbacks=list(callbacks) or None)
+        with booster_rounds(self.n_estimators) as at_round:
+            booster = xgb.train(params, dtrain, num_boost_round=self.n_estimators, evals=evals,
+                                early_stopping_rounds=stopping, verbose_eval=False,
+                                callbacks=[*callbacks, *_xgboost_rounds(at_round)] or None)
         if stopping is not None:
             booster = booster[: booster.best_iteration + 1]
         return booster
@@ -297,7 +326,10 @@ class _XGBoostBase(_TreeMixin, SiyuEstimator):
 
     def _refit_booster(self, X: pd.DataFrame, y: np.ndarray) -> None:
         """Retrain on (X, y) for the early-stopped number of rounds, with the same parameters."""
-        self.tree_model_ = xgb.train(self.params_, self._dmatrix(X, y), num_boost_round=max(1, self.best_iteration_))
+        rounds = max(1, self.best_iteration_)
+        with booster_rounds(rounds, refit=True) as at_round:
+            self.tree_model_ = xgb.train(self.params_, self._dmatrix(X, y), num_boost_round=rounds,
+                                         callbacks=_xgboost_rounds(at_round) or None)
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Raw margin (log-odds for classifiers, log expected spend for Tweedie)."""

@@ -9,6 +9,7 @@ in Python threads, each booster on one thread.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import threading
 from collections.abc import Callable, Iterator
@@ -60,12 +61,14 @@ def one_thread_per_call() -> Iterator[None]:
 
 def side_by_side(calls: list[Callable[[], T]], n_jobs: int) -> list[T]:
     """Run `calls` (each fits or refits its own boosters) up to `n_jobs` at a time in threads,
-    results in their order; one at a time when `n_jobs` is 1."""
+    results in their order; one at a time when `n_jobs` is 1. Each call runs in a copy of the
+    caller's context, so what the caller set there (`siyu.models.rounds.counting_rounds`) holds in it."""
     workers = min(n_jobs, len(calls))
     if workers <= 1:
         return [call() for call in calls]
     with lightgbm_one_thread(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="siyu-member") as pool:
-        return list(pool.map(lambda call: call(), calls))
+        futures = [pool.submit(contextvars.copy_context().run, call) for call in calls]
+        return [future.result() for future in futures]
 
 
 def member_threads(n_jobs: int, n_members: int) -> int:

@@ -122,6 +122,7 @@ def score_users(
     populations: Mapping[str, np.ndarray] | None = None,
     as_of: date | None = None,
     scores: Mapping[str, np.ndarray] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ScoredUsers:
     """Score every user with each task's champion and turn the scores into tags.
 
@@ -132,8 +133,11 @@ def score_users(
     score. `as_of`: the features' date, so aging features (tenure) are checked for drift net of
     the days since the champion's reference cutoff. `scores`: per task, scores already computed
     elsewhere (the Spark engine), one per row of `features`; that task's champion is then not
-    called, and its population and everything after are the same. Raises GuardFailed when a guard fails and not `force` (the report is on the exception).
+    called, and its population and everything after are the same. `progress` is told each step
+    as it starts (one line each, for a spinner). Raises GuardFailed when a guard fails and not
+    `force` (the report is on the exception).
     """
+    say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     user_ids = features["user_id"].astype(str).to_numpy()
     if pd.Series(user_ids).duplicated().any():
@@ -151,7 +155,8 @@ def score_users(
     given, scores = scores or {}, {}
     drift_tables = []
     timings["drift"] = timings["predict"] = 0.0
-    for task, champ in champions.items():
+    for i, (task, champ) in enumerate(champions.items(), start=1):
+        say(f"scoring {task} ({i} of {len(champions)}): drift and scores of {int(masks[task].sum()):,} users")
         # one copy of the model's rows at a time, shared by the drift check and the prediction
         X = features[list(champ.feature_names)][masks[task]]
         start = time.perf_counter()
@@ -168,6 +173,7 @@ def score_users(
         timings["predict"] += time.perf_counter() - start
         del X
 
+    say("scoring: bands, rule tags and guards")
     start = time.perf_counter()
     columns: list[TagColumn] = []
     for band in cfg.bands:
@@ -194,7 +200,7 @@ def score_users(
 
     start = time.perf_counter()
     if reasons is not None:
-        columns += _reason_columns(features, champions, cfg, columns, reasons)
+        columns += _reason_columns(features, champions, cfg, columns, reasons, say)
     timings["reasons"] = time.perf_counter() - start
     return ScoredUsers(user_ids, tuple(columns), scores, report, timings)
 
@@ -205,6 +211,7 @@ def _reason_columns(
     cfg: ScoringConfig,
     columns: list[TagColumn],
     reasons: ReasonsFn,
+    say: Callable[[str], None],
 ) -> list[TagColumn]:
     out: list[TagColumn] = []
     by_tag = {c.tag: c for c in columns}
@@ -219,6 +226,7 @@ def _reason_columns(
         if len(positions) == 0:
             continue
         champ = champions[task]
+        say(f"scoring: {task} reasons for {len(positions):,} users")
         X = features[list(champ.feature_names)].iloc[positions]
         texts = reasons(task, champ, X)
         out += reason_tags(task, texts, len(features), positions, model=champ.model_name,
