@@ -33,7 +33,14 @@ _OPTUNA_COMMANDS = ("tune",)  # the commands that run an Optuna study
 
 @app.callback()
 def _edge(ctx: typer.Context) -> None:
-    """Before any command: library chatter off unless `--debug` (see siyu.cli._quiet)."""
+    """Before any command: OpenMP threads wait passively, and library chatter is off unless
+    `--debug` (see siyu.cli._quiet)."""
+    import os
+
+    # OpenMP threads that spin while waiting make LightGBM, XGBoost and scikit-learn's K-Means many
+    # times slower on a busy machine (`siyu segment` under load: 30 s spinning, 25 s passive); passive
+    # waiting costs nothing when idle. Read when OpenMP loads: no command has loaded it yet.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if not (ctx.obj or {}).get("debug"):
         from siyu.cli._quiet import quiet_libraries
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,9 +22,6 @@ def _config(path: Path):  # noqa: ANN202 - SiyuConfig, imported lazily
     """Load the config (with `MLFLOW_TRACKING_URI` applied, see `config_or_exit`)."""
     from siyu.cli._config import config_or_exit
 
-    # OpenMP threads that spin while waiting make LightGBM / XGBoost many times slower on a busy
-    # machine; passive waiting costs nothing when idle. Read when OpenMP loads, so set it first.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return config_or_exit(path)
 
 
