@@ -16,7 +16,14 @@ from siyu.config import UpliftConfig
 from siyu.io.cleanlog import read_events_frame
 from siyu.jobs.trainsets import build_uplift_trainset
 from siyu.trainsets import GridError, load_trainset
-from siyu.uplift.trainset import arms_check, campaign_rows, split_campaigns, with_propensity
+from siyu.uplift.trainset import (
+    UPLIFT_COLUMNS,
+    arms_check,
+    campaign_rows,
+    overlap_report,
+    split_campaigns,
+    with_propensity,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +67,15 @@ def test_campaigns_split_by_time_purged_by_the_horizon(built):
     assert manifest["purge"]["valid_test_gap_days"] >= 7
     assert all(0.35 < auc < 0.65 for auc in manifest["overlap_auc"].values())  # randomized: no overlap warning
     assert manifest["warnings"] == [] and manifest["arms"]["test"]["control"]["rows"] > 0
+
+
+def test_overlap_classifiers_side_by_side_give_the_aucs_of_one_at_a_time(built):
+    cfg, frame, manifest = built
+    features = [c for c in frame.columns if c not in UPLIFT_COLUMNS and c not in ("user_id", "cutoff", "split", "label")]
+    treatments = manifest["treatments"]
+    alone = overlap_report(frame, features, treatments, cfg.uplift, seed=3, n_jobs=1)
+    together = overlap_report(frame, features, treatments, cfg.uplift, seed=3, n_jobs=2)
+    assert alone == together and set(alone[0]) == set(treatments)
     assert {"campaign_id", "treatment", "propensity"}.isdisjoint(f["name"] for f in manifest["features"])
 
 

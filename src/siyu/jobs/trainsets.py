@@ -197,7 +197,7 @@ def build_uplift_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     frame = frame.drop(columns=[d.name for d in dropped])
     kept_cols = [c for c in specs.columns if c in frame]
     overlap, warnings = ut.overlap_report(frame, kept_cols, [t for t in treatments if (frame["treatment"] == t).any()],
-                                          cfg.uplift, seed=cfg.training.seed)
+                                          cfg.uplift, seed=cfg.training.seed, n_jobs=cfg.training.n_jobs)
     manifest = trainset_manifest(task_cfg, frame, prune_specs(specs, kept_cols), data_digest=digest,
                                  data_end=data_end, splits=dates, omitted=resolved.omitted, dropped=dropped)
     manifest |= {

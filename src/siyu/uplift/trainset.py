@@ -9,6 +9,7 @@ window ends by the first test cutoff, train = those whose window ends by the fir
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -195,9 +196,13 @@ def overlap_auc(rows: pd.DataFrame, features: Sequence[str], treatment: str, *, 
 
 
 def overlap_report(rows: pd.DataFrame, features: Sequence[str], treatments: Sequence[str], cfg: UpliftConfig,
-                   *, seed: int = 0) -> tuple[dict[str, float], list[str]]:
-    """({treatment: overlap AUC}, warnings for those above `cfg.overlap_auc_warn`)."""
-    aucs = {t: overlap_auc(rows, features, t, seed=seed) for t in treatments}
+                   *, seed: int = 0, n_jobs: int = 1) -> tuple[dict[str, float], list[str]]:
+    """({treatment: overlap AUC}, warnings for those above `cfg.overlap_auc_warn`); the treatments'
+    classifiers (one thread each, so the same AUCs) fit `n_jobs` at a time."""
+    from siyu.models.threads import side_by_side
+
+    values = side_by_side([functools.partial(overlap_auc, rows, features, t, seed=seed) for t in treatments], n_jobs)
+    aucs = dict(zip(treatments, values, strict=True))
     warnings = [f"{t}: a classifier tells treated from control rows with AUC {a:.3f} (> {cfg.overlap_auc_warn}): "
                 "the arms differ in their features, so the assignment was probably not random; effect "
                 "estimates lean on the model" for t, a in aucs.items() if a == a and a > cfg.overlap_auc_warn]
