@@ -46,8 +46,10 @@ from siyu.features.writer import write_batches
 
 Cutoffs = Sequence[date | datetime | str]
 _DICT = "siyu_user_dict"
-_BYTES_PER_EVENT = 64  # event codes plus transient masks
-_BYTES_PER_USER_DAY_MEASURE = 8
+# A chunk's events as numpy codes (~40 B) and, while they are converted, as Arrow (~40 B); fixed-point
+# amounts, days and the distinct counts' (value, day) pairs. The windows need nothing per event
+# beyond that: each user's day tables are built in a scratch area of a few KB.
+_BYTES_PER_EVENT = 128
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,7 @@ def _schema(program: FeatureProgram) -> pa.Schema:
 
 
 def _chunk_events(budget: int, program: FeatureProgram) -> int:
-    per_event = _BYTES_PER_EVENT + _BYTES_PER_USER_DAY_MEASURE * (len(program.measures) + len(program.lasts))
-    return max(1, budget // per_event)
+    return max(1, budget // _BYTES_PER_EVENT)
 
 
 def _arrays(table: pa.Table, program: FeatureProgram, lo: int) -> engine.EventArrays:

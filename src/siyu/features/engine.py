@@ -1,12 +1,13 @@
 """Evaluate a `FeatureProgram` on sorted event arrays.
 
-Events arrive sorted by (user, time). `kernels.day_tables` walks each user's events once and
-fills, per user-day, running sums of every measure (one row of all measures per user-day)
-and forward-filled last-event times. A (user, cutoff) row then finds, per window boundary,
-how many of the user's days lie before it (a binary search among that user's days), and
-every window of every measure is the difference of two running sums: two lookups, whatever
-the window or the number of cutoffs (`kernels.windows`). Ratios, stages, RFM scores and the
-other derived columns are numpy on top of those columns.
+Events arrive sorted by (user, time). For a batch of (user, cutoff) rows, `kernels.windows`
+takes the rows user by user: it walks the user's events once into per-user-day running sums of
+every measure (one row of all measures per user-day) and forward-filled last-event times, in a
+scratch area of a few KB that stays in cache, and each of the user's rows then finds, per window
+boundary, how many of the user's days lie before it (a binary search), so every window of every
+measure is the difference of two running sums: two lookups, whatever the window or the number
+of cutoffs. Nothing per user-day outlives its user, so a chunk's memory is its events alone.
+Ratios, stages, RFM scores and the other derived columns are numpy on top of those columns.
 """
 
 from __future__ import annotations
@@ -74,16 +75,33 @@ class EventArrays:
 
 
 @dataclass(frozen=True)
-class Tables:
-    """Per-chunk user-day tables every cutoff reads from (see `kernels` for their layout)."""
+class Layout:
+    """Which measures and last times each event code feeds (CSR tables, see `kernels`), for a
+    set of measures and last-time predicates."""
 
-    gday: np.ndarray  # per user-day: its local day number, rising within each user
-    ugroups: np.ndarray  # (n_users + 1) each user's first user-day
-    counts: np.ndarray  # (1 + user-days, count measures) int32 running sums over all user-days
-    amounts: np.ndarray  # (1 + user-days, amount measures) int64 running sums in 1/AMOUNT_SCALE
-    floats: np.ndarray  # (user-days, gap measures) float64 running sums per user
-    lasts: np.ndarray  # (user-days, lasts) latest matching time so far (NEVER: none)
+    c_ptr: np.ndarray
+    c_idx: np.ndarray
+    c_kind: np.ndarray
+    c_arg: np.ndarray
+    a_ptr: np.ndarray
+    a_idx: np.ndarray
+    n_amounts: int
+    l_ptr: np.ndarray
+    l_idx: np.ndarray
+    f_kind: np.ndarray
     slots: dict[Measure, tuple[int, int]]  # measure -> (table, column)
+    lasts: tuple[Pred, ...]
+    n_types: int
+    n_channels: int
+
+
+@dataclass(frozen=True)
+class Tables:
+    """One chunk's events, indexed by user, and the per-user facts every cutoff reads."""
+
+    ev: EventArrays
+    fixed: np.ndarray  # int64 amounts in 1/AMOUNT_SCALE (one zero when the program sums none)
+    ustart: np.ndarray  # (n_users + 1) each user's first event
     first_t: np.ndarray  # per user: first event time (UNKNOWN: none)
     first_purchase_t: np.ndarray
     first_purchase_amount: np.ndarray
@@ -128,56 +146,50 @@ def _csr(columns: list[np.ndarray], n_codes: int) -> tuple[np.ndarray, np.ndarra
     return ptr, np.nonzero(table)[1].astype(np.int64)
 
 
-def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tables:
-    """User-day running sums of every measure and forward-filled last times of `program`."""
-    n = len(ev)
-    day = ev.t // US_PER_DAY
-    new = np.ones(n, dtype=bool)
-    new[1:] = (ev.u[1:] != ev.u[:-1]) | (day[1:] != day[:-1])
-    first = np.flatnonzero(new)
-    gstart = np.append(first, n).astype(np.int64)
-    gday = day[first]
-    ugroups = np.searchsorted(ev.u[first], np.arange(n_users + 1)).astype(np.int64)
+def layout(program: FeatureProgram, measures: list[Measure], lasts: list[Pred]) -> Layout:
+    """The CSR tables of `measures` and `lasts` over the event codes of `program`."""
     n_types, n_channels, parts = _code_parts(program)
     n_codes = parts["r"].size
-    counted = [m for m in program.measures if m.kind in _COUNT_KINDS]
-    summed = [m for m in program.measures if m.kind == "amount"]
-    floated = [m for m in program.measures if m.kind in _FLOAT_KINDS]
+    counted = [m for m in measures if m.kind in _COUNT_KINDS]
+    summed = [m for m in measures if m.kind == "amount"]
+    floated = [m for m in measures if m.kind in _FLOAT_KINDS]
     c_ptr, c_idx = _csr([_matches(program, parts, ACTIVITY if m.kind == "weekday" else m.pred)
                          if m.kind in ("count", "active", "weekday") else np.zeros(n_codes, dtype=bool)
                          for m in counted], n_codes)
     a_ptr, a_idx = _csr([_matches(program, parts, m.pred) for m in summed], n_codes)
-    l_ptr, l_idx = _csr([_matches(program, parts, p) for p in program.lasts], n_codes)
-    amount = ev.amount if ev.amount is not None else np.full(n, np.nan)
-    # Fixed point (1/10,000 of a currency unit): exact sums, so a user's window never depends
-    # on the rounding of other users' or other cutoffs' amounts.
-    fixed = np.round(np.nan_to_num(amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64) if summed else np.zeros(1, np.int64)
-    n_groups = first.size
-    counts = np.zeros((n_groups + 1, len(counted)), dtype=np.int32)
-    amounts = np.zeros((n_groups + 1, len(summed)), dtype=np.int64)
-    floats = np.zeros((n_groups, len(floated)))
-    lasts = np.full((n_groups, len(program.lasts)), NEVER, dtype=np.int64)
-    fp_t = np.full(n_users, UNKNOWN, dtype=np.int64)
-    fp_amount = np.full(n_users, np.nan)
-    kernels.day_tables(
-        gstart, ugroups, gday, ev.t, ev.r, ev.et, ev.ch, fixed, amount, n_types, n_channels,
-        c_ptr, c_idx, np.array([_COUNT_KINDS[m.kind] for m in counted], dtype=np.int64),
-        np.array([m.arg for m in counted], dtype=np.int64), a_ptr, a_idx, l_ptr, l_idx,
-        np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), counts, amounts, floats, lasts, fp_t,
-        fp_amount)
+    l_ptr, l_idx = _csr([_matches(program, parts, p) for p in lasts], n_codes)
     slots = {m: (kernels.COUNTS, j) for j, m in enumerate(counted)}
     slots |= {m: (kernels.AMOUNTS, j) for j, m in enumerate(summed)}
     slots |= {m: (kernels.FLOATS, j) for j, m in enumerate(floated)}
-    ustart = gstart[ugroups]  # each user's first event
+    return Layout(c_ptr=c_ptr, c_idx=c_idx, c_kind=np.array([_COUNT_KINDS[m.kind] for m in counted], dtype=np.int64),
+                  c_arg=np.array([m.arg for m in counted], dtype=np.int64), a_ptr=a_ptr, a_idx=a_idx,
+                  n_amounts=len(summed), l_ptr=l_ptr, l_idx=l_idx,
+                  f_kind=np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), slots=slots,
+                  lasts=tuple(lasts), n_types=n_types, n_channels=n_channels)
+
+
+def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tables:
+    """Index a chunk's events by user: first events, first purchases and the (value, day) pairs
+    of the distinct counts. The windows are read from the events themselves (`RowContext`)."""
+    n = len(ev)
+    ustart = np.searchsorted(ev.u, np.arange(n_users + 1, dtype=ev.u.dtype)).astype(np.int64)
     has = ustart[1:] > ustart[:-1]
     first_t = np.full(n_users, UNKNOWN, dtype=np.int64)
     first_t[has] = ev.t[ustart[:-1][has]]
+    amount = ev.amount if ev.amount is not None else np.full(n, np.nan)
+    summed = any(m.kind == "amount" for m in program.measures)
+    # Fixed point (1/10,000 of a currency unit): exact sums, so a user's window never depends
+    # on the rounding of other users' or other cutoffs' amounts.
+    fixed = np.round(np.nan_to_num(amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64) if summed else np.zeros(1, np.int64)
+    fp_t = np.full(n_users, UNKNOWN, dtype=np.int64)
+    fp_amount = np.full(n_users, np.nan)
+    kernels.first_purchases(ustart, ev.t, ev.r, amount, fp_t, fp_amount)
     pairs = {}
     if program.distinct_columns:
+        day = ev.t // US_PER_DAY
         act = np.isin(ev.r, [ROLE_CODES[r] for r in ACTIVITY.roles])
         pairs = {c: kernels.pairs(ustart, day, ev.keys[c], act) for c in program.distinct_columns}
-    return Tables(gday=gday, ugroups=ugroups, counts=counts, amounts=amounts, floats=floats, lasts=lasts,
-                  slots=slots, first_t=first_t, first_purchase_t=fp_t,
+    return Tables(ev=ev, fixed=fixed, ustart=ustart, first_t=first_t, first_purchase_t=fp_t,
                   first_purchase_amount=fp_amount, pairs=pairs)
 
 
@@ -253,19 +265,26 @@ class RowContext:
             subs = {s for e in self._reads for s in walk(e)}
             wins = [w for w in wins if w in subs]
             lasts = [p for p in lasts if Since(p) in subs]
+        lay = layout(program, list(dict.fromkeys(w.measure for w in wins)), lasts)
         bounds = list(program.offsets) + [_ALL]
         at = {d: i for i, d in enumerate(bounds)}
-        slot = [t.slots[w.measure] for w in wins]
+        slot = [lay.slots[w.measure] for w in wins]
         out = pooled((len(wins), len(self.rows)))
         last = pooled((len(lasts), len(self.rows)), np.int64)
+        # Rows user by user (a user's rows are read from one build of their day tables).
+        order = np.argsort(self.rows.u, kind="stable")
+        users = self.rows.u[order]
+        rstart = np.concatenate([[0], np.flatnonzero(users[1:] != users[:-1]) + 1, [users.size]]).astype(np.int64)
+        ev = t.ev
         kernels.windows(
-            np.argsort(self.rows.u, kind="stable"), self.rows.u, self.cut_day, t.ugroups, t.gday,
-            np.array(bounds, dtype=np.int64), t.counts, t.amounts, t.floats, t.lasts,
+            order, users, rstart, t.ustart, ev.t, ev.r, ev.et, ev.ch, t.fixed, lay.n_types, lay.n_channels, lay.c_ptr,
+            lay.c_idx, lay.c_kind, lay.c_arg, lay.a_ptr, lay.a_idx, lay.n_amounts, lay.l_ptr, lay.l_idx,
+            len(lasts), lay.f_kind, self.cut_day, np.array(bounds, dtype=np.int64),
             np.array([s[0] for s in slot], dtype=np.int64), np.array([s[1] for s in slot], dtype=np.int64),
             np.array([at[w.upto] for w in wins], dtype=np.int64),
             np.array([at[_ALL if w.days is None else w.days] for w in wins], dtype=np.int64),
             np.array([AMOUNT_SCALE if w.measure.kind == "amount" else 1.0 for w in wins]),
-            np.array([program.lasts.index(p) for p in lasts], dtype=np.int64), out, last,
+            np.arange(len(lasts), dtype=np.int64), out, last,
         )
         self._memo.update(zip(wins, out, strict=True))
         self._last.update(zip(lasts, last, strict=True))
@@ -396,5 +415,5 @@ def rfm_segment(scores: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["LIFECYCLE_STAGES", "NEVER", "RFM_SEGMENTS", "UNKNOWN", "US_PER_DAY", "EventArrays", "RowContext",
-           "Rows", "Tables", "build_tables", "cutoff_us", "numeric_columns", "population", "rfm_raw",
+           "Layout", "Rows", "Tables", "build_tables", "layout", "cutoff_us", "numeric_columns", "population", "rfm_raw",
            "rfm_scores", "rfm_segment"]
