@@ -204,8 +204,9 @@ def _labels(levels: tuple[str, ...], codes: np.ndarray) -> pa.Array:
 
 def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarray, lo: int,
            rfm: dict[RFM, np.ndarray], btyd: np.ndarray | None = None,
-           as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None) -> pa.RecordBatch:
-    ctx = engine.RowContext(run.program, tables, rows, run.cuts_us, joined)
+           as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None,
+           pool: engine.Recycler | None = None) -> pa.RecordBatch:
+    ctx = engine.RowContext(run.program, tables, rows, run.cuts_us, joined, pool=pool)
     values = engine.numeric_columns(ctx)
     scores = {s: d[rows.c, lo + rows.u] for s, d in rfm.items()}
     take = pa.array(lo + rows.u)
@@ -251,8 +252,9 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
         rfm = _rfm_dense(con, run, specs) if specs and several else {}
         btyd = _btyd_dense(con, run) if any(isinstance(e, BtydColumn) for _, e in run.program.columns) else None
         as_of = _as_of_dense(con, run)
+        pool = engine.Recycler()  # a batch the consumer has dropped lends its memory to the next
         for lo, hi, table in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
-            yield from _chunk_batches(run, lo, hi, table, rfm, specs, btyd, as_of)
+            yield from _chunk_batches(run, lo, hi, table, rfm, specs, btyd, as_of, pool)
     finally:
         # A consumer that stopped on an error (a full disk, say) may close the connection before
         # this generator is collected: then there is nothing left to restore.
@@ -315,7 +317,8 @@ def _as_of_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> dict[str, tuple[p
 
 def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, np.ndarray],
                    specs: list[RFM], btyd: np.ndarray | None = None,
-                   as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None) -> Iterator[pa.RecordBatch]:
+                   as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None,
+                   pool: engine.Recycler | None = None) -> Iterator[pa.RecordBatch]:
     with _threads(run.threads):
         ev = _arrays(table, run.program, lo)
         del table
@@ -334,7 +337,7 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
         part = engine.population(joined[start:stop], run.cuts_us)
         if len(part):
             with _threads(run.threads):
-                batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm, btyd, as_of)
+                batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm, btyd, as_of, pool)
             yield batch
 
 

@@ -12,6 +12,7 @@ Ratios, stages, RFM scores and the other derived columns are numpy on top of tho
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -214,19 +215,48 @@ def population(joined_us: np.ndarray, cuts_us: np.ndarray) -> Rows:
 _ALL = 1 << 40  # a window boundary before every day: "all history"
 
 
-def pooled(shape: tuple[int, ...], dtype=np.float64, fill=None) -> np.ndarray:
-    """A numpy array whose memory comes from Arrow's pool (uninitialized unless `fill`).
+class Recycler:
+    """Numpy arrays over Arrow buffers that are handed out again once nothing refers to them.
 
-    Why: a batch of rows needs ~300 MB of fresh columns. numpy hands blocks that large back
-    to the OS when they are freed, so every batch paid again for the kernel zeroing new pages
-    (system time was ~12 of the ~46 CPU seconds at 10M events x 12 cutoffs), while Arrow's
-    pool keeps freed blocks for the next batch. The columns end up in Arrow record batches
-    anyway, zero-copy."""
-    n = int(np.prod(shape))
-    out = np.frombuffer(pa.allocate_buffer(max(n, 1) * np.dtype(dtype).itemsize), dtype=dtype, count=n).reshape(shape)
-    if fill is not None:
-        out.fill(fill)
-    return out
+    Why: a batch of rows needs ~300 MB of columns, and fresh memory is not free: the kernel
+    faults in and zeroes every new page (~0.5 s per GB measured here, so ~4 CPU seconds for the
+    7 GB of a 10M events x 12 cutoffs build), and both numpy and Arrow's pool hand blocks that
+    large back to the OS as soon as they are freed. A consumer that writes each batch and drops
+    it (the Parquet writer) releases its buffers, and the next batch reuses them; one that keeps
+    every batch (`read_all`) keeps them, and new ones are taken. The columns end up in Arrow
+    record batches zero-copy, and an Arrow array over a buffer holds a Python reference to it,
+    so a buffer is reused only when no array, view or batch can still read it."""
+
+    def __init__(self, keep: int = 512) -> None:
+        self._buffers: list[pa.Buffer] = []
+        self._keep = keep  # buffers remembered (used or free); the oldest are forgotten first
+        probe = [pa.allocate_buffer(1)]
+        self._unshared = sys.getrefcount(probe[0])  # the count of a buffer only this list holds
+
+    def array(self, shape: tuple[int, ...], dtype=np.float64, fill=None) -> np.ndarray:
+        """An array of `shape` (uninitialized unless `fill`)."""
+        n = int(np.prod(shape))
+        size = max(n, 1) * np.dtype(dtype).itemsize
+        buf = self._take(size)
+        out = np.frombuffer(buf, dtype=dtype, count=n).reshape(shape)
+        if fill is not None:
+            out.fill(fill)
+        return out
+
+    def _take(self, size: int) -> pa.Buffer:
+        best = -1
+        for k in range(len(self._buffers)):
+            have = self._buffers[k].size
+            if (size <= have <= 2 * size and (best < 0 or have < self._buffers[best].size)
+                    and sys.getrefcount(self._buffers[k]) == self._unshared):
+                best = k
+        if best >= 0:
+            return self._buffers[best]
+        buf = pa.allocate_buffer(size)
+        self._buffers.append(buf)
+        if len(self._buffers) > self._keep:
+            del self._buffers[0]
+        return buf
 
 
 class RowContext:
@@ -235,8 +265,9 @@ class RowContext:
     column by column."""
 
     def __init__(self, program: FeatureProgram, tables: Tables, rows: Rows, cuts_us: np.ndarray,
-                 joined_us: np.ndarray, reads: tuple[Expr, ...] | None = None) -> None:
+                 joined_us: np.ndarray, reads: tuple[Expr, ...] | None = None, pool: Recycler | None = None) -> None:
         self.program, self.tables, self.rows = program, tables, rows
+        self.pool = pool if pool is not None else Recycler()
         self.cut_us = cuts_us[rows.c]
         self.cut_day = self.cut_us // US_PER_DAY
         self.joined = joined_us[rows.u]
@@ -269,8 +300,8 @@ class RowContext:
         bounds = list(program.offsets) + [_ALL]
         at = {d: i for i, d in enumerate(bounds)}
         slot = [lay.slots[w.measure] for w in wins]
-        out = pooled((len(wins), len(self.rows)))
-        last = pooled((len(lasts), len(self.rows)), np.int64)
+        out = self.pool.array((len(wins), len(self.rows)))
+        last = self.pool.array((len(lasts), len(self.rows)), np.int64)
         # Rows user by user (a user's rows are read from one build of their day tables).
         order = np.argsort(self.rows.u, kind="stable")
         users = self.rows.u[order]
@@ -292,14 +323,14 @@ class RowContext:
 
 
 def _days_since(ctx: RowContext, t_us: np.ndarray) -> np.ndarray:
-    out = pooled(t_us.shape)
+    out = ctx.pool.array(t_us.shape)
     np.divide(ctx.cut_us - t_us, US_PER_DAY, out=out)
     out[t_us == NEVER] = np.nan
     return out
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    out = pooled(num.shape)
+def _ratio(pool: Recycler, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = pool.array(num.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(num, den, out=out)  # NaN already where den is NaN
     out[den == 0] = np.nan
@@ -311,7 +342,7 @@ def _distinct(ctx: RowContext, d: DistinctIn) -> np.ndarray:
     window; every window of the column is read in one pass."""
     start, keys, days = ctx.tables.pairs[d.column]
     wanted = [e for e in _distinct_exprs(ctx.program) if e.column == d.column]
-    out = pooled((len(wanted), len(ctx.rows)), fill=0.0)
+    out = ctx.pool.array((len(wanted), len(ctx.rows)), fill=0.0)
     kernels.distinct(ctx.rows.u, ctx.cut_day, start, keys, days, np.array([e.days for e in wanted], dtype=np.int64),
                      out)
     for e, values in zip(wanted, out, strict=True):
@@ -348,7 +379,7 @@ def _evaluate(ctx: RowContext, e: Expr) -> np.ndarray:  # noqa: C901 - one dispa
         raise KeyError(f"{e!r}: not among the program's windows")
     if isinstance(e, Ratio):
         num = ctx.value(e.num)
-        return _ratio(-num if e.negate else num, ctx.value(e.den))
+        return _ratio(ctx.pool, -num if e.negate else num, ctx.value(e.den))
     if isinstance(e, Since):
         return _days_since(ctx, ctx.last_us(e.pred))
     if isinstance(e, DistinctIn):
@@ -414,6 +445,6 @@ def rfm_segment(scores: np.ndarray) -> np.ndarray:
     ).astype(np.int8)
 
 
-__all__ = ["LIFECYCLE_STAGES", "NEVER", "RFM_SEGMENTS", "UNKNOWN", "US_PER_DAY", "EventArrays", "RowContext",
+__all__ = ["LIFECYCLE_STAGES", "NEVER", "RFM_SEGMENTS", "Recycler", "UNKNOWN", "US_PER_DAY", "EventArrays", "RowContext",
            "Layout", "Rows", "Tables", "build_tables", "layout", "cutoff_us", "numeric_columns", "population", "rfm_raw",
            "rfm_scores", "rfm_segment"]

@@ -221,6 +221,12 @@ def windows(order, users, rstart, ustart, t, r, et, ch, fixed, n_types, n_channe
             at0 = b
     special = np.flatnonzero((c_kind == ACTIVE) | (c_kind == WEEKDAY))
     responses = np.flatnonzero(c_kind == RESPONSE)
+    cw_out = np.flatnonzero(w_table == COUNTS)
+    aw_out = np.flatnonzero(w_table == AMOUNTS)
+    fw_out = np.flatnonzero(w_table == FLOATS)
+    cw_col, cw_hi, cw_lo = w_col[cw_out], w_hi[cw_out], w_lo[cw_out]
+    aw_col, aw_hi, aw_lo, aw_div = w_col[aw_out], w_hi[aw_out], w_lo[aw_out], w_div[aw_out]
+    fw_col, fw_hi, fw_lo = w_col[fw_out], w_hi[fw_out], w_lo[fw_out]
     for task in prange((n_groups + _USERS_PER_TASK - 1) // _USERS_PER_TASK):
         g0, g1 = task * _USERS_PER_TASK, min(n_groups, (task + 1) * _USERS_PER_TASK)
         most = 1
@@ -229,10 +235,12 @@ def windows(order, users, rstart, ustart, t, r, et, ch, fixed, n_types, n_channe
             most = max(most, ustart[u + 1] - ustart[u])
         gday = np.empty(most, np.int64)
         counts = np.empty((most + 1, c_kind.size), np.int32)
+        flat = counts.reshape(-1)
+        n_c = c_kind.size
         amounts = np.empty((most + 1, n_amounts), np.int64)
         floats = np.empty((most, f_kind.size), np.float64)
         lasts = np.empty((most, n_lasts), np.int64)
-        pos = np.empty(offsets.size, np.int64)
+        pos = np.zeros(offsets.size, np.int64)
         for j in range(g0, g1):
             if rstart[j + 1] == rstart[j]:
                 continue
@@ -240,26 +248,28 @@ def windows(order, users, rstart, ustart, t, r, et, ch, fixed, n_types, n_channe
             nd = _user_days(ustart[u], ustart[u + 1], t, r, et, ch, fixed, n_types, n_channels, c_ptr, c_idx,
                             c_kind, c_arg, a_ptr, a_idx, l_ptr, l_idx, f_kind, special, responses, gday, counts,
                             amounts, floats, lasts)
+            pos[:] = 0
             for k in range(rstart[j], rstart[j + 1]):
                 i = order[k]
                 for b in range(offsets.size):  # the user's days before each boundary
                     limit = cut_day[i] - offsets[b]
-                    lo, hi = 0, nd
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if gday[mid] < limit:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    pos[b] = lo
-                for w in range(w_col.size):
-                    hi, lo, c = pos[w_hi[w]], pos[w_lo[w]], w_col[w]
-                    if w_table[w] == COUNTS:
-                        out[w, i] = counts[hi, c] - counts[lo, c]
-                    elif w_table[w] == AMOUNTS:
-                        out[w, i] = (amounts[hi, c] - amounts[lo, c]) / w_div[w]
-                    else:
-                        out[w, i] = (floats[hi - 1, c] if hi > 0 else 0.0) - (floats[lo - 1, c] if lo > 0 else 0.0)
+                    p = pos[b]
+                    if p > 0 and gday[p - 1] >= limit:  # an earlier cutoff than the last row's
+                        p = 0
+                    # A user's rows come by rising cutoff: walk on from the last row's position.
+                    while p < nd and gday[p] < limit:
+                        p += 1
+                    pos[b] = p
+                # One loop per table, with no branch per window.
+                for q in range(cw_out.size):
+                    c = cw_col[q]
+                    out[cw_out[q], i] = flat[pos[cw_hi[q]] * n_c + c] - flat[pos[cw_lo[q]] * n_c + c]
+                for q in range(aw_out.size):
+                    c = aw_col[q]
+                    out[aw_out[q], i] = (amounts[pos[aw_hi[q]], c] - amounts[pos[aw_lo[q]], c]) / aw_div[q]
+                for q in range(fw_out.size):
+                    hi, lo, c = pos[fw_hi[q]], pos[fw_lo[q]], fw_col[q]
+                    out[fw_out[q], i] = (floats[hi - 1, c] if hi > 0 else 0.0) - (floats[lo - 1, c] if lo > 0 else 0.0)
                 p0 = pos[at0]
                 for q in range(s_col.size):
                     last[q, i] = lasts[p0 - 1, s_col[q]] if p0 > 0 else NEVER
