@@ -62,6 +62,7 @@ class _Run:
     batch_rows: int
     threads: int  # the connection's `threads`: the compiled passes use as many
     history: str | None = None  # relation of the changing attributes' history (UserAttrAsOf columns)
+    orders: bool = False  # the events carry order ids (each order is one event)
 
 
 @contextmanager
@@ -225,7 +226,7 @@ def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarr
         elif isinstance(e, UserAttr):
             arrays.append(users.column(e.column).combine_chunks())
         elif isinstance(e, BtydColumn):
-            arrays.append(_floats(btyd[rows.c, lo + rows.u, BTYD_COLUMNS.index(e.column)]))
+            arrays.append(_floats(btyd[rows.c, rows.u, BTYD_COLUMNS.index(e.column)]))
         elif isinstance(e, UserAttrAsOf):
             levels, codes = as_of[e.column]
             picked = codes[rows.c, lo + rows.u]
@@ -250,7 +251,11 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
         specs = _rfm_specs(run.program)
         several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
         rfm = _rfm_dense(con, run, specs) if specs and several else {}
-        btyd = _btyd_dense(con, run) if any(isinstance(e, BtydColumn) for _, e in run.program.columns) else None
+        # Without order ids a BTYD purchase unit is a customer-day, which the engine counts from
+        # the event stream it reads anyway; orders (several a day, lines across midnight) are
+        # grouped by their query.
+        wants_btyd = any(isinstance(e, BtydColumn) for _, e in run.program.columns)
+        btyd = _btyd_dense(con, run) if wants_btyd and run.orders else None
         as_of = _as_of_dense(con, run)
         pool = engine.Recycler()  # a batch the consumer has dropped lends its memory to the next
         for lo, hi, table in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
@@ -329,6 +334,10 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
             rows = engine.population(joined, run.cuts_us)
             rfm = {s: _ranked(*_rfm_of_chunk(run, tables, rows, joined, s), rows.c, rows.u, run.cuts_us.size, hi - lo)
                    for s in specs}
+        if btyd is not None:
+            btyd = btyd[:, lo:hi]
+        elif any(isinstance(e, BtydColumn) for _, e in run.program.columns):
+            btyd = engine.btyd_summaries(tables, run.cuts_us)
     # A batch holds every cutoff of a block of users, so the kernel reads each user's
     # user-days once for all their cutoffs instead of once per cutoff.
     block = max(1, run.batch_rows // run.cuts_us.size)
@@ -344,7 +353,8 @@ def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, 
 def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, batch_rows: int,
              history: str | Path | None = None) -> _Run:
     program = compile_features(specs, cutoffs)
-    events_rel = _as_orders(con, relation_sql(events))
+    source = relation_sql(events)
+    events_rel = _as_orders(con, source)
     users_rel = None if users is None else relation_sql(users)
     table = _user_dict(con, program, events_rel, users_rel)
     budget = memory_budget or _default_budget(con)
@@ -352,7 +362,7 @@ def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, b
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     return _Run(program, events_rel, table, engine.cutoff_us(program.cutoffs), budget,
                 max(10_000, min(batch_rows, budget // 4 // per_row)), threads,
-                None if history is None else relation_sql(history))
+                None if history is None else relation_sql(history), orders=events_rel != source)
 
 
 def _as_orders(con: duckdb.DuckDBPyConnection, events: str) -> str:

@@ -194,6 +194,16 @@ def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tabl
                   first_purchase_amount=fp_amount, pairs=pairs)
 
 
+def btyd_summaries(tables: Tables, cuts_us: np.ndarray) -> np.ndarray:
+    """(n_cutoffs, n_users, 4) BTYD summaries of a chunk's users with one purchase unit per day
+    (`siyu.features.btyd_summary`'s columns; NaN: no purchase before the cutoff)."""
+    ev = tables.ev
+    out = np.empty((cuts_us.size, tables.ustart.size - 1, 4))
+    amount = ev.amount if ev.amount is not None else np.full(len(ev), np.nan)
+    kernels.btyd(tables.ustart, ev.t, ev.r, amount, cuts_us // US_PER_DAY, out)
+    return out
+
+
 # --------------------------------------------------------------------------- rows
 @dataclass(frozen=True)
 class Rows:
@@ -446,5 +456,5 @@ def rfm_segment(scores: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["LIFECYCLE_STAGES", "NEVER", "RFM_SEGMENTS", "Recycler", "UNKNOWN", "US_PER_DAY", "EventArrays", "RowContext",
-           "Layout", "Rows", "Tables", "build_tables", "layout", "cutoff_us", "numeric_columns", "population", "rfm_raw",
+           "Layout", "Rows", "Tables", "btyd_summaries", "build_tables", "layout", "cutoff_us", "numeric_columns", "population", "rfm_raw",
            "rfm_scores", "rfm_segment"]

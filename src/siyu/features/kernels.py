@@ -315,3 +315,49 @@ def min_rank(values, order, starts):
                 k[idx[o[q]]] = j + 1
             j = end + 1
     return k
+
+
+@njit(parallel=True, cache=True)
+def btyd(ustart, t, r, amount, cut_day, out):
+    """Per cutoff and user: the BTYD summary of the user's purchase days before the cutoff
+    (`siyu.features.btyd_summary`, one purchase unit per day): repeat days, first-to-last days,
+    first-to-cutoff days - 1, mean spend per day (the mean of the days' summed known amounts,
+    over the days with one), into `out` (n_cutoffs, n_users, 4), NaN before a first purchase.
+    Cutoffs rise and are day boundaries, so a day lies wholly before a cutoff or not."""
+    n_users = ustart.size - 1
+    for u in prange(n_users):
+        days = 0
+        first = last = 0
+        spend = 0.0  # summed spend of the finished days with a known amount
+        priced = 0
+        day_sum = 0.0
+        day_priced = False
+        i = ustart[u]
+        for k in range(cut_day.size):
+            while i < ustart[u + 1] and t[i] // US_PER_DAY < cut_day[k]:
+                if r[i] == PURCHASE:
+                    d = t[i] // US_PER_DAY
+                    if days == 0 or d != last:
+                        if days > 0 and day_priced:
+                            spend += day_sum
+                            priced += 1
+                        if days == 0:
+                            first = d
+                        days += 1
+                        last = d
+                        day_sum = 0.0
+                        day_priced = False
+                    if amount[i] == amount[i]:
+                        day_sum += amount[i]
+                        day_priced = True
+                i += 1
+            if days == 0:
+                for j in range(4):
+                    out[k, u, j] = np.nan
+                continue
+            out[k, u, 0] = days - 1
+            out[k, u, 1] = last - first
+            out[k, u, 2] = cut_day[k] - first - 1
+            total = spend + day_sum if day_priced else spend
+            n = priced + 1 if day_priced else priced
+            out[k, u, 3] = total / n if n > 0 else np.nan
