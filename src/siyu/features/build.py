@@ -29,10 +29,13 @@ from siyu.features.catalog import categorical_columns
 from siyu.features.compiler import (
     LIFECYCLE_STAGES,
     RFM_SEGMENTS,
+    DistinctIn,
     FeatureProgram,
     RfmScore,
     Stage,
+    TenureDays,
     UserAttr,
+    Win,
     compile_features,
     events_sql,
     orders_sql,
@@ -88,10 +91,21 @@ def _user_dict(con: duckdb.DuckDBPyConnection, program: FeatureProgram, events: 
     return table.append_column("uidx", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
 
+def _always_valued(e) -> bool:
+    """Whether a column holds a value on every row: windowed counts and sums (differences of
+    integer running sums), distinct counts, tenure (every row's user joined before its cutoff),
+    the lifecycle stage and the RFM segment (a label for every row)."""
+    return (isinstance(e, Win | DistinctIn | TenureDays | Stage)
+            or (isinstance(e, RfmScore) and e.which == "rfm_segment"))
+
+
 def _schema(program: FeatureProgram) -> pa.Schema:
+    """Columns that always hold a value are declared non-nullable: Parquet then writes them as
+    required, with no definition levels to encode (a third of the writing at 10M x 12)."""
     cats = set(program.categorical)
     fields = [pa.field("user_id", pa.string()), pa.field("cutoff", pa.timestamp("us"))]
-    fields += [pa.field(name, pa.string() if name in cats else pa.float64()) for name, _ in program.columns]
+    fields += [pa.field(name, pa.string() if name in cats else pa.float64(), nullable=not _always_valued(e))
+               for name, e in program.columns]
     return pa.schema(fields)
 
 
@@ -191,12 +205,13 @@ def _ranked(r: np.ndarray, f: np.ndarray, m: np.ndarray, c: np.ndarray, u: np.nd
     return dense
 
 
-def _floats(values: np.ndarray) -> pa.Array:
-    """float64 with NaN as null. Built from buffers: the data is shared and the validity bits
-    are one vectorized pass (pa.array(..., from_pandas=True) takes ~100x longer)."""
+def _floats(values: np.ndarray, nullable: bool = True) -> pa.Array:
+    """float64 with NaN as null (no validity bits when the column is never null). Built from
+    buffers: the data is shared and the validity bits are one vectorized pass
+    (pa.array(..., from_pandas=True) takes ~100x longer)."""
     v = np.ascontiguousarray(values, dtype=np.float64)
-    valid = np.packbits(~np.isnan(v), bitorder="little")
-    return pa.Array.from_buffers(pa.float64(), v.size, [pa.py_buffer(valid), pa.py_buffer(v)])
+    valid = pa.py_buffer(np.packbits(~np.isnan(v), bitorder="little")) if nullable else None
+    return pa.Array.from_buffers(pa.float64(), v.size, [valid, pa.py_buffer(v)])
 
 
 def _labels(levels: tuple[str, ...], codes: np.ndarray) -> pa.Array:
@@ -232,7 +247,7 @@ def _batch(run: _Run, tables: engine.Tables, rows: engine.Rows, joined: np.ndarr
             picked = codes[rows.c, lo + rows.u]
             arrays.append(levels.take(pa.array(picked, mask=picked < 0)))
         else:
-            arrays.append(_floats(values[name]))
+            arrays.append(_floats(values[name], nullable=not _always_valued(e)))
     return pa.RecordBatch.from_arrays(arrays, schema=_schema(run.program))
 
 
