@@ -287,7 +287,7 @@ class RowContext:
         self._windows_read = False
 
     def value(self, e: Expr) -> np.ndarray:
-        if isinstance(e, Win) and not self._windows_read:
+        if isinstance(e, Win | Ratio | Since) and not self._windows_read:
             self._read_windows()
         if e not in self._memo:
             self._memo[e] = _evaluate(self, e)
@@ -306,12 +306,19 @@ class RowContext:
             subs = {s for e in self._reads for s in walk(e)}
             wins = [w for w in wins if w in subs]
             lasts = [p for p in lasts if Since(p) in subs]
+        # Ratios of two windows are divided in the same pass, while the row's windows are in cache.
+        at_win = {w: k for k, w in enumerate(wins)}
+        ratios = [e for _, e in program.columns if isinstance(e, Ratio) and e.num in at_win and e.den in at_win]
+        if self._reads is not None:
+            ratios = [e for e in ratios if e in subs]
         lay = layout(program, list(dict.fromkeys(w.measure for w in wins)), lasts)
         bounds = list(program.offsets) + [_ALL]
         at = {d: i for i, d in enumerate(bounds)}
         slot = [lay.slots[w.measure] for w in wins]
         out = self.pool.array((len(wins), len(self.rows)))
         last = self.pool.array((len(lasts), len(self.rows)), np.int64)
+        since = self.pool.array((len(lasts), len(self.rows)))
+        ratio = self.pool.array((len(ratios), len(self.rows)))
         # Rows user by user (a user's rows are read from one build of their day tables).
         order = np.argsort(self.rows.u, kind="stable")
         users = self.rows.u[order]
@@ -325,9 +332,13 @@ class RowContext:
             np.array([at[w.upto] for w in wins], dtype=np.int64),
             np.array([at[_ALL if w.days is None else w.days] for w in wins], dtype=np.int64),
             np.array([AMOUNT_SCALE if w.measure.kind == "amount" else 1.0 for w in wins]),
-            np.arange(len(lasts), dtype=np.int64), out, last,
+            np.arange(len(lasts), dtype=np.int64), np.array([at_win[e.num] for e in ratios], dtype=np.int64),
+            np.array([at_win[e.den] for e in ratios], dtype=np.int64),
+            np.array([e.negate for e in ratios], dtype=np.bool_), self.cut_us, out, last, since, ratio,
         )
         self._memo.update(zip(wins, out, strict=True))
+        self._memo.update(zip((Since(p) for p in lasts), since, strict=True))
+        self._memo.update(zip(ratios, ratio, strict=True))
         self._last.update(zip(lasts, last, strict=True))
         self._windows_read = True
 

@@ -200,7 +200,7 @@ _USERS_PER_TASK = 256  # users per parallel task (each task has its own scratch 
 @njit(parallel=True, cache=True)
 def windows(order, users, rstart, ustart, t, r, et, ch, fixed, n_types, n_channels, c_ptr, c_idx, c_kind, c_arg,
             a_ptr, a_idx, n_amounts, l_ptr, l_idx, n_lasts, f_kind, cut_day, offsets, w_table, w_col, w_hi, w_lo, w_div, s_col,
-            out, last):  # noqa: PLR0913
+            r_num, r_den, r_neg, cut_us, out, last, since, ratio):  # noqa: PLR0913
     """Every window column and last time of every row, straight from the events.
 
     Rows are taken user by user: `order[rstart[j]:rstart[j + 1]]` are the rows of user
@@ -211,7 +211,9 @@ def windows(order, users, rstart, ustart, t, r, et, ch, fixed, n_types, n_channe
     boundary past every day stands for "all history"). Window w sums table `w_table[w]` column
     `w_col[w]` over the days in [cutoff - offsets[w_lo[w]], cutoff - offsets[w_hi[w]]), divided by
     `w_div[w]` (fixed-point amounts back to currency units). Fills `out` (W, rows) with the
-    windows and `last` (S, rows) with the latest matching time before the cutoff, NEVER when none.
+    windows, `last` (S, rows) with the latest matching time before the cutoff (NEVER: none) and
+    `since` with the days from it to the cutoff `cut_us` (NaN: none), and `ratio` (R, rows) with
+    window `r_num[q]` (negated where `r_neg[q]`) over window `r_den[q]`, NaN where that is 0.
     (The caller allocates them, from Arrow's pool: memory freed by the last batch, where numba's
     or numpy's own allocations would be fresh pages the OS zeroes first.)"""
     n_groups = rstart.size - 1
@@ -270,9 +272,15 @@ def windows(order, users, rstart, ustart, t, r, et, ch, fixed, n_types, n_channe
                 for q in range(fw_out.size):
                     hi, lo, c = pos[fw_hi[q]], pos[fw_lo[q]], fw_col[q]
                     out[fw_out[q], i] = (floats[hi - 1, c] if hi > 0 else 0.0) - (floats[lo - 1, c] if lo > 0 else 0.0)
+                for q in range(r_num.size):
+                    num = -out[r_num[q], i] if r_neg[q] else out[r_num[q], i]
+                    den = out[r_den[q], i]
+                    ratio[q, i] = np.nan if den == 0 else num / den
                 p0 = pos[at0]
                 for q in range(s_col.size):
-                    last[q, i] = lasts[p0 - 1, s_col[q]] if p0 > 0 else NEVER
+                    lt = lasts[p0 - 1, s_col[q]] if p0 > 0 else NEVER
+                    last[q, i] = lt
+                    since[q, i] = np.nan if lt == NEVER else (cut_us[i] - lt) / US_PER_DAY
 
 
 @njit(parallel=True, cache=True)
