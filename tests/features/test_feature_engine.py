@@ -80,3 +80,13 @@ def test_recycler_reuses_memory_only_once_nothing_refers_to_it():
     del held, d
     gc.collect()
     assert len({pool.array((3, 1000)).ctypes.data for _ in range(3)}) == 1  # freed each time: one buffer
+
+
+def test_release_forgets_free_buffers_and_keeps_used_ones():
+    pool = Recycler()
+    used = pool.array((2, 500))
+    pool.array((2, 500))  # dropped at once: free
+    assert len(pool._buffers) == 2
+    pool.release()
+    assert len(pool._buffers) == 1
+    assert not np.shares_memory(pool.array((2, 500)), used)  # the used one is still not handed out

@@ -114,20 +114,27 @@ def _chunk_events(budget: int, program: FeatureProgram) -> int:
 
 
 def _arrays(table: pa.Table, program: FeatureProgram, lo: int) -> engine.EventArrays:
-    def col(name: str, dtype) -> np.ndarray:
+    """The chunk's event columns as numpy. Each column's Arrow memory is let go once converted
+    (the caller keeps no reference to `table`), so a chunk is never held twice over."""
+    wanted = {"u": np.int32, "t": np.int64, "r": np.int8, "et": np.int16, "ch": np.int16}
+    if program.needs_amount:
+        wanted["amount"] = np.float64
+    wanted |= {f"{c}_key": np.uint32 for c in program.distinct_columns}
+    out = {}
+    for name, dtype in wanted.items():
         # Writable arrays of fixed dtypes: the compiled kernels then need one specialization,
         # whether Arrow handed over one chunk (a read-only view) or several (a fresh copy).
         a = table.column(name).to_numpy(zero_copy_only=False)
-        return a if a.flags.writeable and a.dtype == dtype else a.astype(dtype)
-
+        table = table.drop_columns([name])
+        out[name] = a if a.flags.writeable and a.dtype == dtype else a.astype(dtype)
+    out["u"] -= np.int32(lo)
     return engine.EventArrays(
-        u=col("u", np.int32) - np.int32(lo), t=col("t", np.int64), r=col("r", np.int8), et=col("et", np.int16),
-        ch=col("ch", np.int16), amount=col("amount", np.float64) if program.needs_amount else None,
-        keys={c: col(f"{c}_key", np.uint32) for c in program.distinct_columns},
+        u=out["u"], t=out["t"], r=out["r"], et=out["et"], ch=out["ch"], amount=out.get("amount"),
+        keys={c: out[f"{c}_key"] for c in program.distinct_columns},
     )
 
 
-def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str) -> Iterator[tuple[int, int, pa.Table]]:
+def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str) -> Iterator[tuple[int, int, _Handed]]:
     """(first user, end user, that user range's events) covering every user of the dictionary."""
     limit = _chunk_events(run.memory_budget, run.program)
     reader = con.sql(sql).to_arrow_reader(min(limit, 1_000_000))
@@ -147,11 +154,27 @@ def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str) -> Iterat
                 cut = int(np.searchsorted(u, u[-1]))
             if cut == 0:
                 continue
-            yield lo, int(u[-1]), pending.slice(0, cut)
-            lo, pending = int(u[-1]), pending.slice(cut)
+            # The chunk is handed over with no reference left here: the engine frees its Arrow
+            # copy once converted, instead of holding it (~40 B per event) through the chunk.
+            chunk = _Handed(pending.slice(0, cut))
+            pending = pending.slice(cut)
+            yield lo, int(u[-1]), chunk
+            lo = int(u[-1])
     finally:
         reader.close()
-    yield lo, n_users, pending
+    chunk, pending = _Handed(pending), None
+    yield lo, n_users, chunk
+
+
+class _Handed:
+    """A table passed on with no reference kept by the giver: `take` returns it once."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table: pa.Table | None = table
+
+    def take(self) -> pa.Table:
+        table, self._table = self._table, None
+        return table
 
 
 def _joined(run: _Run, lo: int, hi: int, first_t: np.ndarray) -> np.ndarray:
@@ -178,9 +201,9 @@ def _rfm_dense(con: duckdb.DuckDBPyConnection, run: _Run, specs: list[RFM]) -> d
     sql = events_sql(program, run.events, _DICT, only_roles=("purchase", "refund"))
     n_cuts, n_users = run.cuts_us.size, run.users.num_rows
     raw = {s: np.full((3, n_cuts, n_users), np.nan) for s in specs}
-    for lo, hi, table in _event_chunks(con, sub, sql):
+    for lo, hi, chunk in _event_chunks(con, sub, sql):
         with _threads(run.threads):
-            ev = _arrays(table, program, lo)
+            ev = _arrays(chunk.take(), program, lo)
             tables = engine.build_tables(program, ev, hi - lo)
             joined = _joined(run, lo, hi, tables.first_t)
             rows = engine.population(joined, run.cuts_us)
@@ -273,8 +296,9 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
         btyd = _btyd_dense(con, run) if wants_btyd and run.orders else None
         as_of = _as_of_dense(con, run)
         pool = engine.Recycler()  # a batch the consumer has dropped lends its memory to the next
-        for lo, hi, table in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
-            yield from _chunk_batches(run, lo, hi, table, rfm, specs, btyd, as_of, pool)
+        for lo, hi, chunk in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
+            yield from _chunk_batches(run, lo, hi, chunk, rfm, specs, btyd, as_of, pool)
+            pool.release()  # the next chunk's events need the room more than the next batch
     finally:
         # A consumer that stopped on an error (a full disk, say) may close the connection before
         # this generator is collected: then there is nothing left to restore.
@@ -335,13 +359,12 @@ def _as_of_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> dict[str, tuple[p
     return out
 
 
-def _chunk_batches(run: _Run, lo: int, hi: int, table: pa.Table, rfm: dict[RFM, np.ndarray],
+def _chunk_batches(run: _Run, lo: int, hi: int, chunk: _Handed, rfm: dict[RFM, np.ndarray],
                    specs: list[RFM], btyd: np.ndarray | None = None,
                    as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None,
                    pool: engine.Recycler | None = None) -> Iterator[pa.RecordBatch]:
     with _threads(run.threads):
-        ev = _arrays(table, run.program, lo)
-        del table
+        ev = _arrays(chunk.take(), run.program, lo)
         tables = engine.build_tables(run.program, ev, hi - lo)
         del ev
         joined = _joined(run, lo, hi, tables.first_t)

@@ -253,6 +253,10 @@ class Recycler:
             out.fill(fill)
         return out
 
+    def release(self) -> None:
+        """Forget the buffers nothing else refers to (their memory goes back to the OS)."""
+        self._buffers = [b for b in self._buffers if sys.getrefcount(b) > self._unshared + 1]
+
     def _take(self, size: int) -> pa.Buffer:
         best = -1
         for k in range(len(self._buffers)):
