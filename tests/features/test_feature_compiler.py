@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from tests.features.conftest import ev, load_events, load_users
 
@@ -319,3 +321,26 @@ def test_a_session_across_midnight_counts_once_and_only_its_events_before_the_cu
     assert got[("u2", "2025-03-10")] == (1, 1)
     assert got[("u2", "2025-03-11")] == (2, 2)  # "late" is one session on both sides of midnight
     assert got[("u3", "2025-03-10")] == (1, 0)
+
+
+def test_columns_declared_never_null_hold_a_value_on_every_row(con, frame, tmp_path):
+    """Counts, sums, distinct counts, tenure, stage and RFM segment are declared non-nullable
+    (Parquet writes them as required): on every family, at both cutoffs and with users that have
+    no events, they hold a value everywhere; the undefined ones stay nullable and null."""
+    from siyu.features import write_features
+
+    table = feature_batches(con, SPECS, "events", "users", [C1, C2]).read_all()
+    required = [f.name for f in table.schema if not f.nullable]
+    assert {"activity_count_7d", "purchase_amount_sum_90d", "distinct_channels_90d", "tenure_days",
+            "lifecycle_stage", "rfm_segment"} <= set(required)
+    assert not {"days_since_last_event", "aov_90d", "rfm_recency_score", "source_channel"} & set(required)
+    for name in required:
+        column = table.column(name)
+        assert column.null_count == 0, name
+        if pa.types.is_floating(column.type):
+            assert not np.isnan(column.to_numpy()).any(), name
+    assert table.column("days_since_last_event").null_count > 0  # u3, u4: no events
+    path = tmp_path / "features.parquet"
+    write_features(con, SPECS, "events", "users", [C1, C2], path)
+    written = pq.read_table(path)
+    assert written.schema.equals(table.schema) and written.num_rows == table.num_rows

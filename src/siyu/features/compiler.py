@@ -30,6 +30,7 @@ from siyu.features.families.rfm import RFM_SEGMENTS
 from siyu.features.family import SpecError
 from siyu.features.plan import (
     ACTIVITY,
+    BtydColumn,
     DistinctIn,
     Expr,
     FirstAmount,
@@ -134,7 +135,7 @@ def compile_features(specs: FeatureSet, cutoffs: Sequence[date | datetime | str]
         channels=tuple(sorted({p.channel for p in preds if p.channel is not None})),
         distinct_columns=tuple(sorted({s.column for s in subs if isinstance(s, DistinctIn)})),
         attributes=tuple(dict.fromkeys(e.column for _, e in columns if isinstance(e, UserAttr))),
-        needs_amount=bool(kinds & {"amount"}) or any(isinstance(e, FirstAmount) for _, e in columns),
+        needs_amount=bool(kinds & {"amount"}) or any(isinstance(e, FirstAmount | BtydColumn) for _, e in columns),
         categorical=tuple(c.name for spec in specs for c in spec.describe() if c.dtype == "categorical"),
     )
 

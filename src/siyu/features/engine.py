@@ -1,16 +1,18 @@
 """Evaluate a `FeatureProgram` on sorted event arrays.
 
-Events arrive sorted by (user, time). `kernels.day_tables` walks each user's events once and
-fills, per user-day, running sums of every measure (one row of all measures per user-day)
-and forward-filled last-event times. A (user, cutoff) row then finds, per window boundary,
-how many of the user's days lie before it (a binary search among that user's days), and
-every window of every measure is the difference of two running sums: two lookups, whatever
-the window or the number of cutoffs (`kernels.windows`). Ratios, stages, RFM scores and the
-other derived columns are numpy on top of those columns.
+Events arrive sorted by (user, time). For a batch of (user, cutoff) rows, `kernels.windows`
+takes the rows user by user: it walks the user's events once into per-user-day running sums of
+every measure (one row of all measures per user-day) and forward-filled last-event times, in a
+scratch area of a few KB that stays in cache, and each of the user's rows then finds, per window
+boundary, how many of the user's days lie before it (a binary search), so every window of every
+measure is the difference of two running sums: two lookups, whatever the window or the number
+of cutoffs. Nothing per user-day outlives its user, so a chunk's memory is its events alone.
+Ratios, stages, RFM scores and the other derived columns are numpy on top of those columns.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -74,16 +76,33 @@ class EventArrays:
 
 
 @dataclass(frozen=True)
-class Tables:
-    """Per-chunk user-day tables every cutoff reads from (see `kernels` for their layout)."""
+class Layout:
+    """Which measures and last times each event code feeds (CSR tables, see `kernels`), for a
+    set of measures and last-time predicates."""
 
-    gday: np.ndarray  # per user-day: its local day number, rising within each user
-    ugroups: np.ndarray  # (n_users + 1) each user's first user-day
-    counts: np.ndarray  # (1 + user-days, count measures) int32 running sums over all user-days
-    amounts: np.ndarray  # (1 + user-days, amount measures) int64 running sums in 1/AMOUNT_SCALE
-    floats: np.ndarray  # (user-days, gap measures) float64 running sums per user
-    lasts: np.ndarray  # (user-days, lasts) latest matching time so far (NEVER: none)
+    c_ptr: np.ndarray
+    c_idx: np.ndarray
+    c_kind: np.ndarray
+    c_arg: np.ndarray
+    a_ptr: np.ndarray
+    a_idx: np.ndarray
+    n_amounts: int
+    l_ptr: np.ndarray
+    l_idx: np.ndarray
+    f_kind: np.ndarray
     slots: dict[Measure, tuple[int, int]]  # measure -> (table, column)
+    lasts: tuple[Pred, ...]
+    n_types: int
+    n_channels: int
+
+
+@dataclass(frozen=True)
+class Tables:
+    """One chunk's events, indexed by user, and the per-user facts every cutoff reads."""
+
+    ev: EventArrays
+    fixed: np.ndarray  # int64 amounts in 1/AMOUNT_SCALE (one zero when the program sums none)
+    ustart: np.ndarray  # (n_users + 1) each user's first event
     first_t: np.ndarray  # per user: first event time (UNKNOWN: none)
     first_purchase_t: np.ndarray
     first_purchase_amount: np.ndarray
@@ -128,57 +147,61 @@ def _csr(columns: list[np.ndarray], n_codes: int) -> tuple[np.ndarray, np.ndarra
     return ptr, np.nonzero(table)[1].astype(np.int64)
 
 
-def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tables:
-    """User-day running sums of every measure and forward-filled last times of `program`."""
-    n = len(ev)
-    day = ev.t // US_PER_DAY
-    new = np.ones(n, dtype=bool)
-    new[1:] = (ev.u[1:] != ev.u[:-1]) | (day[1:] != day[:-1])
-    first = np.flatnonzero(new)
-    gstart = np.append(first, n).astype(np.int64)
-    gday = day[first]
-    ugroups = np.searchsorted(ev.u[first], np.arange(n_users + 1)).astype(np.int64)
+def layout(program: FeatureProgram, measures: list[Measure], lasts: list[Pred]) -> Layout:
+    """The CSR tables of `measures` and `lasts` over the event codes of `program`."""
     n_types, n_channels, parts = _code_parts(program)
     n_codes = parts["r"].size
-    counted = [m for m in program.measures if m.kind in _COUNT_KINDS]
-    summed = [m for m in program.measures if m.kind == "amount"]
-    floated = [m for m in program.measures if m.kind in _FLOAT_KINDS]
+    counted = [m for m in measures if m.kind in _COUNT_KINDS]
+    summed = [m for m in measures if m.kind == "amount"]
+    floated = [m for m in measures if m.kind in _FLOAT_KINDS]
     c_ptr, c_idx = _csr([_matches(program, parts, ACTIVITY if m.kind == "weekday" else m.pred)
                          if m.kind in ("count", "active", "weekday") else np.zeros(n_codes, dtype=bool)
                          for m in counted], n_codes)
     a_ptr, a_idx = _csr([_matches(program, parts, m.pred) for m in summed], n_codes)
-    l_ptr, l_idx = _csr([_matches(program, parts, p) for p in program.lasts], n_codes)
-    amount = ev.amount if ev.amount is not None else np.full(n, np.nan)
-    # Fixed point (1/10,000 of a currency unit): exact sums, so a user's window never depends
-    # on the rounding of other users' or other cutoffs' amounts.
-    fixed = np.round(np.nan_to_num(amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64) if summed else np.zeros(1, np.int64)
-    n_groups = first.size
-    counts = np.zeros((n_groups + 1, len(counted)), dtype=np.int32)
-    amounts = np.zeros((n_groups + 1, len(summed)), dtype=np.int64)
-    floats = np.zeros((n_groups, len(floated)))
-    lasts = np.full((n_groups, len(program.lasts)), NEVER, dtype=np.int64)
-    fp_t = np.full(n_users, UNKNOWN, dtype=np.int64)
-    fp_amount = np.full(n_users, np.nan)
-    kernels.day_tables(
-        gstart, ugroups, gday, ev.t, ev.r, ev.et, ev.ch, fixed, amount, n_types, n_channels,
-        c_ptr, c_idx, np.array([_COUNT_KINDS[m.kind] for m in counted], dtype=np.int64),
-        np.array([m.arg for m in counted], dtype=np.int64), a_ptr, a_idx, l_ptr, l_idx,
-        np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), counts, amounts, floats, lasts, fp_t,
-        fp_amount)
+    l_ptr, l_idx = _csr([_matches(program, parts, p) for p in lasts], n_codes)
     slots = {m: (kernels.COUNTS, j) for j, m in enumerate(counted)}
     slots |= {m: (kernels.AMOUNTS, j) for j, m in enumerate(summed)}
     slots |= {m: (kernels.FLOATS, j) for j, m in enumerate(floated)}
-    ustart = gstart[ugroups]  # each user's first event
+    return Layout(c_ptr=c_ptr, c_idx=c_idx, c_kind=np.array([_COUNT_KINDS[m.kind] for m in counted], dtype=np.int64),
+                  c_arg=np.array([m.arg for m in counted], dtype=np.int64), a_ptr=a_ptr, a_idx=a_idx,
+                  n_amounts=len(summed), l_ptr=l_ptr, l_idx=l_idx,
+                  f_kind=np.array([_FLOAT_KINDS[m.kind] for m in floated], dtype=np.int64), slots=slots,
+                  lasts=tuple(lasts), n_types=n_types, n_channels=n_channels)
+
+
+def build_tables(program: FeatureProgram, ev: EventArrays, n_users: int) -> Tables:
+    """Index a chunk's events by user: first events, first purchases and the (value, day) pairs
+    of the distinct counts. The windows are read from the events themselves (`RowContext`)."""
+    n = len(ev)
+    ustart = np.searchsorted(ev.u, np.arange(n_users + 1, dtype=ev.u.dtype)).astype(np.int64)
     has = ustart[1:] > ustart[:-1]
     first_t = np.full(n_users, UNKNOWN, dtype=np.int64)
     first_t[has] = ev.t[ustart[:-1][has]]
+    amount = ev.amount if ev.amount is not None else np.full(n, np.nan)
+    summed = any(m.kind == "amount" for m in program.measures)
+    # Fixed point (1/10,000 of a currency unit): exact sums, so a user's window never depends
+    # on the rounding of other users' or other cutoffs' amounts.
+    fixed = np.round(np.nan_to_num(amount, nan=0.0) * AMOUNT_SCALE).astype(np.int64) if summed else np.zeros(1, np.int64)
+    fp_t = np.full(n_users, UNKNOWN, dtype=np.int64)
+    fp_amount = np.full(n_users, np.nan)
+    kernels.first_purchases(ustart, ev.t, ev.r, amount, fp_t, fp_amount)
     pairs = {}
     if program.distinct_columns:
+        day = ev.t // US_PER_DAY
         act = np.isin(ev.r, [ROLE_CODES[r] for r in ACTIVITY.roles])
         pairs = {c: kernels.pairs(ustart, day, ev.keys[c], act) for c in program.distinct_columns}
-    return Tables(gday=gday, ugroups=ugroups, counts=counts, amounts=amounts, floats=floats, lasts=lasts,
-                  slots=slots, first_t=first_t, first_purchase_t=fp_t,
+    return Tables(ev=ev, fixed=fixed, ustart=ustart, first_t=first_t, first_purchase_t=fp_t,
                   first_purchase_amount=fp_amount, pairs=pairs)
+
+
+def btyd_summaries(tables: Tables, cuts_us: np.ndarray) -> np.ndarray:
+    """(n_cutoffs, n_users, 4) BTYD summaries of a chunk's users with one purchase unit per day
+    (`siyu.features.btyd_summary`'s columns; NaN: no purchase before the cutoff)."""
+    ev = tables.ev
+    out = np.empty((cuts_us.size, tables.ustart.size - 1, 4))
+    amount = ev.amount if ev.amount is not None else np.full(len(ev), np.nan)
+    kernels.btyd(tables.ustart, ev.t, ev.r, amount, cuts_us // US_PER_DAY, out)
+    return out
 
 
 # --------------------------------------------------------------------------- rows
@@ -202,19 +225,52 @@ def population(joined_us: np.ndarray, cuts_us: np.ndarray) -> Rows:
 _ALL = 1 << 40  # a window boundary before every day: "all history"
 
 
-def pooled(shape: tuple[int, ...], dtype=np.float64, fill=None) -> np.ndarray:
-    """A numpy array whose memory comes from Arrow's pool (uninitialized unless `fill`).
+class Recycler:
+    """Numpy arrays over Arrow buffers that are handed out again once nothing refers to them.
 
-    Why: a batch of rows needs ~300 MB of fresh columns. numpy hands blocks that large back
-    to the OS when they are freed, so every batch paid again for the kernel zeroing new pages
-    (system time was ~12 of the ~46 CPU seconds at 10M events x 12 cutoffs), while Arrow's
-    pool keeps freed blocks for the next batch. The columns end up in Arrow record batches
-    anyway, zero-copy."""
-    n = int(np.prod(shape))
-    out = np.frombuffer(pa.allocate_buffer(max(n, 1) * np.dtype(dtype).itemsize), dtype=dtype, count=n).reshape(shape)
-    if fill is not None:
-        out.fill(fill)
-    return out
+    Why: a batch of rows needs ~300 MB of columns, and fresh memory is not free: the kernel
+    faults in and zeroes every new page (~0.5 s per GB measured here, so ~4 CPU seconds for the
+    7 GB of a 10M events x 12 cutoffs build), and both numpy and Arrow's pool hand blocks that
+    large back to the OS as soon as they are freed. A consumer that writes each batch and drops
+    it (the Parquet writer) releases its buffers, and the next batch reuses them; one that keeps
+    every batch (`read_all`) keeps them, and new ones are taken. The columns end up in Arrow
+    record batches zero-copy, and an Arrow array over a buffer holds a Python reference to it,
+    so a buffer is reused only when no array, view or batch can still read it."""
+
+    def __init__(self, keep: int = 512) -> None:
+        self._buffers: list[pa.Buffer] = []
+        self._keep = keep  # buffers remembered (used or free); the oldest are forgotten first
+        probe = [pa.allocate_buffer(1)]
+        self._unshared = sys.getrefcount(probe[0])  # the count of a buffer only this list holds
+
+    def array(self, shape: tuple[int, ...], dtype=np.float64, fill=None) -> np.ndarray:
+        """An array of `shape` (uninitialized unless `fill`)."""
+        n = int(np.prod(shape))
+        size = max(n, 1) * np.dtype(dtype).itemsize
+        buf = self._take(size)
+        out = np.frombuffer(buf, dtype=dtype, count=n).reshape(shape)
+        if fill is not None:
+            out.fill(fill)
+        return out
+
+    def release(self) -> None:
+        """Forget the buffers nothing else refers to (their memory goes back to the OS)."""
+        self._buffers = [b for b in self._buffers if sys.getrefcount(b) > self._unshared + 1]
+
+    def _take(self, size: int) -> pa.Buffer:
+        best = -1
+        for k in range(len(self._buffers)):
+            have = self._buffers[k].size
+            if (size <= have <= 2 * size and (best < 0 or have < self._buffers[best].size)
+                    and sys.getrefcount(self._buffers[k]) == self._unshared):
+                best = k
+        if best >= 0:
+            return self._buffers[best]
+        buf = pa.allocate_buffer(size)
+        self._buffers.append(buf)
+        if len(self._buffers) > self._keep:
+            del self._buffers[0]
+        return buf
 
 
 class RowContext:
@@ -223,8 +279,9 @@ class RowContext:
     column by column."""
 
     def __init__(self, program: FeatureProgram, tables: Tables, rows: Rows, cuts_us: np.ndarray,
-                 joined_us: np.ndarray, reads: tuple[Expr, ...] | None = None) -> None:
+                 joined_us: np.ndarray, reads: tuple[Expr, ...] | None = None, pool: Recycler | None = None) -> None:
         self.program, self.tables, self.rows = program, tables, rows
+        self.pool = pool if pool is not None else Recycler()
         self.cut_us = cuts_us[rows.c]
         self.cut_day = self.cut_us // US_PER_DAY
         self.joined = joined_us[rows.u]
@@ -234,7 +291,7 @@ class RowContext:
         self._windows_read = False
 
     def value(self, e: Expr) -> np.ndarray:
-        if isinstance(e, Win) and not self._windows_read:
+        if isinstance(e, Win | Ratio | Since) and not self._windows_read:
             self._read_windows()
         if e not in self._memo:
             self._memo[e] = _evaluate(self, e)
@@ -253,34 +310,52 @@ class RowContext:
             subs = {s for e in self._reads for s in walk(e)}
             wins = [w for w in wins if w in subs]
             lasts = [p for p in lasts if Since(p) in subs]
+        # Ratios of two windows are divided in the same pass, while the row's windows are in cache.
+        at_win = {w: k for k, w in enumerate(wins)}
+        ratios = [e for _, e in program.columns if isinstance(e, Ratio) and e.num in at_win and e.den in at_win]
+        if self._reads is not None:
+            ratios = [e for e in ratios if e in subs]
+        lay = layout(program, list(dict.fromkeys(w.measure for w in wins)), lasts)
         bounds = list(program.offsets) + [_ALL]
         at = {d: i for i, d in enumerate(bounds)}
-        slot = [t.slots[w.measure] for w in wins]
-        out = pooled((len(wins), len(self.rows)))
-        last = pooled((len(lasts), len(self.rows)), np.int64)
+        slot = [lay.slots[w.measure] for w in wins]
+        out = self.pool.array((len(wins), len(self.rows)))
+        last = self.pool.array((len(lasts), len(self.rows)), np.int64)
+        since = self.pool.array((len(lasts), len(self.rows)))
+        ratio = self.pool.array((len(ratios), len(self.rows)))
+        # Rows user by user (a user's rows are read from one build of their day tables).
+        order = np.argsort(self.rows.u, kind="stable")
+        users = self.rows.u[order]
+        rstart = np.concatenate([[0], np.flatnonzero(users[1:] != users[:-1]) + 1, [users.size]]).astype(np.int64)
+        ev = t.ev
         kernels.windows(
-            np.argsort(self.rows.u, kind="stable"), self.rows.u, self.cut_day, t.ugroups, t.gday,
-            np.array(bounds, dtype=np.int64), t.counts, t.amounts, t.floats, t.lasts,
+            order, users, rstart, t.ustart, ev.t, ev.r, ev.et, ev.ch, t.fixed, lay.n_types, lay.n_channels, lay.c_ptr,
+            lay.c_idx, lay.c_kind, lay.c_arg, lay.a_ptr, lay.a_idx, lay.n_amounts, lay.l_ptr, lay.l_idx,
+            len(lasts), lay.f_kind, self.cut_day, np.array(bounds, dtype=np.int64),
             np.array([s[0] for s in slot], dtype=np.int64), np.array([s[1] for s in slot], dtype=np.int64),
             np.array([at[w.upto] for w in wins], dtype=np.int64),
             np.array([at[_ALL if w.days is None else w.days] for w in wins], dtype=np.int64),
             np.array([AMOUNT_SCALE if w.measure.kind == "amount" else 1.0 for w in wins]),
-            np.array([program.lasts.index(p) for p in lasts], dtype=np.int64), out, last,
+            np.arange(len(lasts), dtype=np.int64), np.array([at_win[e.num] for e in ratios], dtype=np.int64),
+            np.array([at_win[e.den] for e in ratios], dtype=np.int64),
+            np.array([e.negate for e in ratios], dtype=np.bool_), self.cut_us, out, last, since, ratio,
         )
         self._memo.update(zip(wins, out, strict=True))
+        self._memo.update(zip((Since(p) for p in lasts), since, strict=True))
+        self._memo.update(zip(ratios, ratio, strict=True))
         self._last.update(zip(lasts, last, strict=True))
         self._windows_read = True
 
 
 def _days_since(ctx: RowContext, t_us: np.ndarray) -> np.ndarray:
-    out = pooled(t_us.shape)
+    out = ctx.pool.array(t_us.shape)
     np.divide(ctx.cut_us - t_us, US_PER_DAY, out=out)
     out[t_us == NEVER] = np.nan
     return out
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    out = pooled(num.shape)
+def _ratio(pool: Recycler, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = pool.array(num.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(num, den, out=out)  # NaN already where den is NaN
     out[den == 0] = np.nan
@@ -292,7 +367,7 @@ def _distinct(ctx: RowContext, d: DistinctIn) -> np.ndarray:
     window; every window of the column is read in one pass."""
     start, keys, days = ctx.tables.pairs[d.column]
     wanted = [e for e in _distinct_exprs(ctx.program) if e.column == d.column]
-    out = pooled((len(wanted), len(ctx.rows)), fill=0.0)
+    out = ctx.pool.array((len(wanted), len(ctx.rows)), fill=0.0)
     kernels.distinct(ctx.rows.u, ctx.cut_day, start, keys, days, np.array([e.days for e in wanted], dtype=np.int64),
                      out)
     for e, values in zip(wanted, out, strict=True):
@@ -329,7 +404,7 @@ def _evaluate(ctx: RowContext, e: Expr) -> np.ndarray:  # noqa: C901 - one dispa
         raise KeyError(f"{e!r}: not among the program's windows")
     if isinstance(e, Ratio):
         num = ctx.value(e.num)
-        return _ratio(-num if e.negate else num, ctx.value(e.den))
+        return _ratio(ctx.pool, -num if e.negate else num, ctx.value(e.den))
     if isinstance(e, Since):
         return _days_since(ctx, ctx.last_us(e.pred))
     if isinstance(e, DistinctIn):
@@ -395,6 +470,6 @@ def rfm_segment(scores: np.ndarray) -> np.ndarray:
     ).astype(np.int8)
 
 
-__all__ = ["LIFECYCLE_STAGES", "NEVER", "RFM_SEGMENTS", "UNKNOWN", "US_PER_DAY", "EventArrays", "RowContext",
-           "Rows", "Tables", "build_tables", "cutoff_us", "numeric_columns", "population", "rfm_raw",
+__all__ = ["LIFECYCLE_STAGES", "NEVER", "RFM_SEGMENTS", "Recycler", "UNKNOWN", "US_PER_DAY", "EventArrays", "RowContext",
+           "Layout", "Rows", "Tables", "btyd_summaries", "build_tables", "layout", "cutoff_us", "numeric_columns", "population", "rfm_raw",
            "rfm_scores", "rfm_segment"]
