@@ -4,19 +4,16 @@ Optuna's INFO log, deprecation warnings, MLflow's log lines or tqdm bars; `--deb
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import yaml
+from toy_project import write_toy_project
 
 import siyu
-from siyu.models.synthetic import toy_manifest, toy_trainset
 
 CHATTER = [
     re.compile(r"^\[[IWD] \d{4}-\d\d-\d\d", re.M),  # Optuna's log lines ("[I 2026-... ] Trial 0 finished")
@@ -29,21 +26,7 @@ CHATTER = [
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("chatter")
-    config = {
-        "dataset": {"name": "toy", "events": {"path": str(root / "events")}, "roles": {"purchase": ["purchase"]}},
-        "paths": {"world": str(root / "world"), "work": str(root / "work")},
-        "tracking": {"uri": f"sqlite:///{root}/mlflow.db", "artifact_root": str(root / "artifacts")},
-        "training": {"plots": False, "n_jobs": 1},
-    }
-    path = root / "siyu.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    frame = toy_trainset("churn", n_users=200, n_cutoffs=4, rng=np.random.default_rng(2))
-    directory = root / "work" / "trainsets" / "churn"
-    directory.mkdir(parents=True)
-    frame.to_parquet(directory / "trainset.parquet")
-    (directory / "manifest.json").write_text(json.dumps(toy_manifest(frame, "churn")), encoding="utf-8")
-    return path
+    return write_toy_project(tmp_path_factory.mktemp("chatter"))
 
 
 def _siyu(*args: str) -> subprocess.CompletedProcess:

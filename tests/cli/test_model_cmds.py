@@ -1,36 +1,19 @@
 """`siyu train / compare / promote / tune` through typer's CliRunner, in a temporary project."""
 
-import json
-
 import mlflow
-import numpy as np
 import pytest
-import yaml
+from toy_project import write_toy_project
 from typer.testing import CliRunner
 
 from siyu.cli.main import app
-from siyu.models.synthetic import toy_manifest, toy_trainset
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
     previous = mlflow.get_tracking_uri()
-    config = {
-        "dataset": {"name": "toy", "events": {"path": str(root / "events")}, "roles": {"purchase": ["purchase"]}},
-        "paths": {"world": str(root / "world"), "work": str(root / "work")},
-        "tracking": {"uri": f"sqlite:///{root}/mlflow.db", "artifact_root": str(root / "artifacts")},
-        "training": {"plots": False, "n_jobs": 1},
-    }
-    path = root / "siyu.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    frame = toy_trainset("churn", n_users=200, n_cutoffs=4, rng=np.random.default_rng(2))
-    directory = root / "work" / "trainsets" / "churn"
-    directory.mkdir(parents=True)
-    frame.to_parquet(directory / "trainset.parquet")
-    (directory / "manifest.json").write_text(json.dumps(toy_manifest(frame, "churn")), encoding="utf-8")
+    path = write_toy_project(tmp_path_factory.mktemp("cli"))
     yield path
     mlflow.set_tracking_uri(previous)
 

@@ -88,3 +88,26 @@ def make_deps(features: pd.DataFrame, champions: dict, **extra) -> ScoringDeps:
                        load_champion=lambda task, tracking: champions[task],
                        newest_event=lambda cfg: dt.datetime(2026, 3, 1, 18, 30),
                        **extra)
+
+
+def score_cli_project(tmp_path, monkeypatch) -> tuple:
+    """A config file whose tag store lives in `tmp_path`, and the scoring job wired to tiny
+    champions on hand-built features: (config path, {"features": frame the job reads}, rng)."""
+    import yaml
+
+    import siyu.jobs.scoring as scoring_job
+
+    rng = np.random.default_rng(3)
+    features, champions = make_features(150, rng), train_champions(rng)
+    config = {
+        "dataset": {"name": "t", "events": {"path": str(tmp_path / "events")}, "roles": {}},
+        "paths": {"work": str(tmp_path / "work")},
+        "scoring": {"tag_store_url": f"duckdb:///{tmp_path / 'tags.duckdb'}",
+                    "exports_dir": str(tmp_path / "exports"),
+                    "guards": {"psi_fail": 10, "score_shift_fail": 10, "max_changed_share": 1.0}},
+    }
+    path = tmp_path / "siyu.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    state = {"features": features}
+    monkeypatch.setattr(scoring_job, "default_deps", lambda: make_deps(state["features"], champions))
+    return path, state, rng

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pytest
 import yaml
-from scoring_fixtures import make_deps, make_features, train_champions
+from scoring_fixtures import make_features, score_cli_project
 from typer.testing import CliRunner
 
-import siyu.jobs.scoring as scoring_job
 from siyu.cli.main import app
 from siyu.io.tagstore import open_tag_store
 
@@ -18,21 +16,8 @@ from siyu.io.tagstore import open_tag_store
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A config file whose store lives in tmp_path, and the job wired to tiny champions."""
-    rng = np.random.default_rng(3)
-    features, champions = make_features(150, rng), train_champions(rng)
-    config = {
-        "dataset": {"name": "t", "events": {"path": str(tmp_path / "events")}, "roles": {}},
-        "paths": {"work": str(tmp_path / "work")},
-        "scoring": {"tag_store_url": f"duckdb:///{tmp_path / 'tags.duckdb'}",
-                    "exports_dir": str(tmp_path / "exports"),
-                    "guards": {"psi_fail": 10, "score_shift_fail": 10, "max_changed_share": 1.0}},
-    }
-    path = tmp_path / "siyu.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    state = {"features": features}
     monkeypatch.setenv("COLUMNS", "250")  # rich tables wide enough to read in the output
-    monkeypatch.setattr(scoring_job, "default_deps", lambda: make_deps(state["features"], champions))
-    return path, state, rng
+    return score_cli_project(tmp_path, monkeypatch)
 
 
 def test_score_prints_the_tag_distribution_then_export_show_and_rollback(project):

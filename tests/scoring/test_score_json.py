@@ -1,17 +1,16 @@
 """`siyu score --json` and `--quiet` for the scheduled job, through typer's CliRunner on the tiny
-scoring world of tests/scoring (a real DuckDB tag store, tiny real champions): stdout carries one
+scoring world of `scoring_fixtures` (a real DuckDB tag store, tiny real champions): stdout carries one
 JSON object (or one line) and nothing else, on success and on failure, with the usual exit codes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
+from scoring_fixtures import make_features, score_cli_project
 from typer.testing import CliRunner
 
 import siyu.jobs.scoring as scoring_job
@@ -19,31 +18,14 @@ from siyu.cli.main import app
 from siyu.cli.score_cmds import _RECORD_KEYS, _summary_record
 from siyu.io.tagstore import open_tag_store
 
-# the scoring tests' helpers (tiny champions, hand-built features): one world for both CLI tests
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scoring"))
-from scoring_fixtures import make_deps, make_features, train_champions  # noqa: E402
-
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A config whose tag store lives in tmp_path, the job wired to tiny champions, and rich told
     it writes to a colour terminal: nothing of a spinner or a table may reach stdout anyway."""
-    rng = np.random.default_rng(3)
-    features, champions = make_features(150, rng), train_champions(rng)
-    config = {
-        "dataset": {"name": "t", "events": {"path": str(tmp_path / "events")}, "roles": {}},
-        "paths": {"work": str(tmp_path / "work")},
-        "scoring": {"tag_store_url": f"duckdb:///{tmp_path / 'tags.duckdb'}",
-                    "exports_dir": str(tmp_path / "exports"),
-                    "guards": {"psi_fail": 10, "score_shift_fail": 10, "max_changed_share": 1.0}},
-    }
-    path = tmp_path / "siyu.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    state = {"features": features}
     monkeypatch.setenv("TTY_COMPATIBLE", "1")
     monkeypatch.setenv("FORCE_COLOR", "1")
-    monkeypatch.setattr(scoring_job, "default_deps", lambda: make_deps(state["features"], champions))
-    return path, state, rng
+    return score_cli_project(tmp_path, monkeypatch)
 
 
 def _score(path: Path, *flags: str):  # noqa: ANN202 - a click Result
