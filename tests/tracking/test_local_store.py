@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -127,6 +128,23 @@ def test_a_version_logged_before_model_files_still_loads(tmp_path, fitted):
     champion = load_champion("churn", cfg)
     assert champion.run_id == run.info.run_id
     np.testing.assert_allclose(champion.predict_score(X_test), model.predict_score(X_test))
+    # A fresh process elsewhere, MLflow pointed nowhere (MLflow exports its URIs to the environment
+    # once set): `models:/` must still resolve in this store.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = subprocess.run([sys.executable, "-c", _OLD_CHAMPION, cfg.uri, cfg.artifact_root], cwd=elsewhere,
+                         capture_output=True, text=True, timeout=300,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == run.info.run_id
+
+
+_OLD_CHAMPION = """
+import sys
+from siyu.config import TrackingConfig
+from siyu.tracking import load_champion
+print(load_champion("churn", TrackingConfig(uri=sys.argv[1], artifact_root=sys.argv[2], experiment="t")).run_id)
+"""
 
 
 _READ_ONLY = """

@@ -200,18 +200,20 @@ def _load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
     return model
 
 
-def _model(version: StoredVersion, store: LocalStore | None) -> ModelFile:
+def _model(version: StoredVersion, cfg: TrackingConfig) -> ModelFile:
     """The estimator of a registered version with its columns: read from the model file in place
     when the store and the model's folder are local and the version has one (every version logged
     since the file existed), else through MLflow's pyfunc loader."""
     uri = f"models:/{version.name}/{version.version}"
-    folder = local_path(version.storage_location) if store is not None and version.storage_location else None
+    local = _local(cfg) is not None and bool(version.storage_location)
+    folder = local_path(version.storage_location) if local else None
     if folder is not None:
         if not folder.is_dir():
             raise _unreadable(uri, f"{folder} does not exist")
         if model_file_in(folder).is_file():
             _warn_on_other_versions(uri, folder)
             return read_model_file(model_file_in(folder))
+    connect(cfg)  # `models:/` resolves in the registry MLflow is pointed at
     wrapper = _load_pyfunc(uri).unwrap_python_model()
     return ModelFile(wrapper.estimator, list(wrapper.feature_names), dict(wrapper.categories))
 
@@ -242,7 +244,7 @@ def load_version_estimator(task: str, version: str, cfg: TrackingConfig) -> obje
     found = _find_version(name, cfg, version=version)
     stored = found[0] if found is not None else StoredVersion(name=name, version=str(version), run_id="",
                                                               storage_location="")
-    return _model(stored, _local(cfg)).estimator
+    return _model(stored, cfg).estimator
 
 
 def _run_artifact(run_id: str, path: str, cfg: TrackingConfig, artifact_uri: str | None) -> Path:
@@ -320,7 +322,7 @@ def load_champion(task: str, tracking_cfg: TrackingConfig, *, version: str | Non
             f"{name}: no {wanted} in {mask_url(str(tracking_cfg.uri))}; "
             f"run `siyu train --task {task}` then `siyu promote --task {task}`")
     stored, run = found
-    model = _model(stored, _local(tracking_cfg))
+    model = _model(stored, tracking_cfg)
     artifact_uri = run.artifact_uri if run is not None else None
     profile = _run_json(stored.run_id, "reference_profile.json", tracking_cfg, artifact_uri)
     if profile is None:
