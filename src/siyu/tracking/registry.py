@@ -205,8 +205,8 @@ def _model(version: StoredVersion, cfg: TrackingConfig) -> ModelFile:
     when the store and the model's folder are local and the version has one (every version logged
     since the file existed), else through MLflow's pyfunc loader."""
     uri = f"models:/{version.name}/{version.version}"
-    local = _local(cfg) is not None and bool(version.storage_location)
-    folder = local_path(version.storage_location) if local else None
+    # Only the local store fills `storage_location` (a version read through MLflow has it empty).
+    folder = local_path(version.storage_location) if version.storage_location else None
     if folder is not None:
         if not folder.is_dir():
             raise _unreadable(uri, f"{folder} does not exist")
