@@ -17,6 +17,27 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`make test` runs the suite in two processes (pytest-xdist `-n 2`), each taking whole folders
+    of tests/: a folder's session fixtures (a trained world) are then built once, not once per
+    process, and its modules run in their order. Every `test_spark_*` module goes to one process,
+    wherever it sits, so one Spark session serves them all. (xdist's own `loadgroup` marks do not
+    reach its scheduler under pytest 9.2, which keeps a node's id elsewhere.) Any `--dist` other
+    than the default `load` is xdist's own."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFolder(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            parts = nodeid.split("::")[0].split("/")  # tests/<folder>/test_x.py
+            if parts[-1].startswith("test_spark_"):
+                return "spark"
+            return parts[1] if len(parts) > 2 else "tests"
+
+    return ByFolder(config, log)
+
+
 def _spark_session():
     """ONE local Spark session for the whole test run (a cold start costs ~10-60 s)."""
     try:
