@@ -109,3 +109,50 @@ def test_leaf_size_is_capped_on_small_training_sets(toy_data):
     model = LightGBMClassifier(n_estimators=20, min_child_samples=500, n_jobs=1).fit(X, y)
     assert model.params_["min_child_samples"] == max(20, len(y) // 200) < 500
     assert model.tree_model_.current_iteration() == 20  # it still grows trees
+
+
+def _members(seeds, n_jobs=1):
+    from siyu.models.boosting import ObjectiveRegressor
+
+    return [ObjectiveRegressor(n_estimators=60, num_leaves=7, early_stopping_rounds=5, refit=False, n_jobs=n_jobs,
+                               random_state=seed) for seed in seeds]
+
+
+def test_boosters_alike_binned_once_equal_boosters_binned_each_on_their_own():
+    """`fits_alike` / `refits_alike` bin the rows once for members that differ by seed only, and
+    fit them side by side on that one Dataset. Each booster equals the one fitted alone on its own
+    Dataset with the same binning seed: on 60k rows (above LightGBM's 50k-row bin sample, where the
+    binning seed matters), with bagging and column sampling, fit and refit."""
+    from siyu.models.boosting import fits_alike, refits_alike
+    from siyu.models.threads import side_by_side
+
+    rng = np.random.default_rng(0)
+    n = 75_000
+    X = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(6)})
+    X["tier"] = pd.Categorical(rng.choice(["a", "b", "c"], size=n))
+    y = np.exp(X["x0"].to_numpy() * 0.5 + (X["tier"] == "b") * 0.3 + rng.normal(size=n))  # Tweedie: no negatives
+    fit_rows, valid_rows = slice(0, 60_000), slice(60_000, None)
+    seeds = [0, 7, 11]
+    shared = _members(seeds)
+    side_by_side(fits_alike(shared, X[fit_rows], y[fit_rows], X[valid_rows], y[valid_rows]), n_jobs=2)
+    alone = _members(seeds)
+    for m in alone:
+        m.bin_seed_ = seeds[0]
+        m.fit(X[fit_rows], y[fit_rows], X_valid=X[valid_rows], y_valid=y[valid_rows])
+    assert [m.bin_seed_ for m in shared] == [0, 0, 0]
+    for a, b in zip(shared, alone, strict=True):
+        assert a.tree_model_.model_to_string() == b.tree_model_.model_to_string()
+    side_by_side(refits_alike(shared, X, y), n_jobs=2)
+    for m in alone:
+        m._refit(X, y)
+    for a, b in zip(shared, alone, strict=True):
+        assert a.tree_model_.model_to_string() == b.tree_model_.model_to_string()
+    assert len({m.tree_model_.model_to_string() for m in shared}) == 3  # the seeds still differ
+
+
+def test_boosters_binned_together_must_differ_by_seed_only():
+    from siyu.models.boosting import fits_alike
+
+    X, y = pd.DataFrame({"a": np.arange(100.0)}), np.arange(100.0)
+    with pytest.raises(ValueError, match="same parameters but their seed"):
+        fits_alike([*_members([0]), *_members([1], n_jobs=2)], X, y, None, None)

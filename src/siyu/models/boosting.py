@@ -7,6 +7,8 @@ frame the booster sees) and `margin(X)` (raw margin before the link and calibrat
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Literal
 
 import lightgbm as lgb
@@ -181,20 +183,28 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
             # move, and finding them was half of building each training set
             "bin_construct_sample_cnt": 50_000,
         }
+        if getattr(self, "bin_seed_", None) is not None:  # binned with others (`fit_alike`)
+            params["data_random_seed"] = self.bin_seed_
         return params
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
         state.pop("_bins", None)  # the binned training set is for the refit only, never saved
+        state.pop("_given_bins", None)
         return state
 
     def _train(self, params, X, y, X_valid, y_valid, callbacks, *, weight=None) -> lgb.Booster:
-        train = lgb.Dataset(self.model_input(X), label=y, weight=weight, free_raw_data=True)
+        given = self.__dict__.pop("_given_bins", None)  # `fits_alike`: binned once for boosters alike
+        if given is not None:
+            train, valid = given
+        else:
+            train = lgb.Dataset(self.model_input(X), label=y, weight=weight, free_raw_data=True)
+            valid = None if X_valid is None else lgb.Dataset(self.model_input(X_valid), label=y_valid, reference=train)
         self._bins = train
         cbs = list(callbacks)
         valid_sets, rounds = [], self.n_estimators
-        if X_valid is not None:
-            valid_sets = [lgb.Dataset(self.model_input(X_valid), label=y_valid, reference=train)]
+        if valid is not None:
+            valid_sets = [valid]
             cbs.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.params_ = params
         with booster_rounds(rounds) as at_round:
@@ -212,7 +222,9 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
         """Retrain on (X, y) for the early-stopped number of rounds, with the same parameters and
         the first fit's bin edges (finding them again on nearly the same rows cost a third of the refit)."""
         bins = self.__dict__.pop("_bins", None)
-        train = lgb.Dataset(self.model_input(X), label=y, free_raw_data=True, reference=bins)
+        train = self.__dict__.pop("_given_bins", None)  # `refits_alike`
+        if train is None:
+            train = lgb.Dataset(self.model_input(X), label=y, free_raw_data=True, reference=bins)
         rounds = max(1, self.best_iteration_)
         with booster_rounds(rounds, refit=True) as at_round:
             self.tree_model_ = lgb.train(self.params_, train, num_boost_round=rounds, callbacks=_lightgbm_rounds(at_round))
@@ -223,6 +235,59 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
 
     def _tweedie_params(self) -> dict:
         return {"tweedie_variance_power": self.tweedie_variance_power}
+
+
+def _alike(members: list[_LightGBMBase]) -> dict:
+    """The parameters `members` share (all but `random_state`); ValueError if they differ otherwise."""
+    shared = [{k: v for k, v in m.get_params().items() if k != "random_state"} for m in members]
+    if any(type(m) is not type(members[0]) or p != shared[0] for m, p in zip(members, shared, strict=True)):
+        raise ValueError("fit_alike: the boosters must be of one class with the same parameters but their seed")
+    return shared[0]
+
+
+def _binning_seed(members: list[_LightGBMBase]) -> int:
+    """One `data_random_seed` for boosters binned together (LightGBM derives it from each one's seed
+    otherwise, and refuses to train on a Dataset binned with another): the first member's."""
+    return members[0].random_state
+
+
+def fits_alike(members: list[_LightGBMBase], X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame | None,
+               y_valid: np.ndarray | None) -> list[Callable[[], _LightGBMBase]]:
+    """Bin (X, y) and the valid rows ONCE for LightGBM models alike but for their seed (the members
+    of an averaged set, e.g. the X-learner's effect boosters) and return the calls that fit each
+    member on them, for `siyu.models.threads.side_by_side`. Building a Dataset (a numpy copy, bin
+    edges, binning) was a quarter of such a member's fit. Boosters fitted on a shared Dataset,
+    side by side or not, equal those fitted on their own Datasets given the one `data_random_seed`
+    they now all carry (tests/models/test_boosting.py)."""
+    _alike(members)
+    for m in members:
+        m.bin_seed_ = _binning_seed(members)
+    first = members[0]
+    params = first._params(len(y))
+    # the first member's schema, learned here from X as its own fit will learn it, shapes what LightGBM sees
+    first.feature_names_in_ = np.asarray(X.columns, dtype=object)
+    first._learn_schema(X)
+    train = lgb.Dataset(first.model_input(X), label=y, free_raw_data=True, params=params).construct()
+    valid = None
+    if X_valid is not None:
+        valid = lgb.Dataset(first.model_input(X_valid), label=y_valid, reference=train, params=params).construct()
+    for m in members:
+        m._given_bins = (train, valid)
+    return [functools.partial(m.fit, X, y, X_valid=X_valid, y_valid=y_valid) for m in members]
+
+
+def refits_alike(members: list[_LightGBMBase], X: pd.DataFrame, y: np.ndarray) -> list[Callable[[], None]]:
+    """The `_refit` calls of `fits_alike`'s members on (X, y), binned once with their first fit's bin
+    edges (members that did not early-stop have nothing to refit and are left out)."""
+    members = [m for m in members if getattr(m, "best_iteration_", None)]
+    if not members:
+        return []
+    first = members[0]
+    train = lgb.Dataset(first.model_input(X), label=y, free_raw_data=True, reference=first.__dict__.get("_bins"),
+                        params=first.params_).construct()
+    for m in members:
+        m._given_bins = train
+    return [functools.partial(m._refit, X, y) for m in members]
 
 
 class LightGBMClassifier(_BinaryHead, _LightGBMBase):

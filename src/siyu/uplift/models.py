@@ -43,7 +43,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from siyu.models._base import NotFittedError, check_features, check_target
-from siyu.models.boosting import LightGBMClassifier, LightGBMRegressor, ObjectiveRegressor
+from siyu.models.boosting import (
+    LightGBMClassifier,
+    LightGBMRegressor,
+    ObjectiveRegressor,
+    fits_alike,
+    refits_alike,
+)
 from siyu.models.threads import member_threads, side_by_side
 
 CONTROL = "control"
@@ -177,10 +183,16 @@ def _rows(mask: np.ndarray, X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFram
     return X[mask], y[mask]
 
 
+def _usable(X_valid: pd.DataFrame | None, y_valid: np.ndarray | None) -> tuple:
+    """(X_valid, y_valid) when there are enough valid rows to stop early on, else (None, None)."""
+    usable = X_valid is not None and len(X_valid) >= 20 and (len(np.unique(y_valid)) > 1)
+    return (X_valid, y_valid) if usable else (None, None)
+
+
 def _fit_on(model, X, y, X_valid, y_valid):  # noqa: ANN001, ANN202 - a siyu estimator
     """Fit with early stopping on the valid rows when there are enough of them."""
-    usable = X_valid is not None and len(X_valid) >= 20 and (len(np.unique(y_valid)) > 1)
-    return model.fit(X, y, X_valid=X_valid if usable else None, y_valid=y_valid if usable else None)
+    X_valid, y_valid = _usable(X_valid, y_valid)
+    return model.fit(X, y, X_valid=X_valid, y_valid=y_valid)
 
 
 ARM_COLUMN = "uplift_arm"  # the treatment as a feature of the pooled treated models
@@ -350,15 +362,16 @@ class XLearner(_ArmModels, UpliftEstimator):
         valid = {} if X_valid is None else self._imputed(X_valid, y_valid, t_valid)
         sides = self._imputed(X, y, t)
         members = {side_key: self._effect_models() for side_key in sides}
-        side_by_side([functools.partial(_fit_on, m, Xs, ds, *valid.get(side_key, (None, None)))
-                      for side_key, (Xs, ds) in sides.items() for m in members[side_key]], self.n_jobs)
+        # each side's members binned once, then all of both sides' members fitted side by side
+        side_by_side([fit for side_key, (Xs, ds) in sides.items()
+                      for fit in fits_alike(members[side_key], Xs, ds, *_usable(*valid.get(side_key, (None, None))))],
+                     self.n_jobs)
         self.effect_models_ = {side_key: tuple(models) for side_key, models in members.items()}
 
     def _refit_all(self, X: pd.DataFrame, y: np.ndarray, t: np.ndarray) -> None:
         self._refit_arms(X, y, t)
-        side_by_side([functools.partial(model._refit, Xs, ds) for side_key, (Xs, ds) in self._imputed(X, y, t).items()
-                      for model in self.effect_models_[side_key] if getattr(model, "best_iteration_", None)],
-                     self.n_jobs)
+        side_by_side([refit for side_key, (Xs, ds) in self._imputed(X, y, t).items()
+                      for refit in refits_alike(list(self.effect_models_[side_key]), Xs, ds)], self.n_jobs)
 
     def _effect(self, side_key: tuple[str, str], rows: pd.DataFrame) -> np.ndarray:
         """The mean prediction of one side's effect boosters."""
