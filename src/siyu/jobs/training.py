@@ -128,8 +128,12 @@ class PromotionDecision:
     difference: Interval | None = None  # paired (challenger - champion) on the test cutoffs
 
 
+def _rows(frame: pd.DataFrame, split: str) -> pd.DataFrame:
+    return frame[frame["split"].astype(str) == split]
+
+
 def _split(frame: pd.DataFrame, features: list[str], split: str) -> tuple[pd.DataFrame, np.ndarray]:
-    part = frame[frame["split"].astype(str) == split]
+    part = _rows(frame, split)
     return part[features], part["label"].to_numpy(dtype=float)
 
 
@@ -137,6 +141,30 @@ def _test_keys(frame: pd.DataFrame) -> pd.DataFrame:
     """`user_id, cutoff` of the test rows, in the order `_split(..., "test")` returns them."""
     part = frame.loc[frame["split"].astype(str) == "test", ["user_id", "cutoff"]]
     return part.assign(user_id=part["user_id"].astype(str)).reset_index(drop=True)
+
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """A task's training set cut into its splits ONCE for all the task's models (`_TaskData`):
+    cutting it again for every model copied the whole frame twice per split, most of `train`'s
+    page zeroing (perf). The models only read what they are given."""
+
+    parts: dict  # {split: (X, y)}; an uplift task's {split: `_uplift_split`}
+    train_frame: pd.DataFrame  # every column of the train rows: the dataset logged with each run
+    test_keys: pd.DataFrame | None = None  # `user_id, cutoff` of the test rows, in `parts["test"]` order
+    current: tuple | None = None  # `load_current_rows`: the task's population at its newest cutoff
+
+
+def _cut(cfg: SiyuConfig, task: str, frame: pd.DataFrame, features: list[str]) -> _Cut:
+    split = frame["split"].astype(str).to_numpy()
+    rows = {s: frame[split == s] for s in SPLITS}
+    if cfg.task(task).uplift:
+        return _Cut({s: _uplift_split(part, features) for s, part in rows.items()}, rows["train"])
+    return _Cut({s: (part[features], part["label"].to_numpy(dtype=float)) for s, part in rows.items()}, rows["train"],
+                _test_keys(rows["test"]), load_current_rows(cfg, task, features))
 
 
 def test_cutoff_of(frame: pd.DataFrame, manifest: dict) -> str:
@@ -228,18 +256,21 @@ def _logged(result: ModelResult, logged: LoggedVersion) -> ModelResult:
 
 def _fit_and_evaluate(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEstimator, frame: pd.DataFrame,
                       manifest: dict, features: list[str], *, run_name: str | None = None,
-                      extra_tags: dict | None = None, train_digest: str = "") -> tuple[RunRecord, ModelResult]:
+                      extra_tags: dict | None = None, train_digest: str = "",
+                      cut: _Cut | None = None) -> tuple[RunRecord, ModelResult]:
     """`fit_and_log` up to the logging: what to log, and the result without its run and version
-    (`train_digest`: the training rows' digest when the caller computed it for all its models)."""
+    (`train_digest` and `cut`: the training rows' digest and splits when the caller made them for
+    all its models)."""
     from siyu.tracking import RunRecord
 
-    data = {s: _split(frame, features, s) for s in ("train", "valid", "test")}
+    cut = cut or _cut(cfg, task, frame, features)
+    data = cut.parts
     (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = data["train"], data["valid"], data["test"]
     started = time.perf_counter()
     estimator.fit(X_tr, y_tr, X_valid=X_va, y_valid=y_va)
     seconds = time.perf_counter() - started
     scored = _scored_splits(estimator, data, cfg.training.seed)
-    keys = _test_keys(frame)
+    keys = cut.test_keys
     kind = cfg.task(task).kind
     metrics = _split_metrics(kind, scored, keys["user_id"], cfg) | {"fit_seconds": seconds}
     test_scores = keys.assign(label=y_te, score=scored["test"][2])
@@ -249,12 +280,12 @@ def _fit_and_evaluate(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEst
     # model; a training set without those rows falls back to the last test cutoff, the nearest
     # labelled rows (a 90-day task's are three months older than its first scoring run).
     latest = (keys["cutoff"] == keys["cutoff"].max()).to_numpy()
-    current = load_current_rows(cfg, task, features)
+    current = cut.current
     aging = _aging_features(manifest, features)
     if current is not None and len(current[1]):
-        cut, X_now = current
+        newest, X_now = current
         profile = reference_profile(X_now, scores=np.asarray(estimator.predict_score(X_now), dtype="float64"),
-                                    cutoff=cut, aging=aging)
+                                    cutoff=newest, aging=aging)
     else:
         profile = reference_profile(X_te[latest], scores=scored["test"][2][latest],
                                     cutoff=keys["cutoff"].max(), aging=aging)
@@ -266,7 +297,7 @@ def _fit_and_evaluate(cfg: SiyuConfig, task: str, model: str, estimator: SiyuEst
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.redacted(), manifest=manifest,
         reference_profile=profile,
-        train_frame=frame[frame["split"].astype(str) == "train"],
+        train_frame=cut.train_frame,
         figures=figures, run_name=run_name,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
         dataset_digest=train_digest, test_scores=test_scores,
@@ -307,24 +338,26 @@ class _TaskData:
         self._cfg, self._task, self._left = cfg, task, n_models
         self._lock = threading.Lock()
         self._data: tuple[pd.DataFrame, dict, list[str]] | None = None
+        self._cut: _Cut | None = None
         self._digest = ""
 
-    def take(self) -> tuple[pd.DataFrame, dict, list[str], str]:
-        """(frame, manifest, features, the training rows' digest), read and hashed once."""
+    def take(self) -> tuple[pd.DataFrame, dict, list[str], str, _Cut]:
+        """(frame, manifest, features, the training rows' digest, its splits), read, hashed and cut once."""
         from siyu.trainsets.store import frame_digest
 
         with self._lock:
             if self._data is None:
                 self._data = load_task_data(self._cfg, self._task)
-                frame = self._data[0]
-                self._digest = frame_digest(frame[frame["split"].astype(str) == "train"])
-            return (*self._data, self._digest)
+                frame, _, features = self._data
+                self._cut = _cut(self._cfg, self._task, frame, features)
+                self._digest = frame_digest(self._cut.train_frame)
+            return (*self._data, self._digest, self._cut)
 
     def done(self) -> None:
         with self._lock:
             self._left -= 1
             if self._left == 0:
-                self._data = None
+                self._data = self._cut = None
 
 
 def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
@@ -356,14 +389,14 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
     def fit(task: str, name: str) -> tuple[RunRecord, ModelResult]:
         rounds = board.started(f"{task} {name}")
         try:
-            frame, manifest, features, digest = data[task].take()
+            frame, manifest, features, digest, cut = data[task].take()
             evaluate = _fit_and_evaluate_uplift if cfg.task(task).uplift else _fit_and_evaluate
             estimator = _new_model(cfg, task, name, manifest)
             # a learner that fits its boosters side by side shares all the threads among them itself
             if not getattr(estimator, "fits_side_by_side", False) and "n_jobs" in estimator.get_params():
                 estimator.set_params(n_jobs=threads)
             with counting_rounds(rounds):  # the board shows each booster's round as it fits
-                return evaluate(cfg, task, name, estimator, frame, manifest, features, train_digest=digest)
+                return evaluate(cfg, task, name, estimator, frame, manifest, features, train_digest=digest, cut=cut)
         finally:
             data[task].done()
             board.fitted(f"{task} {name}")
@@ -892,8 +925,8 @@ def promote(cfg: SiyuConfig, task: str, *, decided_at: datetime | None = None) -
 
 
 # --------------------------------------------------------------------------- uplift tasks (issue 15)
-def _uplift_split(frame: pd.DataFrame, features: list[str], split: str) -> dict:
-    part = frame[frame["split"].astype(str) == split]
+def _uplift_split(part: pd.DataFrame, features: list[str]) -> dict:
+    """One split's rows of an uplift training set, as the estimators and the readouts take them."""
     return {"X": part[features], "y": part["label"].to_numpy(dtype=float),
             "treatment": part["treatment"].astype(str).to_numpy(), "propensity": part["propensity"].to_numpy(float),
             "keys": part[["user_id", "cutoff", "campaign_id"]].assign(user_id=part["user_id"].astype(str))
@@ -948,8 +981,8 @@ def _qini_figure(scores: pd.DataFrame, treatments: tuple[str, ...]):  # noqa: AN
 
 
 def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame: pd.DataFrame,  # noqa: ANN001
-                             manifest: dict, features: list[str], *,
-                             train_digest: str = "") -> tuple[RunRecord, ModelResult]:
+                             manifest: dict, features: list[str], *, train_digest: str = "",
+                             cut: _Cut | None = None) -> tuple[RunRecord, ModelResult]:
     """Fit an uplift estimator on the train campaigns (early stopping on valid), judge it on the
     test campaigns once (Qini, AUUC, uplift@k with intervals over users), and return what to log
     like every model (`{split}_{metric}`, `evaluation/test_scores.parquet` with `treatment`,
@@ -958,7 +991,8 @@ def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, 
     from siyu.evaluation.plots import png
     from siyu.tracking import RunRecord
 
-    data = {s: _uplift_split(frame, features, s) for s in ("train", "valid", "test")}
+    cut = cut or _cut(cfg, task, frame, features)
+    data = cut.parts
     tr, va, te = data["train"], data["valid"], data["test"]
     started = time.perf_counter()
     estimator.fit(tr["X"], tr["y"], treatment=tr["treatment"], propensity=tr["propensity"], X_valid=va["X"],
@@ -987,7 +1021,7 @@ def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, 
         task=task, model=model, estimator=estimator, X_example=te["X"].head(5), metrics=metrics,
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.redacted(), manifest=manifest, reference_profile=profile,
-        train_frame=frame[frame["split"].astype(str) == "train"],
+        train_frame=cut.train_frame,
         figures={"qini": png(_qini_figure(test_scores, treatments))} if cfg.training.plots else {}, run_name=None,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
         dataset_digest=train_digest, test_scores=test_scores,
@@ -1244,7 +1278,8 @@ class _UpliftVersus(_Versus):
             if logged is not None and len(logged) == len(test) and "campaign_id" in logged:
                 return _keyed(logged)
         estimator = load_version_estimator(self.task, version.version, self.cfg.tracking)
-        return _keyed(_uplift_scores(estimator, _uplift_split(*self.with_features(), "test")))
+        frame, features = self.with_features()
+        return _keyed(_uplift_scores(estimator, _uplift_split(_rows(frame, "test"), features)))
 
 
 def _append_audit(path: Path, d: PromotionDecision, stamp: str, prefix: str, margin: float) -> None:
