@@ -24,6 +24,7 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 import siyu
 from siyu.config import TrackingConfig
+from siyu.tracking.model_code import copy_modules, modules_named, modules_needed
 from siyu.tracking.model_file import ARTIFACT_KEY, FILE_NAME, ModelFile, write_model_file
 from siyu.tracking.pyfunc import SiyuPyfuncModel
 from siyu.tracking.store import (
@@ -103,12 +104,19 @@ def _log_pngs(pngs: Mapping[str, bytes], folder: str) -> None:
 
 
 @functools.cache
-def _siyu_code() -> Path:
-    """A copy of the siyu package without bytecode or compiled-kernel caches, to ship with a model;
-    made once per process (MLflow copies it into each model), removed when the process ends."""
+def _code_folder(modules: frozenset[str]) -> Path:
+    """A copy of the siyu modules `modules` (without bytecode or compiled-kernel caches) to ship with
+    a model; made once per process for each set (MLflow copies it into each model), removed when the
+    process ends."""
     folder = Path(tempfile.mkdtemp(prefix="siyu-code-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return Path(shutil.copytree(_SIYU_CODE, folder / "siyu", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")))
+    return copy_modules(Path(_SIYU_CODE), set(modules), folder)
+
+
+def _siyu_code(*pickles: bytes) -> Path:
+    """The part of siyu the pickled objects need to load: the modules they name and what those import."""
+    roots = set().union(*(modules_named(data) for data in pickles))
+    return _code_folder(frozenset(modules_needed(roots, Path(_SIYU_CODE))))
 
 
 @functools.cache
@@ -143,12 +151,15 @@ def log_siyu_model(model: ModelFile, *, signature: ModelSignature, input_example
     wrapper is thin: the estimator is the model file beside it, which siyu's readers load
     without MLflow."""
     with tempfile.TemporaryDirectory() as tmp:
+        import cloudpickle
+
         path = write_model_file(model, Path(tmp) / FILE_NAME)
+        wrapper = SiyuPyfuncModel(None, model.feature_names, model.categories)
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=SiyuPyfuncModel(None, model.feature_names, model.categories),
+            name="model", python_model=wrapper,
             artifacts={ARTIFACT_KEY: str(path)}, signature=signature, input_example=input_example,
             registered_model_name=registered_name, pip_requirements=list(_requirements()),
-            code_paths=[str(_siyu_code())], tags=dict(tags))
+            code_paths=[str(_siyu_code(path.read_bytes(), cloudpickle.dumps(wrapper)))], tags=dict(tags))
     return info
 
 
