@@ -250,6 +250,19 @@ def test_chunked_run_matches_one_chunk(con, frame):
     pd.testing.assert_frame_equal(to_feature_frame(chunked, SPECS), frame)
 
 
+def test_progress_counts_the_users_done_after_each_batch(con, frame):
+    """`on_users(done, total)` after every batch: rising, ending at every user, as many calls as
+    batches, in one chunk and across several (a tiny memory budget)."""
+    n_users = con.execute("SELECT count(*) FROM users").fetchall()[0][0]
+    for budget in (None, 1):
+        heard: list[tuple[int, int]] = []
+        reader = feature_batches(con, SPECS, "events", "users", [C1, C2], memory_budget=budget,
+                                 on_users=lambda done, total, heard=heard: heard.append((done, total)))
+        n_batches = sum(1 for _ in reader)
+        assert len(heard) == n_batches and (n_batches > 1 or budget is None), budget
+        assert [d for d, _ in heard] == sorted({d for d, _ in heard}) and heard[-1] == (n_users, n_users), heard
+
+
 def test_one_thread_matches_two_and_leaves_numba_as_it_was(con, frame):
     """The compiled passes follow the connection's `threads` and give the same values on
     one thread as on two; numba's own setting is restored afterwards."""

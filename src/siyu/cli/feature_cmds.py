@@ -35,6 +35,13 @@ def with_engine(cfg, engine: str | None):  # noqa: ANN001, ANN202 - SiyuConfig i
     return cfg.model_copy(update={"engine": engine})
 
 
+def _users_done(status, label: str):  # noqa: ANN001, ANN202 - a rich Status in, a feature-engine callback out
+    """The feature engine's per-batch count on the spinner: "<label>: 1,250,000 of 4,000,000 users"."""
+    def told(done: int, total: int) -> None:
+        status.update(f"{label}: {done:,} of {total:,} users ...")
+    return told
+
+
 def engine_errors() -> tuple[type[Exception], ...]:
     """What choosing the Spark engine raises when pyspark or Java is missing."""
     from siyu.io.spark import SparkUnavailable
@@ -63,8 +70,9 @@ def features(
         _fail(f"--as-of: expected a date like 2025-06-02, got {as_of!r}")
         raise AssertionError from exc  # unreachable: _fail exits
     try:
-        with console.status(f"computing features as of {day.isoformat()} on the {cfg.engine} engine ..."):
-            out = build_features_at(cfg, day)
+        label = f"computing features as of {day.isoformat()} on the {cfg.engine} engine"
+        with console.status(f"{label} ...") as status:
+            out = build_features_at(cfg, day, on_users=_users_done(status, label))
     except (FileNotFoundError, SpecError, *engine_errors()) as exc:
         _fail(str(exc))
     console.print(f"features as of {day.isoformat()}: {out}")
@@ -102,8 +110,9 @@ def trainset(
         tasks = [t for t in tasks if t not in uplift]
         summaries = []
         if tasks:
-            with console.status(f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine) ..."):
-                summaries = build_trainsets(cfg, tasks)
+            label = f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine)"
+            with console.status(f"{label} ...") as status:
+                summaries = build_trainsets(cfg, tasks, on_users=_users_done(status, f"{label}: features"))
     except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported,
             *engine_errors()) as exc:
         _fail(f"{', '.join(tasks)}: {exc}")

@@ -9,7 +9,7 @@ purchases and refunds only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -55,6 +55,9 @@ _DICT = "siyu_user_dict"
 _BYTES_PER_EVENT = 128
 
 
+UsersDone = Callable[[int, int], None]  # (users whose rows are computed, users in all)
+
+
 @dataclass(frozen=True)
 class _Run:
     program: FeatureProgram
@@ -66,6 +69,7 @@ class _Run:
     threads: int  # the connection's `threads`: the compiled passes use as many
     history: str | None = None  # relation of the changing attributes' history (UserAttrAsOf columns)
     orders: bool = False  # the events carry order ids (each order is one event)
+    on_users: UsersDone | None = None  # told (users done, users in all) after each batch
 
 
 @contextmanager
@@ -386,10 +390,12 @@ def _chunk_batches(run: _Run, lo: int, hi: int, chunk: _Handed, rfm: dict[RFM, n
             with _threads(run.threads):
                 batch = _batch(run, tables, engine.Rows(part.u + start, part.c), joined, lo, rfm, btyd, as_of, pool)
             yield batch
+        if run.on_users is not None:
+            run.on_users(lo + stop, run.users.num_rows)
 
 
 def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, batch_rows: int,
-             history: str | Path | None = None) -> _Run:
+             history: str | Path | None = None, on_users: UsersDone | None = None) -> _Run:
     program = compile_features(specs, cutoffs)
     source = relation_sql(events)
     events_rel = _as_orders(con, source)
@@ -400,7 +406,7 @@ def _prepare(con, specs, events, users, cutoffs, *, memory_budget: int | None, b
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     return _Run(program, events_rel, table, engine.cutoff_us(program.cutoffs), budget,
                 max(10_000, min(batch_rows, budget // 4 // per_row)), threads,
-                None if history is None else relation_sql(history), orders=events_rel != source)
+                None if history is None else relation_sql(history), orders=events_rel != source, on_users=on_users)
 
 
 def _as_orders(con: duckdb.DuckDBPyConnection, events: str) -> str:
@@ -437,12 +443,14 @@ def feature_batches(
     batch_rows: int = 250_000,
     memory_budget: int | None = None,
     history: str | Path | None = None,
+    on_users: UsersDone | None = None,
 ) -> pa.RecordBatchReader:
     """`user_id, cutoff, <features...>` as Arrow record batches: one row per user known before
     each cutoff (sorted by cutoff then user within each batch, a block of users). `history`: the
-    clean history of the changing attributes, for the specs that read one as of the cutoff."""
+    clean history of the changing attributes, for the specs that read one as of the cutoff.
+    `on_users(done, total)` hears after each batch how many users have all their cutoffs computed."""
     run = _prepare(con, specs, events, users, cutoffs, memory_budget=memory_budget, batch_rows=batch_rows,
-                   history=history)
+                   history=history, on_users=on_users)
     return pa.RecordBatchReader.from_batches(_schema(run.program), _run_batches(con, run))
 
 
@@ -477,9 +485,10 @@ def build_features(
     cutoffs: Cutoffs,
     *,
     history: str | Path | None = None,
+    on_users: UsersDone | None = None,
 ) -> pd.DataFrame:
     """`user_id, cutoff, <features...>`: one row per user known before each cutoff, sorted."""
-    table = feature_batches(con, specs, events, users, cutoffs, history=history).read_all()
+    table = feature_batches(con, specs, events, users, cutoffs, history=history, on_users=on_users).read_all()
     df = table.to_pandas()
     df = df.sort_values(["cutoff", "user_id"], kind="stable").reset_index(drop=True)
     return to_feature_frame(df, specs)
@@ -495,7 +504,9 @@ def write_features(
     *,
     memory_budget: int | None = None,
     history: str | Path | None = None,
+    on_users: UsersDone | None = None,
 ) -> int:
     """Stream the feature rows into one Parquet file; returns the number of rows."""
-    reader = feature_batches(con, specs, events, users, cutoffs, memory_budget=memory_budget, history=history)
+    reader = feature_batches(con, specs, events, users, cutoffs, memory_budget=memory_budget, history=history,
+                             on_users=on_users)
     return write_batches(reader, path)

@@ -173,12 +173,13 @@ def mark_uplift_skipped(cfg: SiyuConfig, task: str, reason: str | None) -> None:
     path.write_text(reason + "\n", encoding="utf-8")
 
 
-def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None) -> Path:
+def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None, *,
+                      on_users: Callable[[int, int], None] | None = None) -> Path:
     """Write `work/features/features_<as_of>.parquet` (one row per user known before `as_of`),
     on the configured engine: streamed by DuckDB into one file, or written by Spark as a folder
     of part files under the same name (the same rows and schema); read it back with
     `load_features`. `specs`: the feature set to build (scoring passes its champions' own);
-    default the configured one."""
+    default the configured one. `on_users(done, total)`: the embedded engine's progress, per batch."""
     specs = specs if specs is not None else feature_set(cfg).specs
     events, users = clean_inputs(cfg)
     out = features_file(cfg, as_of)
@@ -191,7 +192,7 @@ def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = N
     else:
         con = connect_work(cfg)
         try:
-            write_features(con, specs, events, users, [as_of], tmp, history=clean_history(cfg))
+            write_features(con, specs, events, users, [as_of], tmp, history=clean_history(cfg), on_users=on_users)
         finally:
             con.close()
     _replace(tmp, out)
@@ -235,7 +236,7 @@ def current_cutoff(cfg: SiyuConfig, data_end: date) -> date:
 
 def labelled_sets(
     cfg: SiyuConfig, task_cfgs: Sequence[TaskConfig], specs: FeatureSet, plan: SplitPlan,
-    current: dict[str, pd.DataFrame] | None = None,
+    current: dict[str, pd.DataFrame] | None = None, on_users: Callable[[int, int], None] | None = None,
 ) -> tuple[list[tuple[TaskConfig, dict[str, tuple[date, ...]], pd.DataFrame]], str, date]:
     """([(task, splits, assembled frame)] for every split `plan` gives each task on its cutoff
     grid, data digest, data_end): one feature pass over the union of all their cutoffs.
@@ -260,7 +261,7 @@ def labelled_sets(
         if cfg.engine == "spark":
             features, labels = _spark_features_labels(cfg, specs, events, users, cutoffs, plans, data_end)
         else:
-            features = build_features(con, specs, events, users, cutoffs, history=clean_history(cfg))
+            features = build_features(con, specs, events, users, cutoffs, history=clean_history(cfg), on_users=on_users)
             labels = [build_labels(con, task_cfg, events, users, cuts, data_end=data_end)
                       for task_cfg, _, cuts in plans]
         labelled = [(task_cfg, splits, cuts, lab) for (task_cfg, splits, cuts), lab in zip(plans, labels, strict=True)]

@@ -4,7 +4,7 @@ as-of date and the shared readers live in `siyu.io.workspace`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -65,7 +65,8 @@ def build_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
     return build_trainsets(cfg, [task])[0]
 
 
-def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSummary]:
+def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
+                    on_users: Callable[[int, int], None] | None = None) -> list[TrainsetSummary]:
     """Build the training sets of several tasks, with ONE feature query for the union of their
     cutoffs (the grids share the Monday `step_days` grid, so they overlap); each task's rows,
     labels and manifest are the same as when it is built alone.
@@ -97,7 +98,7 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str]) -> list[TrainsetSumma
         return [split_cutoffs(grid, cfg.trainset, horizon_days=task_cfg.horizon_days)]
 
     current: dict = {}
-    built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan, current=current)
+    built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan, current=current, on_users=on_users)
     out = []
     screened = []
     for task_cfg, splits, df in built:  # every label is checked before anything is written
