@@ -149,8 +149,10 @@ SPLITS = ("train", "valid", "test")
 @dataclass(frozen=True)
 class _Cut:
     """A task's training set cut into its splits ONCE for all the task's models (`_TaskData`):
-    cutting it again for every model copied the whole frame twice per split, most of `train`'s
-    page zeroing (perf). The models only read what they are given."""
+    cutting it again for every model copied the whole frame twice per split, and `train` spent a
+    fifth of its CPU zeroing fresh pages for such copies (perf). The models only read what they are
+    given; the label arrays are read-only, so one that tried to write would fail, not corrupt its
+    neighbours."""
 
     parts: dict  # {split: (X, y)}; an uplift task's {split: `_uplift_split`}
     train_frame: pd.DataFrame  # every column of the train rows: the dataset logged with each run
@@ -158,13 +160,23 @@ class _Cut:
     current: tuple | None = None  # `load_current_rows`: the task's population at its newest cutoff
 
 
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.flags.writeable = False
+    return values
+
+
 def _cut(cfg: SiyuConfig, task: str, frame: pd.DataFrame, features: list[str]) -> _Cut:
     split = frame["split"].astype(str).to_numpy()
     rows = {s: frame[split == s] for s in SPLITS}
     if cfg.task(task).uplift:
-        return _Cut({s: _uplift_split(part, features) for s, part in rows.items()}, rows["train"])
-    return _Cut({s: (part[features], part["label"].to_numpy(dtype=float)) for s, part in rows.items()}, rows["train"],
-                _test_keys(rows["test"]), load_current_rows(cfg, task, features))
+        parts = {s: _uplift_split(part, features) for s, part in rows.items()}
+        for part in parts.values():
+            for key in ("y", "treatment", "propensity"):
+                _read_only(part[key])
+        return _Cut(parts, rows["train"])
+    return _Cut({s: (part[features], _read_only(part["label"].to_numpy(dtype=float, copy=True)))
+                 for s, part in rows.items()},
+                rows["train"], _test_keys(rows["test"]), load_current_rows(cfg, task, features))
 
 
 def test_cutoff_of(frame: pd.DataFrame, manifest: dict) -> str:

@@ -183,7 +183,7 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
             # move, and finding them was half of building each training set
             "bin_construct_sample_cnt": 50_000,
         }
-        if getattr(self, "bin_seed_", None) is not None:  # binned with others (`fit_alike`)
+        if getattr(self, "bin_seed_", None) is not None:  # binned with others (`fits_alike`)
             params["data_random_seed"] = self.bin_seed_
         return params
 
@@ -237,18 +237,11 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
         return {"tweedie_variance_power": self.tweedie_variance_power}
 
 
-def _alike(members: list[_LightGBMBase]) -> dict:
-    """The parameters `members` share (all but `random_state`); ValueError if they differ otherwise."""
+def _check_alike(members: list[_LightGBMBase]) -> None:
+    """ValueError unless `members` are of one class with the same parameters but `random_state`."""
     shared = [{k: v for k, v in m.get_params().items() if k != "random_state"} for m in members]
     if any(type(m) is not type(members[0]) or p != shared[0] for m, p in zip(members, shared, strict=True)):
-        raise ValueError("fit_alike: the boosters must be of one class with the same parameters but their seed")
-    return shared[0]
-
-
-def _binning_seed(members: list[_LightGBMBase]) -> int:
-    """One `data_random_seed` for boosters binned together (LightGBM derives it from each one's seed
-    otherwise, and refuses to train on a Dataset binned with another): the first member's."""
-    return members[0].random_state
+        raise ValueError("fits_alike: the boosters must be of one class with the same parameters but their seed")
 
 
 def fits_alike(members: list[_LightGBMBase], X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame | None,
@@ -259,9 +252,11 @@ def fits_alike(members: list[_LightGBMBase], X: pd.DataFrame, y: np.ndarray, X_v
     edges, binning) was a quarter of such a member's fit. Boosters fitted on a shared Dataset,
     side by side or not, equal those fitted on their own Datasets given the one `data_random_seed`
     they now all carry (tests/models/test_boosting.py)."""
-    _alike(members)
+    _check_alike(members)
     for m in members:
-        m.bin_seed_ = _binning_seed(members)
+        # one `data_random_seed` for all (LightGBM derives it from each booster's seed otherwise, and
+        # refuses to train on a Dataset binned with another one): the first member's seed
+        m.bin_seed_ = members[0].random_state
     first = members[0]
     params = first._params(len(y))
     # the first member's schema, learned here from X as its own fit will learn it, shapes what LightGBM sees
