@@ -52,10 +52,16 @@ def _module_file(package_root: Path, module: str) -> Path | None:
 
 
 def _imports(path: Path, module: str) -> Iterable[str]:
-    """Every module `module`'s source imports, in any function or branch (a superset is harmless)."""
+    """Every module `module`'s source imports, in any function or branch, and every string naming a
+    module of its package (the lazy exports of `siyu.features`, `siyu.tracking`, ... map names to
+    modules by string): a superset is harmless."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    top = module.split(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(top + ".") \
+                and node.value.replace(".", "").replace("_", "").isalnum():
+            yield node.value
+        elif isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
