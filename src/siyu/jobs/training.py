@@ -137,10 +137,15 @@ def _split(frame: pd.DataFrame, features: list[str], split: str) -> tuple[pd.Dat
     return part[features], part["label"].to_numpy(dtype=float)
 
 
+def _keys(part: pd.DataFrame) -> pd.DataFrame:
+    """`user_id, cutoff` of `part`'s rows, in their order."""
+    keys = part[["user_id", "cutoff"]]
+    return keys.assign(user_id=keys["user_id"].astype(str)).reset_index(drop=True)
+
+
 def _test_keys(frame: pd.DataFrame) -> pd.DataFrame:
     """`user_id, cutoff` of the test rows, in the order `_split(..., "test")` returns them."""
-    part = frame.loc[frame["split"].astype(str) == "test", ["user_id", "cutoff"]]
-    return part.assign(user_id=part["user_id"].astype(str)).reset_index(drop=True)
+    return _keys(_rows(frame, "test"))
 
 
 SPLITS = ("train", "valid", "test")
@@ -176,7 +181,7 @@ def _cut(cfg: SiyuConfig, task: str, frame: pd.DataFrame, features: list[str]) -
         return _Cut(parts, rows["train"])
     return _Cut({s: (part[features], _read_only(part["label"].to_numpy(dtype=float, copy=True)))
                  for s, part in rows.items()},
-                rows["train"], _test_keys(rows["test"]), load_current_rows(cfg, task, features))
+                rows["train"], _keys(rows["test"]), load_current_rows(cfg, task, features))
 
 
 def test_cutoff_of(frame: pd.DataFrame, manifest: dict) -> str:
