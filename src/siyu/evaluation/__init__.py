@@ -4,8 +4,7 @@ Exports load lazily: a command that needs one module (a report's protocol text, 
 not compile the bootstrap kernels' numba (about 0.3 s) nor import scipy with them.
 """
 
-from importlib import import_module
-from typing import Any
+from siyu._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("BTYD_MODEL", "GateDecision", "decide_against_btyd", "decide_promotion", "transactions_only",
@@ -22,8 +21,4 @@ _EXPORTS: dict[str, str] = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'siyu.evaluation' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -4,8 +4,7 @@ and a program over user-day running sums, evaluated by compiled (numba) passes.
 Exports load lazily: the CLI and the config read specs (`siyu.features.parse`) without pulling
 the engine (numba, pyarrow) in, so a command starts in a fraction of a second."""
 
-from importlib import import_module
-from typing import Any
+from siyu._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("build_features", "feature_batches", "to_feature_frame", "write_features"), "siyu.features.build"),
@@ -16,8 +15,4 @@ _EXPORTS: dict[str, str] = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'siyu.features' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -8,8 +8,7 @@ Exports load lazily: `siyu compare` and `siyu promote` read which models a task 
 (`siyu.models.catalog`) without paying for scikit-learn, scipy, LightGBM and XGBoost (about 2 s).
 """
 
-from importlib import import_module
-from typing import Any
+from siyu._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("NotFittedError", "SiyuEstimator"), "siyu.models._base"),
@@ -23,8 +22,4 @@ _EXPORTS: dict[str, str] = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'siyu.models' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -5,8 +5,7 @@ environment that has only the model's own requirements, so importing this packag
 pull the training stack (matplotlib, the feature engine) in with it.
 """
 
-from importlib import import_module
-from typing import Any
+from siyu._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("CHALLENGER", "CHAMPION", "Champion", "NoModelError", "VersionInfo", "list_versions",
@@ -21,8 +20,4 @@ _EXPORTS: dict[str, str] = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'siyu.tracking' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
