@@ -2,8 +2,8 @@
 connection the caller opens (`siyu.jobs.validate` wires it to the files).
 
 Passes over the events (each streams the source; nothing is loaded into pandas):
-1. duplicate candidates: `hash(event_id)` of every row, sorted by DuckDB and streamed out
-   (cheaper than a GROUP BY over 50M distinct strings); only hashes seen twice survive;
+1. duplicate candidates: `hash(event_id)` of every row, streamed out and sorted (cheaper
+   than a GROUP BY over 50M distinct strings); only hashes seen twice survive;
 2. suspects: one scan keeps the rows failing any other error rule or carrying a candidate
    hash (a small table); duplicates are then confirmed exactly on the ids there, keeping
    the first *otherwise valid* row of each; the rejects (`reject_reason`: all failing rules,
@@ -19,6 +19,7 @@ The engine returns SQL for what is to be written; the job writes it and checks t
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ import pyarrow as pa
 from siyu.contract.mapping import MappedTable, literal, quote, raw_name
 from siyu.contract.report import RuleOutcome, TableReport, ValidationReport, example_text
 from siyu.contract.rules import Rule, applicable, rules_for
+from siyu.io.duck import memory_limit_bytes
 
 EXAMPLES = 5
 EMPTY_USER_REJECTS_SQL = ("SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_row, "
@@ -165,11 +167,60 @@ def prepare(con: duckdb.DuckDBPyConnection, name: str, source: str, mapped: Mapp
 def _repeated_hashes(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
     """The distinct values seen more than once in the one UBIGINT column of `sql`.
 
-    DuckDB sorts the values (on every thread, spilling past its memory limit) and streams
-    them out in order, so equal values are neighbours: a batch at a time, only the repeated
-    ones are kept. Faster than DuckDB grouping the same 50M values, or numpy sorting them on
-    one thread; and Python holds one batch, not every value.
+    While they fit in half the connection's memory_limit, the values are streamed into one
+    array (DuckDB's limit lowered by as much meanwhile), which two threads sort, a half of the
+    value range each: 3.3 s for 50M values where DuckDB's sort took 5.9 s. Past that DuckDB
+    sorts them, spilling to disk (`_repeated_sorted`).
     """
+    limit = memory_limit_bytes(con)
+    budget = limit // 2
+    con.execute(f"SET memory_limit = '{max(limit - budget, 64 * 2**20) // 2**20}MiB'")
+    try:
+        batches: list[np.ndarray] = []
+        held = 0
+        for batch in con.sql(sql).to_arrow_reader(1 << 20):
+            values = batch.column(0).to_numpy()
+            held += values.nbytes
+            if held > budget:  # too many for Python's share: DuckDB sorts them instead
+                batches.clear()
+                break
+            batches.append(values)
+        else:
+            return _repeated_in_memory(batches)
+    finally:
+        con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+    return _repeated_sorted(con, sql)
+
+
+def _repeated_in_memory(batches: list[np.ndarray]) -> np.ndarray:
+    """`_repeated_hashes` of values held in `batches` (emptied as it goes, so the values are
+    held about once): the lower half of the value range is packed from the array's start,
+    the upper from its end, and each half is sorted on its own thread (numpy's sort lets go
+    of the GIL); equal values fall in the same half."""
+    top = np.uint64(1 << 63)
+    n = sum(len(b) for b in batches)
+    values = np.empty(n, dtype=np.uint64)
+    low, high = 0, n
+    while batches:
+        batch = batches.pop(0)
+        upper = batch >= top
+        lows = batch[~upper]
+        values[low:low + len(lows)] = lows
+        low += len(lows)
+        highs = batch[upper]
+        values[high - len(highs):high] = highs
+        high -= len(highs)
+    halves = (values[:low], values[low:])
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(np.ndarray.sort, halves))
+    found = [h[1:][h[1:] == h[:-1]] for h in halves]
+    return np.unique(np.concatenate(found))
+
+
+def _repeated_sorted(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
+    """`_repeated_hashes` by DuckDB: it sorts the values (spilling past its memory limit) and
+    streams them out in order, so equal values are neighbours; a batch at a time, only the
+    repeated ones are kept, so Python holds one batch, not every value."""
     found: list[np.ndarray] = []
     last = np.empty(0, dtype=np.uint64)  # the previous batch's last value: a repeat may straddle batches
     for batch in con.sql(f"SELECT * FROM ({sql}) t(h) ORDER BY h").to_arrow_reader(1 << 20):

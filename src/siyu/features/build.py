@@ -46,6 +46,7 @@ from siyu.features.compiler import (
 from siyu.features.plan import BtydColumn, UserAttrAsOf
 from siyu.features.specs import RFM, FeatureSet, Lifecycle
 from siyu.features.writer import write_batches
+from siyu.io.duck import memory_limit_bytes
 
 Cutoffs = Sequence[date | datetime | str]
 _DICT = "siyu_user_dict"
@@ -284,7 +285,7 @@ def _n_events(con: duckdb.DuckDBPyConnection, run: _Run) -> int:
 
 
 def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.RecordBatch]:
-    limit = _memory_limit(con)
+    limit = memory_limit_bytes(con)
     con.register(_DICT, run.users.select(["user_id", "uidx"]))
     # The engine's arrays live outside DuckDB: while they exist DuckDB gets what is left of
     # the limit, so the whole build stays within the configured memory_limit.
@@ -419,18 +420,9 @@ def _as_orders(con: duckdb.DuckDBPyConnection, events: str) -> str:
     return f"({orders_sql(events)})"
 
 
-def _memory_limit(con: duckdb.DuckDBPyConnection) -> int:
-    """The connection's memory_limit in bytes."""
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    num, unit = str(limit).split()[0], str(limit).split()[-1].upper()
-    scale = {"B": 1, "BYTES": 1, "KB": 1e3, "KIB": 2**10, "MB": 1e6, "MIB": 2**20, "GB": 1e9, "GIB": 2**30,
-             "TB": 1e12, "TIB": 2**40}.get(unit, 1e9)
-    return int(float(num) * scale)
-
-
 def _default_budget(con: duckdb.DuckDBPyConnection) -> int:
     """Half of the connection's memory_limit for the engine's arrays (DuckDB keeps the rest)."""
-    return _memory_limit(con) // 2
+    return memory_limit_bytes(con) // 2
 
 
 def feature_batches(

@@ -25,6 +25,15 @@ def connect(
     return con
 
 
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's memory_limit in bytes."""
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    num, unit = str(limit).split()[0], str(limit).split()[-1].upper()
+    scale = {"B": 1, "BYTES": 1, "KB": 1e3, "KIB": 2**10, "MB": 1e6, "MIB": 2**20, "GB": 1e9, "GIB": 2**30,
+             "TB": 1e12, "TIB": 2**40}.get(unit, 1e9)
+    return int(float(num) * scale)
+
+
 def parquet_glob(path: str | Path) -> str:
     """A read_parquet() argument for a file, a folder (recursively) or a glob."""
     p = Path(path)
