@@ -85,7 +85,11 @@ def test_a_family_template_wins_over_the_unit_default(catalog):
 def test_top_reasons_on_a_real_model_never_show_raw_feature_names(model, frame, catalog):
     X, _ = frame
     for lang in ("zh", "en"):
-        out = top_reasons(model, X, catalog, lang=lang, k=3, batch_rows=150)
+        told = []
+        out = top_reasons(model, X, catalog, lang=lang, k=3, batch_rows=150,
+                          on_rows=lambda done, total: told.append((done, total)))  # noqa: B023 - used at once
+        assert told == [(min(150 * i, len(X)), len(X)) for i in range(1, -(-len(X) // 150) + 1)]
+        assert len(told) > 1
         assert out.index.equals(X.index)
         assert out.shape == (len(X), 3)
         text = " ".join(out.to_numpy().ravel())

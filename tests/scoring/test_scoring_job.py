@@ -184,7 +184,7 @@ def test_reason_tags_for_the_risky_users_only(cfg, champions, rng):
     seen = {}
 
     def reasons_for(cfg_, specs):
-        def reasons(task, champion, X):
+        def reasons(task, champion, X, *, on_rows=None):
             seen[task] = len(X)
             return pd.DataFrame({"reason_1": [f"{task} driver"] * len(X), "reason_2": [""] * len(X)}, index=X.index)
         return reasons

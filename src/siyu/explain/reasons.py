@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -243,11 +243,13 @@ def reasons_from_contributions(contrib: Contributions, raw: pd.DataFrame, catalo
 
 def top_reasons(estimator: TreeEstimator, X: pd.DataFrame, catalog: Iterable[FeatureInfoLike], *,
                 lang: Lang = "zh", k: int = 3, templates: Sequence[ReasonTemplate] = REASON_TEMPLATES,
-                batch_rows: int = DEFAULT_BATCH_ROWS, currency: str = "¥") -> pd.DataFrame:
+                batch_rows: int = DEFAULT_BATCH_ROWS, currency: str = "¥",
+                on_rows: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Top-k reasons per user (INTERFACES.md §7): columns `reason_1..reason_k`, index of `X`.
 
     Each reason is a feature whose SHAP value pushes this user's score up, largest first, said
-    as a sentence with the user's own value (money in `currency`). Computed in row batches (memory stays bounded).
+    as a sentence with the user's own value (money in `currency`). Computed in row batches (memory
+    stays bounded); `on_rows(done, total)` is told after each batch.
     """
     catalog = list(catalog)
     parts, start = [], 0
@@ -257,6 +259,8 @@ def top_reasons(estimator: TreeEstimator, X: pd.DataFrame, catalog: Iterable[Fea
         part = reasons_from_contributions(contrib, raw, catalog, lang=lang, k=k, templates=templates,
                                           currency=currency)
         parts.append(part.set_axis(raw.index))
+        if on_rows is not None:
+            on_rows(start, len(X))
     if not parts:
         return pd.DataFrame({f"reason_{i}": pd.Series([], dtype=object) for i in range(1, k + 1)}, index=X.index)
     return pd.concat(parts)

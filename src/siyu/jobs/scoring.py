@@ -134,9 +134,10 @@ def _reasons_factory(cfg: SiyuConfig, specs: FeatureSet) -> ReasonsFn | None:
 
     catalog = feature_catalog(specs)
 
-    def reasons(task: str, champion: ChampionLike, X: pd.DataFrame) -> pd.DataFrame:
+    def reasons(task: str, champion: ChampionLike, X: pd.DataFrame, *,
+                on_rows: Callable[[int, int], None] | None = None) -> pd.DataFrame:
         return top_reasons(champion.estimator, X, catalog, lang=cfg.scoring.lang, k=cfg.scoring.reasons_top_k,
-                           currency=cfg.dataset.currency)
+                           currency=cfg.dataset.currency, on_rows=on_rows)
 
     return reasons
 

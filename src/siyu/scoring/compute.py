@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,8 +39,12 @@ class ChampionLike(Protocol):
     def predict_score(self, X: pd.DataFrame) -> np.ndarray: ...
 
 
-# (task, champion, X of the users to explain) -> DataFrame reason_1..k aligned with X
-ReasonsFn = Callable[[str, ChampionLike, pd.DataFrame], pd.DataFrame]
+class ReasonsFn(Protocol):
+    """(task, champion, X of the users to explain) -> DataFrame reason_1..k aligned with X;
+    `on_rows(done, total)` is told as users are explained (a run's progress)."""
+
+    def __call__(self, task: str, champion: ChampionLike, X: pd.DataFrame, *,
+                 on_rows: Callable[[int, int], None] | None = None) -> pd.DataFrame: ...
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,10 @@ def score_users(
     return ScoredUsers(user_ids, tuple(columns), scores, report, timings)
 
 
+def _reasons_done(say: Callable[[str], None], task: str, done: int, total: int) -> None:
+    say(f"scoring: {task} reasons, {done:,} of {total:,} users")
+
+
 def _reason_columns(
     features: pd.DataFrame,
     champions: Mapping[str, ChampionLike],
@@ -228,7 +237,7 @@ def _reason_columns(
         champ = champions[task]
         say(f"scoring: {task} reasons for {len(positions):,} users")
         X = features[list(champ.feature_names)].iloc[positions]
-        texts = reasons(task, champ, X)
+        texts = reasons(task, champ, X, on_rows=functools.partial(_reasons_done, say, task))
         out += reason_tags(task, texts, len(features), positions, model=champ.model_name,
                            model_version=str(champ.model_version))
     return out

@@ -8,6 +8,7 @@ and on ext4 creating files next to many recently deleted ones is slow kernel wor
 from __future__ import annotations
 
 import ast
+import functools
 import pickletools
 import shutil
 from collections.abc import Iterable
@@ -41,6 +42,9 @@ def modules_named(data: bytes) -> set[str]:
     return found
 
 
+# Both are asked for every model a run logs (20 in `make demo`'s train), about the same few dozen
+# files each time; the files do not change under a running process.
+@functools.cache
 def _module_file(package_root: Path, module: str) -> Path | None:
     """The file of `module` (`siyu.a.b`) under `package_root` (the folder `siyu`), if it is there."""
     parts = module.split(".")[1:]
@@ -51,10 +55,15 @@ def _module_file(package_root: Path, module: str) -> Path | None:
     return None
 
 
-def _imports(path: Path, module: str) -> Iterable[str]:
+@functools.cache
+def _imports(path: Path, module: str) -> tuple[str, ...]:
     """Every module `module`'s source imports, in any function or branch, and every string naming a
     module of its package (the lazy exports of `siyu.features`, `siyu.tracking`, ... map names to
     modules by string): a superset is harmless."""
+    return tuple(_scan_imports(path, module))
+
+
+def _scan_imports(path: Path, module: str) -> Iterable[str]:
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     top = module.split(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
