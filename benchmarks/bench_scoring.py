@@ -126,7 +126,7 @@ def stages(n_users: int) -> dict:
         cfg = _cfg(tmp)
         runs = []
         for i, frame in enumerate((features, later)):
-            deps = ScoringDeps(features_at=lambda c, a, s, f=frame: f, load_champion=lambda t, tc: champions[t],
+            deps = ScoringDeps(features_at=lambda c, a, s, f=frame, on_users=None: f, load_champion=lambda t, tc: champions[t],
                                newest_event=lambda c: dt.datetime(2026, 3, 1))
             clock = time.perf_counter()
             summary = score(cfg, dt.date(2026, 3, 2) + dt.timedelta(days=7 * i), deps=deps,

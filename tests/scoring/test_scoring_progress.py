@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pandas as pd
 from scoring_fixtures import make_deps, make_features
 
 from siyu.jobs.scoring import score
@@ -40,3 +42,27 @@ def test_an_unchanged_run_stops_after_loading_the_champions(cfg, champions, rng)
     again = score(cfg, AS_OF, deps=deps, run_id="r2", progress=said.append)
     assert again.status == "unchanged"
     assert said[-1] == "scoring: loading the ltv champion (3 of 3)"
+
+
+def test_features_and_reasons_tell_their_counts_as_they_go(cfg, champions, rng):
+    features = make_features(120, rng)
+
+    def features_at(cfg_, as_of, specs, *, on_users=None):
+        for done in (50, 100, 120):  # the engine's batches
+            on_users(done, 120)
+        return features
+
+    def reasons_for(cfg_, specs):
+        def reasons(task, champion, X, *, on_rows=None):
+            on_rows(len(X), len(X))
+            return pd.DataFrame({"reason_1": ["driver"] * len(X)}, index=X.index)
+        return reasons
+
+    said: list[str] = []
+    deps = make_deps(features, champions, reasons=reasons_for)
+    deps = dataclasses.replace(deps, features_at=features_at)
+    summary = score(cfg, AS_OF, deps=deps, run_id="r1", progress=said.append)
+    told = [s for s in said if "users" in s and ("features" in s or "reasons" in s)]
+    explained = summary.counts["churn_reason_1"]["tagged"]
+    assert told == [f"scoring: computing features at as-of {AS_OF}, {n} of 120 users" for n in (50, 100, 120)] + [
+        f"scoring: churn reasons for {explained} users", f"scoring: churn reasons, {explained} of {explained} users"]

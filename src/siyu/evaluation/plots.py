@@ -26,7 +26,9 @@ def png(fig: Figure) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    # zlib's fastest level: two thirds of the default's time for the same pixels, the file about 8 % larger
+    # (a training run draws about a hundred of them)
+    fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,14 @@ from siyu.scoring.guards import guard_dicts
 
 log = logging.getLogger(__name__)
 
-FeaturesFn = Callable[[SiyuConfig, dt.date, FeatureSet], pd.DataFrame]  # (cfg, as_of, specs) -> features
+
+class FeaturesFn(Protocol):
+    """(cfg, as_of, specs) -> features; `on_users(done, total)` is told as users are done."""
+
+    def __call__(self, cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet, *,
+                 on_users: Callable[[int, int], None] | None = None) -> pd.DataFrame: ...
+
+
 ChampionFn = Callable[[str, TrackingConfig], ChampionLike]
 ReasonsFactory = Callable[[SiyuConfig, FeatureSet], ReasonsFn | None]
 MlflowFn = Callable[[SiyuConfig, "ScoringRunSummary", "RunArtifacts"], str | None]
@@ -96,12 +103,13 @@ class ScoringRunSummary:
 
 
 # ===================================================================== default wiring
-def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet) -> pd.DataFrame:
+def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet, *,
+                 on_users: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Features `specs` at as-of, also kept as `work/features/features_<as_of>.parquet` so the
     report and `siyu explain` read the very rows this run scored instead of building them again."""
     from siyu.io.workspace import build_features_at, load_features
 
-    path = build_features_at(cfg, as_of, specs)
+    path = build_features_at(cfg, as_of, specs, on_users=on_users)
     return load_features(path, specs).drop(columns=["cutoff"])
 
 
@@ -300,7 +308,8 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     clock = time.perf_counter()
     specs = trained_specs(cfg, champions if segmenter is None else {**champions, cfg.segments.tag: segmenter})
     say(f"scoring: computing {len(specs.columns)} features at as-of {as_of} on the {cfg.engine} engine")
-    features = deps.features_at(cfg, as_of, specs)
+    features = deps.features_at(cfg, as_of, specs, on_users=lambda done, total: say(
+        f"scoring: computing features at as-of {as_of}, {done:,} of {total:,} users"))
     timings["features"] = time.perf_counter() - clock
     if cfg.engine == "spark":
         say(f"scoring: applying {len(champions)} champions on Spark to {len(features):,} users")
