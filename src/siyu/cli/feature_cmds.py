@@ -42,6 +42,13 @@ def _users_done(status, label: str):  # noqa: ANN001, ANN202 - a rich Status in,
     return told
 
 
+def _tasks_done(status, label: str):  # noqa: ANN001, ANN202 - a rich Status in, a Spark progress callback out
+    """Spark's running stages on the spinner: "<label>: 12 of 40 Spark tasks"."""
+    def told(done: int, total: int) -> None:
+        status.update(f"{label}: {done:,} of {total:,} Spark tasks ...")
+    return told
+
+
 def engine_errors() -> tuple[type[Exception], ...]:
     """What choosing the Spark engine raises when pyspark or Java is missing."""
     from siyu.io.spark import SparkUnavailable
@@ -72,7 +79,8 @@ def features(
     try:
         label = f"computing features as of {day.isoformat()} on the {cfg.engine} engine"
         with console.status(f"{label} ...") as status:
-            out = build_features_at(cfg, day, on_users=_users_done(status, label))
+            out = build_features_at(cfg, day, on_users=_users_done(status, label),
+                                    on_tasks=_tasks_done(status, label))
     except (FileNotFoundError, SpecError, *engine_errors()) as exc:
         _fail(str(exc))
     console.print(f"features as of {day.isoformat()}: {out}")
@@ -112,7 +120,8 @@ def trainset(
         if tasks:
             label = f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine)"
             with console.status(f"{label} ...") as status:
-                summaries = build_trainsets(cfg, tasks, on_users=_users_done(status, f"{label}: features"))
+                summaries = build_trainsets(cfg, tasks, on_users=_users_done(status, f"{label}: features"),
+                                            on_tasks=_tasks_done(status, f"{label}: features"))
     except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported,
             *engine_errors()) as exc:
         _fail(f"{', '.join(tasks)}: {exc}")

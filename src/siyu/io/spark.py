@@ -6,10 +6,12 @@ runs in UTC (Spark then counts microseconds exactly as DuckDB's `epoch_us` does)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,6 +83,36 @@ def read_events(spark: SparkSession, path: str | Path) -> DataFrame:
 def read_users(spark: SparkSession, path: str | Path | None) -> DataFrame | None:
     """The clean users table (None: no users table)."""
     return None if path is None else spark.read.parquet(str(path))
+
+
+@contextlib.contextmanager
+def told_tasks(spark: SparkSession, on_tasks: Callable[[int, int], None] | None, *,
+               every: float = 1.0) -> Iterator[None]:
+    """While the body runs, tell `on_tasks(done, total)` every `every` seconds: the tasks done of
+    the Spark stages running then (Spark counts tasks, not rows or users), when they changed.
+    Read from Spark's status tracker on a thread of its own; nothing is told without a stage."""
+    if on_tasks is None:
+        yield
+        return
+    tracker = spark.sparkContext.statusTracker()
+    stop = threading.Event()
+
+    def poll() -> None:
+        last = None
+        while not stop.wait(every):
+            stages = [info for info in map(tracker.getStageInfo, tracker.getActiveStageIds()) if info is not None]
+            now = (sum(i.numCompletedTasks for i in stages), sum(i.numTasks for i in stages))
+            if stages and now != last:
+                on_tasks(*now)
+                last = now
+
+    watcher = threading.Thread(target=poll, name="siyu-spark-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def write_spark_features(spark: SparkSession, specs: FeatureSet, events: str | Path, users: str | Path | None,

@@ -174,21 +174,25 @@ def mark_uplift_skipped(cfg: SiyuConfig, task: str, reason: str | None) -> None:
 
 
 def build_features_at(cfg: SiyuConfig, as_of: date, specs: FeatureSet | None = None, *,
-                      on_users: Callable[[int, int], None] | None = None) -> Path:
+                      on_users: Callable[[int, int], None] | None = None,
+                      on_tasks: Callable[[int, int], None] | None = None) -> Path:
     """Write `work/features/features_<as_of>.parquet` (one row per user known before `as_of`),
     on the configured engine: streamed by DuckDB into one file, or written by Spark as a folder
     of part files under the same name (the same rows and schema); read it back with
     `load_features`. `specs`: the feature set to build (scoring passes its champions' own);
-    default the configured one. `on_users(done, total)`: the embedded engine's progress, per batch."""
+    default the configured one. `on_users(done, total)`: the embedded engine's progress, per batch;
+    `on_tasks(done, total)`: Spark's, its running stages' tasks (`siyu.io.spark.told_tasks`)."""
     specs = specs if specs is not None else feature_set(cfg).specs
     events, users = clean_inputs(cfg)
     out = features_file(cfg, as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".parquet.tmp")
     if cfg.engine == "spark":
-        from siyu.io.spark import write_spark_features
+        from siyu.io.spark import told_tasks, write_spark_features
 
-        write_spark_features(spark_of(cfg), specs, events, users, [as_of], tmp, history=clean_history(cfg))
+        spark = spark_of(cfg)
+        with told_tasks(spark, on_tasks):
+            write_spark_features(spark, specs, events, users, [as_of], tmp, history=clean_history(cfg))
     else:
         con = connect_work(cfg)
         try:
@@ -237,12 +241,14 @@ def current_cutoff(cfg: SiyuConfig, data_end: date) -> date:
 def labelled_sets(
     cfg: SiyuConfig, task_cfgs: Sequence[TaskConfig], specs: FeatureSet, plan: SplitPlan,
     current: dict[str, pd.DataFrame] | None = None, on_users: Callable[[int, int], None] | None = None,
+    on_tasks: Callable[[int, int], None] | None = None,
 ) -> tuple[list[tuple[TaskConfig, dict[str, tuple[date, ...]], pd.DataFrame]], str, date]:
     """([(task, splits, assembled frame)] for every split `plan` gives each task on its cutoff
     grid, data digest, data_end): one feature pass over the union of all their cutoffs.
 
     `current`, when given, receives per task its population's feature rows at the current cutoff
-    (`current_cutoff`, unlabelled), from the same pass."""
+    (`current_cutoff`, unlabelled), from the same pass. `on_users` / `on_tasks`: the engines'
+    progress, as for `build_features_at`."""
     events, users = clean_inputs(cfg)
     con = connect_work(cfg)
     try:
@@ -259,7 +265,7 @@ def labelled_sets(
         now = current_cutoff(cfg, data_end)
         cutoffs = sorted(union | ({now} if current is not None else set()))
         if cfg.engine == "spark":
-            features, labels = _spark_features_labels(cfg, specs, events, users, cutoffs, plans, data_end)
+            features, labels = _spark_features_labels(cfg, specs, events, users, cutoffs, plans, data_end, on_tasks)
         else:
             features = build_features(con, specs, events, users, cutoffs, history=clean_history(cfg), on_users=on_users)
             labels = [build_labels(con, task_cfg, events, users, cuts, data_end=data_end)
@@ -304,16 +310,19 @@ def load_current_rows(cfg: SiyuConfig, task: str, features: Sequence[str]) -> tu
 
 
 def _spark_features_labels(cfg: SiyuConfig, specs: FeatureSet, events: Path, users: Path | None,
-                           cutoffs: list[date], plans: list, data_end: date) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+                           cutoffs: list[date], plans: list, data_end: date,
+                           on_tasks: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Features at every cutoff and each plan's labels, computed on Spark and collected."""
     from siyu.engines.spark import spark_features, spark_labels
-    from siyu.io.spark import read_events, read_users
+    from siyu.io.spark import read_events, read_users, told_tasks
 
     spark = spark_of(cfg)
     ev, us = read_events(spark, events), read_users(spark, users)
     history = clean_history(cfg)
-    features = spark_features(specs, ev, us, cutoffs, history=None if history is None else spark.read.parquet(str(history)))
-    labels = [spark_labels(task_cfg, ev, us, cuts, data_end=data_end) for task_cfg, _, cuts in plans]
+    with told_tasks(spark, on_tasks):
+        features = spark_features(specs, ev, us, cutoffs,
+                                  history=None if history is None else spark.read.parquet(str(history)))
+        labels = [spark_labels(task_cfg, ev, us, cuts, data_end=data_end) for task_cfg, _, cuts in plans]
     return features, labels
 
 

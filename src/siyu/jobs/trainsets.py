@@ -66,7 +66,8 @@ def build_trainset(cfg: SiyuConfig, task: str) -> TrainsetSummary:
 
 
 def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
-                    on_users: Callable[[int, int], None] | None = None) -> list[TrainsetSummary]:
+                    on_users: Callable[[int, int], None] | None = None,
+                    on_tasks: Callable[[int, int], None] | None = None) -> list[TrainsetSummary]:
     """Build the training sets of several tasks, with ONE feature query for the union of their
     cutoffs (the grids share the Monday `step_days` grid, so they overlap); each task's rows,
     labels and manifest are the same as when it is built alone.
@@ -76,7 +77,8 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
     data cannot label raises TaskUnsupported, a label without both classes LabelError, a horizon
     that leaves no training cutoff where a shorter one would HorizonTooLong; one that leaves fewer
     than `trainset.n_train_cutoffs` is logged and written to the manifest's `warnings`
-    (`siyu.trainsets.horizon`)."""
+    (`siyu.trainsets.horizon`). `on_users` / `on_tasks`: the feature pass's progress on the
+    embedded engine (users done) or on Spark (tasks done), as `build_features_at` tells it."""
     _, unsupported = supported_tasks(cfg, tasks)
     if unsupported:
         raise TaskUnsupported("; ".join(unsupported.values()))
@@ -98,7 +100,8 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
         return [split_cutoffs(grid, cfg.trainset, horizon_days=task_cfg.horizon_days)]
 
     current: dict = {}
-    built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan, current=current, on_users=on_users)
+    built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan, current=current, on_users=on_users,
+                                            on_tasks=on_tasks)
     out = []
     screened = []
     for task_cfg, splits, df in built:  # every label is checked before anything is written
