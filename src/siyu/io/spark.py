@@ -100,7 +100,10 @@ def told_tasks(spark: SparkSession, on_tasks: Callable[[int, int], None] | None,
     def poll() -> None:
         last = None
         while not stop.wait(every):
-            stages = [info for info in map(tracker.getStageInfo, tracker.getActiveStageIds()) if info is not None]
+            try:
+                stages = [i for i in map(tracker.getStageInfo, tracker.getActiveStageIds()) if i is not None]
+            except Exception:  # noqa: BLE001 - progress only: a session going away ends the telling, not the build
+                return
             now = (sum(i.numCompletedTasks for i in stages), sum(i.numTasks for i in stages))
             if stages and now != last:
                 on_tasks(*now)
