@@ -35,17 +35,11 @@ def with_engine(cfg, engine: str | None):  # noqa: ANN001, ANN202 - SiyuConfig i
     return cfg.model_copy(update={"engine": engine})
 
 
-def _users_done(status, label: str):  # noqa: ANN001, ANN202 - a rich Status in, a feature-engine callback out
-    """The feature engine's per-batch count on the spinner: "<label>: 1,250,000 of 4,000,000 users"."""
+def _counted(status, label: str, unit: str):  # noqa: ANN001, ANN202 - a rich Status in, an engine's progress callback out
+    """An engine's count on the spinner: "<label>: 1,250,000 of 4,000,000 users" (the embedded
+    engine's batches) or "<label>: 12 of 40 Spark tasks" (Spark's running stages)."""
     def told(done: int, total: int) -> None:
-        status.update(f"{label}: {done:,} of {total:,} users ...")
-    return told
-
-
-def _tasks_done(status, label: str):  # noqa: ANN001, ANN202 - a rich Status in, a Spark progress callback out
-    """Spark's running stages on the spinner: "<label>: 12 of 40 Spark tasks"."""
-    def told(done: int, total: int) -> None:
-        status.update(f"{label}: {done:,} of {total:,} Spark tasks ...")
+        status.update(f"{label}: {done:,} of {total:,} {unit} ...")
     return told
 
 
@@ -79,8 +73,8 @@ def features(
     try:
         label = f"computing features as of {day.isoformat()} on the {cfg.engine} engine"
         with console.status(f"{label} ...") as status:
-            out = build_features_at(cfg, day, on_users=_users_done(status, label),
-                                    on_tasks=_tasks_done(status, label))
+            out = build_features_at(cfg, day, on_users=_counted(status, label, "users"),
+                                    on_tasks=_counted(status, label, "Spark tasks"))
     except (FileNotFoundError, SpecError, *engine_errors()) as exc:
         _fail(str(exc))
     console.print(f"features as of {day.isoformat()}: {out}")
@@ -120,8 +114,8 @@ def trainset(
         if tasks:
             label = f"building the {', '.join(tasks)} training set(s) (one feature pass, {cfg.engine} engine)"
             with console.status(f"{label} ...") as status:
-                summaries = build_trainsets(cfg, tasks, on_users=_users_done(status, f"{label}: features"),
-                                            on_tasks=_tasks_done(status, f"{label}: features"))
+                summaries = build_trainsets(cfg, tasks, on_users=_counted(status, f"{label}: features", "users"),
+                                            on_tasks=_counted(status, f"{label}: features", "Spark tasks"))
     except (FileNotFoundError, SpecError, HorizonError, GridError, LabelError, TaskUnsupported,
             *engine_errors()) as exc:
         _fail(f"{', '.join(tasks)}: {exc}")

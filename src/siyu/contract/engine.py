@@ -33,7 +33,7 @@ import pyarrow as pa
 from siyu.contract.mapping import MappedTable, literal, quote, raw_name
 from siyu.contract.report import RuleOutcome, TableReport, ValidationReport, example_text
 from siyu.contract.rules import Rule, applicable, rules_for
-from siyu.io.duck import memory_limit_bytes
+from siyu.io.duck import memory_lent, memory_limit_bytes
 
 EXAMPLES = 5
 EMPTY_USER_REJECTS_SQL = ("SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_row, "
@@ -172,11 +172,9 @@ def _repeated_hashes(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
     value range each: 4.2 s and 6.5 CPU s for 50M values where DuckDB's sort took 5.8 s and
     11 CPU s. Past that DuckDB sorts them, spilling to disk (`_repeated_sorted`).
     """
-    limit = memory_limit_bytes(con)
-    budget = limit // 2
+    budget = memory_limit_bytes(con) // 2
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-    con.execute(f"SET memory_limit = '{max(limit - budget, 64 * 2**20) // 2**20}MiB'")
-    try:
+    with memory_lent(con, budget):
         batches: list[np.ndarray] = []
         held = 0
         reader = con.sql(sql).to_arrow_reader(1 << 20)
@@ -190,8 +188,6 @@ def _repeated_hashes(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
             batches.append(values)
         else:
             return _repeated_in_memory(batches, threads=min(threads, 2))
-    finally:
-        con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
     return _repeated_sorted(con, sql)
 
 

@@ -46,7 +46,7 @@ from siyu.features.compiler import (
 from siyu.features.plan import BtydColumn, UserAttrAsOf
 from siyu.features.specs import RFM, FeatureSet, Lifecycle
 from siyu.features.writer import write_batches
-from siyu.io.duck import memory_limit_bytes
+from siyu.io.duck import memory_lent, memory_limit_bytes
 
 Cutoffs = Sequence[date | datetime | str]
 _DICT = "siyu_user_dict"
@@ -285,31 +285,29 @@ def _n_events(con: duckdb.DuckDBPyConnection, run: _Run) -> int:
 
 
 def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.RecordBatch]:
-    limit = memory_limit_bytes(con)
     con.register(_DICT, run.users.select(["user_id", "uidx"]))
-    # The engine's arrays live outside DuckDB: while they exist DuckDB gets what is left of
-    # the limit, so the whole build stays within the configured memory_limit.
-    con.execute(f"SET memory_limit = '{max(limit - run.memory_budget, 64 * 2**20) // 2**20}MiB'")
     try:
-        specs = _rfm_specs(run.program)
-        several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
-        rfm = _rfm_dense(con, run, specs) if specs and several else {}
-        # Without order ids a BTYD purchase unit is a customer-day, which the engine counts from
-        # the event stream it reads anyway; orders (several a day, lines across midnight) are
-        # grouped by their query.
-        wants_btyd = any(isinstance(e, BtydColumn) for _, e in run.program.columns)
-        btyd = _btyd_dense(con, run) if wants_btyd and run.orders else None
-        as_of = _as_of_dense(con, run)
-        pool = engine.Recycler()  # a batch the consumer has dropped lends its memory to the next
-        for lo, hi, chunk in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
-            yield from _chunk_batches(run, lo, hi, chunk, rfm, specs, btyd, as_of, pool)
-            pool.release()  # the next chunk's events need the room more than the next batch
+        # The engine's arrays live outside DuckDB: while they exist DuckDB gets what is left of
+        # the limit, so the whole build stays within the configured memory_limit.
+        with memory_lent(con, run.memory_budget):
+            specs = _rfm_specs(run.program)
+            several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
+            rfm = _rfm_dense(con, run, specs) if specs and several else {}
+            # Without order ids a BTYD purchase unit is a customer-day, which the engine counts from
+            # the event stream it reads anyway; orders (several a day, lines across midnight) are
+            # grouped by their query.
+            wants_btyd = any(isinstance(e, BtydColumn) for _, e in run.program.columns)
+            btyd = _btyd_dense(con, run) if wants_btyd and run.orders else None
+            as_of = _as_of_dense(con, run)
+            pool = engine.Recycler()  # a batch the consumer has dropped lends its memory to the next
+            for lo, hi, chunk in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
+                yield from _chunk_batches(run, lo, hi, chunk, rfm, specs, btyd, as_of, pool)
+                pool.release()  # the next chunk's events need the room more than the next batch
     finally:
-        # A consumer that stopped on an error (a full disk, say) may close the connection before
-        # this generator is collected: then there is nothing left to restore.
+        # A consumer that stopped on an error may close the connection before this generator is
+        # collected: then there is nothing left to unregister.
         with suppress(duckdb.ConnectionException):
             con.unregister(_DICT)
-            con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
 def _btyd_dense(con: duckdb.DuckDBPyConnection, run: _Run) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -32,6 +34,21 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     scale = {"B": 1, "BYTES": 1, "KB": 1e3, "KIB": 2**10, "MB": 1e6, "MIB": 2**20, "GB": 1e9, "GIB": 2**30,
              "TB": 1e12, "TIB": 2**40}.get(unit, 1e9)
     return int(float(num) * scale)
+
+
+@contextmanager
+def memory_lent(con: duckdb.DuckDBPyConnection, nbytes: int) -> Iterator[None]:
+    """DuckDB's memory_limit lowered by `nbytes` (to no less than 64 MiB) while Python holds as
+    much of its own, so the two together stay within the configured limit; restored after,
+    unless the connection was closed meanwhile (a consumer that stopped on an error, a full disk
+    say, may close it before a generator holding this is collected)."""
+    limit = memory_limit_bytes(con)
+    con.execute(f"SET memory_limit = '{max(limit - nbytes, 64 * 2**20) // 2**20}MiB'")
+    try:
+        yield
+    finally:
+        with suppress(duckdb.ConnectionException):
+            con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
 def parquet_glob(path: str | Path) -> str:
