@@ -84,7 +84,7 @@ def make_cfg(tmp_path, **scoring) -> SiyuConfig:
 
 def make_deps(features: pd.DataFrame, champions: dict, **extra) -> ScoringDeps:
     """Deps that hand the job a fixed feature frame and the tiny champions."""
-    return ScoringDeps(features_at=lambda cfg, as_of, specs, on_users=None: features,
+    return ScoringDeps(features_at=lambda cfg, as_of, specs, on_users=None, on_tasks=None: features,
                        load_champion=lambda task, tracking: champions[task],
                        newest_event=lambda cfg: dt.datetime(2026, 3, 1, 18, 30),
                        **extra)

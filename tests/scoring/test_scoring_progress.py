@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from scoring_fixtures import make_deps, make_features
 
@@ -47,7 +48,7 @@ def test_an_unchanged_run_stops_after_loading_the_champions(cfg, champions, rng)
 def test_features_and_reasons_tell_their_counts_as_they_go(cfg, champions, rng):
     features = make_features(120, rng)
 
-    def features_at(cfg_, as_of, specs, *, on_users=None):
+    def features_at(cfg_, as_of, specs, *, on_users=None, on_tasks=None):
         for done in (50, 100, 120):  # the engine's batches
             on_users(done, 120)
         return features
@@ -66,3 +67,28 @@ def test_features_and_reasons_tell_their_counts_as_they_go(cfg, champions, rng):
     explained = summary.counts["churn_reason_1"]["tagged"]
     assert told == [f"scoring: computing features at as-of {AS_OF}, {n} of 120 users" for n in (50, 100, 120)] + [
         f"scoring: churn reasons for {explained} users", f"scoring: churn reasons, {explained} of {explained} users"]
+
+
+def test_the_spark_engine_tells_its_tasks_for_features_and_scores(cfg, champions, rng):
+    features = make_features(120, rng)
+
+    def features_at(cfg_, as_of, specs, *, on_users=None, on_tasks=None):
+        for done in (3, 8):  # the feature stages' tasks, as Spark's status tracker counts them
+            on_tasks(done, 8)
+        return features
+
+    def spark_scores(cfg_, as_of, champs, user_ids, *, on_tasks=None):
+        on_tasks(2, 4)
+        on_tasks(4, 4)
+        by_id = features.set_index("user_id").loc[user_ids]
+        return {task: np.asarray(c.predict_score(by_id[c.feature_names]), dtype="float64") for task, c in champs.items()}
+
+    said: list[str] = []
+    deps = dataclasses.replace(make_deps(features, champions), features_at=features_at, spark_scores=spark_scores)
+    score(cfg.model_copy(update={"engine": "spark"}), AS_OF, deps=deps, run_id="r1", progress=said.append)
+    told = [s for s in said if "Spark tasks" in s]
+    assert told == [f"scoring: computing features at as-of {AS_OF}, 3 of 8 Spark tasks",
+                    f"scoring: computing features at as-of {AS_OF}, 8 of 8 Spark tasks",
+                    "scoring: applying 3 champions on Spark, 2 of 4 Spark tasks",
+                    "scoring: applying 3 champions on Spark, 4 of 4 Spark tasks"]
+    assert said.index(told[-1]) < said.index("scoring: reading the previous run's tags")

@@ -42,17 +42,27 @@ log = logging.getLogger(__name__)
 
 
 class FeaturesFn(Protocol):
-    """(cfg, as_of, specs) -> features; `on_users(done, total)` is told as users are done."""
+    """(cfg, as_of, specs) -> features; `on_users(done, total)` is told as the embedded engine's
+    users are done, `on_tasks(done, total)` as the Spark engine's tasks are."""
 
     def __call__(self, cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet, *,
-                 on_users: Callable[[int, int], None] | None = None) -> pd.DataFrame: ...
+                 on_users: Callable[[int, int], None] | None = None,
+                 on_tasks: Callable[[int, int], None] | None = None) -> pd.DataFrame: ...
 
 
 ChampionFn = Callable[[str, TrackingConfig], ChampionLike]
 ReasonsFactory = Callable[[SiyuConfig, FeatureSet], ReasonsFn | None]
 MlflowFn = Callable[[SiyuConfig, "ScoringRunSummary", "RunArtifacts"], str | None]
-# (cfg, as_of, champions, user_ids of the features) -> per task one score per user, computed on Spark
-EngineScoresFn = Callable[[SiyuConfig, dt.date, Mapping[str, ChampionLike], np.ndarray], dict[str, np.ndarray]]
+
+
+class EngineScoresFn(Protocol):
+    """(cfg, as_of, champions, user_ids of the features) -> per task one score per user, computed
+    on Spark; `on_tasks(done, total)` is told as its tasks are done."""
+
+    def __call__(self, cfg: SiyuConfig, as_of: dt.date, champions: Mapping[str, ChampionLike], user_ids: np.ndarray,
+                 *, on_tasks: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]: ...
+
+
 Progress = Callable[[str], None]  # told each step as it starts (a spinner's text)
 
 
@@ -104,12 +114,13 @@ class ScoringRunSummary:
 
 # ===================================================================== default wiring
 def _features_at(cfg: SiyuConfig, as_of: dt.date, specs: FeatureSet, *,
-                 on_users: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                 on_users: Callable[[int, int], None] | None = None,
+                 on_tasks: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Features `specs` at as-of, also kept as `work/features/features_<as_of>.parquet` so the
     report and `siyu explain` read the very rows this run scored instead of building them again."""
     from siyu.io.workspace import build_features_at, load_features
 
-    path = build_features_at(cfg, as_of, specs, on_users=on_users)
+    path = build_features_at(cfg, as_of, specs, on_users=on_users, on_tasks=on_tasks)
     return load_features(path, specs).drop(columns=["cutoff"])
 
 
@@ -168,11 +179,12 @@ def _load_segmenter(cfg: SiyuConfig) -> ChampionLike | None:
         raise NoModelError(f"{exc}; segments.enabled is on: fit one first with `siyu segment`") from None
 
 
-def _spark_scores(cfg: SiyuConfig, as_of: dt.date, champions: Mapping[str, ChampionLike],
-                  user_ids: np.ndarray) -> dict[str, np.ndarray]:
+def _spark_scores(cfg: SiyuConfig, as_of: dt.date, champions: Mapping[str, ChampionLike], user_ids: np.ndarray, *,
+                  on_tasks: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
     """Each champion, loaded from the registry by `mlflow.pyfunc.spark_udf`, applied on Spark to
     the features at as-of the Spark engine just wrote."""
     from siyu.engines.spark import spark_scores
+    from siyu.io.spark import told_tasks
     from siyu.io.workspace import features_file, spark_of
     from siyu.tracking import version_spark_udf
 
@@ -180,7 +192,8 @@ def _spark_scores(cfg: SiyuConfig, as_of: dt.date, champions: Mapping[str, Champ
     features = spark.read.parquet(str(features_file(cfg, as_of)))
     models = {task: (version_spark_udf(spark, c.model_name, str(c.model_version), cfg.tracking), c.feature_names)
               for task, c in champions.items()}
-    return spark_scores(features, models, user_ids)
+    with told_tasks(spark, on_tasks):
+        return spark_scores(features, models, user_ids)
 
 
 def default_deps() -> ScoringDeps:
@@ -308,12 +321,14 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     clock = time.perf_counter()
     specs = trained_specs(cfg, champions if segmenter is None else {**champions, cfg.segments.tag: segmenter})
     say(f"scoring: computing {len(specs.columns)} features at as-of {as_of} on the {cfg.engine} engine")
-    features = deps.features_at(cfg, as_of, specs, on_users=lambda done, total: say(
-        f"scoring: computing features at as-of {as_of}, {done:,} of {total:,} users"))
+    features = deps.features_at(cfg, as_of, specs, on_users=_told(say, f"scoring: computing features at as-of {as_of}",
+                                                                  "users"),
+                                on_tasks=_told(say, f"scoring: computing features at as-of {as_of}", "Spark tasks"))
     timings["features"] = time.perf_counter() - clock
     if cfg.engine == "spark":
         say(f"scoring: applying {len(champions)} champions on Spark to {len(features):,} users")
-    given = _engine_scores(cfg, deps, as_of, champions, features, timings)
+    given = _engine_scores(cfg, deps, as_of, champions, features, timings,
+                           on_tasks=_told(say, f"scoring: applying {len(champions)} champions on Spark", "Spark tasks"))
     say("scoring: reading the previous run's tags")
     clock = time.perf_counter()
     previous = store.current_run()
@@ -349,8 +364,14 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     return summary, RunArtifacts(scores, scored.report.drift, edges)
 
 
+def _told(say: Progress, doing: str, unit: str) -> Callable[[int, int], None]:
+    """An engine's `(done, total)` progress as the spinner's text: "<doing>, 3 of 40 <unit>"."""
+    return lambda done, total: say(f"{doing}, {done:,} of {total:,} {unit}")
+
+
 def _engine_scores(cfg: SiyuConfig, deps: ScoringDeps, as_of: dt.date, champions: Mapping[str, ChampionLike],
-                   features: pd.DataFrame, timings: dict[str, float]) -> dict[str, np.ndarray] | None:
+                   features: pd.DataFrame, timings: dict[str, float], *,
+                   on_tasks: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray] | None:
     """The champions' scores from the Spark engine (None on the embedded one: the champions
     predict on the driver inside `score_users`)."""
     if cfg.engine != "spark":
@@ -358,7 +379,7 @@ def _engine_scores(cfg: SiyuConfig, deps: ScoringDeps, as_of: dt.date, champions
     if deps.spark_scores is None:
         raise ValueError("engine: spark, but these scoring stages have no Spark scorer (ScoringDeps.spark_scores)")
     clock = time.perf_counter()
-    scores = deps.spark_scores(cfg, as_of, champions, features["user_id"].astype(str).to_numpy())
+    scores = deps.spark_scores(cfg, as_of, champions, features["user_id"].astype(str).to_numpy(), on_tasks=on_tasks)
     timings["spark_predict"] = time.perf_counter() - clock
     return scores
 
