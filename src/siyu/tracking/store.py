@@ -37,6 +37,9 @@ def _client(uri: str) -> MlflowClient:
     # still looked up on every call, so a store replaced under the same URI is seen.
     from mlflow.tracking import MlflowClient
 
+    from siyu.tracking.seed import seed_sqlite_store
+
+    seed_sqlite_store(uri)  # a new SQLite store: a copy of a migrated empty one, not every migration run
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
