@@ -321,9 +321,9 @@ def _score_and_publish(cfg, store, deps, run_id, as_of, champions, versions, for
     clock = time.perf_counter()
     specs = trained_specs(cfg, champions if segmenter is None else {**champions, cfg.segments.tag: segmenter})
     say(f"scoring: computing {len(specs.columns)} features at as-of {as_of} on the {cfg.engine} engine")
-    features = deps.features_at(cfg, as_of, specs, on_users=_told(say, f"scoring: computing features at as-of {as_of}",
-                                                                  "users"),
-                                on_tasks=_told(say, f"scoring: computing features at as-of {as_of}", "Spark tasks"))
+    doing = f"scoring: computing features at as-of {as_of}"
+    features = deps.features_at(cfg, as_of, specs, on_users=_told(say, doing, "users"),
+                                on_tasks=_told(say, doing, "Spark tasks"))
     timings["features"] = time.perf_counter() - clock
     if cfg.engine == "spark":
         say(f"scoring: applying {len(champions)} champions on Spark to {len(features):,} users")
