@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,9 @@ def test_payload_has_counts_per_tag_value_histograms_and_the_drift_table():
     assert log.metrics == {"users_churn_risk_high": 3.0, "users_churn_risk_low": 7.0,
                            "users_rfm_segment_at risk": 2.0, "seconds_write": 1.5}
     assert log.params == {"churn_model": "siyu-churn/4"}
-    assert set(log.figures) == {"plots/score_hist_churn_risk.png", "plots/tag_counts.png"}
+    assert set(log.figures) == {"plots/score_hist_churn_risk.svg", "plots/tag_counts_churn_risk.svg",
+                                "plots/tag_counts_rfm_segment.svg"}
+    assert all(ET.fromstring(svg).tag.endswith("svg") for svg in log.figures.values())
     assert log.texts["drift.csv"].splitlines()[0] == "task,feature,kind,psi,status"
     assert log.tags == {"scoring_run_id": "r1", "as_of": "2026-03-02", "forced": "true"}
 

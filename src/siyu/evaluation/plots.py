@@ -1,4 +1,4 @@
-"""Evaluation plots as matplotlib Figures (the caller saves them; backend chosen by the caller).
+"""Evaluation charts as SVG text (`siyu.charts`; the caller logs them).
 
 ROC, precision-recall, reliability (calibration), cumulative gains, decile chart, SHAP summary.
 """
@@ -7,53 +7,28 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from siyu.charts import GREY, Line, Rule, bar_chart, barh_chart, line_chart
 from siyu.evaluation.metrics import decile_capture
 
-
-def _figure(title: str) -> tuple[Figure, object]:
-    fig = Figure(figsize=(5, 4), dpi=100)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_title(title)
-    return fig, ax
+_UNIT = (-0.02, 1.02)
 
 
-def png(fig: Figure) -> bytes:
-    """`fig` drawn as PNG bytes (rendered where the figure was made: a training lane draws its
-    own figures while the other lane's booster runs, instead of queueing them for the logger)."""
-    import io
-
-    buffer = io.BytesIO()
-    # zlib's fastest level: two thirds of the default's time for the same pixels, the file about 8 % larger
-    # (a training run draws about a hundred of them)
-    fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-    return buffer.getvalue()
-
-
-def plot_roc(y: np.ndarray, prob: np.ndarray, *, title: str = "ROC") -> Figure:
+def plot_roc(y: np.ndarray, prob: np.ndarray, *, title: str = "ROC") -> str:
     """ROC curve with the chance diagonal."""
     fpr, tpr, _ = roc_curve(y, prob)
-    fig, ax = _figure(title)
-    ax.plot(fpr, tpr, label="model")
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.legend(loc="lower right")
-    return fig
+    return line_chart([Line(fpr, tpr, "model"), Line([0, 1], [0, 1], "chance", "dashed", GREY, width=1)],
+                      title=title, xlabel="false positive rate", ylabel="true positive rate",
+                      x_range=_UNIT, y_range=_UNIT)
 
 
-def plot_pr(y: np.ndarray, prob: np.ndarray, *, title: str = "Precision-recall") -> Figure:
+def plot_pr(y: np.ndarray, prob: np.ndarray, *, title: str = "Precision-recall") -> str:
     """Precision-recall curve with the base rate."""
     precision, recall, _ = precision_recall_curve(y, prob)
-    fig, ax = _figure(title)
-    ax.plot(recall, precision, label="model")
-    ax.axhline(float(np.mean(y)), linestyle="--", color="grey", label="base rate")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.legend(loc="upper right")
-    return fig
+    return line_chart([Line(recall, precision, "model")], rules=[Rule(float(np.mean(y)), label="base rate")],
+                      title=title, xlabel="recall", ylabel="precision", legend="upper right",
+                      x_range=_UNIT, y_range=_UNIT)
 
 
 def reliability_table(y: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
@@ -65,60 +40,50 @@ def reliability_table(y: np.ndarray, prob: np.ndarray, n_bins: int = 10) -> pd.D
     return out.reset_index()
 
 
-def plot_calibration(y: np.ndarray, prob: np.ndarray, *, title: str = "Reliability") -> Figure:
+def plot_calibration(y: np.ndarray, prob: np.ndarray, *, title: str = "Reliability") -> str:
     """Reliability diagram: observed rate against mean predicted probability per bin."""
     table = reliability_table(y, prob)
-    fig, ax = _figure(title)
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
-    ax.plot(table["mean_prob"], table["observed_rate"], marker="o", label="model")
-    ax.set_xlabel("mean predicted probability")
-    ax.set_ylabel("observed rate")
-    ax.legend(loc="upper left")
-    return fig
+    return line_chart([Line([0, 1], [0, 1], "perfect", "dashed", GREY, width=1),
+                       Line(table["mean_prob"], table["observed_rate"], "model", markers=True)],
+                      title=title, xlabel="mean predicted probability", ylabel="observed rate",
+                      legend="upper left", x_range=_UNIT, y_range=_UNIT)
 
 
-def plot_gains(y: np.ndarray, score: np.ndarray, *, title: str = "Cumulative gains") -> Figure:
+def plot_gains(y: np.ndarray, score: np.ndarray, *, title: str = "Cumulative gains") -> str:
     """Cumulative share of positives (or value) captured against share of users contacted."""
     y = np.clip(np.asarray(y, dtype=float), 0, None)
     order = np.argsort(-np.asarray(score, dtype=float), kind="stable")
     captured = np.concatenate([[0.0], np.cumsum(y[order]) / max(y.sum(), 1e-12)])
     share = np.linspace(0, 1, len(captured))
     perfect = np.concatenate([[0.0], np.cumsum(np.sort(y)[::-1]) / max(y.sum(), 1e-12)])
-    fig, ax = _figure(title)
-    ax.plot(share, captured, label="model")
-    ax.plot(share, perfect, linestyle=":", label="perfect")
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
-    ax.set_xlabel("share of users (by score)")
-    ax.set_ylabel("share captured")
-    ax.legend(loc="lower right")
-    return fig
+    return line_chart([Line(share, captured, "model"), Line(share, perfect, "perfect", "dotted"),
+                       Line([0, 1], [0, 1], "random", "dashed", GREY, width=1)],
+                      title=title, xlabel="share of users (by score)", ylabel="share captured",
+                      x_range=_UNIT, y_range=_UNIT)
 
 
-def plot_deciles(y: np.ndarray, score: np.ndarray, *, title: str = "Deciles") -> Figure:
+def plot_deciles(y: np.ndarray, score: np.ndarray, *, title: str = "Deciles") -> str:
     """Bar chart of the share of total value (or positives) per score decile, top decile first."""
     shares = decile_capture(y, score)
-    fig, ax = _figure(title)
-    ax.bar(range(1, 11), shares)
-    ax.axhline(0.1, linestyle="--", color="grey")
-    ax.set_xlabel("score decile (1 = highest)")
-    ax.set_ylabel("share of total")
-    return fig
+    return bar_chart([str(d) for d in range(1, 11)], shares, rules=[Rule(0.1)], title=title,
+                     xlabel="score decile (1 = highest)", ylabel="share of total")
 
 
-def plot_shap_summary(estimator: object, X: pd.DataFrame, *, max_rows: int = 500, seed: int = 0,
-                      title: str = "SHAP: mean |contribution|") -> Figure:
-    """Bar chart of mean |SHAP| per feature (path-dependent TreeSHAP on the raw margin scale, from
-    the booster's own code: shap's TreeExplainer first copies every tree into Python, about a
-    second per model for the same numbers)."""
+def shap_importance(estimator: object, X: pd.DataFrame, *, max_rows: int = 500, seed: int = 0,
+                    top: int = 20) -> pd.Series:
+    """Mean |SHAP| per feature on a sample of `max_rows` rows, the `top` largest, smallest first
+    (path-dependent TreeSHAP on the raw margin scale, from the booster's own code: shap's
+    TreeExplainer first copies every tree into Python, about a second per model for the same numbers)."""
     from siyu.explain.contributions import shap_contributions
 
     sample = X if len(X) <= max_rows else X.sample(max_rows, random_state=seed)
     values = shap_contributions(estimator, sample).values
-    importance = values.abs().mean(axis=0).sort_values().tail(20)
-    fig = Figure(figsize=(6, 6), dpi=100)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.barh(importance.index, importance.to_numpy())
-    ax.set_title(title)
-    ax.set_xlabel("mean |SHAP value| (margin)")
-    fig.tight_layout()
-    return fig
+    return values.abs().mean(axis=0).sort_values().tail(top)
+
+
+def plot_shap_summary(estimator: object, X: pd.DataFrame, *, max_rows: int = 500, seed: int = 0,
+                      title: str = "SHAP: mean |contribution|") -> str:
+    """Bar chart of mean |SHAP| per feature (`shap_importance`), the largest at the top."""
+    importance = shap_importance(estimator, X, max_rows=max_rows, seed=seed)[::-1]
+    return barh_chart(list(importance.index), importance.to_numpy(), title=title,
+                      xlabel="mean |SHAP value| (margin)")

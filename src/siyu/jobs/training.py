@@ -201,7 +201,8 @@ def _git_sha() -> str:
 
 # --------------------------------------------------------------------------- train
 def _figures(task: str, y: np.ndarray, score: np.ndarray, estimator: SiyuEstimator, X: pd.DataFrame,
-             cfg: SiyuConfig) -> dict:
+             cfg: SiyuConfig) -> dict[str, str]:
+    """The test split's charts as SVG text, by name."""
     from siyu.evaluation import plots
 
     figs = {"gains": plots.plot_gains(y, score), "deciles": plots.plot_deciles(y, score)}
@@ -211,7 +212,7 @@ def _figures(task: str, y: np.ndarray, score: np.ndarray, estimator: SiyuEstimat
     if hasattr(estimator, "tree_model_"):
         figs["shap_summary"] = plots.plot_shap_summary(estimator, X, max_rows=cfg.training.shap_sample_rows,
                                                         seed=cfg.training.seed)
-    return {name: plots.png(fig) for name, fig in figs.items()}
+    return figs
 
 
 def _scored_splits(estimator: SiyuEstimator, data: dict, seed: int) -> dict:
@@ -979,22 +980,19 @@ def _uplift_by_campaign(cfg: SiyuConfig, scores: pd.DataFrame, treatments: tuple
     return out
 
 
-def _qini_figure(scores: pd.DataFrame, treatments: tuple[str, ...]):  # noqa: ANN202 - a matplotlib Figure
-    from matplotlib.figure import Figure
-
+def _qini_figure(scores: pd.DataFrame, treatments: tuple[str, ...]) -> str:
+    """Each treatment's Qini curve on the test rows against random targeting, as SVG text."""
+    from siyu.charts import GREY, Line, line_chart
     from siyu.uplift.metrics import qini_curve
 
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
+    lines = []
     for t in treatments:
         rows = scores[scores["treatment"].isin([t, "control"])]
         curve = qini_curve(rows["label"], rows["treatment"] == t, rows[f"uplift__{t}"])
-        ax.plot(curve["share"], curve["qini"], label=f"{t}")
-        ax.plot(curve["share"], curve["random"], linestyle="--", color="grey", linewidth=0.8)
-    ax.set_xlabel("share of users, ranked by predicted effect")
-    ax.set_ylabel("incremental outcomes (Qini)")
-    ax.legend()
-    return fig
+        lines += [Line(curve["share"], curve["qini"], t),
+                  Line(curve["share"], curve["random"], "random" if t == treatments[0] else "", "dashed", GREY, width=0.8)]
+    return line_chart(lines, title="Qini", xlabel="share of users, ranked by predicted effect",
+                      ylabel="incremental outcomes (Qini)", legend="upper left", size=(600, 400))
 
 
 def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, frame: pd.DataFrame,  # noqa: ANN001
@@ -1005,7 +1003,6 @@ def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, 
     like every model (`{split}_{metric}`, `evaluation/test_scores.parquet` with `treatment`,
     `campaign_id` and `uplift__<t>` columns for the gate, per-campaign metrics) with the result
     still without its run and version: `train` logs it beside the next model's fit."""
-    from siyu.evaluation.plots import png
     from siyu.tracking import RunRecord
 
     cut = cut or _cut(cfg, task, frame, features)
@@ -1039,7 +1036,7 @@ def _fit_and_evaluate_uplift(cfg: SiyuConfig, task: str, model: str, estimator, 
         params={"estimator": type(estimator).__name__, **estimator.get_params()}, tags=tags,
         resolved_config=cfg.redacted(), manifest=manifest, reference_profile=profile,
         train_frame=cut.train_frame,
-        figures={"qini": png(_qini_figure(test_scores, treatments))} if cfg.training.plots else {}, run_name=None,
+        figures={"qini": _qini_figure(test_scores, treatments)} if cfg.training.plots else {}, run_name=None,
         dataset_source=str((cfg.paths.trainsets_dir / task / "trainset.parquet").resolve()),
         dataset_digest=train_digest, test_scores=test_scores,
         test_by_cutoff=_uplift_by_campaign(cfg, test_scores, treatments),

@@ -64,7 +64,7 @@ class RunRecord:
     manifest: Mapping[str, object]
     reference_profile: Mapping[str, object]
     train_frame: pd.DataFrame | None = None
-    figures: Mapping[str, bytes] = field(default_factory=dict)  # name -> PNG (`siyu.evaluation.plots.png`)
+    figures: Mapping[str, str] = field(default_factory=dict)  # name -> SVG text (`siyu.evaluation.plots`)
     run_name: str | None = None
     dataset_source: str = "trainset.parquet"  # where the training frame was read from
     dataset_digest: str = ""  # `frame_digest(train_frame)` when the caller has it (once per task, not per model)
@@ -93,13 +93,13 @@ def _log_frame(frame: pd.DataFrame, artifact_path: str) -> None:
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 
-def _log_pngs(pngs: Mapping[str, bytes], folder: str) -> None:
-    """Log PNG bytes as `<folder>/<name>.png`, all in one artifact call."""
-    if not pngs:
+def _log_svgs(svgs: Mapping[str, str], folder: str) -> None:
+    """Log SVG documents as `<folder>/<name>.svg`, all in one artifact call."""
+    if not svgs:
         return
     with tempfile.TemporaryDirectory() as tmp:
-        for name, data in pngs.items():
-            (Path(tmp) / f"{name}.png").write_bytes(data)
+        for name, text in svgs.items():
+            (Path(tmp) / f"{name}.svg").write_text(text, encoding="utf-8")
         mlflow.log_artifacts(tmp, artifact_path=folder)
 
 
@@ -215,7 +215,7 @@ def log_training_run(record: RunRecord, cfg: TrackingConfig, *, nested: bool = F
         if record.test_scores is not None:
             _log_frame(record.test_scores, TEST_SCORES_ARTIFACT)
         mlflow.log_dict({k: dict(v) for k, v in record.test_by_cutoff.items()}, TEST_BY_CUTOFF_ARTIFACT)
-        _log_pngs(record.figures, "plots")
+        _log_svgs(record.figures, "plots")
         example = _signature_example(record.X_example)
         categories = getattr(record.estimator, "categories_", None) or {
             c: list(record.X_example[c].cat.categories) for c in record.X_example.columns

@@ -20,9 +20,7 @@ def log_scoring_payload(cfg: TrackingConfig, experiment: str, run_name: str, pay
     stamp = int(time.time() * 1000)
     client.log_batch(rid, metrics=[Metric(k, v, stamp, 0) for k, v in payload.metrics.items()],
                      params=[Param(k, v) for k, v in payload.params.items()])
-    for path, fig in payload.figures.items():
-        client.log_figure(rid, fig, path)
-    for path, text in payload.texts.items():
+    for path, text in (payload.figures | payload.texts).items():
         client.log_text(rid, text, path)
     client.set_terminated(rid)
     return rid
