@@ -151,6 +151,16 @@ def test_current_view_follows_the_latest_as_of_not_the_latest_write(store):
     assert set(store.read_current_view()["run_id"]) == {"new"}
 
 
+def test_one_users_current_tags_are_read_alone(store):
+    _publish(store, "old", ["low"] * 6)
+    _publish(store, "new", ["high", "medium", "low", "low", "low", "low"], as_of=AS_OF + dt.timedelta(days=7))
+    rows = store.read_user("00123")  # the current run's rows only, the id kept as text
+    assert set(zip(rows["tag"], rows["value"], rows["run_id"], strict=True)) == {
+        ("churn_risk", "high", "new"), ("lifecycle_stage", "active", "new")}
+    assert list(rows.columns) == list(store.read_current_view().columns)
+    assert store.read_user("123").empty and store.read_user("nobody").empty
+
+
 def test_changes_between_two_runs(store):
     _publish(store, "r1", ["low", "low", "high", "medium"], key="k1")
     _publish(store, "r2", ["low", "high", "high", "low", "low"], key="k2", as_of=AS_OF + dt.timedelta(days=1))

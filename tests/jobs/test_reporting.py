@@ -21,8 +21,16 @@ from siyu.config import (
     SiyuConfig,
     SourceConfig,
 )
+from siyu.features.parse import parse_feature_specs
 from siyu.io.tagstore import open_tag_store
-from siyu.jobs.reporting import ReportInputsMissing, explain_user, write_report, write_report_files
+from siyu.jobs.reporting import (
+    ReportInputsMissing,
+    explain_user,
+    features_at,
+    user_score,
+    write_report,
+    write_report_files,
+)
 from siyu.scoring.tags import TAG_HISTORY_SCHEMA
 from siyu.tracking.registry import Champion, VersionInfo
 
@@ -154,6 +162,23 @@ def test_explain_user_gives_sentences_from_the_catalogue(project):
     assert 1 <= len(reasons) <= 3
     assert reasons[0].startswith("Days since the last activity events: ")
     assert not any(f in " ".join(reasons) for f in FEATURES)
+
+
+def test_explain_reads_one_users_feature_row_and_tags(project, monkeypatch):
+    cfg, users = project
+    user = users["user_id"].iloc[7]
+    row = features_at(cfg, str(AS_OF), FEATURES, parse_feature_specs(SPECS), user_id=user)
+    assert row["user_id"].tolist() == [user]
+    pd.testing.assert_frame_equal(row.reset_index(drop=True),
+                                  users.loc[[7], ["user_id", *FEATURES]].reset_index(drop=True), check_dtype=False,
+                                  check_categorical=False)
+    # neither the whole tag view nor every user's features are read to explain one user
+    from siyu.io.tagstore import TagStore
+
+    monkeypatch.setattr(TagStore, "read_current_view", lambda self: pytest.fail("read every user's tags"))
+    assert explain_user(cfg, "churn", user, "en")
+    band, score = user_score(cfg, "churn", user)
+    assert band in {"high", "medium", "low"} and 0 <= score <= 1
 
 
 def test_explain_unknown_user_is_an_error(project):

@@ -492,6 +492,14 @@ class TagStore:
         with self._read_session() as s:
             return s.arrow(f"SELECT {', '.join(TAG_COLUMNS)} FROM current_tags").to_pandas()
 
+    def read_user(self, user_id: str) -> pd.DataFrame:
+        """One user's rows of the current_tags view (the columns of `read_current_view`); empty
+        when the user has none. Reads only that user's rows, whatever the store's size."""
+        with self._read_session() as s:
+            table = s.arrow(f"SELECT {', '.join(TAG_COLUMNS)} FROM current_tags WHERE user_id = :u",
+                            {"u": str(user_id)})
+        return table.to_pandas()
+
     def changes(self, old_run: str, new_run: str, tags: Sequence[str]) -> pd.DataFrame:
         """Who moved between two runs: user_id, tag, old, new (old/new empty when absent)."""
         old_r, new_r = _safe(old_run, "run id"), _safe(new_run, "run id")

@@ -90,10 +90,12 @@ def _published_champion(cfg: SiyuConfig, task: str, versions: dict) -> Any:
     return load_champion(task, cfg.tracking, version=str(version) if version else None)
 
 
-def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: Any) -> pd.DataFrame:
+def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: Any, *,
+                user_id: str | None = None) -> pd.DataFrame:
     """`user_id` and `feature_names` at `as_of`, read from `<work>/features/features_<as_of>.parquet`
     when scoring wrote it, else built from the clean events with `specs` (as batch scoring does).
-    Only these columns are read: nothing else in the file (never PII) reaches the report."""
+    Only these columns are read: nothing else in the file (never PII) reaches the report; with
+    `user_id`, only that user's row (none when the user was not scored)."""
     from siyu.features.build import to_feature_frame
 
     folder = cfg.paths.work_dir / "features"
@@ -101,7 +103,9 @@ def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: An
     candidates = sorted(folder.glob(f"features_{day}*.parquet")) if folder.exists() else []
     columns = ["user_id", *feature_names]
     if candidates:
-        return to_feature_frame(pd.read_parquet(candidates[-1], columns=columns), specs)
+        # pyarrow decodes the other columns only where user_id matches (a row group at most)
+        filters = None if user_id is None else [("user_id", "==", str(user_id))]
+        return to_feature_frame(pd.read_parquet(candidates[-1], columns=columns, filters=filters), specs)
     clean = cfg.paths.clean_events
     from siyu.io.cleanlog import has_clean_events
 
@@ -112,7 +116,8 @@ def features_at(cfg: SiyuConfig, as_of: str, feature_names: list[str], specs: An
         )
     from siyu.io.workspace import build_features_at, load_features
 
-    return load_features(build_features_at(cfg, dt.date.fromisoformat(day), specs), specs)[columns]
+    frame = load_features(build_features_at(cfg, dt.date.fromisoformat(day), specs), specs)[columns]
+    return frame if user_id is None else frame[frame["user_id"].astype(str) == str(user_id)]
 
 
 def _held_out(cfg: SiyuConfig, task: str, champion: Any, lang: str) -> tuple[Any, dict[str, str]]:
@@ -273,30 +278,48 @@ def write_report(cfg: SiyuConfig, task: str, lang: str | None = None) -> Path:
 
 
 def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = None) -> list[str]:
-    """Why `user_id` got their `task` score: the top reasons, as sentences (empty: nothing pushes it up)."""
+    """Why `user_id` got their `task` score: the top reasons, as sentences (empty: nothing pushes it up).
+
+    Reads only this user's tags and feature row: explaining one user costs the same for a
+    thousand users as for a million."""
     from siyu.explain.reasons import top_reasons
 
     lang = check_lang(lang or cfg.scoring.lang)
     cfg.task(task)
-    view, versions = _published(cfg)
-    champion = _published_champion(cfg, task, versions)
-    as_of = str(view["as_of"].iloc[0])[:10]
-    features = features_at(cfg, as_of, list(champion.feature_names), champion_specs(cfg, champion))
-    row = features[features["user_id"].astype(str) == str(user_id)]
+    run, _ = _user_tags(cfg, user_id)
+    champion = _published_champion(cfg, task, dict(run.model_versions or {}))
+    as_of = str(run.as_of)[:10]
+    specs = champion_specs(cfg, champion)
+    row = features_at(cfg, as_of, list(champion.feature_names), specs, user_id=str(user_id))
     if row.empty:
-        examples = features["user_id"].astype(str).head(3).tolist()
-        raise KeyError(f"user '{user_id}': not among the {len(features):,} users scored as of {as_of} "
-                       f"(ids look like {examples}); check the id")
+        known = features_at(cfg, as_of, [], specs)["user_id"].astype(str)
+        raise KeyError(f"user '{user_id}': not among the {len(known):,} users scored as of {as_of} "
+                       f"(ids look like {known.head(3).tolist()}); check the id")
     reasons = top_reasons(champion.estimator, row[list(champion.feature_names)], feature_catalog_of(cfg, champion),
                           lang=lang, k=cfg.scoring.reasons_top_k or 3, currency=cfg.dataset.currency)
     return [r for r in reasons.iloc[0].tolist() if r]
 
 
+def _user_tags(cfg: SiyuConfig, user_id: str) -> tuple[Any, pd.DataFrame]:
+    """(the current scoring run, `user_id`'s current tags), read without the other users' rows."""
+    from siyu.io.tagstore import open_tag_store
+
+    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
+    try:
+        run = store.current_run()
+        tags = store.read_user(str(user_id)) if run is not None else None
+    finally:
+        store.close()
+    if run is None:
+        raise ReportInputsMissing(f"tag store {mask_url(cfg.scoring.tag_store_url)}: no published scoring run; run `siyu score` first")
+    return run, tags
+
+
 def user_score(cfg: SiyuConfig, task: str, user_id: str) -> tuple[str, float] | None:
     """(band, score) of `user_id` for `task` in the current tags, or None when not scored."""
     band = _band(cfg, task)
-    view = _current_tags(cfg)
-    row = view[(view["tag"] == band.tag) & (view["user_id"].astype(str) == str(user_id))]
+    _, view = _user_tags(cfg, user_id)
+    row = view[view["tag"] == band.tag]
     if row.empty:
         return None
     return str(row["value"].iloc[0]), float(np.asarray(row["score"])[0])
