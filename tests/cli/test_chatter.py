@@ -50,6 +50,9 @@ def test_tune_and_train_print_no_library_chatter(project):
     trained = _siyu("train", "--task", "churn", "--model", "xgboost", "--config", str(project))
     assert trained.returncode == 0, trained.stderr
     assert "challenger is v" in trained.stdout
+    # a model's line stays one line in a log (stdout is not a terminal here): grep-able by the scheduled job
+    assert re.search(r"^  churn xgboost: v\d+  valid_auc=\S+  test_auc=\S+ \[\S+, \S+\]  fit \d+\.\ds$",
+                     trained.stdout, re.M), trained.stdout
     assert _chatter(trained.stdout + trained.stderr) == [], trained.stderr
 
 
