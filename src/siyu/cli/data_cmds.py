@@ -28,14 +28,13 @@ def validate(
     """Validate the dataset: clean events/users, rejects with reasons, and a report."""
     from zoneinfo import ZoneInfo
 
-    from rich.console import Console
-
     from siyu.cli._config import config_or_exit
+    from siyu.cli._console import cli_console
     from siyu.contract.errors import ContractError, ValidationFailed
     from siyu.jobs.validate import validate_dataset
 
     cfg = config_or_exit(config)
-    console = Console()
+    console = cli_console()
     if as_of is None:
         as_of_time = datetime.now(ZoneInfo(cfg.dataset.timezone)).replace(tzinfo=None, microsecond=0)
     else:

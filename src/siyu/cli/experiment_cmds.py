@@ -45,8 +45,7 @@ def experiment_cmd(
     config: Path = _CONFIG,
 ) -> None:
     """Read out a campaign or a contact plan after its horizon: SRM check, lift with intervals, CUPED, by group."""
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.jobs.experiment import (
         ExperimentNotFound,
         HorizonNotPassed,
@@ -57,7 +56,7 @@ def experiment_cmd(
     )
 
     cfg = config_or_exit(config)
-    console = Console()
+    console = cli_console()
     if sum(bool(x) for x in (campaign, plan, list_)) != 1:
         typer.secho("experiment: give exactly one of --campaign C, --plan RUN_ID or --list", fg=typer.colors.RED,
                     err=True)

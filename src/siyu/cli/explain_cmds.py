@@ -31,13 +31,12 @@ def report(task: TaskOpt = "churn", lang: LangOpt = None, config: ConfigOpt = "c
         return
     if kind != "task":
         raise _fail(f"--kind {kind!r}: expected 'task' or 'operations'")
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.reporting import ReportInputsMissing, write_report_files
     from siyu.tracking import NoModelError
 
-    console = Console()
+    console = cli_console()
     try:
         with console.status(f"building the {task} report (SHAP, plots)..."):
             files = write_report_files(cfg, task, lang)

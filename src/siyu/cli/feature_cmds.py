@@ -57,14 +57,13 @@ def features(
     engine: Annotated[str | None, _ENGINE] = None,
 ) -> None:
     """Compute every feature at one as-of date into work/features/features_<as_of>.parquet."""
-    from rich.console import Console
-
     from siyu.cli._config import config_or_exit
+    from siyu.cli._console import cli_console
     from siyu.features.specs import SpecError
     from siyu.jobs.trainsets import build_features_at, latest_as_of
 
     cfg = with_engine(config_or_exit(config), engine)
-    console = Console()
+    console = cli_console()
     try:
         day = date.fromisoformat(as_of) if as_of else latest_as_of(cfg)
     except ValueError as exc:
@@ -86,18 +85,18 @@ def trainset(
     engine: Annotated[str | None, _ENGINE] = None,
 ) -> None:
     """Build training sets: Monday cutoff grid, features joined with labels, split by time."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from siyu.cli._config import config_or_exit, tasks_to_run
+    from siyu.cli._console import cli_console
     from siyu.features.specs import SpecError
     from siyu.jobs.trainsets import TaskUnsupported, build_trainsets
     from siyu.labels import HorizonError
     from siyu.trainsets import GridError, LabelError
 
     cfg = with_engine(config_or_exit(config), engine)
-    console = Console()
+    console = cli_console()
     table = Table("task", "split", "cutoffs", "rows", "label rate / mean")
     try:
         if task == "all":  # an uplift task skipped last time is tried again

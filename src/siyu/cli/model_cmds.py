@@ -58,12 +58,11 @@ def train_cmd(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Train models on the task's training set; log them to MLflow and register a challenger."""
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.jobs.training import TrainsetMissing, train_tasks
 
     cfg = _config(config)
-    console = Console()
+    console = cli_console()
     failed: list[str] = []
     tasks = tasks_to_run(cfg, task, console)
     _with_status(console, "training", lambda say: [_print_trained(console, cfg, result, failed)
@@ -104,12 +103,11 @@ def tune_cmd(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Tune a booster with Optuna (trials nested under a study run) and register the refit."""
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.jobs.training import TrainsetMissing, tune
 
     cfg = _config(config)
-    console = Console()
+    console = cli_console()
     for name in tasks_to_run(cfg, task, console):
         if _uplift_not_here(cfg, name, task, console, "tuning"):
             continue
@@ -126,13 +124,13 @@ def compare_cmd(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Leaderboard per task: sorted by validation, test with 95 % intervals, the oracles and the leak alarm."""
-    from rich.console import Console
     from rich.table import Table
 
+    from siyu.cli._console import cli_console
     from siyu.jobs.training import TrainsetMissing, compare
 
     cfg = _config(config)
-    console = Console(width=max(Console().width, 120))
+    console = cli_console(min_width=120)
     for name in tasks_to_run(cfg, task, console):
         try:
             board = compare(cfg, name)
@@ -203,13 +201,12 @@ def backtest_cmd(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Walk-forward backtest: refit the model once per fold, each purged against its own test cutoffs."""
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.jobs.backtest import backtest
     from siyu.trainsets import GridError
 
     cfg = _config(config)
-    console = Console(width=max(Console().width, 120))
+    console = cli_console(min_width=120)
     for name in tasks_to_run(cfg, task, console):
         if _uplift_not_here(cfg, name, task, console, "a walk-forward backtest"):
             continue

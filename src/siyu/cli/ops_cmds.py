@@ -18,12 +18,11 @@ def analyze_cmd(
                                      "(default: the day after the newest event)"),
 ) -> None:
     """Retention cohorts, DAU / MAU, lifecycle flows, funnels, commerce and LTV by channel, as of a date."""
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.jobs.analyze import run_analysis
 
     cfg = config_or_exit(config)
-    console = Console()
+    console = cli_console()
     try:
         with console.status("analyzing: acquisition, activity, retention, flows, funnels, commerce, LTV ..."):
             result = run_analysis(cfg, parse_as_of(as_of))
@@ -76,14 +75,14 @@ def segment_cmd(
                                      "the newest event)"),
 ) -> None:
     """Fit K-Means behavioural segments, name them (zh / en), keep the names of the last fit, register the model."""
-    from rich.console import Console
     from rich.table import Table
 
+    from siyu.cli._console import cli_console
     from siyu.features.specs import SpecError
     from siyu.jobs.segment import fit_segments
 
     cfg = config_or_exit(config)
-    console = Console()
+    console = cli_console()
     try:
         with console.status("segmenting: features, K-Means over K, names, MLflow ..."):
             result = fit_segments(cfg, parse_as_of(as_of))

@@ -35,8 +35,7 @@ def target_cmd(
     force: bool = typer.Option(False, "--force", help="publish even if guards fail (recorded in scoring_runs)"),
 ) -> None:
     """Plan whom to contact with what (uplift x value - cost, under the budget) and publish the plan tags."""
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.targeting import TargetingError, check_targeting, target
     from siyu.scoring import GuardFailed
@@ -47,7 +46,7 @@ def target_cmd(
     except TargetingError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    console = Console()
+    console = cli_console()
     try:
         with console.status("planning: features, uplift champion, values, plan, holdout, publish ..."):
             summary = target(cfg, parse_as_of(as_of), budget, force)

@@ -101,9 +101,9 @@ def score_cmd(
     if as_json or quiet:
         _score_for_a_scheduler(config, as_of, force, engine, as_json=as_json)
         return
-    from rich.console import Console
+    from siyu.cli._console import cli_console
 
-    console = Console()
+    console = cli_console()
     try:
         cfg, day = _config_for(config, engine, as_of)
         with console.status(f"scoring on the {cfg.engine} engine") as status:
@@ -257,8 +257,7 @@ def rollback_cmd(config: Path = _CONFIG,
 @tags_app.command("show")
 def show_cmd(config: Path = _CONFIG) -> None:
     """Print the distribution of the current tags (the scoring run's, then the contact plan's)."""
-    from rich.console import Console
-
+    from siyu.cli._console import cli_console
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.scoring import open_reader
 
@@ -276,15 +275,15 @@ def show_cmd(config: Path = _CONFIG) -> None:
         typer.echo(f"no published scoring run yet in {mask_url(cfg.scoring.tag_store_url)}; run `siyu score`")
         raise typer.Exit(1)
     for run in (r for r in (current, plan) if r is not None):  # the scores, then the contact plan beside them
-        Console().print(_distribution_table(run.counts or {}, f"current tags: run {run.run_id} (as-of {run.as_of})"))
+        cli_console().print(_distribution_table(run.counts or {}, f"current tags: run {run.run_id} (as-of {run.as_of})"))
 
 
 @tags_app.command("runs")
 def runs_cmd(config: Path = _CONFIG) -> None:
     """List the runs (kind score or plan, status, as-of, forced, message)."""
-    from rich.console import Console
     from rich.table import Table
 
+    from siyu.cli._console import cli_console
     from siyu.io.tagstore import TagStoreError
     from siyu.jobs.scoring import open_reader
 
@@ -305,7 +304,7 @@ def runs_cmd(config: Path = _CONFIG) -> None:
     for r in runs:
         table.add_row(r.run_id, r.kind, str(r.as_of), r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
                       f"{r.n_rows or 0:,}", "yes" if r.forced else "", (r.message or "")[:80])
-    Console().print(table)
+    cli_console().print(table)
 
 
 def register(app: typer.Typer) -> None:

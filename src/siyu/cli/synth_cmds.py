@@ -30,9 +30,9 @@ def generate(
     """Generate a synthetic owned-audience world: events, users (fake PII), ground truth."""
     import time
 
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from siyu.cli._console import cli_console
     from siyu.jobs.generate import generate_world
 
     first_day = _parse_start(start)
@@ -40,7 +40,7 @@ def generate(
         from siyu.cli._config import config_or_exit
 
         out = Path(config_or_exit(config).paths.world)
-    console = Console()
+    console = cli_console()
     began = time.perf_counter()
     with Progress(TextColumn("[bold]generate[/] users"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
