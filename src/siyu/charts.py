@@ -66,6 +66,23 @@ class _Frame:
         lo, hi = self.y_range
         return self.top + self.height - (np.asarray(y, dtype="float64") - lo) / (hi - lo) * self.height
 
+    def rule(self, rule: Rule) -> str:
+        """`rule` as an SVG line across the plot area."""
+        if rule.axis == "x":
+            at = float(self.px(np.array([rule.at]))[0])
+            coords = f"x1='{at:.1f}' y1='{self.top:.1f}' x2='{at:.1f}' y2='{self.top + self.height:.1f}'"
+        else:
+            at = float(self.py(np.array([rule.at]))[0])
+            coords = f"x1='{self.left:.1f}' y1='{at:.1f}' x2='{self.left + self.width:.1f}' y2='{at:.1f}'"
+        return f"<line {coords} stroke='{rule.color}' stroke-width='1'{_dash(rule.style)}/>"
+
+
+def _plot_frame(size: tuple[float, float], x_range: tuple[float, float], y_range: tuple[float, float], *,
+                left: float = 62) -> _Frame:
+    """The plot area of a `size` chart: room on the left for tick labels, above for the title, below
+    for the x label."""
+    return _Frame(left, 30, size[0] - left - 14, size[1] - 30 - 44, x_range, y_range)
+
 
 def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     """Round tick values (steps of 1, 2, 2.5 or 5 × 10^k) inside [lo, hi], the step whose count of
@@ -175,20 +192,14 @@ def line_chart(lines: Sequence[Line], *, title: str, xlabel: str = "", ylabel: s
     series = [(*_thinned(np.asarray(s.x, dtype="float64"), np.asarray(s.y, dtype="float64")), s) for s in lines]
     xs = np.concatenate([x for x, _, _ in series] + [np.array([r.at]) for r in rules if r.axis == "x"] or [np.zeros(0)])
     ys = np.concatenate([y for _, y, _ in series] + [np.array([r.at]) for r in rules if r.axis == "y"] or [np.zeros(0)])
-    frame = _Frame(62, 30, size[0] - 62 - 14, size[1] - 30 - 44, x_range or _padded(xs), y_range or _padded(ys))
+    frame = _plot_frame(size, x_range or _padded(xs), y_range or _padded(ys))
     body = _axes(frame, title=title, xlabel=xlabel, ylabel=ylabel, x_ticks=nice_ticks(*frame.x_range),
                  y_ticks=nice_ticks(*frame.y_range), total=size)
     body.append(f"<clipPath id='plot'><rect x='{frame.left}' y='{frame.top}' width='{frame.width}' "
                 f"height='{frame.height}'/></clipPath><g clip-path='url(#plot)'>")
     entries, colors = [], iter(PALETTE)
     for rule in rules:
-        if rule.axis == "y":
-            py = float(frame.py(np.array([rule.at]))[0])
-            coords = f"x1='{frame.left}' y1='{py:.1f}' x2='{frame.left + frame.width}' y2='{py:.1f}'"
-        else:
-            px = float(frame.px(np.array([rule.at]))[0])
-            coords = f"x1='{px:.1f}' y1='{frame.top}' x2='{px:.1f}' y2='{frame.top + frame.height}'"
-        body.append(f"<line {coords} stroke='{rule.color}' stroke-width='1'{_dash(rule.style)}/>")
+        body.append(frame.rule(rule))
         entries.append((rule.label, rule.color, rule.style))
     for x, y, s in series:
         color = s.color or next(colors, GREY)
@@ -210,8 +221,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float] | np.ndarray, *, ti
     """Vertical bars, one per label, from zero; `rules` are horizontal reference lines."""
     values = np.nan_to_num(np.asarray(values, dtype="float64"))
     spread = np.concatenate([values, [r.at for r in rules if r.axis == "y"]])
-    frame = _Frame(62, 30, size[0] - 62 - 14, size[1] - 30 - 44, (0.0, max(len(values), 1)),
-                   _padded(spread, include_zero=True))
+    frame = _plot_frame(size, (0.0, max(len(values), 1)), _padded(spread, include_zero=True))
     y_ticks = nice_ticks(*frame.y_range)
     body = _axes(frame, title=title, xlabel=xlabel, ylabel=ylabel, x_ticks=None, y_ticks=y_ticks, total=size)
     zero = float(frame.py(np.array([0.0]))[0])
@@ -224,10 +234,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float] | np.ndarray, *, ti
                     f"height='{abs(zero - top):.1f}' fill='{color}'><title>{escape(str(label))}: {value:g}</title></rect>")
         if i % every == 0:
             body.append(_text(x + slot * 0.4, frame.top + frame.height + 16, str(label), size=10))
-    for rule in rules:
-        py = float(frame.py(np.array([rule.at]))[0])
-        body.append(f"<line x1='{frame.left}' y1='{py:.1f}' x2='{frame.left + frame.width}' y2='{py:.1f}' "
-                    f"stroke='{rule.color}'{_dash(rule.style)}/>")
+    body.extend(frame.rule(rule) for rule in rules)
     return _svg(*size, body)
 
 
@@ -237,8 +244,8 @@ def barh_chart(labels: Sequence[str], values: Sequence[float] | np.ndarray, *, t
     values = np.nan_to_num(np.asarray(values, dtype="float64"))
     margin = 12 + 6.3 * max((len(str(s)) for s in labels), default=4)
     height = 30 + 44 + 20 * max(len(values), 1)
-    frame = _Frame(margin, 30, width - margin - 16, height - 30 - 44, _padded(values, include_zero=True),
-                   (0.0, max(len(values), 1)))
+    frame = _plot_frame((width, height), _padded(values, include_zero=True), (0.0, max(len(values), 1)),
+                        left=margin)
     body = _axes(frame, title=title, xlabel=xlabel, ylabel="", x_ticks=nice_ticks(*frame.x_range), y_ticks=None,
                  total=(width, height))
     zero = float(frame.px(np.array([0.0]))[0])
@@ -260,17 +267,12 @@ def histogram(values: Sequence[float] | np.ndarray, *, title: str, xlabel: str =
     counts, edges = np.histogram(values, bins=bins) if values.size else (np.zeros(1), np.array([0.0, 1.0]))
     marks = [r.at for r in rules if r.axis == "x"]
     x_range = _padded(np.concatenate([edges, marks]))
-    frame = _Frame(62, 30, size[0] - 62 - 14, size[1] - 30 - 44, x_range, _padded(counts.astype("float64"),
-                                                                                  include_zero=True))
+    frame = _plot_frame(size, x_range, _padded(counts.astype("float64"), include_zero=True))
     body = _axes(frame, title=title, xlabel=xlabel, ylabel=ylabel, x_ticks=nice_ticks(*frame.x_range),
                  y_ticks=nice_ticks(*frame.y_range), total=size)
     zero = float(frame.py(np.array([0.0]))[0])
     lefts, rights, tops = frame.px(edges[:-1]), frame.px(edges[1:]), frame.py(counts)
     body.extend(f"<rect x='{a:.1f}' y='{t:.1f}' width='{max(b - a, 0.5):.1f}' height='{zero - t:.1f}' "
                 f"fill='{color}'/>" for a, b, t in zip(lefts, rights, tops, strict=True) if zero - t > 0)
-    for rule in rules:
-        if rule.axis == "x":
-            px = float(frame.px(np.array([rule.at]))[0])
-            body.append(f"<line x1='{px:.1f}' y1='{frame.top}' x2='{px:.1f}' y2='{frame.top + frame.height}' "
-                        f"stroke='{rule.color}'{_dash(rule.style)}/>")
+    body.extend(frame.rule(rule) for rule in rules)
     return _svg(*size, body)
