@@ -9,9 +9,10 @@ tags' as-of date, the held-out test split and the leaderboard, calls the pure
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from siyu.evaluation.protocol import protocol_text
 from siyu.explain.vocab import Lang, check_lang
 
 RULE_TAGS = ("lifecycle_stage", "rfm_segment")
+
+T = TypeVar("T")
 
 
 class ReportInputsMissing(FileNotFoundError):
@@ -61,22 +64,31 @@ def feature_catalog_of(cfg: SiyuConfig, champion: Any) -> list[Any]:
     return feature_catalog(champion_specs(cfg, champion))
 
 
-def _current_tags(cfg: SiyuConfig) -> pd.DataFrame:
-    return _published(cfg)[0]
-
-
-def _published(cfg: SiyuConfig) -> tuple[pd.DataFrame, dict]:
-    """(current tags, the model versions of the run that published them)."""
+def _read_published(cfg: SiyuConfig, read: Callable[[Any], T]) -> tuple[Any, T]:
+    """(the current scoring run, `read(store)`) from the tag store opened read-only;
+    ReportInputsMissing before its first published scoring run."""
     from siyu.io.tagstore import open_tag_store
 
     store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
     try:
-        view = store.read_current_view()
         run = store.current_run()
+        if run is None:
+            raise _no_published_run(cfg)
+        return run, read(store)
     finally:
         store.close()
-    if view.empty or run is None:
-        raise ReportInputsMissing(f"tag store {mask_url(cfg.scoring.tag_store_url)}: no published scoring run; run `siyu score` first")
+
+
+def _no_published_run(cfg: SiyuConfig) -> ReportInputsMissing:
+    return ReportInputsMissing(f"tag store {mask_url(cfg.scoring.tag_store_url)}: no published scoring run; "
+                               "run `siyu score` first")
+
+
+def _published(cfg: SiyuConfig) -> tuple[pd.DataFrame, dict]:
+    """(current tags, the model versions of the run that published them)."""
+    run, view = _read_published(cfg, lambda store: store.read_current_view())
+    if view.empty:
+        raise _no_published_run(cfg)
     return view, dict(run.model_versions or {})
 
 
@@ -286,7 +298,7 @@ def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = No
 
     lang = check_lang(lang or cfg.scoring.lang)
     cfg.task(task)
-    run, _ = _user_tags(cfg, user_id)
+    run, _ = _read_published(cfg, lambda store: None)
     champion = _published_champion(cfg, task, dict(run.model_versions or {}))
     as_of = str(run.as_of)[:10]
     specs = champion_specs(cfg, champion)
@@ -300,25 +312,10 @@ def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = No
     return [r for r in reasons.iloc[0].tolist() if r]
 
 
-def _user_tags(cfg: SiyuConfig, user_id: str) -> tuple[Any, pd.DataFrame]:
-    """(the current scoring run, `user_id`'s current tags), read without the other users' rows."""
-    from siyu.io.tagstore import open_tag_store
-
-    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
-    try:
-        run = store.current_run()
-        tags = store.read_user(str(user_id)) if run is not None else None
-    finally:
-        store.close()
-    if run is None:
-        raise ReportInputsMissing(f"tag store {mask_url(cfg.scoring.tag_store_url)}: no published scoring run; run `siyu score` first")
-    return run, tags
-
-
 def user_score(cfg: SiyuConfig, task: str, user_id: str) -> tuple[str, float] | None:
     """(band, score) of `user_id` for `task` in the current tags, or None when not scored."""
     band = _band(cfg, task)
-    _, view = _user_tags(cfg, user_id)
+    _, view = _read_published(cfg, lambda store: store.read_user(str(user_id)))
     row = view[view["tag"] == band.tag]
     if row.empty:
         return None
