@@ -87,9 +87,8 @@ def _print_trained(console, cfg: SiyuConfig, result: TrainResult, failed: list[s
             failed.append(f"{name} {r.model}")
             continue
         headline = cfg.task(name).headline_metric
-        # one line per model in a log too (rich would wrap it at 80 columns when stdout is not a terminal)
         console.print(f"  {name} {r.model}: v{r.version}  valid_{headline}={_cell(r.valid.get(headline))}  "
-                      f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s", soft_wrap=True)
+                      f"test_{headline}={_with_interval(r.metrics, headline)}  fit {r.seconds:.1f}s")
     if result.challenger:
         console.print(f"[bold]{name}[/bold]: challenger is v{result.challenger} (best on validation)")
     for warning in result.warnings:  # trained anyway, but not silently
