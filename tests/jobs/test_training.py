@@ -278,6 +278,32 @@ def test_a_model_whose_logging_fails_is_named_and_the_others_are_registered(cfg,
         jobs.train(cfg, "churn", "xgboost")
 
 
+def test_logging_beside_a_fit_runs_under_the_one_thread_cap_even_on_one_lane(cfg, monkeypatch):
+    """The main thread logs a model (LightGBM predictions) while the only lane fits the next: the
+    process-wide cap must hold then too, or a prediction resizes LightGBM's threads under a fit."""
+    import ctypes
+
+    from lightgbm.basic import _LIB
+
+    import siyu.tracking
+
+    real, caps = siyu.tracking.log_training_run, []
+
+    def logged(record, tracking, **kwargs):
+        cap = ctypes.c_int(0)
+        _LIB.LGBM_GetMaxThreads(ctypes.byref(cap))
+        caps.append(cap.value)
+        return real(record, tracking, **kwargs)
+
+    monkeypatch.setattr(siyu.tracking, "log_training_run", logged)
+    assert cfg.training.n_jobs == 1
+    [result] = list(jobs.train_tasks(cfg, ["churn"], "all"))
+    assert len(caps) == len(result.results) > 1 and set(caps) == {1}
+    cap = ctypes.c_int(0)
+    _LIB.LGBM_GetMaxThreads(ctypes.byref(cap))
+    assert cap.value == -1  # lifted once training ends
+
+
 def test_study_logs_trials_as_nested_runs(cfg):
     said: list[str] = []
     result = jobs.tune(cfg, "churn", "xgboost", n_trials=2, progress=said.append)

@@ -420,7 +420,11 @@ def train_tasks(cfg: SiyuConfig, tasks: list[str], model: str, *,
             board.fitted(f"{task} {name}")
 
     first = sorted(tasks, key=lambda t: not cfg.task(t).uplift)  # stable: configured order otherwise
-    with one_thread_per_call() if lanes > 1 else contextlib.nullcontext(), \
+    # This thread logs each model (predicting on its example rows) while the lanes fit the next: with
+    # several models, even on one lane, LightGBM calls overlap, and its thread count is process-wide
+    # (a prediction raised it under a one-thread fit: a segfault in CI, `n_jobs: 1`, uplift models).
+    # Whenever models overlap each already fits on one thread, so the cap costs nothing.
+    with one_thread_per_call() if n_models > 1 else contextlib.nullcontext(), \
             ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="siyu-fit") as fitter:
         fits = {(task, name): fitter.submit(fit, task, name) for task in first for name in names[task]}
         queues = {task: list(names[task]) for task in tasks}
