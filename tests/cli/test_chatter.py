@@ -52,7 +52,8 @@ def test_tune_and_train_print_no_library_chatter(project):
     assert "challenger is v" in trained.stdout
     # a model's line stays one line in a log (stdout is not a terminal here): grep-able by the scheduled job
     assert re.search(r"^  churn xgboost: v\d+  valid_auc=\S+  test_auc=\S+ \[\S+, \S+\]  fit \d+\.\ds$",
-                     trained.stdout, re.M), trained.stdout
+                     trained.stdout, re.M), (trained.stdout, {k: os.environ.get(k) for k in ("COLUMNS", "FORCE_COLOR",
+                                                                                     "TTY_COMPATIBLE", "TERM")})
     assert _chatter(trained.stdout + trained.stderr) == [], trained.stderr
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.table import Table
 
 from siyu.cli._console import LOG_WIDTH, cli_console
@@ -26,3 +28,14 @@ def test_columns_set_by_the_user_win_and_min_width_widens(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     assert cli_console().width == 100
     assert cli_console(min_width=120).width == 120
+
+
+def test_lines_stay_whole_in_a_log_even_when_the_environment_forces_a_terminal(monkeypatch, capsys):
+    # CI systems set FORCE_COLOR / TTY_COMPATIBLE for colour, and COLUMNS: rich then treats the pipe
+    # as an 80-column terminal and breaks every longer line
+    for name, value in (("FORCE_COLOR", "1"), ("TTY_COMPATIBLE", "1"), ("COLUMNS", "80")):
+        monkeypatch.setenv(name, value)
+    line = "  churn xgboost: v2  valid_auc=0.7792  test_auc=0.7867 [0.7275, 0.8456]  fit 0.1s" + " x" * 20
+    cli_console().print(line, markup=False)
+    out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # colour stays: FORCE_COLOR asked for it
+    assert out.rstrip("\n").splitlines() == [line]
