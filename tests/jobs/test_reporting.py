@@ -27,7 +27,6 @@ from siyu.jobs.reporting import (
     ReportInputsMissing,
     explain_user,
     features_at,
-    user_score,
     write_report,
     write_report_files,
 )
@@ -108,22 +107,25 @@ def project(tmp_path, monkeypatch):
     return cfg, users
 
 
-def _publish(cfg: SiyuConfig, users: pd.DataFrame, scores: np.ndarray) -> None:
+def _publish(cfg: SiyuConfig, users: pd.DataFrame, scores: np.ndarray, *, extra: pd.DataFrame | None = None,
+             run: str = "s1") -> None:
+    """A scoring run's tags: churn_risk (none where `scores` is NaN), lifecycle_stage, `extra` rows."""
     band = np.select([scores >= 0.5, scores >= 0.2], ["high", "medium"], "low")
+    scored = ~np.isnan(scores)
     n = len(users)
-    rows = pd.DataFrame({
-        "user_id": np.concatenate([users["user_id"], users["user_id"]]),
-        "tag": ["churn_risk"] * n + ["lifecycle_stage"] * n,
-        "value": np.concatenate([band, users["lifecycle_stage"].astype(str)]),
-        "score": np.concatenate([scores, np.full(n, np.nan)]),
-        "model": "siyu-churn", "model_version": "4", "run_id": "s1", "as_of": AS_OF,
-        "computed_at": dt.datetime(2026, 3, 2, 6, 0),
-    })
+    rows = pd.concat([pd.DataFrame({
+        "user_id": np.concatenate([users["user_id"][scored], users["user_id"]]),
+        "tag": ["churn_risk"] * int(scored.sum()) + ["lifecycle_stage"] * n,
+        "value": np.concatenate([band[scored], users["lifecycle_stage"].astype(str)]),
+        "score": np.concatenate([scores[scored], np.full(n, np.nan)]),
+    }), extra])
+    rows = rows.assign(model="siyu-churn", model_version="4", run_id=run, as_of=AS_OF,
+                       computed_at=dt.datetime(2026, 3, 2, 6, 0))
     store = open_tag_store(cfg.scoring.tag_store_url)
     started = dt.datetime(2026, 3, 2, 5, 0)
-    store.begin_run("s1", AS_OF, started, run_key="k1", model_versions={"churn": "4"}, forced=False)
-    with store.locked("s1", AS_OF, started):
-        store.publish("s1", pa.Table.from_pandas(rows, schema=TAG_HISTORY_SCHEMA, preserve_index=False),
+    store.begin_run(run, AS_OF, started, run_key=f"k{run}", model_versions={"churn": "4"}, forced=False)
+    with store.locked(run, AS_OF, started):
+        store.publish(run, pa.Table.from_pandas(rows, schema=TAG_HISTORY_SCHEMA, preserve_index=False),
                       finished_at=dt.datetime(2026, 3, 2, 6, 0), counts={}, timings={})
     store.close()
 
@@ -158,7 +160,9 @@ def test_write_report_language_from_config_or_argument(project):
 def test_explain_user_gives_sentences_from_the_catalogue(project):
     cfg, users = project
     riskiest = users.loc[users["days_since_last_activity"].idxmax(), "user_id"]
-    reasons = explain_user(cfg, "churn", riskiest, "en")
+    why = explain_user(cfg, "churn", riskiest, "en")
+    reasons = why.reasons
+    assert why.source == "model" and why.band == "high"
     assert 1 <= len(reasons) <= 3
     assert reasons[0].startswith("Days since the last activity events: ")
     assert not any(f in " ".join(reasons) for f in FEATURES)
@@ -176,9 +180,32 @@ def test_explain_reads_one_users_feature_row_and_tags(project, monkeypatch):
     from siyu.io.tagstore import TagStore
 
     monkeypatch.setattr(TagStore, "read_current_view", lambda self: pytest.fail("read every user's tags"))
-    assert explain_user(cfg, "churn", user, "en")
-    band, score = user_score(cfg, "churn", user)
-    assert band in {"high", "medium", "low"} and 0 <= score <= 1
+    why = explain_user(cfg, "churn", user, "en")
+    assert why.reasons and why.band in {"high", "medium", "low"} and 0 <= why.score <= 1
+    assert why.as_of == str(AS_OF)
+
+
+def test_explain_answers_with_the_reason_tags_scoring_wrote_without_loading_the_model(project, monkeypatch):
+    cfg, users = project
+    live = explain_user(cfg, "churn", users["user_id"].iloc[5], "zh")
+    assert live.source == "model" and live.reasons
+    tagged = pd.DataFrame({"user_id": users["user_id"].iloc[5], "tag": ["churn_reason_2", "churn_reason_1"],
+                           "value": ["第二条", "第一条"]})
+    _publish(cfg, users, np.full(len(users), 0.9), extra=tagged, run="s2")
+    monkeypatch.setattr(siyu.tracking, "load_champion", lambda *a, **k: pytest.fail("loaded the champion"))
+    why = explain_user(cfg, "churn", users["user_id"].iloc[5], "zh")
+    assert (why.source, why.reasons, why.band, why.score) == ("tags", ("第一条", "第二条"), "high", 0.9)
+    with pytest.raises(pytest.fail.Exception, match="loaded the champion"):  # tags hold zh words only
+        explain_user(cfg, "churn", users["user_id"].iloc[5], "en")
+
+
+def test_explain_a_user_outside_the_tasks_population_says_so_instead_of_explaining(project):
+    cfg, users = project
+    scores = np.where(np.arange(len(users)) == 3, np.nan, 0.4)
+    _publish(cfg, users, scores, run="s2")
+    with pytest.raises(LookupError, match=r"user 'u0003' has no churn_risk tag: outside the churn population as of "
+                                          r"2026-03-02 \(users active within 30 days\); their tags: lifecycle_stage="):
+        explain_user(cfg, "churn", "u0003")
 
 
 def test_explain_unknown_user_is_an_error(project):

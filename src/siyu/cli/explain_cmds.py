@@ -66,21 +66,20 @@ def explain(user: Annotated[str, typer.Option("--user", help="the user's id")], 
     """Print why one user got their score: the top reasons, in plain words."""
     cfg = config_or_exit(config)
     from siyu.io.tagstore import TagStoreError
-    from siyu.jobs.reporting import ReportInputsMissing, explain_user, user_score
+    from siyu.jobs.reporting import ReportInputsMissing, explain_user
     from siyu.tracking import NoModelError
 
     try:
-        reasons = explain_user(cfg, task, user, lang)
-        scored = user_score(cfg, task, user)
-    except (ReportInputsMissing, NoModelError, TagStoreError, KeyError, ValueError) as exc:
+        why = explain_user(cfg, task, user, lang)
+    except (ReportInputsMissing, NoModelError, TagStoreError, LookupError, ValueError) as exc:
         raise _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from exc
     head = f"{user} · {task}"
-    if scored is not None:
-        head += f" · {scored[0]} ({scored[1]:.3f})"
+    if why.band is not None:
+        head += f" · {why.band} ({why.score:.3f})"
     typer.echo(head)
-    if not reasons:
+    if not why.reasons:
         typer.echo("  (nothing pushes this user's score up)")
-    for i, reason in enumerate(reasons, start=1):
+    for i, reason in enumerate(why.reasons, start=1):
         typer.echo(f"  {i}. {reason}")
 
 

@@ -289,34 +289,79 @@ def write_report(cfg: SiyuConfig, task: str, lang: str | None = None) -> Path:
     return write_report_files(cfg, task, lang).html
 
 
-def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = None) -> list[str]:
-    """Why `user_id` got their `task` score: the top reasons, as sentences (empty: nothing pushes it up).
+@dataclass(frozen=True)
+class Explanation:
+    """Why one user got their `task` score: the band and score on show, and the top reasons."""
 
-    Reads only this user's tags and feature row: explaining one user costs the same for a
-    thousand users as for a million."""
+    user_id: str
+    task: str
+    as_of: str
+    band: str | None  # None when the task has no band tag configured
+    score: float | None
+    reasons: tuple[str, ...]  # empty: nothing pushes the score up
+    source: str  # "tags": the reason tags the scoring run wrote; "model": computed now by its champion
+
+
+def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = None) -> Explanation:
+    """Why `user_id` got their `task` score, in sentences.
+
+    Reads only this user's tags (and, when needed, feature row): explaining one user costs the same
+    for a thousand users as for a million. When the scoring run wrote this user's reason tags in
+    `lang`, those are the answer (the words the operator sees on the user, no model to load);
+    otherwise the champion that published the score explains the features it scored."""
+    lang = check_lang(lang or cfg.scoring.lang)
+    spec = cfg.task(task)
+    band = next((b for b in cfg.scoring.bands if b.task == task), None)
+    uid = str(user_id)
+    run, tags = _read_published(cfg, lambda store: store.read_user(uid))
+    as_of = str(run.as_of)[:10]
+    if tags.empty:
+        raise KeyError(_unknown_user(cfg, uid, as_of))
+    values = dict(zip(tags["tag"], tags["value"], strict=True))
+    scored = None
+    if band is not None:
+        if band.tag not in values:
+            raise LookupError(_unscored(uid, spec, band.tag, as_of, values, run.model_versions or {}))
+        row = tags[tags["tag"] == band.tag]
+        scored = (str(row["value"].iloc[0]), float(np.asarray(row["score"], dtype=float)[0]))
+    stored = [values[t] for t in sorted((t for t in values if t.startswith(f"{task}_reason_")),
+                                        key=lambda t: int(t.rsplit("_", 1)[1]))]
+    if stored and lang == cfg.scoring.lang:
+        return Explanation(uid, task, as_of, *(scored or (None, None)), tuple(stored), "tags")
+    return Explanation(uid, task, as_of, *(scored or (None, None)),
+                       _champion_reasons(cfg, task, uid, as_of, lang, dict(run.model_versions or {})), "model")
+
+
+def _champion_reasons(cfg: SiyuConfig, task: str, user_id: str, as_of: str, lang: Lang,
+                      versions: dict) -> tuple[str, ...]:
     from siyu.explain.reasons import top_reasons
 
-    lang = check_lang(lang or cfg.scoring.lang)
-    cfg.task(task)
-    run, _ = _read_published(cfg, lambda store: None)
-    champion = _published_champion(cfg, task, dict(run.model_versions or {}))
-    as_of = str(run.as_of)[:10]
+    champion = _published_champion(cfg, task, versions)
     specs = champion_specs(cfg, champion)
-    row = features_at(cfg, as_of, list(champion.feature_names), specs, user_id=str(user_id))
+    row = features_at(cfg, as_of, list(champion.feature_names), specs, user_id=user_id)
     if row.empty:
-        known = features_at(cfg, as_of, [], specs)["user_id"].astype(str)
-        raise KeyError(f"user '{user_id}': not among the {len(known):,} users scored as of {as_of} "
-                       f"(ids look like {known.head(3).tolist()}); check the id")
+        raise KeyError(_unknown_user(cfg, user_id, as_of))
     reasons = top_reasons(champion.estimator, row[list(champion.feature_names)], feature_catalog_of(cfg, champion),
                           lang=lang, k=cfg.scoring.reasons_top_k or 3, currency=cfg.dataset.currency)
-    return [r for r in reasons.iloc[0].tolist() if r]
+    return tuple(r for r in reasons.iloc[0].tolist() if r)
 
 
-def user_score(cfg: SiyuConfig, task: str, user_id: str) -> tuple[str, float] | None:
-    """(band, score) of `user_id` for `task` in the current tags, or None when not scored."""
-    band = _band(cfg, task)
-    _, view = _read_published(cfg, lambda store: store.read_user(str(user_id)))
-    row = view[view["tag"] == band.tag]
-    if row.empty:
-        return None
-    return str(row["value"].iloc[0]), float(np.asarray(row["score"])[0])
+def _unknown_user(cfg: SiyuConfig, user_id: str, as_of: str) -> str:
+    from siyu.io.tagstore import open_tag_store
+
+    store = open_tag_store(cfg.scoring.tag_store_url, read_only=True)
+    try:
+        known = store.read_current_view()["user_id"].astype(str).drop_duplicates()
+    finally:
+        store.close()
+    return (f"user '{user_id}': not among the {len(known):,} users scored as of {as_of} "
+            f"(ids look like {sorted(known)[:3]}); check the id")
+
+
+def _unscored(user_id: str, task: Any, tag: str, as_of: str, values: dict, versions: dict) -> str:
+    from siyu.labels import population_text
+
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(values.items()) if not k.startswith(f"{task.name}_reason_"))
+    why = (f"the scoring run of {as_of} had no {task.name} champion" if task.name not in versions
+           else f"outside the {task.name} population as of {as_of} ({population_text(task)})")
+    return f"user '{user_id}' has no {tag} tag: {why}; their tags: {shown}"

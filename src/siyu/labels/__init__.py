@@ -8,9 +8,10 @@ from siyu.labels.tasks import (
     label_sql,
     latest_usable_cutoff,
     population_mask,
+    population_text,
     task_lacks,
     task_treatments,
 )
 
 __all__ = ["HorizonError", "build_labels", "check_horizon", "data_bounds", "label_sql", "latest_usable_cutoff",
-           "population_mask", "task_lacks", "task_treatments"]
+           "population_mask", "population_text", "task_lacks", "task_treatments"]

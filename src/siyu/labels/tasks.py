@@ -134,6 +134,12 @@ def _population_sql(task: TaskConfig, *, events: str, users: str | None) -> str:
     return f"pop AS (SELECT k.user_id, c.cutoff FROM {known} k JOIN cuts c ON k.joined_at < c.cutoff)"
 
 
+def population_text(task: TaskConfig) -> str:
+    """The task's population in words, for messages."""
+    days = task.population.active_within_days
+    return f"users active within {days} days" if days else "users known before the cutoff"
+
+
 def population_mask(task: TaskConfig, recency_of_activity: np.ndarray | None) -> np.ndarray | None:
     """The same population rule at scoring time, over the feature 'days since the last activity'
     (NaN: never active): None when the rule takes every known user."""

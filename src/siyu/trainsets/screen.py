@@ -8,6 +8,7 @@ import pandas as pd
 from siyu.config import TaskConfig
 from siyu.features.specs import FeatureSet
 from siyu.features.vocabulary import Omission
+from siyu.labels.tasks import population_text
 
 
 class LabelError(ValueError):
@@ -47,7 +48,7 @@ def check_label(df: pd.DataFrame, task: TaskConfig) -> None:
         label = df.loc[df["split"] == split, "label"]
         if label.empty:
             raise LabelError(f"task {task.name}: the {split} split has no rows: the population "
-                             f"({_population(task)}) is empty at its cutoffs; check the data's dates and roles")
+                             f"({population_text(task)}) is empty at its cutoffs; check the data's dates and roles")
         if task.binary and label.nunique() < 2:
             rate = float(label.mean())
             cause = _one_class_cause(task, rate)
@@ -59,11 +60,6 @@ def check_label(df: pd.DataFrame, task: TaskConfig) -> None:
                              f"windows (is `columns.amount` mapped?)")
 
 
-def _population(task: TaskConfig) -> str:
-    days = task.population.active_within_days
-    return f"users active within {days} days" if days else "users known before the cutoff"
-
-
 def _one_class_cause(task: TaskConfig, rate: float) -> str:
     if task.label == "any_purchase" and rate == 0:
         return ("no purchase in any label window: are purchases mapped to role purchase "
@@ -73,4 +69,4 @@ def _one_class_cause(task: TaskConfig, rate: float) -> str:
     if task.label == "no_activity" and rate == 0:
         return (f"every user in the population is active again within {task.horizon_days} days: "
                 "a longer horizon or a wider population may give the task a signal")
-    return f"the horizon ({task.horizon_days} days) or the population ({_population(task)}) leaves one outcome"
+    return f"the horizon ({task.horizon_days} days) or the population ({population_text(task)}) leaves one outcome"
