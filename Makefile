@@ -15,7 +15,6 @@ CONFIG ?= configs/siyu.yaml
 # Most tests hold one core (pandas, Python, a CLI's imports): two processes ran the suite in 7.0 min
 # against 9.8 min in one, on 2 cores.
 TEST_WORKERS ?= 2
-export MPLBACKEND := Agg
 # OpenMP threads that spin while waiting make LightGBM/XGBoost 3-10x slower on a busy 2-core box.
 export OMP_WAIT_POLICY := PASSIVE
 

@@ -46,7 +46,7 @@ def run_once(steps: list[list[str]]) -> dict[str, float]:
     times: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(ROOT / "configs", Path(tmp) / "configs")
-        env = dict(os.environ, MPLBACKEND="Agg", OMP_WAIT_POLICY="PASSIVE")
+        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
         env.pop("MLFLOW_TRACKING_URI", None)
         for step in steps:
             label = _label(step) if "--kind" not in step else "report operations"

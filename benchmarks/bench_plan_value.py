@@ -55,7 +55,7 @@ N_BOOT = 1000
 
 def _siyu(*args: str, config: Path) -> None:
     siyu = str(Path(sys.executable).with_name("siyu"))
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_WAIT_POLICY="PASSIVE")
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     env.pop("MLFLOW_TRACKING_URI", None)
     start = time.perf_counter()
     proc = subprocess.run([siyu, *args, "--config", str(config)], capture_output=True, text=True, env=env,

@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 
-# Plots are written to files; no screen here or in CI.
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """`make test` runs the suite in two processes (pytest-xdist `-n 2`), each taking whole folders

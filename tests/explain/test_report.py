@@ -1,8 +1,9 @@
-import base64
 import os
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,12 @@ from siyu.explain.report import (
 )
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def inline_charts(page: str) -> list[ET.Element]:
+    """The SVG charts inlined in a page, parsed (each must be well-formed XML on its own)."""
+    return [ET.fromstring(svg) for svg in re.findall(r"<svg .*?</svg>", page, flags=re.S)]
 PII_NAMES = ["王小明", "Zhang Wei"]
 PII_PHONES = ["13800138000", "+86 139 1234 5678"]
 
@@ -74,11 +81,33 @@ def test_report_and_model_card_are_self_contained_pages(html_zh, card_zh):
     for page in (html_zh, card_zh):
         assert page.startswith("<!DOCTYPE html>")
         assert not re.search(r"""(src|href)=["'](https?:|//|file:)""", page)
-    operator = re.findall(r'src="data:image/png;base64,([^"]+)"', html_zh)
-    card = re.findall(r'src="data:image/png;base64,([^"]+)"', card_zh)
-    assert len(operator) >= 1 and len(card) >= 5  # bands; beeswarm, 3 dependence plots, calibration
-    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in operator + card)
+        assert "<img" not in page  # charts are inline SVG, not images
+    operator, card = inline_charts(html_zh), inline_charts(card_zh)
+    assert len(operator) == 1 and len(card) == 5  # bands; beeswarm, 3 dependence plots, calibration
     assert 'href="churn_model_card_zh.html"' in html_zh  # the operator page links the card beside it
+
+
+def test_the_charts_of_a_page_speak_its_language_and_never_share_an_id(card_zh, report_en):
+    texts = {t.text for svg in inline_charts(card_zh) for t in svg.iter(f"{NS}text")}
+    assert {"对得分的影响 (SHAP 值)", "因素取值", "高", "低", "校准曲线"} <= texts  # no English fallback
+    assert "近 90 天消费金额" in texts  # feature names in Chinese on the beeswarm rows
+    english = {t.text for svg in inline_charts(render_model_card_html(report_en)) for t in svg.iter(f"{NS}text")}
+    assert {"effect on the score (SHAP value)", "feature value", "Calibration"} <= english
+    ids = re.findall(r"""\bid=['"]([^'"]+)['"]""", card_zh)
+    assert ids and len(ids) == len(set(ids))
+    assert set(re.findall(r"url\(#([^)]+)\)", card_zh)) <= set(ids)  # every reference finds its definition
+
+
+def test_the_beeswarm_shows_each_sampled_user_once_per_row(lgb_model, inputs):
+    report = build_report(lgb_model, inputs, lang="en", shap_rows=300, top_features=4, examples_per_band=1)
+    beeswarm = ET.fromstring(report.images["beeswarm"])
+    # a row's label is written on a baseline 4 px below the row's middle line
+    rows = {float(t.get("y")) - 4: t.text for t in beeswarm.iter(f"{NS}text") if t.get("text-anchor") == "end"}
+    assert len(rows) == 4 and "3 other features combined" in rows.values()  # 3 of 6 features, the rest summed
+    ys = [float(y) for p in beeswarm.iter(f"{NS}path") if p.get("class") == "dots"
+          for y in re.findall(r"M[-\d.]+ ([-\d.]+)h0", p.get("d"))]
+    per_row = Counter(min(rows, key=lambda r: abs(r - y)) for y in ys)
+    assert len(set(per_row.values())) == 1 and min(per_row.values()) >= 300  # every sampled user in every row
 
 
 def test_report_in_chinese_shows_sections_bands_and_reasons(html_zh):
@@ -163,16 +192,16 @@ def screenshot(html_path: Path, png_path: Path, profile: Path) -> None:
 @pytest.mark.chromium
 @pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (Debian package `chromium`), not installed")
 def test_report_renders_in_headless_chromium(html_zh, tmp_path):
-    from matplotlib.image import imread
+    from PIL import Image
 
     html_path, png_path = tmp_path / "churn_report.html", tmp_path / "churn_report.png"
     html_path.write_text(html_zh, encoding="utf-8")
     screenshot(html_path, png_path, tmp_path / "profile")
-    pixels = imread(png_path)[..., :3]
+    pixels = np.asarray(Image.open(png_path).convert("RGB"))
     assert pixels.shape[:2] == (2000, 1280)
-    # not blank: the header's dark band, white cards and plot colours are all there
-    assert pixels.std() > 0.1
-    assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50
+    # not blank: the header's dark band, white cards and chart colours are all there
+    assert pixels.std() > 0.1 * 255
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
     if os.environ.get("SIYU_KEEP_SCREENSHOT"):
         shutil.copy(png_path, os.environ["SIYU_KEEP_SCREENSHOT"])
 

@@ -2,7 +2,8 @@
 
 - Tree models: exact path-dependent TreeSHAP from the boosters' native code (LightGBM
   `pred_contrib=True`, XGBoost `pred_contribs=True`), much faster than shap's Python entry
-  point and with the same numbers; shap is used for the plots only (`to_explanation`).
+  point and with the same numbers. The report draws its own charts (`siyu.explain.plots`);
+  `to_explanation` hands contributions to shap's plots in a notebook.
 - Linear pipelines (logistic, Tweedie GLM): each coefficient times its transformed value's
   distance from the rows' mean, summed back to the source column (exact Shapley values of a
   linear margin with the mean as reference).
@@ -283,13 +284,14 @@ def to_explanation(contrib: Contributions, feature_labels: dict[str, str] | None
     return shap.Explanation(
         values=contrib.values.to_numpy(),
         base_values=contrib.base_value,
-        data=_plot_data(contrib.data),
+        data=feature_numbers(contrib.data),
         feature_names=labels,
     )
 
 
-def _plot_data(frame: pd.DataFrame) -> np.ndarray:
-    """Numbers shap can colour by: categories become their codes (NaN when missing)."""
+def feature_numbers(frame: pd.DataFrame) -> np.ndarray:
+    """Feature values as a (rows x columns) float matrix to place or colour dots by: a category
+    becomes its code (NaN when missing)."""
     cols = []
     for name in frame.columns:
         col = frame[name]

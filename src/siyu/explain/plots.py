@@ -1,127 +1,66 @@
-"""Plots for the report, returned as PNG bytes (nothing is written to disk here)."""
+"""Charts of the report and the model card, as SVG text (`siyu.charts`; nothing is written here).
+Labels come in the caller's language: the page is read in a browser, which has the fonts to draw it."""
 
 from __future__ import annotations
 
-import io
-import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from siyu.explain.contributions import Contributions, to_explanation
+from siyu import charts
+from siyu.explain.contributions import Contributions, feature_numbers
 
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-                 "Microsoft YaHei",
-                 "PingFang SC", "SimHei",
-                 # a serif CJK face beats no Chinese at all (axes would fall back to English)
-                 "Noto Serif CJK SC", "Source Han Serif SC")
-
-
-def cjk_font() -> str | None:
-    """The name of an installed font that can draw Chinese, or None (plots then use English)."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in _CJK_FAMILIES if name in installed), None)
+# shap's own axis words, for a caller that gives none
+_SHAP_WORDS = {"x": "SHAP value (impact on model output)", "colour": "Feature value", "low": "Low",
+               "high": "High", "others": "Sum of {n} other features"}
 
 
-@contextmanager
-def _figure(width: float, height: float) -> Iterator[tuple[object, object]]:
-    import matplotlib
-
-    font = cjk_font()
-    sans = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": sans, "axes.unicode_minus": False}):
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(width, height), dpi=100)
-        yield fig, fig.add_subplot(111)
-
-
-def _png(fig: object) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")  # type: ignore[attr-defined]
-    return buf.getvalue()
-
-
-def _pyplot_png(draw, width: float, height: float) -> bytes:
-    """shap's plots draw on pyplot's current figure: draw there, then close it."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    font = cjk_font()
-    sans = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": sans, "axes.unicode_minus": False}):
-        fig = plt.figure(figsize=(width, height), dpi=100)
-        try:
-            draw(fig.add_subplot(111))
-            return _png(fig)
-        finally:
-            plt.close(fig)
-
-
-def beeswarm_png(contrib: Contributions, labels: Mapping[str, str], *, max_display: int = 12,
-                 axis_text: Mapping[str, str] | None = None) -> bytes:
+def beeswarm(contrib: Contributions, labels: Mapping[str, str], *, max_display: int = 12,
+             axis_text: Mapping[str, str] | None = None) -> str:
     """shap's beeswarm: each user a dot per feature, x = SHAP value, colour = the feature's value.
     `axis_text` (`x`, `colour`, `low`, `high`, `others`) replaces shap's English axis words."""
-    import shap
-
-    explanation = to_explanation(contrib, dict(labels))
-
-    def draw(ax):  # noqa: ANN001, ANN202 - a matplotlib Axes
-        shap.plots.beeswarm(explanation, max_display=max_display, show=False, ax=ax, plot_size=None)
-        if axis_text:
-            ax.set_xlabel(axis_text["x"])
-            ticks = ax.get_yticklabels()
-            for tick in ticks:  # shap's own "Sum of N other features" row
-                found = re.match(r"Sum of (\d+) other features", tick.get_text())
-                if found and "others" in axis_text:
-                    tick.set_text(axis_text["others"].format(n=found.group(1)))
-            ax.set_yticks(ax.get_yticks(), ticks)
-            for bar in [a for a in ax.figure.axes if a is not ax]:  # the colour bar shap adds
-                bar.set_ylabel(axis_text["colour"])
-                ticks = bar.get_yticks()
-                if len(ticks) == 2:
-                    bar.set_yticks(ticks, [axis_text["low"], axis_text["high"]])
-
-    return _pyplot_png(draw, 9, 0.45 * max_display + 1.5)
+    words = {**_SHAP_WORDS, **(axis_text or {})}
+    names = list(contrib.values.columns)
+    return charts.beeswarm(contrib.values.to_numpy(dtype="float64"), feature_numbers(contrib.data[names]),
+                           [labels.get(n, n) for n in names],
+                           xlabel=words["x"], colour_label=words["colour"], low=words["low"], high=words["high"],
+                           others=words["others"], max_rows=max_display)
 
 
-def dependence_png(contrib: Contributions, feature: str, labels: Mapping[str, str], *, ylabel: str = "SHAP") -> bytes:
+def dependence(contrib: Contributions, feature: str, labels: Mapping[str, str], *, ylabel: str = "SHAP") -> str:
     """shap's scatter (dependence) plot of one feature: its value against its SHAP value."""
-    import shap
-
-    explanation = to_explanation(contrib, dict(labels))
-    position = list(contrib.values.columns).index(feature)
-    return _pyplot_png(lambda ax: shap.plots.scatter(explanation[:, position], show=False, ax=ax, hist=False,
-                                                     ylabel=ylabel), 5, 3.5)
-
-
-def bar_png(counts: pd.Series, *, title: str, xlabel: str, color: str = "#1E88E5") -> bytes:
-    """A horizontal bar chart of counts (index: labels, in display order)."""
-    with _figure(6, 0.45 * max(len(counts), 2) + 1.2) as (fig, ax):
-        labels = [str(i) for i in counts.index]
-        ax.barh(labels[::-1], counts.to_numpy()[::-1], color=color)  # type: ignore[attr-defined]
-        ax.set_title(title)  # type: ignore[attr-defined]
-        ax.set_xlabel(xlabel)  # type: ignore[attr-defined]
-        for spine in ("top", "right"):
-            ax.spines[spine].set_visible(False)  # type: ignore[attr-defined]
-        return _png(fig)
+    column = contrib.data[feature]
+    ticks = (list(enumerate(str(c) for c in column.cat.categories))
+             if isinstance(column.dtype, pd.CategoricalDtype) else None)
+    x = feature_numbers(contrib.data[[feature]])[:, 0]
+    return charts.scatter(x, contrib.values[feature].to_numpy(dtype="float64"), xlabel=labels.get(feature, feature),
+                          ylabel=ylabel, x_ticks=ticks, x_jitter=_jitter(x),
+                          rules=[charts.Rule(0.0, style="solid", color="#ccc")], color="#1E88E5", size=(340, 290))
 
 
-def calibration_png(y_true: np.ndarray, y_score: np.ndarray, *, title: str, xlabel: str, ylabel: str,
-                    n_bins: int = 10) -> bytes:
+def _jitter(x: np.ndarray) -> float:
+    """A quarter of the step between a discrete feature's values (a count, a category: at most 30 of
+    them), as shap spreads those; 0 for a continuous one."""
+    distinct = np.unique(x[np.isfinite(x)])
+    return 0.25 * float(np.diff(distinct).min()) if 1 < len(distinct) <= 30 else 0.0
+
+
+def bars(counts: pd.Series, *, title: str, xlabel: str, color: str = "#1E88E5") -> str:
+    """Horizontal bars of counts (index: labels, in display order, the first on top), each with its count."""
+    values = counts.to_numpy(dtype="float64")
+    return charts.barh_chart([str(i) for i in counts.index], values, title=title, xlabel=xlabel, color=color,
+                             width=460, notes=[f"{v:,.0f}" for v in values], slot=36)
+
+
+def calibration(y_true: np.ndarray, y_score: np.ndarray, *, title: str, xlabel: str, ylabel: str,
+                n_bins: int = 10) -> str:
     """Reliability diagram: mean predicted score against the observed rate, per score decile."""
     frame = pd.DataFrame({"y": np.asarray(y_true, dtype=float), "p": np.asarray(y_score, dtype=float)})
     bins = pd.qcut(frame["p"].rank(method="first"), q=min(n_bins, len(frame)), labels=False)
     per_bin = frame.groupby(bins).mean()
-    with _figure(4.5, 4.2) as (fig, ax):
-        top = float(max(per_bin["p"].max(), per_bin["y"].max(), 0.05)) * 1.05
-        ax.plot([0, top], [0, top], color="#999999", linestyle="--", linewidth=1)  # type: ignore[attr-defined]
-        ax.plot(per_bin["p"], per_bin["y"], marker="o", color="#D81B60")  # type: ignore[attr-defined]
-        ax.set_title(title)  # type: ignore[attr-defined]
-        ax.set_xlabel(xlabel)  # type: ignore[attr-defined]
-        ax.set_ylabel(ylabel)  # type: ignore[attr-defined]
-        return _png(fig)
+    top = float(max(per_bin["p"].max(), per_bin["y"].max(), 0.05)) * 1.05
+    return charts.line_chart(
+        [charts.Line([0, top], [0, top], style="dashed", color="#999999", width=1),
+         charts.Line(per_bin["p"].to_numpy(), per_bin["y"].to_numpy(), color="#D81B60", markers=True)],
+        title=title, xlabel=xlabel, ylabel=ylabel, x_range=(0, top), y_range=(0, top), size=(380, 360))

@@ -1,7 +1,7 @@
 """The explanation report: pure assembly of what operators and data scientists read.
 
 `build_report` turns a champion, the scored users' features and bands, tag counts, the
-leaderboard and held-out results into a `Report` (formatted rows and base64 PNG plots);
+leaderboard and held-out results into a `Report` (formatted rows and SVG charts);
 `render_html` and `render_model_card` turn that into text. Writing files is the job's work
 (`siyu.jobs.reporting`). Only whitelisted columns reach the report: pseudonymous user ids,
 bands, scores, feature values in words; anything else in the inputs (PII) is never read.
@@ -9,7 +9,6 @@ bands, scores, feature values in words; anything else in the inputs (PII) is nev
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from siyu.explain.contributions import (
     segment_drivers,
     shap_contributions,
 )
-from siyu.explain.plots import bar_png, beeswarm_png, calibration_png, cjk_font, dependence_png
+from siyu.explain.plots import bars, beeswarm, calibration, dependence
 from siyu.explain.reasons import (
     FeatureInfoLike,
     catalog_by_name,
@@ -98,17 +97,13 @@ class Report:
     metrics: list[dict[str, str]]
     leaderboard: dict[str, Any] | None
     features: list[dict[str, str]]
-    images: Mapping[str, str]
+    images: Mapping[str, str]  # name -> an SVG document, inlined in the pages
     held_out_period: str | None
     protocol: str = ""
     card_file: str = ""  # the model card page beside the operator page (`<task>_model_card_<lang>.html`)
     # Finished HTML fragments appended to the operators' page (the contact plan, experiment readouts):
     # built and escaped by their own modules (siyu.decisions.report), inserted as they are.
     extra_sections: tuple[str, ...] = ()
-
-
-def _b64(png: bytes) -> str:
-    return base64.b64encode(png).decode("ascii")
 
 
 def _check_inputs(inputs: ReportInputs, feature_names: Sequence[str]) -> None:
@@ -270,7 +265,7 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
                  shap_rows: int = 3000, top_features: int = 10, dependence_plots: int = 3,
                  random_state: int = 0) -> Report:
     """Assemble the report: bands and tags, SHAP drivers per band, example users with reasons,
-    held-out metrics, leaderboard and the model card's feature list, with plots as base64 PNG."""
+    held-out metrics, leaderboard and the model card's feature list, with charts as SVG."""
     lang = check_lang(lang)
     text = report_text(lang)
     rng = np.random.default_rng(random_state)
@@ -284,25 +279,21 @@ def build_report(estimator: TreeEstimator, inputs: ReportInputs, *, lang: Lang =
                          "run `siyu score` and keep its features file, then report again")
     sample = _shap_sample(users, shap_rows, rng).reset_index(drop=True)
     contrib = shap_contributions(estimator, sample[names])
-    # Plot text in Chinese needs a CJK font; without one the plots fall back to English labels.
-    plot_lang: Lang = lang if lang == "en" or cjk_font() else "en"
-    labels = {f: _feature_label(infos[f], plot_lang) for f in names}
+    # Charts are SVG text in the page, drawn by the reader's browser, so they speak the page's language.
+    labels = {f: _feature_label(infos[f], lang) for f in names}
     importance = global_importance(contrib)
-    words = report_text(plot_lang)
-    axis_text = {"x": words["shap_x"], "colour": words["feature_value"], "low": words["low"], "high": words["high"],
-                 "others": words["others"]}
-    images = {"beeswarm": _b64(beeswarm_png(contrib, labels, max_display=min(top_features, len(names)),
-                                            axis_text=axis_text)),
-              "bands": _b64(bar_png(scored["band"].astype(str).value_counts().reindex(inputs.band_order, fill_value=0)
-                                    .rename(lambda b: word(BANDS, b, plot_lang)),
-                                    title=report_text(plot_lang)["band_chart"], xlabel=report_text(plot_lang)["users"]))}
-    images.update({f"dependence_{i}": _b64(dependence_png(contrib, f, labels, ylabel=words["shap_y"]))
+    axis_text = {"x": text["shap_x"], "colour": text["feature_value"], "low": text["low"], "high": text["high"],
+                 "others": text["others"]}
+    band_counts = scored["band"].astype(str).value_counts().reindex(inputs.band_order, fill_value=0)
+    images = {"beeswarm": beeswarm(contrib, labels, max_display=min(top_features, len(names)), axis_text=axis_text),
+              "bands": bars(band_counts.rename(lambda b: word(BANDS, b, lang)), title=text["band_chart"],
+                            xlabel=text["users"])}
+    images.update({f"dependence_{i}": dependence(contrib, f, labels, ylabel=text["shap_y"])
                    for i, f in enumerate(importance["feature"].head(dependence_plots))})
     held = inputs.held_out
     if held is not None and held.y_true is not None and held.y_score is not None and len(held.y_true):
-        t = report_text(plot_lang)
-        images["calibration"] = _b64(calibration_png(held.y_true, held.y_score, title=t["calibration"],
-                                                     xlabel=t["predicted"], ylabel=t["observed"]))
+        images["calibration"] = calibration(held.y_true, held.y_score, title=text["calibration"],
+                                            xlabel=text["predicted"], ylabel=text["observed"])
     return Report(
         lang=lang, text=text, title=f"{text['title']} · {_task_title(inputs.model, lang)}", model=inputs.model,
         band_title=word(TAGS, inputs.band_tag, lang) if inputs.band_tag else text["band"], n_users=len(scored), bands=_band_rows(scored, inputs, lang),

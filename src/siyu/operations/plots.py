@@ -1,121 +1,77 @@
-"""Plots of the operations report, as PNG bytes (nothing is written here). Labels come in the
-caller's language; colours follow meaning (retention and conversion in greens, loss in reds)."""
+"""Charts of the operations report, as SVG text (`siyu.charts`; nothing is written here). Labels come
+in the caller's language; colours follow meaning (retention and conversion in greens, loss in reds)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from siyu.explain.plots import cjk_font
+from siyu import charts
 
-SEQUENTIAL = "Greens"
-FLOW = "Blues"
+SEQUENTIAL = charts.GREENS
+FLOW = charts.BLUES
 PALETTE = ("#2680c2", "#3e9b5f", "#f0b429", "#8e6ac8", "#e07a5f", "#52606d", "#17a2b8", "#c2185b", "#7b8794")
+_SIZE = (540, 320)  # two to a row at the page's width, drawn about at scale
 
 
-def render(draw: Callable, width: float = 7.0, height: float = 3.6) -> bytes:
-    """Draw on one axes with a CJK-capable font, return the PNG."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    font = cjk_font()
-    sans = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": sans, "axes.unicode_minus": False,
-                                "axes.spines.top": False, "axes.spines.right": False, "font.size": 9}):
-        fig = Figure(figsize=(width, height), dpi=100)
-        draw(fig, fig.add_subplot(111))
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
-        return buf.getvalue()
+def stacked_bars(frame: pd.DataFrame, *, title: str, ylabel: str, labels: Mapping[str, str]) -> str:
+    """Columns stacked per row (index: period labels), a legend below."""
+    stacks = [(labels.get(col, col), frame[col].to_numpy(dtype="float64")) for col in frame.columns]
+    return charts.stacked_bar_chart([str(i) for i in frame.index], stacks, title=title, ylabel=ylabel,
+                                    colors=PALETTE, size=_SIZE)
 
 
-def stacked_bars_png(frame: pd.DataFrame, *, title: str, ylabel: str, labels: Mapping[str, str]) -> bytes:
-    """Columns stacked per row (index: period labels)."""
-    def draw(fig, ax):
-        bottom = np.zeros(len(frame))
-        for i, col in enumerate(frame.columns):
-            ax.bar(range(len(frame)), frame[col].to_numpy(), bottom=bottom, color=PALETTE[i % len(PALETTE)],
-                   label=labels.get(col, col), width=0.8)
-            bottom += frame[col].to_numpy()
-        step = max(1, len(frame) // 8)
-        ax.set_xticks(range(0, len(frame), step), [str(x) for x in frame.index[::step]], rotation=0)
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(ylabel)
-        ax.legend(ncol=min(4, len(frame.columns)), fontsize=8, frameon=False, loc="upper center",
-                  bbox_to_anchor=(0.5, -0.1))
-    return render(draw)
+def _x_axis(index: pd.Index) -> tuple[np.ndarray, list[tuple[float, str]], tuple[float, float]]:
+    """Positions, labelled ticks and the x range of an index: dates by day (ticks on the first of each
+    month when there are a few, else evenly spaced), anything else as evenly spaced categories."""
+    if not len(index):
+        return np.zeros(0), [], (0.0, 1.0)
+    if pd.api.types.is_datetime64_any_dtype(index) or (len(index) and isinstance(index[0], date)):
+        days = pd.DatetimeIndex(index)
+        x = ((days - days[0]) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
+        firsts = np.flatnonzero(days.day == 1)
+        picks = firsts if 2 <= len(firsts) <= 8 else np.unique(np.linspace(0, len(days) - 1, 6).round().astype(int))
+        return x, [(x[i], days[i].strftime("%Y-%m-%d")) for i in picks], (x[0] - 1, x[-1] + 1)
+    x = np.arange(len(index), dtype="float64")
+    return x, [(float(i), str(v)) for i, v in enumerate(index)], (-0.25, len(index) - 0.75)
 
 
-def lines_png(frame: pd.DataFrame, *, title: str, ylabel: str, labels: Mapping[str, str],
-              percent: bool = False, markers: bool = False) -> bytes:
-    """One line per column over the index."""
-    def draw(fig, ax):
-        for i, col in enumerate(frame.columns):
-            ax.plot(frame.index, frame[col].to_numpy(), color=PALETTE[i % len(PALETTE)], label=labels.get(col, col),
-                    marker="o" if markers else None, linewidth=1.8)
-        if percent:
-            ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-        ax.set_title(title, loc="left")
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8, frameon=False, ncol=min(4, len(frame.columns)))
-        fig.autofmt_xdate() if not markers else None
-    return render(draw)
+def lines(frame: pd.DataFrame, *, title: str, ylabel: str, labels: Mapping[str, str],
+          percent: bool = False, markers: bool = False) -> str:
+    """One line per column over the index (dates or categories), from zero up; a legend below."""
+    x, ticks, x_range = _x_axis(frame.index)
+    series = [charts.Line(x, frame[col].to_numpy(dtype="float64"), label=labels.get(col, col),
+                          color=PALETTE[i % len(PALETTE)], markers=markers, width=1.8)
+              for i, col in enumerate(frame.columns)]
+    values = frame.to_numpy(dtype="float64")
+    top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+    return charts.line_chart(series, title=title, ylabel=ylabel, legend="below", x_ticks=ticks,
+                             x_range=x_range, y_range=(0.0, top * 1.08 if top > 0 else 1.0),
+                             y_format=(lambda v: f"{v:.0%}") if percent else None, size=_SIZE)
 
 
-def heatmap_png(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, cmap: str = SEQUENTIAL,
-                fmt: Callable[[float], str] = lambda v: f"{v:.0%}", counts: pd.DataFrame | None = None,
-                height: float | None = None) -> bytes:
-    """Cells coloured by value (NaN: blank), annotated with `fmt(value)` (and the count below)."""
-    values = matrix.to_numpy(dtype=float)
-
-    def draw(fig, ax):
-        masked = np.ma.masked_invalid(values)
-        top = np.nanmax(values) if np.isfinite(values).any() else 1.0
-        ax.imshow(masked, cmap=cmap, aspect="auto", vmin=0, vmax=top if top > 0 else 1.0)
-        ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns])
-        ax.set_yticks(range(matrix.shape[0]), [str(i) for i in matrix.index])
-        for (r, c), v in np.ndenumerate(values):
-            if np.isnan(v):
-                continue
-            text = fmt(v) if counts is None else f"{fmt(v)}\n{int(counts.iat[r, c]):,}"
-            ax.text(c, r, text, ha="center", va="center", fontsize=7.5, color="white" if v > 0.6 * top else "#1f2933")
-        for side in ("top", "right", "left", "bottom"):
-            ax.spines[side].set_visible(False)
-        ax.set_title(title, loc="left")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-    return render(draw, 7.0, height or max(2.4, 0.32 * matrix.shape[0] + 1.2))
+def heatmap(matrix: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, cmap: Sequence[str] = SEQUENTIAL,
+            fmt: Callable[[float], str] = lambda v: f"{v:.0%}", counts: pd.DataFrame | None = None) -> str:
+    """Cells coloured by value on the `cmap` colours (NaN: blank), annotated with `fmt(value)` (and the
+    count below)."""
+    return charts.heatmap(matrix.to_numpy(dtype="float64"), [str(i) for i in matrix.index],
+                          [str(c) for c in matrix.columns], title=title, xlabel=xlabel, ylabel=ylabel, stops=cmap,
+                          fmt=fmt, counts=None if counts is None else counts.to_numpy(), width=_SIZE[0])
 
 
-def funnel_png(steps: Sequence[str], users: Sequence[int], conversion: Sequence[float], *, title: str,
-               note: Callable[[int, float], str]) -> bytes:
+def funnel(steps: Sequence[str], users: Sequence[int], conversion: Sequence[float], *, title: str,
+           note: Callable[[int, float], str]) -> str:
     """Horizontal bars, first step on top, each labelled with `note(users, conversion from the first)`."""
-    def draw(fig, ax):
-        y = np.arange(len(steps))[::-1]
-        ax.barh(y, users, color="#3e9b5f", height=0.6)
-        ax.set_yticks(y, list(steps))
-        top = max(users) if len(users) and max(users) > 0 else 1
-        for yi, u, c in zip(y, users, conversion, strict=True):
-            ax.text(u + top * 0.01, yi, note(int(u), float(c)), va="center", fontsize=8)
-        ax.set_xlim(0, top * 1.35)
-        ax.set_title(title, loc="left")
-    return render(draw, 7.0, 0.5 * len(steps) + 1.2)
+    notes = [note(int(u), float(c)) for u, c in zip(users, conversion, strict=True)]
+    return charts.barh_chart(list(steps), list(users), title=title, color="#3e9b5f", width=_SIZE[0], notes=notes,
+                             slot=32)
 
 
-def hbars_png(labels: Sequence[str], values: Sequence[float], *, title: str, note: Callable[[float], str],
-              color: str = "#2680c2") -> bytes:
+def hbars(labels: Sequence[str], values: Sequence[float], *, title: str, note: Callable[[float], str],
+          color: str = "#2680c2") -> str:
     """Horizontal bars, first label on top, each with `note(value)`."""
-    def draw(fig, ax):
-        y = np.arange(len(labels))[::-1]
-        ax.barh(y, values, color=color, height=0.6)
-        ax.set_yticks(y, list(labels))
-        top = max(values) if len(values) and max(values) > 0 else 1
-        for yi, v in zip(y, values, strict=True):
-            ax.text(v + top * 0.01, yi, note(float(v)), va="center", fontsize=8)
-        ax.set_xlim(0, top * 1.25)
-        ax.set_title(title, loc="left")
-    return render(draw, 7.0, 0.42 * len(labels) + 1.1)
+    return charts.barh_chart(list(labels), list(values), title=title, color=color, width=_SIZE[0],
+                             notes=[note(float(v)) for v in values], slot=26)

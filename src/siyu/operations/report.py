@@ -1,4 +1,4 @@
-"""The operations report: one self-contained HTML page per language (plots embedded as PNG),
+"""The operations report: one self-contained HTML page per language (charts inlined as SVG),
 built from the tables `siyu analyze` wrote and the segment profile `siyu segment` wrote.
 
 No user ids and no PII: every number is an aggregate.
@@ -6,7 +6,6 @@ No user ids and no PII: every number is an aggregate.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +81,7 @@ class OperationsReport:
     title: str
     meta: str
     kpis: list[dict[str, str]]
-    images: dict[str, str]  # name -> base64 PNG
+    images: dict[str, str]  # name -> an SVG document, inlined in the page
     sections: dict[str, str]  # name -> heading
     channel_columns: list[str]
     channel_rows: list[list[str]]
@@ -90,10 +89,6 @@ class OperationsReport:
     segment_rows: list[list[str]] = field(default_factory=list)
     funnels: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def _b64(png: bytes) -> str:
-    return base64.b64encode(png).decode("ascii")
 
 
 def _pct(value: Any) -> str:
@@ -123,29 +118,29 @@ def build_operations_report(tables: Mapping[str, pd.DataFrame], summary: Mapping
     weekly = acq[acq["grain"] == "week"].pivot_table(index="period_start", columns="source_channel",
                                                      values="new_users", aggfunc="sum", fill_value=0).tail(26)
     weekly.index = [pd.Timestamp(i).strftime("%m-%d") for i in weekly.index]
-    images["acquisition"] = _b64(plots.stacked_bars_png(weekly, title=t["acquisition"], ylabel=t["new_users"],
-                                                        labels={c: ch(c) for c in weekly.columns}))
+    images["acquisition"] = plots.stacked_bars(weekly, title=t["acquisition"], ylabel=t["new_users"],
+                                               labels={c: ch(c) for c in weekly.columns})
     act = tables["activity"]
     overall = act[act["channel"] == "all"].set_index("day")[["dau", "wau", "mau"]]
     if len(overall):
-        images["activity"] = _b64(plots.lines_png(overall, title=t["activity"], ylabel=t["active_users"],
-                                                  labels={"dau": "DAU", "wau": "WAU", "mau": "MAU"}))
+        images["activity"] = plots.lines(overall, title=t["activity"], ylabel=t["active_users"],
+                                         labels={"dau": "DAU", "wau": "WAU", "mau": "MAU"})
     ret = tables["retention"]
     days = sorted(int(c[1:].split("_")[0]) for c in ret.columns if c.endswith("_rate"))
     act_ret = ret[ret["basis"] == "activity"]
     weeks = act_ret[act_ret["dimension"] == "join_week"].sort_values("cohort").tail(cohort_weeks).set_index("cohort")
     matrix = weeks[[f"d{n}_rate" for n in days]].set_axis([f"D{n}" for n in days], axis=1)
-    images["cohorts"] = _b64(plots.heatmap_png(matrix, title=t["cohorts"], xlabel=t["day_n"], ylabel=t["join_week"]))
+    images["cohorts"] = plots.heatmap(matrix, title=t["cohorts"], xlabel=t["day_n"], ylabel=t["join_week"])
     by_channel = act_ret[act_ret["dimension"] == "source_channel"].set_index("cohort")
     curves = by_channel[[f"d{n}_rate" for n in days]].T.set_axis([f"D{n}" for n in days])
-    images["curves"] = _b64(plots.lines_png(curves, title=t["curves"], ylabel=t["rate"],
-                                            labels={c: ch(c) for c in curves.columns}, percent=True, markers=True))
+    images["curves"] = plots.lines(curves, title=t["curves"], ylabel=t["rate"],
+                                   labels={c: ch(c) for c in curves.columns}, percent=True, markers=True)
     notes.insert(0, t["retention_rule"].format(basis=t["basis_activity"]))
     if "lifecycle_flow" in tables and len(tables["lifecycle_flow"]):
         images["flow"], sections["flow"] = _flow(tables["lifecycle_flow"], summary, t, lang)
     funnels = _funnels(tables.get("funnels"), summary, t)
     for f in funnels:
-        images[f"funnel_{f['name']}"] = f.pop("png")
+        images[f"funnel_{f['name']}"] = f.pop("chart")
     kpis = _kpis(summary, days, t, cur, lang)
     columns, rows = _channel_table(tables, summary, days, t, cur, lang)
     seg_cols, seg_rows = [], []
@@ -199,10 +194,10 @@ def _flow(flow: pd.DataFrame, s: Mapping[str, Any], t: dict[str, str], lang: Lan
     label = lambda keys: [_stage(k, t, lang) for k in keys]  # noqa: E731
     dates = s.get("lifecycle_flow") or {}
     title = t["flow"].format(a=dates.get("from", "?"), b=dates.get("to", s["as_of"]))
-    png = plots.heatmap_png(share.set_axis(label(rows)).set_axis(label(cols), axis=1), title=title,
-                            xlabel=t["to"], ylabel=t["from"], cmap=plots.FLOW,
-                            counts=users.set_axis(label(rows)).set_axis(label(cols), axis=1))
-    return _b64(png), title
+    chart = plots.heatmap(share.set_axis(label(rows)).set_axis(label(cols), axis=1), title=title,
+                          xlabel=t["to"], ylabel=t["from"], cmap=plots.FLOW,
+                          counts=users.set_axis(label(rows)).set_axis(label(cols), axis=1))
+    return chart, title
 
 
 def _funnels(frame: pd.DataFrame | None, s: Mapping[str, Any], t: dict[str, str]) -> list[dict[str, Any]]:
@@ -212,14 +207,14 @@ def _funnels(frame: pd.DataFrame | None, s: Mapping[str, Any], t: dict[str, str]
     for name, g in frame[frame["channel"] == "all"].groupby("funnel", sort=False):
         g = g.sort_values("step")
         meta = (s.get("funnels") or {}).get(name, {})
-        png = plots.funnel_png(list(g["event_type"]), list(g["users"]), list(g["conversion_from_first"]),
-                               title=f"{t['funnels']}: {name}",
-                               note=lambda u, c: t["funnel_note"].format(users=u, conv=c))
+        chart = plots.funnel(list(g["event_type"]), list(g["users"]), list(g["conversion_from_first"]),
+                             title=f"{t['funnels']}: {name}",
+                             note=lambda u, c: t["funnel_note"].format(users=u, conv=c))
         end = meta.get("entry_end")
         last = (pd.Timestamp(end) - pd.Timedelta(days=1)).date().isoformat() if end else "?"  # end is exclusive
         rule = t["funnel_rule"].format(first=g["event_type"].iloc[0], start=meta.get("entry_start", "?"),
                                        end=last, days=meta.get("window_days", "?"))
-        out.append({"name": str(name), "png": _b64(png), "rule": rule})
+        out.append({"name": str(name), "chart": chart, "rule": rule})
     return out
 
 
@@ -267,12 +262,12 @@ def _segments(profile: pd.DataFrame, t: dict[str, str], lang: Lang, feature_labe
         values = [f"{getattr(r, c):,.1f}" if pd.notna(getattr(r, c)) else "–" for c in centroid]
         action = [play_for({"segment": r.segment}, plays, lang) or "–"] if plays else []
         rows.append([name, f"{r.users:,}", _pct(r.share), *action, *values])
-    png = plots.hbars_png(names, profile["users"].tolist(), title=t["segment_sizes"], note=lambda v: f"{v:,.0f}")
-    return columns, rows, _b64(png)
+    chart = plots.hbars(names, profile["users"].tolist(), title=t["segment_sizes"], note=lambda v: f"{v:,.0f}")
+    return columns, rows, chart
 
 
 def render_operations_html(report: OperationsReport) -> str:
-    """One self-contained HTML page (plots embedded, no external resources)."""
+    """One self-contained HTML page (charts inlined as SVG, no external resources)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("siyu.operations", "templates"),
