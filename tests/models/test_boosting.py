@@ -156,3 +156,42 @@ def test_boosters_binned_together_must_differ_by_seed_only():
     X, y = pd.DataFrame({"a": np.arange(100.0)}), np.arange(100.0)
     with pytest.raises(ValueError, match="same parameters but their seed"):
         fits_alike([*_members([0]), *_members([1], n_jobs=2)], X, y, None, None)
+
+
+def test_boosters_fitted_side_by_side_on_shared_datasets_set_up_in_turn(monkeypatch):
+    """lgb.train writes to its Datasets before the first round; two members sharing them must not
+    be there at once (they were, and one read the feature names the other was writing: a
+    "special JSON characters in feature name" failure now and then). Each setup is slowed down
+    here so overlapping ones would be caught."""
+    import threading
+    import time
+
+    import lightgbm as lgb
+
+    from siyu.models.boosting import fits_alike, refits_alike
+    from siyu.models.threads import side_by_side
+
+    inside, most, lock = [0], [0], threading.Lock()
+    update = lgb.Dataset._update_params
+
+    def slow_update(self, params):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        try:
+            return update(self, params)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(lgb.Dataset, "_update_params", slow_update)
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({f"x{i}": rng.normal(size=4000) for i in range(4)})
+    y = np.exp(X["x0"].to_numpy() * 0.5 + rng.normal(size=4000))
+    members = _members([0, 3, 5, 9])
+    side_by_side(fits_alike(members, X[:3000], y[:3000], X[3000:], y[3000:]), n_jobs=2)
+    assert most[0] == 1
+    side_by_side(refits_alike(members, X, y), n_jobs=2)
+    assert most[0] == 1
+    assert all(m.tree_model_.current_iteration() > 0 for m in members)

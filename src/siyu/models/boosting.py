@@ -8,7 +8,9 @@ frame the booster sees) and `margin(X)` (raw margin before the link and calibrat
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import lightgbm as lgb
@@ -207,9 +209,10 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
             valid_sets = [valid]
             cbs.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         self.params_ = params
-        with booster_rounds(rounds) as at_round:
+        with _setup_in_turn(given is not None) as turn, booster_rounds(rounds) as at_round:
             booster = lgb.train(params, train, num_boost_round=rounds, valid_sets=valid_sets,
-                                valid_names=["valid"] if valid_sets else None, callbacks=cbs + _lightgbm_rounds(at_round))
+                                valid_names=["valid"] if valid_sets else None,
+                                callbacks=cbs + turn + _lightgbm_rounds(at_round))
         if X_valid is not None and booster.best_iteration > 0:
             booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
         return booster
@@ -223,11 +226,13 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
         the first fit's bin edges (finding them again on nearly the same rows cost a third of the refit)."""
         bins = self.__dict__.pop("_bins", None)
         train = self.__dict__.pop("_given_bins", None)  # `refits_alike`
+        given = train is not None
         if train is None:
             train = lgb.Dataset(self.model_input(X), label=y, free_raw_data=True, reference=bins)
         rounds = max(1, self.best_iteration_)
-        with booster_rounds(rounds, refit=True) as at_round:
-            self.tree_model_ = lgb.train(self.params_, train, num_boost_round=rounds, callbacks=_lightgbm_rounds(at_round))
+        with _setup_in_turn(given) as turn, booster_rounds(rounds, refit=True) as at_round:
+            self.tree_model_ = lgb.train(self.params_, train, num_boost_round=rounds,
+                                         callbacks=[*turn, *_lightgbm_rounds(at_round)])
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Raw margin (log-odds for classifiers, log expected spend for Tweedie)."""
@@ -235,6 +240,36 @@ class _LightGBMBase(_TreeMixin, SiyuEstimator):
 
     def _tweedie_params(self) -> dict:
         return {"tweedie_variance_power": self.tweedie_variance_power}
+
+
+# lgb.train writes to its Datasets before the first round (their parameters, the valid set's
+# reference and feature names, through LightGBM's C API), and Booster() reads them. Boosters
+# fitted side by side on shared Datasets (`fits_alike`) take turns there: one read names the other
+# was writing ("Do not support special JSON characters in feature name", the demo's X-learner,
+# now and then). The rounds only read the Datasets, and run side by side.
+_SHARED_SETUP = threading.Lock()
+
+
+@contextmanager
+def _setup_in_turn(shared: bool) -> Iterator[list[Callable]]:
+    """The callbacks for lgb.train on `shared` Datasets: the setup runs under `_SHARED_SETUP`,
+    let go as the first round begins (or when lgb.train fails before it)."""
+    if not shared:
+        yield []
+        return
+    _SHARED_SETUP.acquire()
+    held = [True]
+
+    def first_round(env: object = None) -> None:
+        if held[0]:
+            held[0] = False
+            _SHARED_SETUP.release()
+
+    first_round.before_iteration = True  # type: ignore[attr-defined]
+    try:
+        yield [first_round]
+    finally:
+        first_round()
 
 
 def _check_alike(members: list[_LightGBMBase]) -> None:
