@@ -76,7 +76,7 @@ def _print_table(console: Console, table: TableReport) -> None:
     console.print(
         f"\n[bold]{table.table}[/bold] from {table.source}: {table.rows_in:,} rows in, "
         f"{table.rows_clean:,} clean, {table.rows_rejected:,} rejected ({table.reject_rate:.2%}){added}")
-    grid = Table(show_lines=False, pad_edge=False)
+    grid = Table(show_lines=False)
     for name, justify in (("rule", "left"), ("severity", "left"), ("rows", "right"),
                           ("share", "right"), ("examples", "left")):
         grid.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
