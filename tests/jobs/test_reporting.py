@@ -199,6 +199,14 @@ def test_explain_answers_with_the_reason_tags_scoring_wrote_without_loading_the_
         explain_user(cfg, "churn", users["user_id"].iloc[5], "en")
 
 
+def test_explain_a_tagged_user_missing_from_the_features_names_the_command(project):
+    cfg, users = project
+    ghost = pd.DataFrame({"user_id": "u9999", "tag": ["churn_risk"], "value": ["high"], "score": [0.7]})
+    _publish(cfg, users, np.full(len(users), 0.3), extra=ghost, run="s2")
+    with pytest.raises(KeyError, match="tagged as of 2026-03-02 but not in the features of that day; run `siyu score`"):
+        explain_user(cfg, "churn", "u9999", "en")
+
+
 def test_explain_a_user_outside_the_tasks_population_says_so_instead_of_explaining(project):
     cfg, users = project
     scores = np.where(np.arange(len(users)) == 3, np.nan, 0.4)

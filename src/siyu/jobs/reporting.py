@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from siyu.config import BandConfig, SiyuConfig, mask_url
+from siyu.config import BandConfig, SiyuConfig, TaskConfig, mask_url
 from siyu.evaluation.protocol import protocol_text
 from siyu.explain.vocab import Lang, check_lang
 
@@ -318,18 +318,18 @@ def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = No
     if tags.empty:
         raise KeyError(_unknown_user(cfg, uid, as_of))
     values = dict(zip(tags["tag"], tags["value"], strict=True))
-    scored = None
+    shown, score = None, None
     if band is not None:
         if band.tag not in values:
             raise LookupError(_unscored(uid, spec, band.tag, as_of, values, run.model_versions or {}))
         row = tags[tags["tag"] == band.tag]
-        scored = (str(row["value"].iloc[0]), float(np.asarray(row["score"], dtype=float)[0]))
-    stored = [values[t] for t in sorted((t for t in values if t.startswith(f"{task}_reason_")),
-                                        key=lambda t: int(t.rsplit("_", 1)[1]))]
+        shown, score = str(row["value"].iloc[0]), float(np.asarray(row["score"], dtype=float)[0])
+    stored = tuple(values[t] for t in sorted((t for t in values if t.startswith(f"{task}_reason_")),
+                                             key=lambda t: int(t.rsplit("_", 1)[1])))
     if stored and lang == cfg.scoring.lang:
-        return Explanation(uid, task, as_of, *(scored or (None, None)), tuple(stored), "tags")
-    return Explanation(uid, task, as_of, *(scored or (None, None)),
-                       _champion_reasons(cfg, task, uid, as_of, lang, dict(run.model_versions or {})), "model")
+        return Explanation(uid, task, as_of, shown, score, stored, "tags")
+    reasons = _champion_reasons(cfg, task, uid, as_of, lang, dict(run.model_versions or {}))
+    return Explanation(uid, task, as_of, shown, score, reasons, "model")
 
 
 def _champion_reasons(cfg: SiyuConfig, task: str, user_id: str, as_of: str, lang: Lang,
@@ -339,8 +339,9 @@ def _champion_reasons(cfg: SiyuConfig, task: str, user_id: str, as_of: str, lang
     champion = _published_champion(cfg, task, versions)
     specs = champion_specs(cfg, champion)
     row = features_at(cfg, as_of, list(champion.feature_names), specs, user_id=user_id)
-    if row.empty:
-        raise KeyError(_unknown_user(cfg, user_id, as_of))
+    if row.empty:  # tagged, yet not in the features of that day (rebuilt since?)
+        raise KeyError(f"user '{user_id}': tagged as of {as_of} but not in the features of that day; "
+                       "run `siyu score` again to rebuild them with the tags")
     reasons = top_reasons(champion.estimator, row[list(champion.feature_names)], feature_catalog_of(cfg, champion),
                           lang=lang, k=cfg.scoring.reasons_top_k or 3, currency=cfg.dataset.currency)
     return tuple(r for r in reasons.iloc[0].tolist() if r)
@@ -358,7 +359,7 @@ def _unknown_user(cfg: SiyuConfig, user_id: str, as_of: str) -> str:
             f"(ids look like {sorted(known)[:3]}); check the id")
 
 
-def _unscored(user_id: str, task: Any, tag: str, as_of: str, values: dict, versions: dict) -> str:
+def _unscored(user_id: str, task: TaskConfig, tag: str, as_of: str, values: dict, versions: dict) -> str:
     from siyu.labels import population_text
 
     shown = ", ".join(f"{k}={v}" for k, v in sorted(values.items()) if not k.startswith(f"{task.name}_reason_"))
