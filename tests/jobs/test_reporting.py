@@ -197,6 +197,9 @@ def test_explain_answers_with_the_reason_tags_scoring_wrote_without_loading_the_
     assert (why.source, why.reasons, why.band, why.score) == ("tags", ("第一条", "第二条"), "high", 0.9)
     with pytest.raises(pytest.fail.Exception, match="loaded the champion"):  # tags hold zh words only
         explain_user(cfg, "churn", users["user_id"].iloc[5], "en")
+    english = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"lang": "en"})})
+    with pytest.raises(pytest.fail.Exception, match="loaded the champion"):  # the config changed since scoring
+        explain_user(english, "churn", users["user_id"].iloc[5])
 
 
 def test_explain_a_tagged_user_missing_from_the_features_names_the_command(project):

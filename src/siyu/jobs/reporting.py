@@ -326,10 +326,17 @@ def explain_user(cfg: SiyuConfig, task: str, user_id: str, lang: str | None = No
         shown, score = str(row["value"].iloc[0]), float(np.asarray(row["score"], dtype=float)[0])
     stored = tuple(values[t] for t in sorted((t for t in values if t.startswith(f"{task}_reason_")),
                                              key=lambda t: int(t.rsplit("_", 1)[1])))
-    if stored and lang == cfg.scoring.lang:
+    if stored and lang == cfg.scoring.lang and all(_is_chinese(r) == (lang == "zh") for r in stored):
         return Explanation(uid, task, as_of, shown, score, stored, "tags")
     reasons = _champion_reasons(cfg, task, uid, as_of, lang, dict(run.model_versions or {}))
     return Explanation(uid, task, as_of, shown, score, reasons, "model")
+
+
+def _is_chinese(text: str) -> bool:
+    """Whether a reason sentence is in Chinese: the tags do not record the language they were
+    written in, and `scoring.lang` may have changed since (an English sentence naming a Chinese
+    channel reads as Chinese here, so it is recomputed rather than shown as English)."""
+    return any("\u4e00" <= c <= "\u9fff" for c in str(text))
 
 
 def _champion_reasons(cfg: SiyuConfig, task: str, user_id: str, as_of: str, lang: Lang,
