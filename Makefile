@@ -5,8 +5,8 @@ PY     := $(VENV)/bin/python
 SIYU   := $(VENV)/bin/siyu
 STAMP  := $(VENV)/.installed
 DEMO   ?= data/demo
-# The demo world: small enough for the whole flow in two to three minutes on 2 cores (123 s, median of
-# 3 runs, benchmarks/bench_flow.py, load 0.8-1.6; 148-181 s in earlier runs on the same host), large enough for
+# The demo world: small enough for the whole flow in two to three minutes on 2 cores (123-138 s, median of
+# 3 runs, benchmarks/bench_flow.py, load 0.4-1.6, on two days; 148-181 s in earlier runs on the same host), large enough for
 # models that mean something (5,000 users: 69,000 training rows for the uplift task, 137,000 over its
 # 40 campaigns); `make demo-full` runs the same flow on 20,000 users over 420 days.
 DEMO_USERS ?= 5000
