@@ -1,5 +1,6 @@
-"""The engine's row reading: any order of rows gives the same values, and the recycled column
-memory is never handed out while anything can still read it."""
+"""The engine's row reading: any order of rows gives the same values, events in any order are
+sorted by (user, time), and the recycled column memory is never handed out while anything can
+still read it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from siyu.features.engine import (
     cutoff_us,
     numeric_columns,
 )
+from siyu.features.kernels import user_time_order
 
 CUTS = (date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17), date(2025, 4, 1))
 SPECS = FeatureSet((Window(7, role="activity"), Window(30, role="purchase"), Window(30, agg="sum", role="spend"),
@@ -58,6 +60,22 @@ def test_rows_in_any_order_read_the_same_windows():
     assert by_order["activity_count_7d"].sum() > 0 and np.isfinite(by_order["days_since_last_purchase"]).any()
     for name, values in by_order.items():
         np.testing.assert_array_equal(by_shuffle[name], values[shuffled], err_msg=name)
+
+
+def test_events_in_any_order_are_put_in_user_then_time_order():
+    """A counting sort by user, then time within a user: users in time order already (the
+    usual log) and users whose events come shuffled, users with no events, ties in time."""
+    rng = np.random.default_rng(3)
+    n_users = 50
+    u = rng.integers(0, n_users - 5, 2_000).astype(np.int32)  # the last 5 users have no events
+    t = rng.integers(0, 40, u.size).astype(np.int64) * 1_000_000  # many simultaneous events
+    in_time = rng.random(n_users) < 0.5
+    t[in_time[u]] = np.sort(t[in_time[u]])  # half the users arrive in time order
+    order = user_time_order(u, t, n_users)
+    assert np.array_equal(np.sort(order), np.arange(u.size))  # a permutation
+    expected = np.lexsort((t, u))
+    np.testing.assert_array_equal(u[order], u[expected])
+    np.testing.assert_array_equal(t[order], t[expected])
 
 
 def test_recycler_reuses_memory_only_once_nothing_refers_to_it():

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from siyu.contract.history import as_of_sql
-from siyu.features import engine
+from siyu.features import engine, kernels
 from siyu.features.btyd_summary import BTYD_COLUMNS, ORDER_COLUMN, btyd_summary_sql
 from siyu.features.catalog import categorical_columns
 from siyu.features.compiler import (
@@ -118,19 +118,27 @@ def _chunk_events(budget: int, program: FeatureProgram) -> int:
     return max(1, budget // _BYTES_PER_EVENT)
 
 
-def _arrays(table: pa.Table, program: FeatureProgram, lo: int) -> engine.EventArrays:
-    """The chunk's event columns as numpy. Each column's Arrow memory is let go once converted
-    (the caller keeps no reference to `table`), so a chunk is never held twice over."""
+def _arrays(table: pa.Table, program: FeatureProgram, lo: int, n_users: int, *, ordered: bool) -> engine.EventArrays:
+    """The chunk's event columns as numpy, sorted by (user, time) here unless `ordered`. Each
+    column's Arrow memory is let go once converted (the caller keeps no reference to `table`),
+    so a chunk is never held twice over."""
     wanted = {"u": np.int32, "t": np.int64, "r": np.int8, "et": np.int16, "ch": np.int16}
     if program.needs_amount:
         wanted["amount"] = np.float64
     wanted |= {f"{c}_key": np.uint32 for c in program.distinct_columns}
+    order = None
+    if not ordered:
+        u = table.column("u").to_numpy(zero_copy_only=False).astype(np.int64) - lo
+        order = kernels.user_time_order(u, table.column("t").to_numpy(zero_copy_only=False), n_users)
+        del u
     out = {}
     for name, dtype in wanted.items():
         # Writable arrays of fixed dtypes: the compiled kernels then need one specialization,
         # whether Arrow handed over one chunk (a read-only view) or several (a fresh copy).
         a = table.column(name).to_numpy(zero_copy_only=False)
         table = table.drop_columns([name])
+        if order is not None:
+            a = a.take(order)
         out[name] = a if a.flags.writeable and a.dtype == dtype else a.astype(dtype)
     out["u"] -= np.int32(lo)
     return engine.EventArrays(
@@ -139,8 +147,15 @@ def _arrays(table: pa.Table, program: FeatureProgram, lo: int) -> engine.EventAr
     )
 
 
-def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str) -> Iterator[tuple[int, int, _Handed]]:
-    """(first user, end user, that user range's events) covering every user of the dictionary."""
+def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str, *,
+                  whole: str | None = None) -> Iterator[tuple[int, int, _Handed]]:
+    """(first user, end user, that user range's events) covering every user of the dictionary.
+    `whole`: the same events unsorted, when they fit in one chunk: the engine sorts them (a
+    counting sort by user) in a fraction of what DuckDB's sort took (0.3 s against ~2 s at
+    10M events)."""
+    if whole is not None:
+        yield 0, run.users.num_rows, _Handed(con.sql(whole).to_arrow_table(), ordered=False)
+        return
     limit = _chunk_events(run.memory_budget, run.program)
     reader = con.sql(sql).to_arrow_reader(min(limit, 1_000_000))
     n_users, lo, pending = run.users.num_rows, 0, reader.schema.empty_table()
@@ -172,10 +187,12 @@ def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str) -> Iterat
 
 
 class _Handed:
-    """A table passed on with no reference kept by the giver: `take` returns it once."""
+    """A table passed on with no reference kept by the giver: `take` returns it once.
+    `ordered`: its events come sorted by (user, time)."""
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, *, ordered: bool = True) -> None:
         self._table: pa.Table | None = table
+        self.ordered = ordered
 
     def take(self) -> pa.Table:
         table, self._table = self._table, None
@@ -208,7 +225,7 @@ def _rfm_dense(con: duckdb.DuckDBPyConnection, run: _Run, specs: list[RFM]) -> d
     raw = {s: np.full((3, n_cuts, n_users), np.nan) for s in specs}
     for lo, hi, chunk in _event_chunks(con, sub, sql):
         with _threads(run.threads):
-            ev = _arrays(chunk.take(), program, lo)
+            ev = _arrays(chunk.take(), program, lo, hi - lo, ordered=chunk.ordered)
             tables = engine.build_tables(program, ev, hi - lo)
             joined = _joined(run, lo, hi, tables.first_t)
             rows = engine.population(joined, run.cuts_us)
@@ -300,7 +317,8 @@ def _run_batches(con: duckdb.DuckDBPyConnection, run: _Run) -> Iterator[pa.Recor
             btyd = _btyd_dense(con, run) if wants_btyd and run.orders else None
             as_of = _as_of_dense(con, run)
             pool = engine.Recycler()  # a batch the consumer has dropped lends its memory to the next
-            for lo, hi, chunk in _event_chunks(con, run, events_sql(run.program, run.events, _DICT)):
+            whole = None if several else events_sql(run.program, run.events, _DICT, sort=False)
+            for lo, hi, chunk in _event_chunks(con, run, events_sql(run.program, run.events, _DICT), whole=whole):
                 yield from _chunk_batches(run, lo, hi, chunk, rfm, specs, btyd, as_of, pool)
                 pool.release()  # the next chunk's events need the room more than the next batch
     finally:
@@ -367,7 +385,7 @@ def _chunk_batches(run: _Run, lo: int, hi: int, chunk: _Handed, rfm: dict[RFM, n
                    as_of: dict[str, tuple[pa.Array, np.ndarray]] | None = None,
                    pool: engine.Recycler | None = None) -> Iterator[pa.RecordBatch]:
     with _threads(run.threads):
-        ev = _arrays(chunk.take(), run.program, lo)
+        ev = _arrays(chunk.take(), run.program, lo, hi - lo, ordered=chunk.ordered)
         tables = engine.build_tables(run.program, ev, hi - lo)
         del ev
         joined = _joined(run, lo, hi, tables.first_t)
@@ -436,7 +454,7 @@ def feature_batches(
     on_users: UsersDone | None = None,
 ) -> pa.RecordBatchReader:
     """`user_id, cutoff, <features...>` as Arrow record batches: one row per user known before
-    each cutoff (sorted by cutoff then user within each batch, a block of users). `history`: the
+    each cutoff (sorted by user then cutoff within each batch, a block of users). `history`: the
     clean history of the changing attributes, for the specs that read one as of the cutoff.
     `on_users(done, total)` hears after each batch how many users have all their cutoffs computed."""
     run = _prepare(con, specs, events, users, cutoffs, memory_budget=memory_budget, batch_rows=batch_rows,

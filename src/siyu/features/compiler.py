@@ -156,11 +156,13 @@ def _key(column: str) -> str:
             f"ELSE CAST(hash(CAST({column} AS VARCHAR)) >> 32 AS UINTEGER) | 1 END")
 
 
-def events_sql(program: FeatureProgram, events: str, user_dict: str, only_roles: Sequence[str] | None = None) -> str:
+def events_sql(program: FeatureProgram, events: str, user_dict: str, only_roles: Sequence[str] | None = None,
+               *, sort: bool = True) -> str:
     """The event stream: one narrow row per event before the last cutoff of a known user,
-    sorted by user index and time. Nothing downstream depends on the order of simultaneous
-    events (the engine lets a contact answer a purchase at the same instant either way), so
-    the sort carries no tie-breakers."""
+    sorted by user index and time (unless `sort` is false: the engine sorts a chunk that holds
+    every event itself). Nothing downstream depends on the order of simultaneous events (the
+    engine lets a contact answer a purchase at the same instant either way), so the sort
+    carries no tie-breakers."""
     roles = " ".join(f"WHEN {_q(r)} THEN {i}" for r, i in ROLE_CODES.items())
     cols = [
         "CAST(d.uidx AS INTEGER) AS u",
@@ -176,7 +178,7 @@ def events_sql(program: FeatureProgram, events: str, user_dict: str, only_roles:
     only = f" AND e.role IN ({', '.join(_q(r) for r in only_roles)})" if only_roles else ""
     return (
         f"SELECT {', '.join(cols)} FROM {events} e JOIN {user_dict} d ON CAST(e.user_id AS VARCHAR) = d.user_id "
-        f"WHERE e.ts < TIMESTAMP {_q(last)}{only} ORDER BY u, t"
+        f"WHERE e.ts < TIMESTAMP {_q(last)}{only}" + (" ORDER BY u, t" if sort else "")
     )
 
 

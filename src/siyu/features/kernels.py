@@ -65,6 +65,31 @@ def first_purchases(ustart, t, r, amount, fp_t, fp_amount):
                 fp_amount[u] = amount[i]
 
 
+@njit(parallel=True, cache=True)
+def user_time_order(u, t, n_users):
+    """The permutation that sorts events by (user, time): a counting sort by user (users are
+    dense indexes below `n_users`), then each user's events by time, where they are not in
+    time order already (an event log is usually written in time order)."""
+    start = np.zeros(n_users + 1, np.int64)
+    for i in range(u.size):
+        start[u[i] + 1] += 1
+    for k in range(n_users):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(u.size, np.int64)
+    for i in range(u.size):
+        order[fill[u[i]]] = i
+        fill[u[i]] += 1
+    for k in prange(n_users):
+        lo, hi = start[k], start[k + 1]
+        for j in range(lo + 1, hi):
+            if t[order[j]] < t[order[j - 1]]:
+                seg = order[lo:hi].copy()
+                order[lo:hi] = seg[np.argsort(t[seg])]
+                break
+    return order
+
+
 @njit(cache=True)
 def _user_days(lo, hi, t, r, et, ch, fixed, n_types, n_channels, c_ptr, c_idx, c_kind, c_arg, a_ptr, a_idx,
                l_ptr, l_idx, f_kind, special, responses, gday, counts, amounts, floats, lasts):  # noqa: PLR0913
