@@ -137,14 +137,26 @@ def _arrays(table: pa.Table, program: FeatureProgram, lo: int, n_users: int, *, 
         # whether Arrow handed over one chunk (a read-only view) or several (a fresh copy).
         a = table.column(name).to_numpy(zero_copy_only=False)
         table = table.drop_columns([name])
-        if order is not None:
-            a = a.take(order)
         out[name] = a if a.flags.writeable and a.dtype == dtype else a.astype(dtype)
+        if order is not None:
+            out[name] = _taken(out[name], order)
     out["u"] -= np.int32(lo)
     return engine.EventArrays(
         u=out["u"], t=out["t"], r=out["r"], et=out["et"], ch=out["ch"], amount=out.get("amount"),
         keys={c: out[f"{c}_key"] for c in program.distinct_columns},
     )
+
+
+_SAME_WIDTH = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _taken(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """`values[order]`, gathered on every core (as integers of the same width: one compiled
+    version per width, not per dtype)."""
+    out = np.empty(order.size, values.dtype)
+    width = _SAME_WIDTH[values.dtype.itemsize]
+    kernels.take(values.view(width), order, out.view(width))
+    return out
 
 
 def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str, *,

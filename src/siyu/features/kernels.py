@@ -90,6 +90,13 @@ def user_time_order(u, t, n_users):
     return order
 
 
+@njit(parallel=True, cache=True)
+def take(values, order, out):
+    """out[i] = values[order[i]], on every core (numpy's `take` runs on one)."""
+    for i in prange(order.size):
+        out[i] = values[order[i]]
+
+
 @njit(cache=True)
 def _user_days(lo, hi, t, r, et, ch, fixed, n_types, n_channels, c_ptr, c_idx, c_kind, c_arg, a_ptr, a_idx,
                l_ptr, l_idx, f_kind, special, responses, gday, counts, amounts, floats, lasts):  # noqa: PLR0913
