@@ -130,13 +130,14 @@ print(n, len(specs.columns), compute, total - compute)
 
 
 def _scan_code(data: Path, specs_yaml: str, cutoffs: list[str]) -> str:
-    """The floor under the engine: DuckDB's scan, join and sort of the narrow event stream the
-    full family set reads (the engine's own query), handed over as Arrow and nothing else."""
+    """The floor under the engine: DuckDB's scan and join of the narrow event stream the full
+    family set reads (the engine's own query: sorted by DuckDB only when the events need
+    several chunks), handed over as Arrow and nothing else."""
     return f"""
 import time, yaml
 from siyu.io.duck import connect
 from siyu.features.vocabulary import resolve_feature_specs
-from siyu.features.build import _DICT, _prepare
+from siyu.features.build import _DICT, _chunk_events, _n_events, _prepare
 from siyu.features.compiler import events_sql
 from siyu.io.workspace import profile_clean
 from pathlib import Path
@@ -148,7 +149,9 @@ t = time.perf_counter()
 run = _prepare(con, specs, {str(data / 'events.parquet')!r}, {str(data / 'users.parquet')!r}, {cutoffs!r},
                memory_budget=None, batch_rows=250_000)
 con.register(_DICT, run.users.select(["user_id", "uidx"]))
-n = sum(b.num_rows for b in con.sql(events_sql(run.program, run.events, _DICT)).to_arrow_reader(1_000_000))
+several = _n_events(con, run) > _chunk_events(run.memory_budget, run.program)
+sql = events_sql(run.program, run.events, _DICT, sort=several)
+n = sum(b.num_rows for b in con.sql(sql).to_arrow_reader(1_000_000))
 print(n, 0, time.perf_counter() - t, 0.0)
 """
 

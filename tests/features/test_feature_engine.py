@@ -22,7 +22,7 @@ from siyu.features.engine import (
     cutoff_us,
     numeric_columns,
 )
-from siyu.features.kernels import user_time_order
+from siyu.features.kernels import pairs, user_time_order
 
 CUTS = (date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17), date(2025, 4, 1))
 SPECS = FeatureSet((Window(7, role="activity"), Window(30, role="purchase"), Window(30, agg="sum", role="spend"),
@@ -76,6 +76,24 @@ def test_events_in_any_order_are_put_in_user_then_time_order():
     expected = np.lexsort((t, u))
     np.testing.assert_array_equal(u[order], u[expected])
     np.testing.assert_array_equal(t[order], t[expected])
+
+
+def test_distinct_pairs_are_each_users_values_and_days_sorted_and_unique():
+    """Users with a few events (sorted in place) and with hundreds (sorted by numpy), repeated
+    (value, day) pairs, values 0 (no value) and events that are no activity left out."""
+    rng = np.random.default_rng(4)
+    counts = np.array([0, 3, 40, 300, 1, 70])
+    ustart = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    day = np.concatenate([np.sort(rng.integers(0, 30, n)) for n in counts]).astype(np.int64)
+    key = rng.integers(0, 6, ustart[-1]).astype(np.uint32)
+    act = rng.random(ustart[-1]) < 0.8
+    start, keys, days = pairs(ustart, day, key, act)
+    for u in range(counts.size):
+        lo, hi = ustart[u], ustart[u + 1]
+        keep = act[lo:hi] & (key[lo:hi] != 0)
+        expected = sorted(set(zip(key[lo:hi][keep].tolist(), day[lo:hi][keep].tolist(), strict=True)))
+        got = list(zip(keys[start[u]:start[u + 1]].tolist(), days[start[u]:start[u + 1]].tolist(), strict=True))
+        assert got == expected, u
 
 
 def test_recycler_reuses_memory_only_once_nothing_refers_to_it():

@@ -1,8 +1,10 @@
-"""Run a feature program: DuckDB streams the narrow, sorted event codes once; the engine turns
-each chunk of users into feature rows, emitted as Arrow record batches.
+"""Run a feature program: DuckDB streams the narrow event codes once; the engine turns each
+chunk of users into feature rows, emitted as Arrow record batches.
 
 Memory stays bounded: events arrive in chunks of whole users sized from `memory_budget`, and
-rows leave in batches. RFM scores rank users across the whole population of a cutoff, so
+rows leave in batches. When every event fits in one chunk, DuckDB hands them over unsorted and
+the engine sorts them by (user, time) itself; across several chunks DuckDB sorts them, so each
+chunk can be cut at a user boundary as it streams. RFM scores rank users across the whole population of a cutoff, so
 when the events need more than one chunk they are ranked first, from a pass over the
 purchases and refunds only.
 """

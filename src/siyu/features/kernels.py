@@ -180,18 +180,35 @@ def _day_kinds(g, day, counts, c_kind, c_arg, special):
             counts[g, m] = 0
 
 
+_INSERTION_SORT = 64  # a user's pairs up to this many are sorted in place (no allocation)
+
+
+@njit(cache=True)
+def _insertion_sort(k, d):
+    """Sort `k` in place, stably, moving `d` along."""
+    for j in range(1, k.size):
+        kj, dj = k[j], d[j]
+        i = j - 1
+        while i >= 0 and k[i] > kj:
+            k[i + 1], d[i + 1] = k[i], d[i]
+            i -= 1
+        k[i + 1], d[i + 1] = kj, dj
+
+
 @njit(parallel=True, cache=True)
 def pairs(ustart, day, key, act):
     """Per user, its distinct (value, day) pairs among activity events with a value, sorted by
     value then day. Returns (per-user start (n_users + 1), values, days)."""
     n_users = ustart.size - 1
     upper = np.zeros(n_users + 1, np.int64)
-    for u in range(n_users):
+    for u in prange(n_users):
         n = 0
         for i in range(ustart[u], ustart[u + 1]):
             if act[i] and key[i] != 0:
                 n += 1
-        upper[u + 1] = upper[u] + n
+        upper[u + 1] = n
+    for u in range(n_users):
+        upper[u + 1] += upper[u]
     keys = np.empty(upper[-1], key.dtype)
     days = np.empty(upper[-1], np.int64)
     size = np.zeros(n_users, np.int64)
@@ -206,8 +223,12 @@ def pairs(ustart, day, key, act):
         if n == 0:
             continue
         # Days rise with the events: a stable sort by value keeps them rising within a value.
-        order = np.argsort(keys[base:base + n], kind="mergesort")
-        k, d = keys[base:base + n][order], days[base:base + n][order]
+        if n <= _INSERTION_SORT:
+            k, d = keys[base:base + n], days[base:base + n]
+            _insertion_sort(k, d)
+        else:
+            order = np.argsort(keys[base:base + n], kind="mergesort")
+            k, d = keys[base:base + n][order], days[base:base + n][order]
         w = 0
         for j in range(n):
             if j == 0 or k[j] != k[j - 1] or d[j] != d[j - 1]:
