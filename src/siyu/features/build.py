@@ -4,9 +4,9 @@ chunk of users into feature rows, emitted as Arrow record batches.
 Memory stays bounded: events arrive in chunks of whole users sized from `memory_budget`, and
 rows leave in batches. When every event fits in one chunk, DuckDB hands them over unsorted and
 the engine sorts them by (user, time) itself; across several chunks DuckDB sorts them, so each
-chunk can be cut at a user boundary as it streams. RFM scores rank users across the whole population of a cutoff, so
-when the events need more than one chunk they are ranked first, from a pass over the
-purchases and refunds only.
+chunk can be cut at a user boundary as it streams. RFM scores rank users across the whole
+population of a cutoff, so when the events need more than one chunk they are ranked first,
+from a pass over the purchases and refunds only.
 """
 
 from __future__ import annotations
@@ -165,8 +165,8 @@ def _event_chunks(con: duckdb.DuckDBPyConnection, run: _Run, sql: str, *,
                   whole: str | None = None) -> Iterator[tuple[int, int, _Handed]]:
     """(first user, end user, that user range's events) covering every user of the dictionary.
     `whole`: the same events unsorted, when they fit in one chunk: the engine sorts them (a
-    counting sort by user) in a fraction of what DuckDB's sort took (0.3 s against ~2 s at
-    10M events)."""
+    counting sort by user). At 10M events x 12 cutoffs that made the whole compute ~1.9 s
+    faster than DuckDB's sort (median of 6 same-run pairs, 5 of them faster)."""
     if whole is not None:
         yield 0, run.users.num_rows, _Handed(con.sql(whole).to_arrow_table(), ordered=False)
         return
