@@ -196,6 +196,30 @@ def test_one_time_buyers_never_reach_the_top_frequency_quintile():
     assert scores[freq == freq.max(), 1].min() == 5.0
 
 
+def test_rfm_scores_are_each_cutoffs_quintiles_of_min_ranks_among_buyers():
+    """Against pandas' min rank per cutoff: ties (whole days, counts), unknown spend, non-buyers,
+    and cutoffs of different sizes, one of them empty."""
+    from siyu.features.engine import rfm_scores
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    r = rng.integers(0, 40, n).astype(float)
+    f = rng.integers(0, 4, n).astype(float)
+    m = np.round(rng.gamma(2.0, 20.0, n))
+    m[rng.random(n) < 0.1] = np.nan
+    c = rng.choice([0, 1, 3], n, p=[0.6, 0.3, 0.1])
+    scores = rfm_scores(r, f, m, c, 4)
+    buyers = pd.DataFrame({"r": -r, "f": f, "m": m, "c": c})[f > 0]
+    for j, column in enumerate("rfm"):
+        # NaN spend: numpy's sort puts it last, each a rank of its own
+        k = buyers.groupby("c")[column].rank(method="min", na_option="bottom")
+        k = k.where(buyers[column].notna(), buyers.groupby("c")[column].rank(method="first", na_option="bottom"))
+        n_c = buyers.groupby("c")[column].transform("size")
+        expected = np.ceil(5 * k / n_c)
+        np.testing.assert_array_equal(scores[f > 0, j], expected.to_numpy())
+    assert np.isnan(scores[f == 0]).all()
+
+
 def test_attributes_are_categoricals_and_missing_columns_are_nan(frame):
     assert isinstance(frame["source_channel"].dtype, pd.CategoricalDtype)
     assert _row(frame, "u1", C1)["member_level"] == "gold"

@@ -359,23 +359,26 @@ def distinct(rows_u, cut_day, start, keys, days, window_days, out):
 
 
 @njit(parallel=True, cache=True)
-def min_rank(values, order, starts):
-    """Per element: 1 + how many elements of its group have a value < its own (ties share the
-    lowest rank). Groups are `order[starts[g]:starts[g + 1]]`; each is sorted on its own core."""
-    k = np.empty(values.size, np.int64)
-    for g in prange(starts.size - 1):
-        idx = order[starts[g]:starts[g + 1]]
-        v = values[idx]
-        o = np.argsort(v)
-        j = 0
-        while j < o.size:
+def quintiles(grouped, ranked, starts, rows, out):
+    """out[rows[i], j] = ceil(5 * rank / n) for the value grouped[j, i] within its group, where
+    rank is 1 + how many of the group's n values are smaller (ties share the lowest rank).
+    Group g is grouped[:, starts[g]:starts[g + 1]]; ranked[j] lists each group's positions in
+    ascending order of its values in column j (NaN last, each NaN a rank of its own)."""
+    n_cols = grouped.shape[0]
+    for task in prange((starts.size - 1) * n_cols):
+        g, col = task // n_cols, task % n_cols
+        v, pos = grouped[col], ranked[col]
+        lo, hi = starts[g], starts[g + 1]
+        n = hi - lo
+        j = lo
+        while j < hi:
             end = j
-            while end + 1 < o.size and v[o[end + 1]] == v[o[j]]:
+            while end + 1 < hi and v[pos[end + 1]] == v[pos[j]]:
                 end += 1
+            score = (5 * (j - lo + 1) + n - 1) // n
             for q in range(j, end + 1):
-                k[idx[o[q]]] = j + 1
+                out[rows[pos[q]], col] = score
             j = end + 1
-    return k
 
 
 @njit(parallel=True, cache=True)
