@@ -2,8 +2,9 @@
 computes the next batch.
 
 Why a thread: pyarrow encodes a batch's ~150 float columns on one core, for about as long as
-the engine takes to compute them (10M events x 12 cutoffs: ~12 s of writing against ~30 s of
-compute), and it releases the GIL while it does. Much of the engine's time is single-threaded
+the engine takes to compute them (10M events x 12 cutoffs: ~10 s of writing alone against
+13-24 s of compute, host-dependent; `benchmarks/bench_features.py`), and it releases the GIL
+while it does. Much of the engine's time is single-threaded
 numpy, pandas and Arrow work that leaves the second core idle, so encoding batch k while batch
 k + 1 is computed hides most of the writing. The queue holds one batch: memory grows by at
 most one batch (~300 MB at the default batch size), and an error on either side stops both.
