@@ -267,6 +267,9 @@ class TaskConfig(Frozen):
     # makes an uplift task (trained on randomized campaigns, `siyu.uplift`), `each` = every
     # contact event type in the data (resolved against its profile like the feature vocabulary).
     treatments: tuple[str, ...] = ()
+    # This task's training cutoffs, in place of `trainset.n_train_cutoffs`: a long horizon on a
+    # short history can accept the few that fit without shrinking the other tasks' training sets.
+    n_train_cutoffs: int | None = Field(None, gt=0)
 
     @field_validator("treatments", mode="before")
     @classmethod
@@ -283,6 +286,9 @@ class TaskConfig(Frozen):
         if self.treatments and self.label == "no_activity":
             raise ValueError(f"task '{self.name}': an uplift task's label must be better when higher; use "
                              "any_activity (its effect is minus the effect on churn) instead of no_activity")
+        if self.treatments and self.n_train_cutoffs is not None:
+            raise ValueError(f"task '{self.name}': n_train_cutoffs counts the cutoffs of a prediction task; an "
+                             "uplift task's training set is its campaigns: set uplift.n_train_campaigns")
         if len(set(self.treatments)) != len(self.treatments) or "control" in self.treatments:
             raise ValueError(f"task '{self.name}': treatments must be distinct contact event types "
                              f"(and not 'control'), got {list(self.treatments)}")
@@ -358,6 +364,12 @@ class TrainsetConfig(Frozen):
     n_valid_cutoffs: int = Field(2, gt=0)
     n_test_cutoffs: int = Field(4, gt=0)
     min_history_days: int = Field(28, ge=0)  # the first cutoff needs this much history before it
+
+    def for_task(self, task: TaskConfig) -> TrainsetConfig:
+        """This split with the task's own number of training cutoffs, when it sets one."""
+        if task.n_train_cutoffs is None:
+            return self
+        return self.model_copy(update={"n_train_cutoffs": task.n_train_cutoffs})
 
 
 # --------------------------------------------------------------------------- models / tracking

@@ -36,7 +36,8 @@ def test_a_long_horizon_is_named_with_the_history_the_cutoffs_and_the_fix():
     fix = fit.longest_fitting_days
     assert f"set tasks[purchase_intent].horizon_days to {fix} or less (8 training cutoffs fit)" in message
     assert f"(1 - (1 - p)^(63/{fix})" in message and "label: net_spend" in message
-    assert f"trainset.n_train_cutoffs: {fit.train_cutoffs}" in message
+    # accepting fewer is the task's own setting: the global one would shrink every other task too
+    assert f"tasks[purchase_intent].n_train_cutoffs: {fit.train_cutoffs}" in message
     # the fix is the longest horizon that works: it leaves the 8 cutoffs, one day more does not
     assert not horizon_fit(_task(fix), START, END, WEEKLY).short
     assert horizon_fit(_task(fix + 1), START, END, WEEKLY).short
@@ -62,6 +63,13 @@ def test_when_no_horizon_would_fit_the_split_speaks_for_itself():
     assert fit.train_cutoffs == 0 and fit.longest_fitting_days is None and check_horizon(fit) is None
 
 
+def test_a_task_that_accepts_fewer_training_cutoffs_is_not_warned_and_the_others_keep_theirs():
+    few = horizon_fit(_task(63), START, END, WEEKLY).train_cutoffs
+    task = _task(63).model_copy(update={"n_train_cutoffs": few})
+    assert check_horizon(horizon_fit(task, START, END, WEEKLY.for_task(task))) is None
+    assert WEEKLY.for_task(task).n_train_cutoffs == few and WEEKLY.for_task(_task(28)) is WEEKLY
+
+
 def test_the_trainset_build_warns_in_its_manifest_and_refuses_a_horizon_too_long(project):
     # the tiny project: 2024-03-08 .. 2025-06-30 on 14-day steps, 1 valid and 1 test cutoff
     greedy = project.model_copy(update={"trainset": project.trainset.model_copy(update={"n_train_cutoffs": 40})})
@@ -71,6 +79,9 @@ def test_the_trainset_build_warns_in_its_manifest_and_refuses_a_horizon_too_long
     assert 0 < have < 40 and summary.warnings == tuple(manifest["warnings"]) and len(manifest["warnings"]) == 1
     assert manifest["warnings"][0].startswith(f"churn: the 30-day horizon leaves {have} of the 40 training cutoffs "
                                               "asked for (history 480 days, 2024-03-08..2025-07-01")
+    accepted = greedy.model_copy(update={"tasks": (TaskConfig(name="churn", horizon_days=30, n_train_cutoffs=2),)})
+    took = build_trainset(accepted, "churn")
+    assert took.warnings == () and took.cutoffs["train"] == summary.cutoffs["train"][-2:]
     fine = build_trainset(project, "churn")
     assert fine.warnings == () and json.loads((fine.path / "manifest.json").read_text())["warnings"] == []
     too_long = project.model_copy(update={"tasks": (TaskConfig(name="churn", horizon_days=300),)})

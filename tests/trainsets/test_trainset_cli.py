@@ -71,7 +71,7 @@ def test_a_horizon_that_leaves_few_training_cutoffs_is_said_and_one_that_leaves_
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert "warning churn: the 30-day horizon leaves" in said and "of the 40 training cutoffs asked for" in said
-    assert "set tasks[churn].horizon_days to" in said and "trainset.n_train_cutoffs:" in said
+    assert "set tasks[churn].horizon_days to" in said and "tasks[churn].n_train_cutoffs:" in said
     cfg["trainset"]["n_train_cutoffs"] = 2
     cfg["tasks"] = [{"name": "churn", "horizon_days": 300}]
     config.write_text(yaml.safe_dump(cfg), encoding="utf-8")

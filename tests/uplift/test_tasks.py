@@ -43,6 +43,8 @@ def test_bad_uplift_tasks_and_bands_on_them_are_refused():
         TaskConfig(name="u", horizon_days=7, label="any_purchase", treatments=["each", "sms"])
     with pytest.raises(ValidationError, match="not 'control'"):
         TaskConfig(name="u", horizon_days=7, label="any_purchase", treatments=["control"])
+    with pytest.raises(ValidationError, match="uplift.n_train_campaigns"):
+        TaskConfig(name="u", horizon_days=7, label="any_purchase", treatments="each", n_train_cutoffs=4)
     band = {"tag": "uplift_band", "task": "uplift_purchase", "labels": ["hi", "lo"], "edges": [0.5]}
     with pytest.raises(ValidationError, match="uplift task has no score"):
         SiyuConfig(dataset=DATASET, scoring={"bands": [band]})

@@ -67,7 +67,7 @@ def backtest(cfg: SiyuConfig, task: str, model: str, folds: int, *, progress: Pr
     specs = feature_set(cfg).specs
 
     def plan(t: TaskConfig, grid: list[date]) -> list[dict[str, tuple[date, ...]]]:
-        return walk_forward_splits(grid, cfg.trainset, horizon_days=t.horizon_days, folds=folds)
+        return walk_forward_splits(grid, cfg.trainset.for_task(t), horizon_days=t.horizon_days, folds=folds)
 
     say(f"{task}: features and labels for {folds} fold(s)")
     built, digest, _ = labelled_sets(cfg, [task_cfg], specs, plan)

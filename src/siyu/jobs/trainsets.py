@@ -76,7 +76,8 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
     empty or constant in its training rows are dropped and listed in its manifest. A task the
     data cannot label raises TaskUnsupported, a label without both classes LabelError, a horizon
     that leaves no training cutoff where a shorter one would HorizonTooLong; one that leaves fewer
-    than `trainset.n_train_cutoffs` is logged and written to the manifest's `warnings`
+    than asked for (the task's `n_train_cutoffs`, else the trainset's) is logged and written to
+    the manifest's `warnings`
     (`siyu.trainsets.horizon`). `on_users` / `on_tasks`: the feature pass's progress on the
     embedded engine (users done) or on Spark (tasks done), as `build_features_at` tells it."""
     _, unsupported = supported_tasks(cfg, tasks)
@@ -90,14 +91,14 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
         return [done[t] for t in tasks]
     task_cfgs = [cfg.task(t) for t in tasks]
     first_event, end = data_span(cfg)
-    warnings = {t.name: check_horizon(horizon_fit(t, first_event, end, cfg.trainset)) for t in task_cfgs}
+    warnings = {t.name: check_horizon(horizon_fit(t, first_event, end, cfg.trainset.for_task(t))) for t in task_cfgs}
     for message in filter(None, warnings.values()):
         log.warning("%s", message)
     resolved = feature_set(cfg)
     specs = resolved.specs
 
     def plan(task_cfg: TaskConfig, grid: list[date]) -> list[dict[str, tuple[date, ...]]]:
-        return [split_cutoffs(grid, cfg.trainset, horizon_days=task_cfg.horizon_days)]
+        return [split_cutoffs(grid, cfg.trainset.for_task(task_cfg), horizon_days=task_cfg.horizon_days)]
 
     current: dict = {}
     built, digest, data_end = labelled_sets(cfg, task_cfgs, specs, plan, current=current, on_users=on_users,

@@ -42,7 +42,7 @@ class HorizonFit:
 
     @property
     def short(self) -> bool:
-        """Fewer training cutoffs than `trainset.n_train_cutoffs` asks for."""
+        """Fewer training cutoffs than asked for (the task's `n_train_cutoffs`, else the trainset's)."""
         return self.train_cutoffs < self.wanted
 
     def message(self) -> str:
@@ -69,7 +69,7 @@ class HorizonFit:
                 fixes.append(f"a count / rate target: an amount over {short} days (label: net_spend) read as a "
                              f"rate × {scale}")
         if self.train_cutoffs:
-            fixes.append(f"accept {self.train_cutoffs} (trainset.n_train_cutoffs: {self.train_cutoffs})")
+            fixes.append(f"accept {self.train_cutoffs} (tasks[{t.name}].n_train_cutoffs: {self.train_cutoffs})")
         fixes.append("fewer trainset.n_valid_cutoffs / n_test_cutoffs, a smaller step_days, or more history")
         return fixes
 
