@@ -66,7 +66,7 @@ def test_when_no_horizon_would_fit_the_split_speaks_for_itself():
 def test_a_task_that_accepts_fewer_training_cutoffs_is_not_warned_and_the_others_keep_theirs():
     few = horizon_fit(_task(63), START, END, WEEKLY).train_cutoffs
     task = _task(63).model_copy(update={"n_train_cutoffs": few})
-    assert check_horizon(horizon_fit(task, START, END, WEEKLY.for_task(task))) is None
+    assert check_horizon(horizon_fit(task, START, END, WEEKLY)) is None
     assert WEEKLY.for_task(task).n_train_cutoffs == few and WEEKLY.for_task(_task(28)) is WEEKLY
 
 

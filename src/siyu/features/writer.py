@@ -6,8 +6,8 @@ the engine takes to compute them (10M events x 12 cutoffs: ~10 s of writing alon
 13-24 s of compute, host-dependent; `benchmarks/bench_features.py`), and it releases the GIL
 while it does. Much of the engine's time is single-threaded numpy, pandas and Arrow work that
 leaves the second core idle, so encoding batch k while batch k + 1 is computed hides most of
-the writing. The queue holds one batch: memory grows by at
-most one batch (~300 MB at the default batch size), and an error on either side stops both.
+the writing. The queue holds one batch: memory grows by at most one batch (~300 MB at the
+default batch size), and an error on either side stops both.
 """
 
 from __future__ import annotations

@@ -77,8 +77,7 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
     data cannot label raises TaskUnsupported, a label without both classes LabelError, a horizon
     that leaves no training cutoff where a shorter one would HorizonTooLong; one that leaves fewer
     than asked for (the task's `n_train_cutoffs`, else the trainset's) is logged and written to
-    the manifest's `warnings`
-    (`siyu.trainsets.horizon`). `on_users` / `on_tasks`: the feature pass's progress on the
+    the manifest's `warnings` (`siyu.trainsets.horizon`). `on_users` / `on_tasks`: the feature pass's progress on the
     embedded engine (users done) or on Spark (tasks done), as `build_features_at` tells it."""
     _, unsupported = supported_tasks(cfg, tasks)
     if unsupported:
@@ -91,7 +90,7 @@ def build_trainsets(cfg: SiyuConfig, tasks: Sequence[str], *,
         return [done[t] for t in tasks]
     task_cfgs = [cfg.task(t) for t in tasks]
     first_event, end = data_span(cfg)
-    warnings = {t.name: check_horizon(horizon_fit(t, first_event, end, cfg.trainset.for_task(t))) for t in task_cfgs}
+    warnings = {t.name: check_horizon(horizon_fit(t, first_event, end, cfg.trainset)) for t in task_cfgs}
     for message in filter(None, warnings.values()):
         log.warning("%s", message)
     resolved = feature_set(cfg)

@@ -85,7 +85,9 @@ def _train_cutoffs(first_event: date, data_end: date, cfg: TrainsetConfig, horiz
 
 
 def horizon_fit(task: TaskConfig, first_event: date, data_end: date, cfg: TrainsetConfig) -> HorizonFit:
-    """What `task`'s horizon leaves of the training window on the history [first_event, data_end)."""
+    """What `task`'s horizon leaves of the training window on the history [first_event, data_end),
+    against the task's own `n_train_cutoffs` when it sets one."""
+    cfg = cfg.for_task(task)
     have = _train_cutoffs(first_event, data_end, cfg, task.horizon_days)
     fit = HorizonFit(task=task, first_event=first_event, data_end=data_end, train_cutoffs=have,
                      wanted=cfg.n_train_cutoffs)
